@@ -1,0 +1,582 @@
+/*
+ * mailtoken store: the one public header of libmailtoken-store.
+ *
+ * Everything pkcs11/ and provision/ know about the store, certificates and
+ * sealing goes through this header.  Conventions (libsodium / SQLite style):
+ *   - every function returns an mt_status; MT_OK is 0;
+ *   - on failure, mt_errmsg() returns a message for the calling thread that
+ *     names the file, field or argument ("primaryCertificateId must be present
+ *     in certificateHistory", "alice.p12: wrong password");
+ *   - buffers carry explicit lengths; out-structures are freed by their own
+ *     mt_*_free function (all accept NULL);
+ *   - secrets (PINs, passwords, PKCS#8 keys, token secrets) travel in
+ *     mt_secret, which lives in sodium_malloc memory and is wiped on free.
+ *
+ * The store knows nothing of PKCS#11 or of the command line.
+ */
+#ifndef MAILTOKEN_STORE_H
+#define MAILTOKEN_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MT_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------ status */
+
+typedef enum mt_status {
+    MT_OK = 0,
+    MT_ERR_INVALID,       /* bad input: a field, argument or file is wrong (API 400) */
+    MT_ERR_NOT_FOUND,     /* no such account, certificate, profile... (API 404) */
+    MT_ERR_CONFLICT,      /* already exists / wrong state (API 409) */
+    MT_ERR_PASSWORD,      /* wrong P12 password */
+    MT_ERR_UNSUPPORTED,   /* an algorithm or format this build cannot handle */
+    MT_ERR_TOO_LARGE,     /* input over a documented limit */
+    MT_ERR_PIN_INCORRECT, /* wrong user or SO PIN */
+    MT_ERR_PIN_LOCKED,    /* too many failed logins */
+    MT_ERR_PIN_POLICY,    /* new PIN refused by the PIN policy */
+    MT_ERR_PIN_NOT_SET,   /* token has no user PIN yet */
+    MT_ERR_READONLY,      /* store opened read-only, or file not writable */
+    MT_ERR_BUSY,          /* store locked beyond busy_timeout */
+    MT_ERR_IO,            /* file system error */
+    MT_ERR_DB,            /* SQLite error, schema too new, corrupt store */
+    MT_ERR_CRYPTO,        /* OpenSSL or libsodium failure, sealed data corrupt */
+    MT_ERR_NOMEM,
+    MT_ERR_INTERNAL
+} mt_status;
+
+/* Stable short name of a status ("invalid", "not-found", ...). */
+const char *mt_status_name(mt_status status);
+
+/* Message of the last failure on this thread ("" if none).  Never contains a
+ * secret.  Valid until the next mt_* call on this thread. */
+const char *mt_errmsg(void);
+
+/* Library setup: sodium_init(), OpenSSL providers (default + legacy for old
+ * P12 files).  Idempotent and thread-safe; every entry point calls it. */
+mt_status mt_library_init(void);
+
+/* ------------------------------------------------------------------ secrets */
+
+typedef struct mt_secret {
+    uint8_t *data; /* sodium_malloc'd, len bytes (+1 NUL so a PIN can be a C string) */
+    size_t len;
+} mt_secret;
+
+mt_status mt_secret_new(size_t len, mt_secret **out);
+mt_status mt_secret_from(const void *data, size_t len, mt_secret **out);
+/* Reads a secret from a file (trailing newline stripped); the file must not be
+ * readable by others when strict is true.  Names the file on error. */
+mt_status mt_secret_from_file(const char *path, mt_secret **out);
+/* Reads one line from a file descriptor (trailing newline stripped). */
+mt_status mt_secret_from_fd(int fd, mt_secret **out);
+void mt_secret_free(mt_secret *secret);
+
+/* Binary blob (not secret). */
+typedef struct mt_blob {
+    uint8_t *data;
+    size_t len;
+} mt_blob;
+
+/* ------------------------------------------------------------------ config */
+
+typedef enum mt_account_filter_kind {
+    MT_FILTER_ALL = 0,
+    MT_FILTER_INTERNAL, /* accounts whose primary has a private key */
+    MT_FILTER_EXTERNAL  /* PEM-only accounts */
+} mt_account_filter_kind;
+
+/* Which accounts a PKCS#11 client sees.  Textual form (config key `accounts`,
+ * $MAILTOKEN_ACCOUNTS, C_Initialize reserved string):
+ *   "org=NAME;emails=GLOB[,GLOB...];kind=all|internal|external"
+ * every part optional, e.g. "emails=alice@*,*@sales.example.org". */
+typedef struct mt_account_filter {
+    char *org;            /* NULL: every organisation */
+    char **email_globs;   /* NULL / 0: every email; fnmatch, case-insensitive */
+    size_t n_email_globs;
+    mt_account_filter_kind kind;
+} mt_account_filter;
+
+mt_status mt_filter_parse(const char *spec, mt_account_filter *out);
+/* out = a AND b (used to narrow the config filter by the environment and by
+ * C_Initialize's reserved string). */
+mt_status mt_filter_intersect(const mt_account_filter *a, const mt_account_filter *b,
+                              mt_account_filter *out);
+void mt_filter_clear(mt_account_filter *filter);
+
+typedef struct mt_config {
+    char *source_path;        /* config file read, or NULL when none was found */
+    char *store_path;         /* `store`; NULL: see mt_config_store_path */
+    char *store_key_file;     /* `store_key_file`: 32 random bytes mixed into PIN keys */
+    char *recovery_key_file;  /* `recovery_key_file`: gateway mode, no PIN asked */
+    char *ca_bundle;          /* `ca_bundle`: trust anchors for CA renewals */
+    unsigned pin_min_length;  /* `pin_min_length`, default 8 */
+    bool pin_allow_digits_only; /* `pin_allow_digits_only`, default false */
+    unsigned pin_max_failures;  /* `pin_max_failures`, default 10 (0: never lock) */
+    uint64_t kdf_opslimit;    /* `kdf_opslimit`, default crypto_pwhash_OPSLIMIT_INTERACTIVE */
+    size_t kdf_memlimit;      /* `kdf_memlimit`, default crypto_pwhash_MEMLIMIT_INTERACTIVE */
+    bool strict;              /* `strict`: a store readable by others is an error */
+    mt_account_filter filter; /* `accounts` */
+} mt_config;
+
+/* Loads the config: explicit_path, else $MAILTOKEN_CONF, else
+ * ~/.config/mailtoken/mailtoken.conf, else /etc/mailtoken/mailtoken.conf.
+ * No file at all is fine (defaults).  Format: `key = value` lines, `#`
+ * comments.  An unknown key or bad value is MT_ERR_INVALID naming file:line. */
+mt_status mt_config_load(const char *explicit_path, mt_config **out);
+/* Defaults only (no file read). */
+mt_status mt_config_defaults(mt_config **out);
+void mt_config_free(mt_config *config);
+/* $MAILTOKEN_STORE, else config->store_path, else
+ * $XDG_DATA_HOME/mailtoken/store.db (~/.local/share/... when unset). */
+mt_status mt_config_store_path(const mt_config *config, char **out);
+
+/* ------------------------------------------------------------ certificates */
+
+typedef enum mt_key_type {
+    MT_KEY_NONE = 0,
+    MT_KEY_RSA,
+    MT_KEY_EC,
+    MT_KEY_ED25519,
+    MT_KEY_ED448,
+    MT_KEY_OTHER
+} mt_key_type;
+
+const char *mt_key_type_name(mt_key_type type); /* "rsa", "ec", "ed25519"... */
+
+#define MT_KEY_ID_LEN 20 /* CKA_ID: SHA-1 of the public value, as NSS computes it */
+
+/* X.509 key usage bits, as in the certificate (digitalSignature = 0x80 ...). */
+#define MT_KU_DIGITAL_SIGNATURE 0x0080u
+#define MT_KU_NON_REPUDIATION   0x0040u
+#define MT_KU_KEY_ENCIPHERMENT  0x0020u
+#define MT_KU_DATA_ENCIPHERMENT 0x0010u
+#define MT_KU_KEY_AGREEMENT     0x0008u
+#define MT_KU_KEY_CERT_SIGN     0x0004u
+#define MT_KU_CRL_SIGN          0x0002u
+
+/* Everything parsed out of one X.509 certificate. */
+typedef struct mt_cert_info {
+    uint8_t *der;
+    size_t der_len;
+    char *subject;              /* RFC 2253, UTF-8 */
+    char *issuer;
+    uint8_t *subject_der;       /* DER Name, for CKA_SUBJECT */
+    size_t subject_der_len;
+    uint8_t *issuer_der;        /* DER Name, for CKA_ISSUER */
+    size_t issuer_der_len;
+    uint8_t *serial_der;        /* full DER INTEGER, tag included (CKA_SERIAL_NUMBER) */
+    size_t serial_der_len;
+    char *serial_hex;           /* lower-case hex of the serial value */
+    int64_t not_before;         /* Unix time */
+    int64_t not_after;
+    uint8_t sha256[32];         /* fingerprint of der */
+    char **emails;              /* lower-cased, subjectAltName rfc822Name then subject emailAddress, unique */
+    size_t n_emails;
+    mt_key_type key_type;
+    unsigned key_bits;          /* RSA modulus bits, EC field bits */
+    char *curve;                /* "P-256", "P-384", "P-521" or NULL */
+    uint8_t *spki;              /* SubjectPublicKeyInfo DER (CKA_PUBLIC_KEY_INFO) */
+    size_t spki_len;
+    uint8_t key_id[MT_KEY_ID_LEN];
+    bool has_key_usage;
+    unsigned key_usage;         /* MT_KU_* bits when has_key_usage */
+    bool email_protection;      /* no EKU, or EKU contains emailProtection */
+    bool is_ca;                 /* basicConstraints cA */
+    bool self_signed;
+} mt_cert_info;
+
+mt_status mt_cert_info_from_der(const uint8_t *der, size_t der_len, mt_cert_info **out);
+mt_cert_info *mt_cert_info_dup(const mt_cert_info *info);
+void mt_cert_info_free(mt_cert_info *info);
+
+/* Largest file mt_cert_parse accepts. */
+#define MT_MAX_INPUT_SIZE (4u * 1024u * 1024u)
+
+typedef enum mt_input_format {
+    MT_FORMAT_UNKNOWN = 0,
+    MT_FORMAT_P12,      /* PKCS#12 / PFX, DER or PEM-armoured */
+    MT_FORMAT_PEM,      /* one or more PEM certificates (a bundle) */
+    MT_FORMAT_DER       /* one DER certificate */
+} mt_input_format;
+
+/* One end-entity certificate found in an input file, with its key and chain. */
+typedef struct mt_parsed_entry {
+    mt_cert_info *cert;
+    mt_secret *pkcs8;           /* private key as PKCS#8 DER, or NULL (public only) */
+    mt_cert_info **chain;       /* issuer certificates found beside it, leaf-most first */
+    size_t n_chain;
+    char *friendly_name;        /* P12 friendlyName bag attribute (valid UTF-8) or NULL */
+} mt_parsed_entry;
+
+typedef struct mt_parsed {
+    mt_input_format format;
+    mt_parsed_entry *entries;
+    size_t n_entries;
+    char **warnings;            /* what was skipped or is not usable, and why */
+    size_t n_warnings;
+} mt_parsed;
+
+/* Detects the format by content. */
+mt_input_format mt_cert_detect_format(const uint8_t *data, size_t len);
+
+/* Parses a P12 (password may be NULL: no password; "" with len 0: empty
+ * password), a PEM bundle or a DER certificate.  `name` (usually the file
+ * name) prefixes every error and warning.  Errors: MT_ERR_PASSWORD (wrong
+ * password), MT_ERR_UNSUPPORTED (e.g. PBMAC1 under OpenSSL 3.0: never
+ * reported as a wrong password), MT_ERR_TOO_LARGE, MT_ERR_INVALID (truncated,
+ * corrupt, empty, key not matching its certificate, no email in the
+ * certificate, friendly name not UTF-8, ...). */
+mt_status mt_cert_parse(const uint8_t *data, size_t len, const char *name,
+                        const char *password, size_t password_len, mt_parsed **out);
+mt_status mt_cert_parse_file(const char *path, const mt_secret *password, mt_parsed **out);
+void mt_parsed_free(mt_parsed *parsed);
+
+/* Hex "ab:cd:..." or plain "abcd..." (64 hex digits) to bytes. */
+mt_status mt_fingerprint_parse(const char *text, uint8_t sha256[32]);
+/* 64 lower-case hex digits + NUL. */
+void mt_fingerprint_hex(const uint8_t sha256[32], char out[65]);
+
+/* ------------------------------------------------------------------ store */
+
+typedef struct mt_store mt_store;
+
+enum {
+    MT_OPEN_READONLY = 1u << 0, /* the PKCS#11 module: never writes but the PIN counter */
+    MT_OPEN_CREATE = 1u << 1    /* create the file (0600) and schema if missing */
+};
+
+/* Opens (or creates) the store.  config may be NULL (defaults). */
+mt_status mt_store_open(const char *path, const mt_config *config, unsigned flags,
+                        mt_store **out);
+void mt_store_close(mt_store *store);
+const char *mt_store_path(const mt_store *store);
+/* Schema version (PRAGMA user_version). */
+int mt_store_schema_version(mt_store *store);
+/* Who is acting, recorded in every audit event ("cli:root", "pkcs11:1234"). */
+mt_status mt_store_set_actor(mt_store *store, const char *actor);
+/* A number that changes whenever any process commits a change to the store;
+ * cheap enough to call on every C_GetSlotList / C_FindObjectsInit. */
+mt_status mt_store_generation(mt_store *store, uint64_t *out);
+
+/* Explicit transactions.  Every mt_store_* write is atomic on its own; these
+ * group several into one (nesting is allowed: savepoints). */
+mt_status mt_store_begin(mt_store *store);
+mt_status mt_store_commit(mt_store *store);
+mt_status mt_store_rollback(mt_store *store);
+
+/* ----------------------------------------------------------- organisations */
+
+typedef struct mt_org {
+    int64_t id;
+    char *name;
+    int64_t created_at;
+    int64_t updated_at;
+} mt_org;
+
+/* Creates an organisation with its recovery key pair; the recovery secret is
+ * wrapped under Argon2id(SO PIN) (policy-checked). */
+mt_status mt_store_org_create(mt_store *store, const char *name, const mt_secret *so_pin,
+                              int64_t *org_id);
+/* name NULL: the only organisation (MT_ERR_INVALID "--org is required" when
+ * there are several, MT_ERR_NOT_FOUND when none). */
+mt_status mt_store_org_find(mt_store *store, const char *name, mt_org **out);
+mt_status mt_store_org_list(mt_store *store, mt_org **out, size_t *n);
+void mt_org_free(mt_org *org);
+void mt_org_list_free(mt_org *orgs, size_t n);
+mt_status mt_store_so_check(mt_store *store, int64_t org_id, const mt_secret *so_pin);
+mt_status mt_store_so_set_pin(mt_store *store, int64_t org_id, const mt_secret *old_so_pin,
+                              const mt_secret *new_so_pin);
+
+/* ----------------------------------------------------- stored certificates */
+
+typedef enum mt_cert_kind {
+    MT_CERT_PEM = 0, /* public certificate only */
+    MT_CERT_P12 = 1  /* came with a private key, kept sealed */
+} mt_cert_kind;
+
+typedef struct mt_cert {
+    int64_t id;
+    int64_t org_id;
+    mt_cert_kind kind;
+    char *friendly_name;
+    char *description;
+    mt_cert_info *info;
+    mt_blob *chain;       /* DER issuer certificates, leaf-most first */
+    size_t n_chain;
+    bool has_private_key;
+    int64_t created_at;
+    int64_t updated_at;
+} mt_cert;
+
+void mt_cert_free(mt_cert *cert);
+void mt_cert_list_free(mt_cert **certs, size_t n);
+
+/* Stores one parsed entry.  The private key (if any) is sealed to the token
+ * key of each email the certificate names (tokens are created on demand;
+ * no PIN needed).  Importing a certificate that is already there (same
+ * SHA-256 in the organisation) changes nothing and sets *created = false;
+ * importing it with a key when it was stored public-only adds the key. */
+mt_status mt_store_cert_import(mt_store *store, int64_t org_id, const mt_parsed_entry *entry,
+                               const char *friendly_name, const char *description,
+                               int64_t *cert_id, bool *created);
+mt_status mt_store_cert_get(mt_store *store, int64_t cert_id, mt_cert **out);
+mt_status mt_store_cert_get_by_fingerprint(mt_store *store, int64_t org_id,
+                                           const uint8_t sha256[32], mt_cert **out);
+
+typedef struct mt_cert_query {
+    int64_t org_id;        /* required */
+    const char *email;     /* certificates naming this email, or NULL */
+    int64_t expiring_before; /* not_after < this (Unix time), or 0 */
+    int kind;              /* -1 any, else mt_cert_kind */
+    size_t limit;          /* 0: no limit */
+    size_t offset;
+} mt_cert_query;
+
+mt_status mt_store_cert_list(mt_store *store, const mt_cert_query *query, mt_cert ***out,
+                             size_t *n, size_t *total);
+/* NULL leaves a field unchanged; "" clears it.  Validates UTF-8 and length. */
+mt_status mt_store_cert_update(mt_store *store, int64_t cert_id, const char *friendly_name,
+                               const char *description);
+/* Deletes a certificate that no account references (MT_ERR_CONFLICT otherwise). */
+mt_status mt_store_cert_delete(mt_store *store, int64_t cert_id);
+
+/* ------------------------------------------------------------------ tokens */
+
+/* A token is the key pair that seals an email's private keys; it exists
+ * from the first key imported for that email, outlives a deleted account
+ * (so slot numbers stay stable) and has a persistent id. */
+typedef struct mt_token {
+    int64_t id;             /* persistent, never reused; slot IDs derive from it */
+    int64_t org_id;
+    char *org_name;
+    char *email;
+    bool has_account;       /* false: no account (deleted or not yet created) */
+    bool internal;          /* the account's primary has a private key */
+    bool pin_set;           /* a user PIN has been set */
+    unsigned failed_logins;
+    unsigned max_failures;  /* 0: never locks */
+    size_t n_private_keys;  /* keys among the account's certificates */
+    int64_t updated_at;
+} mt_token;
+
+/* Every token, in id order (the PKCS#11 module filters them). */
+mt_status mt_store_token_list(mt_store *store, mt_token **out, size_t *n);
+mt_status mt_store_token_get(mt_store *store, int64_t token_id, mt_token **out);
+mt_status mt_store_token_find(mt_store *store, int64_t org_id, const char *email, mt_token **out);
+void mt_token_free(mt_token *token);
+void mt_token_list_free(mt_token *tokens, size_t n);
+
+/* User login: Argon2id of the PIN unwraps the token secret.  On a wrong PIN
+ * the failure counter is incremented (best effort on a read-only store) and
+ * MT_ERR_PIN_INCORRECT returned; once it reaches max_failures,
+ * MT_ERR_PIN_LOCKED.  Success resets the counter.  With a recovery key file
+ * configured (gateway mode), pin may be NULL. */
+mt_status mt_store_token_login(mt_store *store, int64_t token_id, const mt_secret *pin,
+                               mt_secret **token_secret);
+/* Opens the sealed private key of a certificate of this token: PKCS#8 DER.
+ * The sealed header binds key and certificate: a mismatch is MT_ERR_CRYPTO. */
+mt_status mt_store_key_open(mt_store *store, const mt_secret *token_secret, int64_t cert_id,
+                            mt_secret **pkcs8);
+/* Changes the user PIN (C_SetPIN): old PIN required, new PIN policy-checked. */
+mt_status mt_store_token_set_pin(mt_store *store, int64_t token_id, const mt_secret *old_pin,
+                                 const mt_secret *new_pin);
+/* Sets or resets the user PIN with the SO PIN (C_InitPIN, `account reset-pin`);
+ * also clears the failure counter. */
+mt_status mt_store_token_init_pin(mt_store *store, int64_t token_id, const mt_secret *so_pin,
+                                  const mt_secret *new_pin);
+/* Checks a PIN against the configured policy (names the rule broken). */
+mt_status mt_pin_policy_check(const mt_config *config, const mt_secret *pin);
+
+/* ---------------------------------------------------------------- accounts */
+
+typedef struct mt_account {
+    int64_t org_id;
+    char *email;            /* lower-case */
+    int64_t token_id;
+    int64_t primary_cert_id;
+    int64_t *history;       /* certificate ids, oldest first, primary included */
+    size_t n_history;
+    bool internal;          /* primary has a private key */
+    int64_t created_at;
+    int64_t updated_at;
+} mt_account;
+
+void mt_account_free(mt_account *account);
+void mt_account_list_free(mt_account **accounts, size_t n);
+
+/* Rules (messages as the managed-store API words them):
+ *  - email valid and unique in the organisation (MT_ERR_CONFLICT);
+ *  - primaryCertificateId must be present in certificateHistory;
+ *  - every certificate exists in the organisation and names the email. */
+mt_status mt_store_account_create(mt_store *store, int64_t org_id, const char *email,
+                                  int64_t primary_cert_id, const int64_t *history,
+                                  size_t n_history);
+mt_status mt_store_account_get(mt_store *store, int64_t org_id, const char *email,
+                               mt_account **out);
+mt_status mt_store_account_get_by_token(mt_store *store, int64_t token_id, mt_account **out);
+mt_status mt_store_account_list(mt_store *store, int64_t org_id, size_t limit, size_t offset,
+                                mt_account ***out, size_t *n, size_t *total);
+/* The certificate must already be in the history. */
+mt_status mt_store_account_set_primary(mt_store *store, int64_t org_id, const char *email,
+                                       int64_t cert_id);
+/* Idempotent: adding a certificate already in the history changes nothing. */
+mt_status mt_store_account_add_to_history(mt_store *store, int64_t org_id, const char *email,
+                                          int64_t cert_id);
+/* purge: also delete the account's certificates no other account uses. */
+mt_status mt_store_account_delete(mt_store *store, int64_t org_id, const char *email,
+                                  bool purge);
+
+/* ------------------------------------------------------------------ events */
+
+typedef struct mt_event {
+    int64_t id;
+    int64_t at;          /* Unix time */
+    int64_t org_id;      /* 0 when not tied to one */
+    char *actor;
+    char *action;        /* "cert.import", "account.create", "account.set-primary", ... */
+    char *subject;       /* email, certificate id, profile name */
+    char *detail;        /* JSON object text */
+} mt_event;
+
+typedef struct mt_event_query {
+    int64_t org_id;      /* 0: any */
+    const char *action;  /* prefix match ("account." ...), or NULL */
+    const char *subject; /* exact, or NULL */
+    int64_t since;       /* at >= since, or 0 */
+    size_t limit;        /* 0: no limit; newest first */
+} mt_event_query;
+
+mt_status mt_store_event_list(mt_store *store, const mt_event_query *query, mt_event **out,
+                              size_t *n);
+void mt_event_list_free(mt_event *events, size_t n);
+
+/* ----------------------------------------------------------------- summary */
+
+typedef struct mt_store_stats {
+    size_t organizations;
+    size_t accounts;
+    size_t internal_accounts;
+    size_t certificates;
+    size_t certificates_with_key;
+    size_t tokens;
+    size_t pending_renewals;
+} mt_store_stats;
+
+mt_status mt_store_stats_get(mt_store *store, int64_t org_id, mt_store_stats *out);
+
+/* ---------------------------------------------------------- CA profiles */
+
+typedef struct mt_ca_profile {
+    int64_t id;
+    int64_t org_id;
+    char *name;
+    char *kind;               /* "sectigo" | "internetx" */
+    char *url;
+    char *credentials_file;   /* 0600 file, read when used, never copied */
+    char *options;            /* JSON object text ("{}" when none) */
+    int64_t created_at;
+} mt_ca_profile;
+
+mt_status mt_store_ca_add(mt_store *store, const mt_ca_profile *profile, int64_t *id);
+mt_status mt_store_ca_get(mt_store *store, int64_t org_id, const char *name, mt_ca_profile **out);
+mt_status mt_store_ca_list(mt_store *store, int64_t org_id, mt_ca_profile **out, size_t *n);
+mt_status mt_store_ca_remove(mt_store *store, int64_t org_id, const char *name);
+void mt_ca_profile_free(mt_ca_profile *profile);
+void mt_ca_profile_list_free(mt_ca_profile *profiles, size_t n);
+
+/* ---------------------------------------------------------------- renewals */
+
+/* Persistent renewal state machine (DESIGN.md "CA renewals"). */
+typedef enum mt_renewal_state {
+    MT_RENEWAL_PLANNED = 0,
+    MT_RENEWAL_KEY_READY,        /* candidate key sealed beside the current key */
+    MT_RENEWAL_CSR_READY,        /* CSR stored */
+    MT_RENEWAL_SUBMIT_INTENT,    /* about to send the order: outcome unknown until SUBMITTED */
+    MT_RENEWAL_SUBMITTED,        /* CA handle stored */
+    MT_RENEWAL_PENDING,          /* waiting for issuance */
+    MT_RENEWAL_FETCHED,          /* certificate collected and checked */
+    MT_RENEWAL_INSTALLED,        /* in the history and primary */
+    MT_RENEWAL_REVOKE_PENDING,   /* old order to revoke */
+    MT_RENEWAL_DONE,
+    MT_RENEWAL_NEEDS_ATTENTION,  /* stopped: an operator must act */
+    MT_RENEWAL_FAILED,           /* terminal */
+    MT_RENEWAL_CANCELLED         /* terminal */
+} mt_renewal_state;
+
+const char *mt_renewal_state_name(mt_renewal_state state); /* "key-ready", ... */
+bool mt_renewal_state_is_active(mt_renewal_state state);   /* not DONE/FAILED/CANCELLED */
+
+typedef struct mt_renewal {
+    int64_t id;
+    int64_t org_id;
+    char *email;
+    char *ca_name;
+    char *key_spec;              /* "rsa2048", "rsa3072", "ec-p256", "ec-p384" */
+    bool revoke_old;
+    mt_renewal_state state;
+    int64_t old_cert_id;         /* primary when the renewal started */
+    int64_t new_cert_id;         /* once INSTALLED */
+    uint8_t *candidate_spki;     /* public half of the sealed candidate key */
+    size_t candidate_spki_len;
+    uint8_t *csr_der;
+    size_t csr_der_len;
+    char *attempt_id;            /* random id recorded with SUBMIT_INTENT */
+    char *order_ref;             /* CA order number / job id */
+    char *order_ref2;            /* second CA handle (certificate id, new order number) */
+    char *ca_status;             /* last status the CA reported */
+    uint8_t *cert_der;           /* collected certificate (FETCHED) */
+    size_t cert_der_len;
+    char *chain_pem;             /* collected chain */
+    unsigned attempts;
+    int64_t next_attempt_at;     /* Unix time; 0: now */
+    char *last_error;
+    char *driver_state;          /* JSON object text kept for the driver ("{}") */
+    int64_t created_at;
+    int64_t updated_at;
+} mt_renewal;
+
+void mt_renewal_free(mt_renewal *renewal);
+void mt_renewal_list_free(mt_renewal **renewals, size_t n);
+
+/* MT_ERR_CONFLICT if the account already has an active renewal. */
+mt_status mt_store_renewal_create(mt_store *store, int64_t org_id, const char *email,
+                                  const char *ca_name, const char *key_spec, bool revoke_old,
+                                  int64_t *renewal_id);
+mt_status mt_store_renewal_get(mt_store *store, int64_t renewal_id, mt_renewal **out);
+/* The active renewal of an account (MT_ERR_NOT_FOUND when none). */
+mt_status mt_store_renewal_get_active(mt_store *store, int64_t org_id, const char *email,
+                                      mt_renewal **out);
+/* active_only: every renewal not DONE/FAILED/CANCELLED; email may be NULL. */
+mt_status mt_store_renewal_list(mt_store *store, int64_t org_id, const char *email,
+                                 bool active_only, mt_renewal ***out, size_t *n);
+/* Writes the mutable fields (state, csr, attempt_id, order refs, ca_status,
+ * cert, chain, attempts, next_attempt_at, last_error, driver_state) and an
+ * audit event "renewal.<state>", in one transaction. */
+mt_status mt_store_renewal_update(mt_store *store, const mt_renewal *renewal);
+/* Seals the candidate PKCS#8 key to the account's token key (no PIN) and
+ * records its SPKI; state becomes KEY_READY. */
+mt_status mt_store_renewal_set_candidate_key(mt_store *store, int64_t renewal_id,
+                                             const mt_secret *pkcs8);
+/* Checks the issued certificate (its key is the candidate key, it names the
+ * email), stores it with the candidate key and chain, adds it to the history
+ * and makes it primary, state INSTALLED: one transaction.  Idempotent: a
+ * certificate already stored (same fingerprint) is reused. */
+mt_status mt_store_renewal_install(mt_store *store, int64_t renewal_id, const uint8_t *cert_der,
+                                   size_t cert_der_len, const mt_blob *chain, size_t n_chain);
+
+/* CA messages (InterNetX poll queue): stored before they are confirmed. */
+mt_status mt_store_ca_message_save(mt_store *store, int64_t org_id, const char *profile,
+                                   const char *message_id, const char *body_json,
+                                   bool *was_new);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MAILTOKEN_STORE_H */

@@ -1,0 +1,26 @@
+/* Internal to libmailtoken-store: helpers shared by its source files. */
+#ifndef MT_STORE_INTERNAL_H
+#define MT_STORE_INTERNAL_H
+
+#include "mailtoken/store.h"
+
+#include <stdarg.h>
+
+/* Records the message for mt_errmsg() on this thread and returns status, so
+ * that `return mt_fail(MT_ERR_INVALID, "%s: wrong password", name);` reads
+ * naturally.  The message must never contain a secret. */
+mt_status mt_fail(mt_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prefixes the current message: "alice.p12: " + previous message. */
+mt_status mt_fail_prefix(mt_status status, const char *prefix);
+void mt_clear_error(void);
+
+/* strdup that tolerates NULL (returns NULL) */
+char *mt_strdup(const char *s);
+/* Heap copy of a byte range (NULL for len 0 unless keep_empty). */
+uint8_t *mt_memdup(const void *data, size_t len);
+/* True if s[0..len) is valid UTF-8 with no NUL. */
+bool mt_utf8_valid(const char *s, size_t len);
+/* Current Unix time. */
+int64_t mt_now(void);
+
+#endif
