@@ -372,6 +372,14 @@ mt_status mt_store_token_find(mt_store *store, int64_t org_id, const char *email
 void mt_token_free(mt_token *token);
 void mt_token_list_free(mt_token *tokens, size_t n);
 
+/* How a token presents itself, shared by the PKCS#11 module and `mailtoken
+ * uri` so both always agree.  Label: the email when it fits 32 bytes, else a
+ * UTF-8-safe truncation ending in "~" and 6 hex digits of a hash of the
+ * email; NUL-terminated, not padded.  Serial: 16 hex digits derived from the
+ * organisation and token id, never empty. */
+void mt_token_label(const char *email, char label[33]);
+void mt_token_serial(int64_t org_id, int64_t token_id, char serial[17]);
+
 /* User login: Argon2id of the PIN unwraps the token secret.  On a wrong PIN
  * the failure counter is incremented (best effort on a read-only store) and
  * MT_ERR_PIN_INCORRECT returned; once it reaches max_failures,

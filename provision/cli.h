@@ -1,0 +1,84 @@
+/*
+ * Shared by the `mailtoken` command groups (cmd_*.c): global options, exit
+ * codes, output (tables or --json), secrets from prompt/file/env/fd.
+ */
+#ifndef MT_CLI_H
+#define MT_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "mailtoken/store.h"
+
+/* Exit codes (documented in mailtoken(1)); mirror the API's 400/404/409. */
+enum {
+    MT_EXIT_OK = 0,
+    MT_EXIT_FAILURE = 1,   /* internal, I/O or database error */
+    MT_EXIT_USAGE = 2,     /* bad command line */
+    MT_EXIT_NOT_FOUND = 3, /* 404 */
+    MT_EXIT_CONFLICT = 4,  /* 409 */
+    MT_EXIT_INVALID = 5,   /* 400: bad input file or field */
+    MT_EXIT_AUTH = 6,      /* wrong PIN / password, locked, CA authentication */
+    MT_EXIT_PARTIAL = 7,   /* some items done, some failed */
+    MT_EXIT_PENDING = 8,   /* renewal waiting for the CA: run `renew resume` later */
+    MT_EXIT_CA = 9         /* the CA refused; an operator must act */
+};
+
+/* Global options (before the command: `mailtoken [--store P] [--json] cert list`). */
+typedef struct mt_cli {
+    const char *prog;        /* "mailtoken" */
+    const char *config_path; /* --config */
+    const char *store_path;  /* --store */
+    const char *org_name;    /* --org */
+    bool json;               /* --json */
+    bool quiet;              /* --quiet */
+    bool is_tty;             /* stderr is a terminal (prompts, progress) */
+    mt_config *config;       /* loaded lazily by mt_cli_open_store */
+} mt_cli;
+
+typedef int (*mt_cmd_fn)(mt_cli *cli, int argc, char **argv);
+
+typedef struct mt_command {
+    const char *name;    /* "cert", "account", "renew", ... */
+    const char *summary; /* one line for `mailtoken --help` */
+    mt_cmd_fn run;       /* argv[0] is the command name */
+} mt_command;
+
+/* The command table (commands.c). */
+extern const mt_command mt_commands[];
+extern const size_t mt_n_commands;
+
+/* Maps a store status to an exit code. */
+int mt_cli_exit_code(mt_status status);
+/* Prints "mailtoken: <what>: <mt_errmsg()>" on stderr (or, with --json, an
+ * error object {"error": status-name, "message": ..., "exit": code} on
+ * stdout) and returns the exit code for status. */
+int mt_cli_fail(mt_cli *cli, mt_status status, const char *what);
+/* Usage error: prints "mailtoken <cmd>: <message>" and a hint, returns MT_EXIT_USAGE. */
+int mt_cli_usage_error(mt_cli *cli, const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Opens the store named by --store / config / defaults; sets the actor
+ * ("cli:<user>").  flags as for mt_store_open. */
+mt_status mt_cli_open_store(mt_cli *cli, unsigned flags, mt_store **out);
+/* The organisation selected by --org (or the only one). */
+mt_status mt_cli_org(mt_cli *cli, mt_store *store, int64_t *org_id);
+
+/* Reads a secret: from file_path, else from the environment variable env_name,
+ * else from fd (>= 0), else by prompt without echo on a tty (twice when
+ * confirm).  MT_ERR_INVALID naming the option when none is available. */
+mt_status mt_cli_read_secret(mt_cli *cli, const char *prompt, const char *file_path,
+                             const char *env_name, int fd, bool confirm, mt_secret **out);
+
+/* Output. */
+void mt_cli_print_json(json_t *value); /* prints and decrefs; stable key order */
+json_t *mt_json_cert(const mt_cert *cert);       /* documented schema in mailtoken(1) */
+json_t *mt_json_account(const mt_account *account);
+json_t *mt_json_time(int64_t unix_time);         /* "2025-01-15T10:30:00Z" */
+void mt_cli_format_time(int64_t unix_time, char out[21]);
+/* Progress on a tty: "  312/1000  150.2/s  ETA 0:05  name"; nothing otherwise. */
+void mt_cli_progress(mt_cli *cli, size_t done, size_t total, double started, const char *item);
+double mt_cli_monotonic(void);
+
+#endif
