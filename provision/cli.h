@@ -81,4 +81,83 @@ void mt_cli_format_time(int64_t unix_time, char out[21]);
 void mt_cli_progress(mt_cli *cli, size_t done, size_t total, double started, const char *item);
 double mt_cli_monotonic(void);
 
+/* ---------------------------------------------------------------------------
+ * Additions shared by the command groups (argument parsing, look-ups).
+ */
+#include <getopt.h>
+
+/* Options every subcommand accepts: append to its long options, before the
+ * terminating {0}. */
+#define MT_CLI_COMMON_OPTIONS                                                          \
+    {"help", no_argument, NULL, 'h'}, {"json", no_argument, NULL, 'J'},                \
+    {"quiet", no_argument, NULL, 'q'}
+
+enum { MT_OPT_END = -1, MT_OPT_EXIT = -2 };
+/* getopt_long over a subcommand's arguments (argv[0] is the subcommand).
+ * Handles the common options itself: --help prints `help` on stdout.  Returns
+ * the next option's val, MT_OPT_END when done (operands start at optind), or
+ * MT_OPT_EXIT with *exit_code set (help printed, or a usage error). */
+int mt_cli_getopt(mt_cli *cli, const char *cmd, const char *help, int argc, char **argv,
+                  const struct option *options, int *exit_code);
+
+/* A subcommand of a group ("cert import"). */
+typedef struct mt_subcommand {
+    const char *name;
+    const char *summary;
+    mt_cmd_fn run;
+} mt_subcommand;
+/* Runs the subcommand named by argv[1]; `group --help` lists them. */
+int mt_cli_dispatch(mt_cli *cli, const char *group, const char *help,
+                    const mt_subcommand *subs, size_t n_subs, int argc, char **argv);
+
+/* Parses a decimal number in [min, max] given to option `opt`; on error
+ * prints a usage error and returns false with *exit_code set. */
+bool mt_cli_parse_int(mt_cli *cli, const char *cmd, const char *opt, const char *text,
+                      long long min, long long max, long long *out, int *exit_code);
+
+/* Where a secret may come from: --<option>-file, --<option>-env, --<option>-fd,
+ * the environment variable default_env, or a prompt on the terminal. */
+typedef struct mt_secret_source {
+    const char *what;        /* "SO PIN", "P12 password": prompts and errors */
+    const char *option;      /* "so-pin": names the options in errors */
+    const char *file;
+    const char *env;         /* name of the variable given with --<option>-env */
+    const char *default_env; /* e.g. "MAILTOKEN_SO_PIN", used when set */
+    int fd;                  /* -1: none */
+} mt_secret_source;
+#define MT_SECRET_SOURCE_INIT(what, option, default_env) \
+    {(what), (option), NULL, NULL, (default_env), -1}
+/* True when the source names a file, variable or descriptor (no prompt needed). */
+bool mt_cli_secret_given(const mt_secret_source *src);
+mt_status mt_cli_read_secret_from(mt_cli *cli, const mt_secret_source *src, bool confirm,
+                                  mt_secret **out);
+/* The long options --NAME-file, --NAME-env, --NAME-fd with vals base,
+ * base + 1, base + 2; mt_cli_secret_opt stores them into a source. */
+#define MT_SECRET_OPTIONS(name, base)                                                  \
+    {name "-file", required_argument, NULL, (base)},                                   \
+        {name "-env", required_argument, NULL, (base) + 1},                            \
+        {name "-fd", required_argument, NULL, (base) + 2}
+bool mt_cli_secret_opt(mt_secret_source *src, int opt, int base, const char *arg);
+
+/* Opens the store and selects the organisation: returns MT_EXIT_OK or the
+ * exit code after printing the error. */
+int mt_cli_session(mt_cli *cli, unsigned flags, mt_store **store, int64_t *org_id);
+/* A certificate by id ("42") or SHA-256 fingerprint (hex, colons allowed),
+ * in the organisation; MT_ERR_NOT_FOUND names it. */
+mt_status mt_cli_find_cert(mt_store *store, int64_t org_id, const char *ref, mt_cert **out);
+/* Same, returning the id only. */
+mt_status mt_cli_cert_id(mt_store *store, int64_t org_id, const char *ref, int64_t *id);
+/* Records an error found by the command line itself (not by the store):
+ * mt_cli_fail reports it instead of mt_errmsg(), once.  Returns status. */
+mt_status mt_cli_set_error(mt_status status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The pending command-line message, else mt_errmsg(). */
+const char *mt_cli_errmsg(void);
+/* Forgets the pending command-line message (once reported another way). */
+void mt_cli_clear_error(void);
+/* Prints a message on stderr unless --quiet or --json. */
+void mt_cli_note(mt_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The first email a certificate names, or "-". */
+const char *mt_cli_first_email(const mt_cert *cert);
+
 #endif

@@ -1,0 +1,64 @@
+/* Fork safety: the child of a process using the module starts clean.  The
+ * handlers keep the state consistent across fork (prepare takes the module
+ * lock, both sides release it); the child wipes the token secrets and marks
+ * the state as its parent's, so its C_Initialize starts over and its
+ * C_Finalize touches nothing the parent owns. */
+#include "module.h"
+
+#include <sodium.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile int forked_child;
+
+static void before_fork(void)
+{
+    pthread_mutex_lock(&mt_g.lock);
+}
+
+static void in_parent(void)
+{
+    pthread_mutex_unlock(&mt_g.lock);
+}
+
+static void in_child(void)
+{
+    for (size_t i = 0; i < mt_g.n_slots; i++) {
+        mt_slot *slot = mt_g.slots[i];
+        if (slot->token_secret)
+            sodium_memzero(slot->token_secret->data, slot->token_secret->len);
+        if (slot->so_pin)
+            sodium_memzero(slot->so_pin->data, slot->so_pin->len);
+        slot->login = MT_NOT_LOGGED_IN;
+    }
+    if (mt_g.initialised)
+        forked_child = 1;
+    pthread_mutex_unlock(&mt_g.lock);
+}
+
+static void register_handlers(void)
+{
+    pthread_atfork(before_fork, in_parent, in_child);
+}
+
+void mt_fork_register(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_handlers);
+}
+
+/* True in a child whose state came from its parent, until it starts over. */
+bool mt_forked(void)
+{
+    return forked_child || (mt_g.initialised && mt_g.pid != getpid());
+}
+
+/* The parent's state is abandoned, never freed: the store connection and the
+ * keys belong to the parent. */
+void mt_fork_start_over(void)
+{
+    memset(&mt_g, 0, sizeof(mt_g));
+    pthread_mutex_init(&mt_g.lock, NULL);
+    pthread_mutex_init(&mt_g.store_lock, NULL);
+    forked_child = 0;
+}

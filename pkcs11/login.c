@@ -1,0 +1,170 @@
+/* Login state is per token for the whole application.  The PIN KDF runs once
+ * per login, outside the module lock; opened keys live until logout. */
+#include "module.h"
+
+#include <string.h>
+
+void mt_slot_logout(mt_slot *slot)
+{
+    mt_secret_free(slot->token_secret);
+    mt_secret_free(slot->so_pin);
+    slot->token_secret = NULL;
+    slot->so_pin = NULL;
+    slot->login = MT_NOT_LOGGED_IN;
+    if (!slot->objects || mt_openssl_down)
+        return;
+    for (size_t i = 0; i < slot->objects->n; i++) {
+        mt_object *object = slot->objects->items[i];
+        EVP_PKEY_free(object->priv);
+        object->priv = NULL;
+    }
+}
+
+static CK_RV pin_secret(CK_UTF8CHAR_PTR pin, CK_ULONG len, mt_secret **out)
+{
+    *out = NULL;
+    if (!pin && len > 0)
+        return CKR_ARGUMENTS_BAD;
+    if (!pin)
+        return CKR_OK; /* gateway mode: the recovery key file stands for the PIN */
+    if (len > 4096)
+        return CKR_PIN_LEN_RANGE;
+    return mt_secret_from(pin, len, out) == MT_OK ? CKR_OK : CKR_HOST_MEMORY;
+}
+
+static CK_RV login_state_check(const mt_session *s, CK_USER_TYPE user)
+{
+    const mt_slot *slot = s->slot;
+    if (user != CKU_USER && user != CKU_SO && user != CKU_CONTEXT_SPECIFIC)
+        return CKR_USER_TYPE_INVALID;
+    if (user == CKU_CONTEXT_SPECIFIC) /* no key here needs a second authentication */
+        return slot->login == CKU_USER ? CKR_OPERATION_NOT_INITIALIZED : CKR_USER_NOT_LOGGED_IN;
+    if (slot->login == user)
+        return CKR_USER_ALREADY_LOGGED_IN;
+    if (slot->login != MT_NOT_LOGGED_IN)
+        return CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
+    if (user == CKU_SO && slot->sessions > slot->rw_sessions)
+        return CKR_SESSION_READ_ONLY_EXISTS;
+    return CKR_OK;
+}
+
+/* Called with the module lock held (call->locked); releases it around the KDF. */
+CK_RV mt_login(mt_call *call, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len)
+{
+    mt_slot *slot = call->session->slot;
+    mt_secret *pin_value = NULL, *token_secret = NULL;
+    mt_status st = MT_OK;
+    CK_RV rv = login_state_check(call->session, user);
+    if (rv != CKR_OK)
+        return rv;
+    rv = pin_secret(pin, pin_len, &pin_value);
+    if (rv != CKR_OK)
+        return rv;
+    int64_t token_id = slot->token_id, org_id = slot->org_id;
+    mt_unlock();
+    mt_store_lock();
+    if (!mt_g.store)
+        st = MT_ERR_NOT_FOUND;
+    else if (user == CKU_USER)
+        st = mt_store_token_login(mt_g.store, token_id, pin_value, &token_secret);
+    else
+        st = mt_store_so_check(mt_g.store, org_id, pin_value);
+    mt_store_unlock();
+    mt_lock();
+    if (st != MT_OK) {
+        rv = mt_rv_from_status(st);
+        if (st == MT_ERR_INVALID)
+            rv = CKR_PIN_INCORRECT;
+        goto out;
+    }
+    rv = login_state_check(call->session, user); /* another thread may have logged in */
+    if (rv != CKR_OK)
+        goto out;
+    if (call->session->closed) {
+        rv = CKR_SESSION_HANDLE_INVALID;
+        goto out;
+    }
+    slot->login = user;
+    if (user == CKU_USER) {
+        slot->token_secret = token_secret;
+        token_secret = NULL;
+    } else {
+        slot->so_pin = pin_value;
+        pin_value = NULL;
+    }
+out:
+    mt_secret_free(token_secret);
+    mt_secret_free(pin_value);
+    return rv;
+}
+
+CK_RV mt_logout(mt_call *call)
+{
+    mt_slot *slot = call->session->slot;
+    if (slot->login == MT_NOT_LOGGED_IN)
+        return CKR_USER_NOT_LOGGED_IN;
+    mt_slot_logout(slot);
+    return CKR_OK;
+}
+
+/* PIN changes write to the store: a short-lived read-write handle, so that
+ * the module's own handle stays read-only. */
+typedef mt_status (*pin_change_fn)(mt_store *store, int64_t id, const mt_secret *a,
+                                   const mt_secret *b);
+
+static CK_RV change_pin(mt_call *call, pin_change_fn fn, int64_t id, mt_secret *a, mt_secret *b)
+{
+    mt_store *rw = NULL;
+    mt_unlock();
+    mt_status st = mt_store_open(mt_g.store_path, mt_g.config, 0, &rw);
+    if (st == MT_OK)
+        st = fn(rw, id, a, b);
+    mt_store_close(rw);
+    mt_lock();
+    (void)call;
+    if (st == MT_ERR_INVALID || st == MT_ERR_IO)
+        return CKR_TOKEN_WRITE_PROTECTED;
+    return mt_rv_from_status(st);
+}
+
+CK_RV mt_init_pin(mt_call *call, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len)
+{
+    mt_slot *slot = call->session->slot;
+    mt_secret *new_pin = NULL, *so_pin = NULL;
+    CK_RV rv = CKR_OK;
+    if (slot->login != CKU_SO)
+        return CKR_USER_NOT_LOGGED_IN;
+    if (!(call->session->flags & CKF_RW_SESSION))
+        return CKR_SESSION_READ_ONLY;
+    if (!pin)
+        return CKR_ARGUMENTS_BAD;
+    rv = pin_secret(pin, pin_len, &new_pin);
+    if (rv == CKR_OK && mt_secret_from(slot->so_pin->data, slot->so_pin->len, &so_pin) != MT_OK)
+        rv = CKR_HOST_MEMORY;
+    if (rv == CKR_OK)
+        rv = change_pin(call, mt_store_token_init_pin, slot->token_id, so_pin, new_pin);
+    mt_secret_free(new_pin);
+    mt_secret_free(so_pin);
+    return rv;
+}
+
+CK_RV mt_set_pin(mt_call *call, CK_UTF8CHAR_PTR old_pin, CK_ULONG old_len,
+                 CK_UTF8CHAR_PTR new_pin, CK_ULONG new_len)
+{
+    mt_slot *slot = call->session->slot;
+    mt_secret *old_value = NULL, *new_value = NULL;
+    if (!(call->session->flags & CKF_RW_SESSION))
+        return CKR_SESSION_READ_ONLY;
+    if (!old_pin || !new_pin)
+        return CKR_ARGUMENTS_BAD;
+    CK_RV rv = pin_secret(old_pin, old_len, &old_value);
+    if (rv == CKR_OK)
+        rv = pin_secret(new_pin, new_len, &new_value);
+    if (rv == CKR_OK && slot->login == CKU_SO)
+        rv = change_pin(call, mt_store_so_set_pin, slot->org_id, old_value, new_value);
+    else if (rv == CKR_OK)
+        rv = change_pin(call, mt_store_token_set_pin, slot->token_id, old_value, new_value);
+    mt_secret_free(old_value);
+    mt_secret_free(new_value);
+    return rv;
+}

@@ -1,0 +1,382 @@
+/* Internal to mailtoken-pkcs11.so: module state, slots, sessions, objects. */
+#ifndef MT_PKCS11_MODULE_H
+#define MT_PKCS11_MODULE_H
+
+#include "pkcs11_v3.h"
+
+#include "mailtoken/store.h"
+
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define MT_MANUFACTURER "mailtoken"
+#define MT_MODEL "mailtoken token"
+#define MT_LIBRARY_DESCRIPTION "mailtoken S/MIME tokens"
+
+/* Object handles: slot index and object position (bits 12..30 and 0..11);
+ * session objects (derived keys) have bit 31 set. */
+#define MT_OBJECTS_PER_TOKEN 4095u
+#define MT_SESSION_OBJECT_BIT 0x80000000UL
+
+/* ------------------------------------------------------------ attributes */
+
+typedef struct mt_attr {
+    CK_ATTRIBUTE_TYPE type;
+    uint8_t *value; /* NULL with len 0 for an empty value */
+    CK_ULONG len;
+    bool sensitive; /* never revealed: CKR_ATTRIBUTE_SENSITIVE */
+} mt_attr;
+
+typedef struct mt_attr_list {
+    mt_attr *items; /* sorted by type once built */
+    size_t n, cap;
+} mt_attr_list;
+
+CK_RV mt_attr_add(mt_attr_list *list, CK_ATTRIBUTE_TYPE type, const void *value, size_t len);
+CK_RV mt_attr_add_bool(mt_attr_list *list, CK_ATTRIBUTE_TYPE type, bool value);
+CK_RV mt_attr_add_ulong(mt_attr_list *list, CK_ATTRIBUTE_TYPE type, CK_ULONG value);
+CK_RV mt_attr_add_sensitive(mt_attr_list *list, CK_ATTRIBUTE_TYPE type);
+void mt_attr_sort(mt_attr_list *list);
+const mt_attr *mt_attr_find(const mt_attr_list *list, CK_ATTRIBUTE_TYPE type);
+bool mt_attr_bool(const mt_attr_list *list, CK_ATTRIBUTE_TYPE type);
+void mt_attr_clear(mt_attr_list *list);
+/* C_GetAttributeValue semantics for a whole template. */
+CK_RV mt_attr_get(const mt_attr_list *list, CK_ATTRIBUTE_PTR tmpl, CK_ULONG count);
+/* True when every attribute of the template equals the object's. */
+bool mt_attr_match(const mt_attr_list *list, const CK_ATTRIBUTE *tmpl, CK_ULONG count);
+/* Reads a CK_BBOOL / CK_ULONG from a caller template (CKR_ATTRIBUTE_VALUE_INVALID on bad size). */
+CK_RV mt_tmpl_bool(const CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_ATTRIBUTE_TYPE type, bool *value,
+                   bool *found);
+CK_RV mt_tmpl_ulong(const CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_ATTRIBUTE_TYPE type,
+                    CK_ULONG *value, bool *found);
+
+/* --------------------------------------------------------------- objects */
+
+typedef struct mt_object {
+    CK_OBJECT_HANDLE handle;
+    CK_OBJECT_CLASS klass;
+    CK_KEY_TYPE key_type;   /* keys only */
+    bool is_private;        /* CKA_PRIVATE: visible only after user login */
+    int64_t cert_id;        /* store certificate behind a key or certificate, 0 for chain/profile */
+    unsigned key_bits;
+    mt_attr_list attrs;
+    EVP_PKEY *pub;          /* public half, for verify, encrypt and the key check */
+    EVP_PKEY *priv;         /* opened private key, while logged in */
+} mt_object;
+
+/* Small open-addressing multimap from a 64-bit hash to object positions. */
+typedef struct mt_index {
+    uint64_t *keys;
+    uint32_t *values;
+    size_t cap;
+} mt_index;
+
+typedef struct mt_objects {
+    mt_object **items;
+    size_t n;
+    mt_index by_class, by_id, by_issuer_serial, by_subject;
+} mt_objects;
+
+void mt_object_free(mt_object *object);
+mt_object *mt_object_new(CK_OBJECT_CLASS klass);
+void mt_objects_free(mt_objects *objects);
+/* Builds the objects of an account: profile, certificates, keys, chain. */
+CK_RV mt_objects_build(mt_store *store, int64_t token_id, size_t slot_index, mt_objects **out);
+uint64_t mt_index_hash(CK_ATTRIBUTE_TYPE type, const void *value, size_t len);
+uint64_t mt_index_pair(uint64_t issuer, uint64_t serial);
+CK_RV mt_objects_index(mt_objects *objects);
+size_t mt_index_lookup(const mt_index *index, uint64_t key, uint32_t *positions, size_t max);
+
+/* ---------------------------------------------------------------- slots */
+
+typedef struct mt_slot {
+    CK_SLOT_ID id;            /* derived from the persistent token id */
+    size_t index;             /* position in the module's slot array (stable) */
+    int64_t token_id;
+    int64_t org_id;
+    char *email;
+    char label[33];
+    char serial[17];
+    bool present;
+    bool pin_set;
+    bool internal;
+    unsigned failed_logins;
+    unsigned max_failures;
+    size_t n_private_keys;
+    /* login state, application-wide per token */
+    CK_USER_TYPE login;       /* CKU_USER, CKU_SO, or MT_NOT_LOGGED_IN */
+    mt_secret *token_secret;  /* after user login */
+    mt_secret *so_pin;        /* after SO login, for C_InitPIN */
+    /* objects, built on first use */
+    mt_objects *objects;
+    uint64_t objects_generation;
+    size_t sessions, rw_sessions;
+} mt_slot;
+
+#define MT_NOT_LOGGED_IN ((CK_USER_TYPE)-1)
+
+/* ------------------------------------------------------------ mechanisms */
+
+typedef enum mt_op_kind {
+    MT_OP_SIGN = 0,
+    MT_OP_VERIFY,
+    MT_OP_ENCRYPT,
+    MT_OP_DECRYPT,
+    MT_OP_DIGEST,
+    MT_OP_COUNT
+} mt_op_kind;
+
+/* Parameters checked and decoded from a CK_MECHANISM. */
+typedef struct mt_mech_params {
+    const EVP_MD *md;        /* hash (PSS, OAEP, hashed mechanisms, digest) */
+    const EVP_MD *mgf1_md;
+    int salt_len;            /* PSS */
+    uint8_t *label;          /* OAEP source data (malloc) */
+    size_t label_len;
+} mt_mech_params;
+
+typedef struct mt_mech mt_mech;
+struct mt_mech {
+    CK_MECHANISM_TYPE type;
+    CK_KEY_TYPE key_type;    /* CKK_RSA, CKK_EC, or MT_NO_KEY */
+    CK_FLAGS flags;          /* CKF_SIGN, CKF_DECRYPT... as reported by C_GetMechanismInfo */
+    CK_ULONG min_bits, max_bits;
+    int padding;             /* RSA padding mode, 0 otherwise */
+    const char *digest;      /* hash of a hash-and-sign or digest mechanism, else NULL */
+    CK_RV (*check_params)(const mt_mech *mech, const CK_MECHANISM *m, mt_mech_params *out);
+};
+
+#define MT_NO_KEY ((CK_KEY_TYPE)-1)
+
+const mt_mech *mt_mech_find(CK_MECHANISM_TYPE type);
+size_t mt_mech_count(void);
+const mt_mech *mt_mech_at(size_t i);
+void mt_mech_params_clear(mt_mech_params *params);
+/* Finds the mechanism, checks that it does `flag` on this key type and size, decodes params. */
+CK_RV mt_mech_resolve(const CK_MECHANISM *m, CK_FLAGS flag, const mt_object *key,
+                      const mt_mech **mech, mt_mech_params *params);
+/* Configures an EVP_PKEY_CTX (padding, PSS, OAEP) for the mechanism. */
+CK_RV mt_mech_setup_pkey_ctx(const mt_mech *mech, const mt_mech_params *params,
+                             EVP_PKEY_CTX *ctx, bool with_md);
+/* Fills CKA_ALLOWED_MECHANISMS for a key type doing any of `flags`. */
+CK_RV mt_mech_allowed(CK_KEY_TYPE key_type, CK_FLAGS flags, mt_attr_list *attrs);
+
+/* ------------------------------------------------------------ sessions */
+
+typedef struct mt_op {
+    bool active;
+    const mt_mech *mech;
+    mt_mech_params params;
+    EVP_PKEY *pkey;          /* referenced for the operation's life */
+    EVP_MD_CTX *md_ctx;      /* hashed mechanisms and digests */
+    uint8_t *data;           /* single-shot mechanisms collect multi-part input here */
+    size_t data_len, data_cap;
+    size_t out_len;          /* output size for length queries */
+} mt_op;
+
+typedef struct mt_find {
+    bool active;
+    CK_OBJECT_HANDLE *handles;
+    size_t n, pos;
+} mt_find;
+
+typedef struct mt_session {
+    CK_SESSION_HANDLE handle;
+    mt_slot *slot;
+    CK_FLAGS flags;
+    unsigned refs;           /* calls in progress hold a reference */
+    bool closed;
+    mt_op ops[MT_OP_COUNT];
+    mt_find find;
+    mt_object **objects;     /* session objects (derived or unwrapped keys) */
+    size_t n_objects;
+} mt_session;
+
+/* ---------------------------------------------------------------- module */
+
+typedef struct mt_module {
+    bool initialised;
+    pid_t pid;               /* process that initialised: a forked child starts over */
+    pthread_mutex_t lock;    /* slots, sessions, logins, objects */
+    pthread_mutex_t store_lock; /* the store handle (taken after `lock`, never before) */
+    mt_config *config;
+    mt_account_filter filter;
+    mt_store *store;         /* read-only; NULL until the store file exists */
+    char *store_path;
+    uint64_t generation;
+    bool generation_known;
+    mt_slot **slots;         /* stable positions: object handles encode them */
+    size_t n_slots, cap_slots;
+    size_t *by_id;           /* slot positions sorted by slot id */
+    CK_SLOT_ID *events;      /* slots changed since the last C_WaitForSlotEvent */
+    size_t n_events;
+    mt_session **sessions;   /* open addressing by handle */
+    size_t cap_sessions, n_sessions;
+    CK_SESSION_HANDLE next_session;
+    CK_ULONG next_session_object;
+} mt_module;
+
+extern mt_module mt_g;
+extern CK_FUNCTION_LIST mt_function_list;
+extern CK_FUNCTION_LIST_3_0 mt_function_list_3_0;
+
+/* general.c */
+CK_RV mt_initialize(CK_VOID_PTR init_args);
+CK_RV mt_finalize(CK_VOID_PTR reserved);
+CK_RV mt_get_info(CK_INFO_PTR info);
+CK_RV mt_get_interface_list(CK_INTERFACE_PTR list, CK_ULONG_PTR count);
+CK_RV mt_get_interface(CK_UTF8CHAR_PTR name, CK_VERSION_PTR version, CK_INTERFACE_PTR_PTR out,
+                       CK_FLAGS flags);
+CK_RV mt_rv_from_status(mt_status status);
+void mt_pad(CK_UTF8CHAR *field, size_t size, const char *text);
+/* OpenSSL shut down before us: leave its objects alone. */
+extern volatile int mt_openssl_down;
+
+/* filter.c */
+CK_RV mt_filter_from_init_string(const char *text, mt_account_filter *out);
+bool mt_filter_accepts(const mt_account_filter *filter, const mt_token *token);
+
+/* fork.c */
+void mt_fork_register(void);
+bool mt_forked(void);
+void mt_fork_start_over(void);
+
+/* slot.c */
+CK_RV mt_slots_rescan(void);
+mt_slot *mt_slot_find(CK_SLOT_ID id);
+void mt_slots_free(void);
+CK_RV mt_get_slot_list(CK_BBOOL present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count);
+CK_RV mt_get_slot_info(CK_SLOT_ID id, CK_SLOT_INFO_PTR info);
+CK_RV mt_wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR reserved);
+
+/* token.c */
+CK_RV mt_get_token_info(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info);
+CK_RV mt_get_mechanism_list(CK_SLOT_ID id, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count);
+CK_RV mt_get_mechanism_info(CK_SLOT_ID id, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR info);
+/* Present token of a slot, or CKR_SLOT_ID_INVALID / CKR_TOKEN_NOT_PRESENT. */
+CK_RV mt_slot_token(CK_SLOT_ID id, mt_slot **out);
+
+/* session.c: the one wrapper every session entry point goes through */
+typedef struct mt_call {
+    mt_session *session;
+    bool locked;
+} mt_call;
+
+enum {
+    MT_CALL_UNLOCKED = 1u << 0, /* release the module lock once the session is held */
+};
+CK_RV mt_call_begin(mt_call *call, CK_SESSION_HANDLE handle, unsigned flags);
+CK_RV mt_call_end(mt_call *call, CK_RV rv);
+CK_RV mt_check_initialised(void);
+void mt_lock(void);
+void mt_unlock(void);
+void mt_store_lock(void);
+void mt_store_unlock(void);
+CK_RV mt_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE_PTR out);
+CK_RV mt_close_session(mt_call *call);
+CK_RV mt_close_all_sessions(CK_SLOT_ID id);
+CK_RV mt_get_session_info(mt_call *call, CK_SESSION_INFO_PTR info);
+CK_RV mt_session_state(const mt_session *session, CK_STATE *state);
+void mt_sessions_free(void);
+void mt_op_reset(mt_op *op);
+/* Ends every session of a slot (token removed). */
+void mt_sessions_drop_slot(mt_slot *slot);
+
+/* login.c */
+CK_RV mt_login(mt_call *call, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len);
+CK_RV mt_logout(mt_call *call);
+CK_RV mt_init_pin(mt_call *call, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len);
+CK_RV mt_set_pin(mt_call *call, CK_UTF8CHAR_PTR old_pin, CK_ULONG old_len,
+                 CK_UTF8CHAR_PTR new_pin, CK_ULONG new_len);
+void mt_slot_logout(mt_slot *slot);
+
+/* object.c */
+CK_RV mt_slot_objects(mt_slot *slot, mt_objects **out);
+/* Object visible to this session (private ones only after login). */
+CK_RV mt_object_get(mt_session *session, CK_OBJECT_HANDLE handle, mt_object **out);
+bool mt_object_visible(const mt_session *session, const mt_object *object);
+/* The handle names a private object this session cannot see before login. */
+bool mt_object_hidden(mt_session *session, CK_OBJECT_HANDLE handle);
+CK_RV mt_get_attribute_value(mt_call *call, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_PTR tmpl,
+                             CK_ULONG count);
+CK_RV mt_get_object_size(mt_call *call, CK_OBJECT_HANDLE h, CK_ULONG_PTR size);
+CK_RV mt_destroy_object(mt_call *call, CK_OBJECT_HANDLE h);
+CK_RV mt_session_object_add(mt_session *session, mt_object *object, CK_OBJECT_HANDLE *out);
+/* The opened private key of a key object (up-referenced for the caller). */
+CK_RV mt_object_private_key(mt_session *session, mt_object *object, EVP_PKEY **out);
+CK_RV mt_secret_key_from_template(const CK_ATTRIBUTE *tmpl, CK_ULONG count, const uint8_t *value,
+                                  size_t len, mt_object **out);
+
+/* find.c */
+CK_RV mt_find_init(mt_call *call, CK_ATTRIBUTE_PTR tmpl, CK_ULONG count);
+CK_RV mt_find(mt_call *call, CK_OBJECT_HANDLE_PTR out, CK_ULONG max, CK_ULONG_PTR count);
+CK_RV mt_find_final(mt_call *call);
+
+/* crypto operations (sign.c, verify.c, encrypt.c, decrypt.c, digest.c) */
+CK_RV mt_op_init(mt_call *call, mt_op_kind kind, CK_FLAGS flag, CK_MECHANISM_PTR m,
+                 CK_OBJECT_HANDLE key);
+/* Output handling shared by every single-part and final call: size query,
+ * CKR_BUFFER_TOO_SMALL (operation stays active), else the operation ends. */
+CK_RV mt_op_output(mt_op *op, CK_RV rv, const uint8_t *result, size_t result_len,
+                   CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+CK_RV mt_op_collect(mt_op *op, const uint8_t *data, size_t len);
+CK_RV mt_op_pkey_ctx(mt_op *op, int (*init)(EVP_PKEY_CTX *), EVP_PKEY_CTX **out);
+/* Shared by the four *Update calls of single-shot and hashed mechanisms. */
+mt_op *mt_op_active(mt_session *session, mt_op_kind kind);
+CK_RV mt_sign(mt_call *call, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len);
+CK_RV mt_sign_update(mt_call *call, CK_BYTE_PTR data, CK_ULONG len);
+CK_RV mt_sign_final(mt_call *call, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len);
+CK_RV mt_verify(mt_call *call, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG sig_len);
+CK_RV mt_verify_update(mt_call *call, CK_BYTE_PTR data, CK_ULONG len);
+CK_RV mt_verify_final(mt_call *call, CK_BYTE_PTR sig, CK_ULONG sig_len);
+CK_RV mt_encrypt(mt_call *call, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+CK_RV mt_encrypt_update(mt_call *call, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR out,
+                        CK_ULONG_PTR out_len);
+CK_RV mt_encrypt_final(mt_call *call, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+CK_RV mt_decrypt(mt_call *call, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+CK_RV mt_decrypt_update(mt_call *call, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR out,
+                        CK_ULONG_PTR out_len);
+CK_RV mt_decrypt_final(mt_call *call, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+/* Single-shot ciphers (cipher.c): compute gives an OPENSSL_malloc result. */
+typedef CK_RV (*mt_cipher_fn)(mt_op *op, const uint8_t *in, size_t in_len, uint8_t **out,
+                              size_t *out_len);
+CK_RV mt_cipher_once(mt_session *s, mt_op_kind kind, mt_cipher_fn compute, CK_BYTE_PTR in,
+                     CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+CK_RV mt_cipher_update(mt_session *s, mt_op_kind kind, CK_BYTE_PTR in, CK_ULONG in_len,
+                       CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+CK_RV mt_cipher_final(mt_session *s, mt_op_kind kind, mt_cipher_fn compute, CK_BYTE_PTR out,
+                      CK_ULONG_PTR out_len);
+/* Decryption's exact output length is only known once done. */
+CK_RV mt_decrypt_compute(mt_op *op, const uint8_t *in, size_t in_len, uint8_t **out,
+                         size_t *out_len);
+/* Single-shot signature mechanisms' input rules (sign.c, verify.c). */
+CK_RV mt_sign_input_check(const mt_op *op, size_t len);
+/* RSA decryption into an OPENSSL_malloc buffer the caller clears (unwrap shares it). */
+CK_RV mt_rsa_decrypt(const mt_mech *mech, const mt_mech_params *params, EVP_PKEY *pkey,
+                     const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len);
+CK_RV mt_digest_init(mt_call *call, CK_MECHANISM_PTR m);
+CK_RV mt_digest(mt_call *call, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+CK_RV mt_digest_update(mt_call *call, CK_BYTE_PTR data, CK_ULONG len);
+CK_RV mt_digest_key(mt_call *call, CK_OBJECT_HANDLE key);
+CK_RV mt_digest_final(mt_call *call, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+
+/* derive.c, unwrap.c */
+CK_RV mt_derive_key(mt_call *call, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE base,
+                    CK_ATTRIBUTE_PTR tmpl, CK_ULONG count, CK_OBJECT_HANDLE_PTR out);
+CK_RV mt_unwrap_key(mt_call *call, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key, CK_BYTE_PTR wrapped,
+                    CK_ULONG wrapped_len, CK_ATTRIBUTE_PTR tmpl, CK_ULONG count,
+                    CK_OBJECT_HANDLE_PTR out);
+
+/* random.c */
+CK_RV mt_generate_random(mt_call *call, CK_BYTE_PTR out, CK_ULONG len);
+CK_RV mt_seed_random(mt_call *call, CK_BYTE_PTR seed, CK_ULONG len);
+
+/* ecdsa.c: PKCS#11 signatures are r||s, OpenSSL's are DER */
+CK_RV mt_ecdsa_der_to_raw(const uint8_t *der, size_t der_len, size_t field_len, uint8_t *raw);
+CK_RV mt_ecdsa_raw_to_der(const uint8_t *raw, size_t raw_len, uint8_t **der, size_t *der_len);
+
+#endif

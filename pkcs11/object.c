@@ -1,0 +1,260 @@
+/* Objects of a token (built on first use, rebuilt when the store changes),
+ * session objects, visibility, attributes and opened private keys. */
+#include "module.h"
+
+#include <openssl/x509.h>
+#include <stdlib.h>
+#include <string.h>
+
+mt_object *mt_object_new(CK_OBJECT_CLASS klass)
+{
+    mt_object *object = calloc(1, sizeof(*object));
+    if (object)
+        object->klass = klass;
+    return object;
+}
+
+void mt_object_free(mt_object *object)
+{
+    if (!object)
+        return;
+    mt_attr_clear(&object->attrs);
+    if (!mt_openssl_down) {
+        EVP_PKEY_free(object->pub);
+        EVP_PKEY_free(object->priv);
+    }
+    free(object);
+}
+
+/* Called with the module lock held. */
+CK_RV mt_slot_objects(mt_slot *slot, mt_objects **out)
+{
+    uint64_t generation = 0;
+    mt_objects *objects = NULL;
+    CK_RV rv = CKR_OK;
+    mt_store_lock();
+    mt_status st = mt_g.store ? mt_store_generation(mt_g.store, &generation) : MT_ERR_NOT_FOUND;
+    if (st == MT_OK && (!slot->objects || generation != slot->objects_generation)) {
+        rv = mt_objects_build(mt_g.store, slot->token_id, slot->index, &objects);
+        if (rv == CKR_OK) {
+            mt_objects_free(slot->objects); /* opened keys go; the login stays */
+            slot->objects = objects;
+            slot->objects_generation = generation;
+        }
+    }
+    mt_store_unlock();
+    if (st != MT_OK && !slot->objects)
+        rv = mt_rv_from_status(st);
+    if (rv == CKR_OK)
+        *out = slot->objects;
+    return rv;
+}
+
+bool mt_object_visible(const mt_session *session, const mt_object *object)
+{
+    return !object->is_private || session->slot->login == CKU_USER;
+}
+
+static mt_object *object_lookup(mt_session *session, CK_OBJECT_HANDLE handle)
+{
+    mt_slot *slot = session->slot;
+    mt_object *object = NULL;
+    if (handle & MT_SESSION_OBJECT_BIT) {
+        for (size_t i = 0; i < session->n_objects && !object; i++)
+            if (session->objects[i]->handle == handle)
+                object = session->objects[i];
+    } else if ((handle >> 12) == slot->index + 1) {
+        mt_objects *objects = slot->objects;
+        if (!objects && mt_slot_objects(slot, &objects) != CKR_OK)
+            return NULL;
+        size_t pos = (handle & MT_OBJECTS_PER_TOKEN) - 1;
+        if (pos < objects->n && objects->items[pos]->handle == handle)
+            object = objects->items[pos];
+    }
+    return object;
+}
+
+CK_RV mt_object_get(mt_session *session, CK_OBJECT_HANDLE handle, mt_object **out)
+{
+    mt_object *object = object_lookup(session, handle);
+    if (!object || !mt_object_visible(session, object))
+        return CKR_OBJECT_HANDLE_INVALID;
+    *out = object;
+    return CKR_OK;
+}
+
+bool mt_object_hidden(mt_session *session, CK_OBJECT_HANDLE handle)
+{
+    mt_object *object = object_lookup(session, handle);
+    return object && !mt_object_visible(session, object);
+}
+
+CK_RV mt_get_attribute_value(mt_call *call, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_PTR tmpl,
+                             CK_ULONG count)
+{
+    mt_object *object = NULL;
+    if (!tmpl && count > 0)
+        return CKR_ARGUMENTS_BAD;
+    CK_RV rv = mt_object_get(call->session, h, &object);
+    if (rv != CKR_OK)
+        return rv;
+    return mt_attr_get(&object->attrs, tmpl, count);
+}
+
+CK_RV mt_get_object_size(mt_call *call, CK_OBJECT_HANDLE h, CK_ULONG_PTR size)
+{
+    mt_object *object = NULL;
+    if (!size)
+        return CKR_ARGUMENTS_BAD;
+    CK_RV rv = mt_object_get(call->session, h, &object);
+    if (rv == CKR_OK)
+        *size = CK_UNAVAILABLE_INFORMATION;
+    return rv;
+}
+
+/* Token objects belong to the store; only session objects can go. */
+CK_RV mt_destroy_object(mt_call *call, CK_OBJECT_HANDLE h)
+{
+    mt_session *s = call->session;
+    mt_object *object = NULL;
+    CK_RV rv = mt_object_get(s, h, &object);
+    if (rv != CKR_OK)
+        return rv;
+    if (!(h & MT_SESSION_OBJECT_BIT))
+        return CKR_TOKEN_WRITE_PROTECTED;
+    for (size_t i = 0; i < s->n_objects; i++) {
+        if (s->objects[i] == object) {
+            mt_object_free(object);
+            s->objects[i] = s->objects[--s->n_objects];
+            break;
+        }
+    }
+    return CKR_OK;
+}
+
+CK_RV mt_session_object_add(mt_session *s, mt_object *object, CK_OBJECT_HANDLE *out)
+{
+    mt_object **objects = realloc(s->objects, (s->n_objects + 1) * sizeof(*objects));
+    if (!objects)
+        return CKR_HOST_MEMORY;
+    s->objects = objects;
+    object->handle = MT_SESSION_OBJECT_BIT | (++mt_g.next_session_object & 0x7fffffffUL);
+    mt_attr_sort(&object->attrs);
+    s->objects[s->n_objects++] = object;
+    *out = object->handle;
+    return CKR_OK;
+}
+
+static CK_RV open_private_key(mt_slot *slot, mt_object *object)
+{
+    mt_secret *pkcs8 = NULL;
+    PKCS8_PRIV_KEY_INFO *p8 = NULL;
+    CK_RV rv = CKR_DEVICE_ERROR;
+    mt_store_lock();
+    mt_status st = mt_g.store ? mt_store_key_open(mt_g.store, slot->token_secret, object->cert_id,
+                                                  &pkcs8)
+                              : MT_ERR_NOT_FOUND;
+    mt_store_unlock();
+    if (st != MT_OK) {
+        rv = st == MT_ERR_NOMEM ? CKR_HOST_MEMORY : CKR_DEVICE_ERROR;
+        goto out;
+    }
+    const unsigned char *p = pkcs8->data;
+    p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)pkcs8->len);
+    if (p8)
+        object->priv = EVP_PKCS82PKEY(p8);
+    /* the sealed header binds key and certificate; check the key itself too */
+    if (object->priv && EVP_PKEY_eq(object->priv, object->pub) == 1) {
+        rv = CKR_OK;
+    } else {
+        EVP_PKEY_free(object->priv);
+        object->priv = NULL;
+    }
+out:
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    mt_secret_free(pkcs8);
+    return rv;
+}
+
+/* Called with the module lock held. */
+CK_RV mt_object_private_key(mt_session *session, mt_object *object, EVP_PKEY **out)
+{
+    mt_slot *slot = session->slot;
+    if (object->klass != CKO_PRIVATE_KEY || !object->cert_id)
+        return CKR_KEY_TYPE_INCONSISTENT;
+    if (slot->login != CKU_USER || !slot->token_secret)
+        return CKR_USER_NOT_LOGGED_IN;
+    if (!object->priv) {
+        CK_RV rv = open_private_key(slot, object);
+        if (rv != CKR_OK)
+            return rv;
+    }
+    if (!EVP_PKEY_up_ref(object->priv))
+        return CKR_DEVICE_ERROR;
+    *out = object->priv;
+    return CKR_OK;
+}
+
+static const CK_ATTRIBUTE_TYPE secret_usages[] = {CKA_ENCRYPT, CKA_DECRYPT, CKA_WRAP, CKA_UNWRAP,
+                                                  CKA_SIGN, CKA_VERIFY, CKA_DERIVE};
+
+/* A session secret key (derived or unwrapped) shaped by the caller's template. */
+CK_RV mt_secret_key_from_template(const CK_ATTRIBUTE *tmpl, CK_ULONG count, const uint8_t *value,
+                                  size_t len, mt_object **out)
+{
+    CK_ULONG klass = CKO_SECRET_KEY, key_type = CKK_GENERIC_SECRET, value_len = len;
+    bool token = false, is_private = false, sensitive = false, extractable = true, found;
+    mt_object *object = NULL;
+    CK_RV rv = mt_tmpl_ulong(tmpl, count, CKA_CLASS, &klass, &found);
+    if (rv == CKR_OK) rv = mt_tmpl_ulong(tmpl, count, CKA_KEY_TYPE, &key_type, &found);
+    if (rv == CKR_OK) rv = mt_tmpl_ulong(tmpl, count, CKA_VALUE_LEN, &value_len, &found);
+    if (rv == CKR_OK) rv = mt_tmpl_bool(tmpl, count, CKA_TOKEN, &token, &found);
+    if (rv == CKR_OK) rv = mt_tmpl_bool(tmpl, count, CKA_PRIVATE, &is_private, &found);
+    if (rv == CKR_OK) rv = mt_tmpl_bool(tmpl, count, CKA_SENSITIVE, &sensitive, &found);
+    if (rv == CKR_OK) rv = mt_tmpl_bool(tmpl, count, CKA_EXTRACTABLE, &extractable, &found);
+    if (rv != CKR_OK)
+        return rv;
+    if (klass != CKO_SECRET_KEY)
+        return CKR_TEMPLATE_INCONSISTENT;
+    if (token)
+        return CKR_TOKEN_WRITE_PROTECTED;
+    if (value_len == 0 || value_len > len)
+        return CKR_TEMPLATE_INCONSISTENT;
+    object = mt_object_new(CKO_SECRET_KEY);
+    if (!object)
+        return CKR_HOST_MEMORY;
+    object->key_type = key_type;
+    object->is_private = is_private;
+    mt_attr_list *a = &object->attrs;
+    rv = mt_attr_add_ulong(a, CKA_CLASS, CKO_SECRET_KEY);
+    if (rv == CKR_OK) rv = mt_attr_add_ulong(a, CKA_KEY_TYPE, key_type);
+    if (rv == CKR_OK) rv = mt_attr_add_bool(a, CKA_TOKEN, false);
+    if (rv == CKR_OK) rv = mt_attr_add_bool(a, CKA_PRIVATE, is_private);
+    if (rv == CKR_OK) rv = mt_attr_add_bool(a, CKA_MODIFIABLE, false);
+    if (rv == CKR_OK) rv = mt_attr_add_bool(a, CKA_COPYABLE, false);
+    if (rv == CKR_OK) rv = mt_attr_add_bool(a, CKA_DESTROYABLE, true);
+    if (rv == CKR_OK) rv = mt_attr_add_bool(a, CKA_LOCAL, false);
+    if (rv == CKR_OK) rv = mt_attr_add_bool(a, CKA_SENSITIVE, sensitive);
+    if (rv == CKR_OK) rv = mt_attr_add_bool(a, CKA_ALWAYS_SENSITIVE, sensitive);
+    if (rv == CKR_OK) rv = mt_attr_add_bool(a, CKA_EXTRACTABLE, extractable);
+    if (rv == CKR_OK) rv = mt_attr_add_bool(a, CKA_NEVER_EXTRACTABLE, !extractable);
+    if (rv == CKR_OK) rv = mt_attr_add_ulong(a, CKA_VALUE_LEN, value_len);
+    if (rv == CKR_OK) rv = mt_attr_add(a, CKA_LABEL, NULL, 0);
+    if (rv == CKR_OK) rv = mt_attr_add(a, CKA_ID, NULL, 0);
+    if (rv == CKR_OK && (sensitive || !extractable))
+        rv = mt_attr_add_sensitive(a, CKA_VALUE);
+    else if (rv == CKR_OK)
+        rv = mt_attr_add(a, CKA_VALUE, value + (len - value_len), value_len);
+    for (size_t i = 0; rv == CKR_OK && i < sizeof(secret_usages) / sizeof(*secret_usages); i++) {
+        bool usage = false;
+        rv = mt_tmpl_bool(tmpl, count, secret_usages[i], &usage, &found);
+        if (rv == CKR_OK)
+            rv = mt_attr_add_bool(a, secret_usages[i], usage);
+    }
+    if (rv != CKR_OK) {
+        mt_object_free(object);
+        return rv;
+    }
+    *out = object;
+    return CKR_OK;
+}

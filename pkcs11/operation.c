@@ -1,0 +1,159 @@
+/* What every crypto operation shares: *Init (key, mechanism, permission),
+ * input collection for single-shot mechanisms, output length rules. */
+#include "module.h"
+
+#include <openssl/rsa.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MT_MAX_COLLECT (1u << 20) /* single-shot mechanisms take small inputs */
+
+static const CK_ATTRIBUTE_TYPE usage_attr[MT_OP_COUNT] = {
+    [MT_OP_SIGN] = CKA_SIGN, [MT_OP_VERIFY] = CKA_VERIFY, [MT_OP_ENCRYPT] = CKA_ENCRYPT,
+    [MT_OP_DECRYPT] = CKA_DECRYPT,
+};
+
+static bool needs_private(mt_op_kind kind)
+{
+    return kind == MT_OP_SIGN || kind == MT_OP_DECRYPT;
+}
+
+mt_op *mt_op_active(mt_session *session, mt_op_kind kind)
+{
+    mt_op *op = &session->ops[kind];
+    return op->active ? op : NULL;
+}
+
+static CK_RV key_check(mt_op_kind kind, const mt_object *object)
+{
+    if (object->klass != CKO_PRIVATE_KEY && object->klass != CKO_PUBLIC_KEY)
+        return CKR_KEY_HANDLE_INVALID;
+    if (needs_private(kind) && object->klass != CKO_PRIVATE_KEY)
+        return CKR_KEY_TYPE_INCONSISTENT;
+    /* verify and encrypt also accept the private key object (it carries the public half) */
+    if (object->klass == CKO_PUBLIC_KEY || needs_private(kind))
+        if (!mt_attr_bool(&object->attrs, usage_attr[kind]))
+            return CKR_KEY_FUNCTION_NOT_PERMITTED;
+    return CKR_OK;
+}
+
+static size_t output_size(const mt_mech *mech, const mt_object *key, EVP_PKEY *pkey)
+{
+    if (mech->key_type == CKK_EC)
+        return 2 * (((size_t)key->key_bits + 7) / 8);
+    return (size_t)EVP_PKEY_get_size(pkey);
+}
+
+/* Hash-and-sign mechanisms hash as the data comes, through EVP_DigestSign/Verify. */
+static CK_RV start_digest_sign(mt_op *op, mt_op_kind kind)
+{
+    EVP_PKEY_CTX *pctx = NULL;
+    op->md_ctx = EVP_MD_CTX_new();
+    if (!op->md_ctx)
+        return CKR_HOST_MEMORY;
+    int ok = kind == MT_OP_SIGN
+                 ? EVP_DigestSignInit(op->md_ctx, &pctx, op->params.md, NULL, op->pkey)
+                 : EVP_DigestVerifyInit(op->md_ctx, &pctx, op->params.md, NULL, op->pkey);
+    if (ok != 1)
+        return CKR_DEVICE_ERROR;
+    return mt_mech_setup_pkey_ctx(op->mech, &op->params, pctx, false);
+}
+
+CK_RV mt_op_init(mt_call *call, mt_op_kind kind, CK_FLAGS flag, CK_MECHANISM_PTR m,
+                 CK_OBJECT_HANDLE key)
+{
+    mt_session *s = call->session;
+    mt_op *op = &s->ops[kind];
+    mt_object *object = NULL;
+    if (!m)
+        return CKR_ARGUMENTS_BAD;
+    if (op->active)
+        return CKR_OPERATION_ACTIVE;
+    CK_RV rv = mt_object_get(s, key, &object);
+    if (rv != CKR_OK) {
+        /* a private key before login is there, just not usable yet */
+        return mt_object_hidden(s, key) ? CKR_USER_NOT_LOGGED_IN : CKR_KEY_HANDLE_INVALID;
+    }
+    rv = key_check(kind, object);
+    if (rv == CKR_OK)
+        rv = mt_mech_resolve(m, flag, object, &op->mech, &op->params);
+    if (rv != CKR_OK)
+        goto out;
+    if (needs_private(kind)) {
+        rv = mt_object_private_key(s, object, &op->pkey);
+    } else if (EVP_PKEY_up_ref(object->pub)) {
+        op->pkey = object->pub;
+    } else {
+        rv = CKR_DEVICE_ERROR;
+    }
+    if (rv != CKR_OK)
+        goto out;
+    op->out_len = output_size(op->mech, object, op->pkey);
+    if (op->mech->digest && (kind == MT_OP_SIGN || kind == MT_OP_VERIFY))
+        rv = start_digest_sign(op, kind);
+out:
+    if (rv == CKR_OK)
+        op->active = true;
+    else
+        mt_op_reset(op);
+    return rv;
+}
+
+CK_RV mt_op_collect(mt_op *op, const uint8_t *data, size_t len)
+{
+    if (len > MT_MAX_COLLECT || op->data_len + len > MT_MAX_COLLECT)
+        return CKR_DATA_LEN_RANGE;
+    if (op->data_len + len > op->data_cap) {
+        size_t cap = op->data_len + len + 256;
+        uint8_t *grown = OPENSSL_malloc(cap);
+        if (!grown)
+            return CKR_HOST_MEMORY;
+        if (op->data_len)
+            memcpy(grown, op->data, op->data_len);
+        OPENSSL_clear_free(op->data, op->data_cap);
+        op->data = grown;
+        op->data_cap = cap;
+    }
+    if (len)
+        memcpy(op->data + op->data_len, data, len);
+    op->data_len += len;
+    return CKR_OK;
+}
+
+/* A size query or a buffer too small keeps the operation; anything else ends it. */
+CK_RV mt_op_output(mt_op *op, CK_RV rv, const uint8_t *result, size_t result_len,
+                   CK_BYTE_PTR out, CK_ULONG_PTR out_len)
+{
+    if (rv == CKR_OK && !out) {
+        *out_len = result_len;
+        return CKR_OK;
+    }
+    if (rv == CKR_OK && *out_len < result_len) {
+        *out_len = result_len;
+        return CKR_BUFFER_TOO_SMALL;
+    }
+    if (rv == CKR_OK) {
+        if (result_len)
+            memcpy(out, result, result_len);
+        *out_len = result_len;
+    }
+    mt_op_reset(op);
+    return rv;
+}
+
+/* A fresh EVP_PKEY_CTX for a single-shot operation, set up for the mechanism. */
+CK_RV mt_op_pkey_ctx(mt_op *op, int (*init)(EVP_PKEY_CTX *), EVP_PKEY_CTX **out)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, op->pkey, NULL);
+    CK_RV rv = CKR_DEVICE_ERROR;
+    if (!ctx)
+        return CKR_HOST_MEMORY;
+    if (init(ctx) == 1)
+        rv = mt_mech_setup_pkey_ctx(op->mech, &op->params, ctx, true);
+    if (rv != CKR_OK) {
+        EVP_PKEY_CTX_free(ctx);
+        return rv;
+    }
+    *out = ctx;
+    return CKR_OK;
+}

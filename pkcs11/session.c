@@ -1,0 +1,251 @@
+/* Sessions and the one wrapper every session entry point goes through:
+ * initialised? session valid? (token present: sessions end with their token).
+ * Sessions are kept sorted by handle (handles only grow) and counted while a
+ * call uses them, so a concurrent C_CloseSession never frees one in use. */
+#include "module.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void mt_lock(void)
+{
+    pthread_mutex_lock(&mt_g.lock);
+}
+
+void mt_unlock(void)
+{
+    pthread_mutex_unlock(&mt_g.lock);
+}
+
+void mt_store_lock(void)
+{
+    pthread_mutex_lock(&mt_g.store_lock);
+}
+
+void mt_store_unlock(void)
+{
+    pthread_mutex_unlock(&mt_g.store_lock);
+}
+
+CK_RV mt_check_initialised(void)
+{
+    mt_lock();
+    bool ok = mt_g.initialised && !mt_forked();
+    mt_unlock();
+    return ok ? CKR_OK : CKR_CRYPTOKI_NOT_INITIALIZED;
+}
+
+void mt_op_reset(mt_op *op)
+{
+    if (!mt_openssl_down) {
+        EVP_PKEY_free(op->pkey);
+        EVP_MD_CTX_free(op->md_ctx);
+    }
+    if (op->data)
+        OPENSSL_clear_free(op->data, op->data_cap);
+    mt_mech_params_clear(&op->params);
+    memset(op, 0, sizeof(*op));
+}
+
+static void find_reset(mt_find *find)
+{
+    free(find->handles);
+    memset(find, 0, sizeof(*find));
+}
+
+static void session_destroy(mt_session *s)
+{
+    for (size_t i = 0; i < MT_OP_COUNT; i++)
+        mt_op_reset(&s->ops[i]);
+    find_reset(&s->find);
+    for (size_t i = 0; i < s->n_objects; i++)
+        mt_object_free(s->objects[i]);
+    free(s->objects);
+    free(s);
+}
+
+static size_t session_position(CK_SESSION_HANDLE handle)
+{
+    size_t lo = 0, hi = mt_g.n_sessions;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (mt_g.sessions[mid]->handle < handle)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static mt_session *session_find(CK_SESSION_HANDLE handle)
+{
+    size_t pos = session_position(handle);
+    if (pos < mt_g.n_sessions && mt_g.sessions[pos]->handle == handle)
+        return mt_g.sessions[pos];
+    return NULL;
+}
+
+/* Takes the session out of the table; it is freed when no call uses it. */
+static void session_close(mt_session *s)
+{
+    size_t pos = session_position(s->handle);
+    if (pos < mt_g.n_sessions && mt_g.sessions[pos] == s) {
+        memmove(&mt_g.sessions[pos], &mt_g.sessions[pos + 1],
+                (mt_g.n_sessions - pos - 1) * sizeof(*mt_g.sessions));
+        mt_g.n_sessions--;
+    }
+    s->closed = true;
+    s->slot->sessions--;
+    if (s->flags & CKF_RW_SESSION)
+        s->slot->rw_sessions--;
+    /* closing the last session of a token logs it out */
+    if (s->slot->sessions == 0)
+        mt_slot_logout(s->slot);
+    if (s->refs == 0)
+        session_destroy(s);
+}
+
+CK_RV mt_call_begin(mt_call *call, CK_SESSION_HANDLE handle, unsigned flags)
+{
+    memset(call, 0, sizeof(*call));
+    mt_lock();
+    if (!mt_g.initialised || mt_forked()) {
+        mt_unlock();
+        return CKR_CRYPTOKI_NOT_INITIALIZED;
+    }
+    mt_session *s = session_find(handle);
+    if (!s) {
+        mt_unlock();
+        return CKR_SESSION_HANDLE_INVALID;
+    }
+    s->refs++;
+    call->session = s;
+    call->locked = true;
+    if (flags & MT_CALL_UNLOCKED) {
+        mt_unlock();
+        call->locked = false;
+    }
+    return CKR_OK;
+}
+
+CK_RV mt_call_end(mt_call *call, CK_RV rv)
+{
+    if (!call->session)
+        return rv;
+    if (!call->locked)
+        mt_lock();
+    mt_session *s = call->session;
+    s->refs--;
+    if (s->closed && s->refs == 0)
+        session_destroy(s);
+    mt_unlock();
+    return rv;
+}
+
+CK_RV mt_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE_PTR out)
+{
+    CK_RV rv = mt_check_initialised();
+    mt_slot *slot = NULL;
+    mt_session *s = NULL;
+    if (rv != CKR_OK)
+        return rv;
+    if (!out)
+        return CKR_ARGUMENTS_BAD;
+    if (!(flags & CKF_SERIAL_SESSION))
+        return CKR_SESSION_PARALLEL_NOT_SUPPORTED;
+    mt_lock();
+    rv = mt_slot_token(id, &slot);
+    if (rv != CKR_OK)
+        goto out;
+    if (!(flags & CKF_RW_SESSION) && slot->login == CKU_SO) {
+        rv = CKR_SESSION_READ_WRITE_SO_EXISTS;
+        goto out;
+    }
+    if (mt_g.n_sessions == mt_g.cap_sessions) {
+        size_t cap = mt_g.cap_sessions ? mt_g.cap_sessions * 2 : 16;
+        mt_session **sessions = realloc(mt_g.sessions, cap * sizeof(*sessions));
+        if (!sessions) {
+            rv = CKR_HOST_MEMORY;
+            goto out;
+        }
+        mt_g.sessions = sessions;
+        mt_g.cap_sessions = cap;
+    }
+    s = calloc(1, sizeof(*s));
+    if (!s) {
+        rv = CKR_HOST_MEMORY;
+        goto out;
+    }
+    s->handle = mt_g.next_session++;
+    s->slot = slot;
+    s->flags = flags & (CKF_SERIAL_SESSION | CKF_RW_SESSION);
+    mt_g.sessions[mt_g.n_sessions++] = s; /* handles grow: stays sorted */
+    slot->sessions++;
+    if (flags & CKF_RW_SESSION)
+        slot->rw_sessions++;
+    *out = s->handle;
+out:
+    mt_unlock();
+    return rv;
+}
+
+CK_RV mt_close_session(mt_call *call)
+{
+    if (!call->session->closed)
+        session_close(call->session);
+    return CKR_OK;
+}
+
+CK_RV mt_close_all_sessions(CK_SLOT_ID id)
+{
+    CK_RV rv = mt_check_initialised();
+    if (rv != CKR_OK)
+        return rv;
+    mt_lock();
+    mt_slot *slot = mt_slot_find(id);
+    if (!slot)
+        rv = CKR_SLOT_ID_INVALID;
+    else
+        mt_sessions_drop_slot(slot);
+    mt_unlock();
+    return rv;
+}
+
+void mt_sessions_drop_slot(mt_slot *slot)
+{
+    for (size_t i = mt_g.n_sessions; i-- > 0;)
+        if (mt_g.sessions[i]->slot == slot)
+            session_close(mt_g.sessions[i]);
+}
+
+CK_RV mt_session_state(const mt_session *s, CK_STATE *state)
+{
+    bool rw = s->flags & CKF_RW_SESSION;
+    if (s->slot->login == CKU_SO)
+        *state = CKS_RW_SO_FUNCTIONS;
+    else if (s->slot->login == CKU_USER)
+        *state = rw ? CKS_RW_USER_FUNCTIONS : CKS_RO_USER_FUNCTIONS;
+    else
+        *state = rw ? CKS_RW_PUBLIC_SESSION : CKS_RO_PUBLIC_SESSION;
+    return CKR_OK;
+}
+
+CK_RV mt_get_session_info(mt_call *call, CK_SESSION_INFO_PTR info)
+{
+    if (!info)
+        return CKR_ARGUMENTS_BAD;
+    memset(info, 0, sizeof(*info));
+    info->slotID = call->session->slot->id;
+    info->flags = call->session->flags;
+    return mt_session_state(call->session, &info->state);
+}
+
+/* C_Finalize: every session goes, whatever call might still hold one. */
+void mt_sessions_free(void)
+{
+    for (size_t i = 0; i < mt_g.n_sessions; i++)
+        session_destroy(mt_g.sessions[i]);
+    free(mt_g.sessions);
+    mt_g.sessions = NULL;
+    mt_g.n_sessions = mt_g.cap_sessions = 0;
+}

@@ -1,0 +1,276 @@
+/* Slots: one per account the filter lets through.  The list never shrinks
+ * while the module is loaded; a deleted account leaves a slot with no token. */
+#include "module.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void slot_free(mt_slot *slot)
+{
+    mt_slot_logout(slot);
+    mt_objects_free(slot->objects);
+    free(slot->email);
+    free(slot);
+}
+
+void mt_slots_free(void)
+{
+    for (size_t i = 0; i < mt_g.n_slots; i++)
+        slot_free(mt_g.slots[i]);
+    free(mt_g.slots);
+    free(mt_g.by_id);
+    mt_g.slots = NULL;
+    mt_g.by_id = NULL;
+    mt_g.n_slots = mt_g.cap_slots = 0;
+}
+
+/* Position in by_id where `id` is or would go. */
+static size_t by_id_position(CK_SLOT_ID id)
+{
+    size_t lo = 0, hi = mt_g.n_slots;
+    if (hi > 0 && mt_g.slots[mt_g.by_id[hi - 1]]->id < id)
+        return hi; /* new tokens have the highest ids: append */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (mt_g.slots[mt_g.by_id[mid]]->id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+mt_slot *mt_slot_find(CK_SLOT_ID id)
+{
+    size_t pos = by_id_position(id);
+    if (pos < mt_g.n_slots && mt_g.slots[mt_g.by_id[pos]]->id == id)
+        return mt_g.slots[mt_g.by_id[pos]];
+    return NULL;
+}
+
+static CK_RV add_event(CK_SLOT_ID id)
+{
+    for (size_t i = 0; i < mt_g.n_events; i++)
+        if (mt_g.events[i] == id)
+            return CKR_OK;
+    CK_SLOT_ID *events = realloc(mt_g.events, (mt_g.n_events + 1) * sizeof(*events));
+    if (!events)
+        return CKR_HOST_MEMORY;
+    mt_g.events = events;
+    mt_g.events[mt_g.n_events++] = id;
+    return CKR_OK;
+}
+
+static CK_RV slot_add(const mt_token *token, mt_slot **out)
+{
+    if (mt_g.n_slots == mt_g.cap_slots) {
+        size_t cap = mt_g.cap_slots ? mt_g.cap_slots * 2 : 64;
+        mt_slot **slots = realloc(mt_g.slots, cap * sizeof(*slots));
+        if (!slots)
+            return CKR_HOST_MEMORY;
+        mt_g.slots = slots;
+        size_t *by_id = realloc(mt_g.by_id, cap * sizeof(*by_id));
+        if (!by_id)
+            return CKR_HOST_MEMORY;
+        mt_g.by_id = by_id;
+        mt_g.cap_slots = cap;
+    }
+    mt_slot *slot = calloc(1, sizeof(*slot));
+    if (!slot)
+        return CKR_HOST_MEMORY;
+    slot->id = (CK_SLOT_ID)token->id;
+    slot->index = mt_g.n_slots;
+    slot->token_id = token->id;
+    slot->org_id = token->org_id;
+    slot->login = MT_NOT_LOGGED_IN;
+    slot->email = strdup(token->email ? token->email : "");
+    if (!slot->email) {
+        free(slot);
+        return CKR_HOST_MEMORY;
+    }
+    mt_token_label(slot->email, slot->label);
+    mt_token_serial(token->org_id, token->id, slot->serial);
+    size_t pos = by_id_position(slot->id);
+    memmove(&mt_g.by_id[pos + 1], &mt_g.by_id[pos], (mt_g.n_slots - pos) * sizeof(size_t));
+    mt_g.by_id[pos] = slot->index;
+    mt_g.slots[mt_g.n_slots++] = slot;
+    *out = slot;
+    return CKR_OK;
+}
+
+static void slot_update(mt_slot *slot, const mt_token *token)
+{
+    slot->pin_set = token->pin_set;
+    slot->internal = token->internal;
+    slot->failed_logins = token->failed_logins;
+    slot->max_failures = token->max_failures;
+    slot->n_private_keys = token->n_private_keys;
+}
+
+/* The token went away: its sessions end, its login and objects go. */
+static void slot_remove_token(mt_slot *slot)
+{
+    mt_sessions_drop_slot(slot);
+    mt_slot_logout(slot);
+    mt_objects_free(slot->objects);
+    slot->objects = NULL;
+    slot->present = false;
+}
+
+static mt_status open_store(void)
+{
+    mt_status st = MT_OK;
+    if (mt_g.store || access(mt_g.store_path, F_OK) != 0)
+        return MT_OK; /* no store yet: no slots, looked for again at the next scan */
+    st = mt_store_open(mt_g.store_path, mt_g.config, MT_OPEN_READONLY, &mt_g.store);
+    if (st == MT_OK) {
+        char actor[32];
+        snprintf(actor, sizeof(actor), "pkcs11:%ld", (long)getpid());
+        mt_store_set_actor(mt_g.store, actor);
+    }
+    return st;
+}
+
+/* Called with the module lock held.  Cheap when nothing changed. */
+CK_RV mt_slots_rescan(void)
+{
+    mt_token *tokens = NULL;
+    size_t n = 0;
+    uint64_t generation = 0;
+    bool *seen = NULL;
+    CK_RV rv = CKR_OK;
+    mt_store_lock();
+    mt_status st = open_store();
+    if (st == MT_OK && mt_g.store)
+        st = mt_store_generation(mt_g.store, &generation);
+    if (st == MT_OK && mt_g.store && (!mt_g.generation_known || generation != mt_g.generation))
+        st = mt_store_token_list(mt_g.store, &tokens, &n);
+    else
+        n = 0, tokens = NULL;
+    mt_store_unlock();
+    if (st != MT_OK) {
+        rv = mt_rv_from_status(st);
+        goto out;
+    }
+    if (!mt_g.store || (mt_g.generation_known && generation == mt_g.generation))
+        goto out;
+    seen = calloc(mt_g.n_slots + n + 1, sizeof(*seen));
+    if (!seen) {
+        rv = CKR_HOST_MEMORY;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const mt_token *token = &tokens[i];
+        if (!token->has_account || token->id <= 0 || token->id > 0x7fffffff ||
+            !mt_filter_accepts(&mt_g.filter, token))
+            continue;
+        mt_slot *slot = mt_slot_find((CK_SLOT_ID)token->id);
+        if (!slot) {
+            rv = slot_add(token, &slot);
+            if (rv != CKR_OK)
+                goto out;
+        }
+        slot_update(slot, token);
+        seen[slot->index] = true;
+        if (!slot->present && mt_g.generation_known)
+            add_event(slot->id);
+        slot->present = true;
+    }
+    for (size_t i = 0; i < mt_g.n_slots; i++) {
+        if (mt_g.slots[i]->present && !seen[i]) {
+            slot_remove_token(mt_g.slots[i]);
+            add_event(mt_g.slots[i]->id);
+        }
+    }
+    mt_g.generation = generation;
+    mt_g.generation_known = true;
+out:
+    free(seen);
+    mt_token_list_free(tokens, n);
+    return rv;
+}
+
+CK_RV mt_get_slot_list(CK_BBOOL present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count)
+{
+    CK_RV rv = mt_check_initialised();
+    if (rv != CKR_OK)
+        return rv;
+    if (!count)
+        return CKR_ARGUMENTS_BAD;
+    mt_lock();
+    if (!list)
+        rv = mt_slots_rescan();
+    if (rv != CKR_OK)
+        goto out;
+    CK_ULONG n = 0;
+    for (size_t i = 0; i < mt_g.n_slots; i++) {
+        const mt_slot *slot = mt_g.slots[mt_g.by_id[i]];
+        if (present && !slot->present)
+            continue;
+        if (list && n < *count)
+            list[n] = slot->id;
+        n++;
+    }
+    if (list && n > *count)
+        rv = CKR_BUFFER_TOO_SMALL;
+    *count = n;
+out:
+    mt_unlock();
+    return rv;
+}
+
+CK_RV mt_get_slot_info(CK_SLOT_ID id, CK_SLOT_INFO_PTR info)
+{
+    CK_RV rv = mt_check_initialised();
+    if (rv != CKR_OK)
+        return rv;
+    if (!info)
+        return CKR_ARGUMENTS_BAD;
+    mt_lock();
+    const mt_slot *slot = mt_slot_find(id);
+    if (!slot) {
+        rv = CKR_SLOT_ID_INVALID;
+        goto out;
+    }
+    char description[80];
+    snprintf(description, sizeof(description), "mailtoken %s", slot->email);
+    memset(info, 0, sizeof(*info));
+    mt_pad(info->slotDescription, sizeof(info->slotDescription), description);
+    mt_pad(info->manufacturerID, sizeof(info->manufacturerID), MT_MANUFACTURER);
+    info->flags = CKF_REMOVABLE_DEVICE | (slot->present ? CKF_TOKEN_PRESENT : 0);
+    info->hardwareVersion.major = 0;
+    info->hardwareVersion.minor = 1;
+    info->firmwareVersion = info->hardwareVersion;
+out:
+    mt_unlock();
+    return rv;
+}
+
+/* Only the non-blocking form: a blocking wait would need a thread watching
+ * the store, and CKR_FUNCTION_NOT_SUPPORTED is what clients expect then. */
+CK_RV mt_wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR reserved)
+{
+    CK_RV rv = mt_check_initialised();
+    if (rv != CKR_OK)
+        return rv;
+    if (!(flags & CKF_DONT_BLOCK))
+        return CKR_FUNCTION_NOT_SUPPORTED;
+    if (!slot || reserved)
+        return CKR_ARGUMENTS_BAD;
+    mt_lock();
+    rv = mt_slots_rescan();
+    if (rv != CKR_OK)
+        goto out;
+    if (mt_g.n_events == 0) {
+        rv = CKR_NO_EVENT;
+        goto out;
+    }
+    *slot = mt_g.events[0];
+    memmove(mt_g.events, mt_g.events + 1, (mt_g.n_events - 1) * sizeof(*mt_g.events));
+    mt_g.n_events--;
+out:
+    mt_unlock();
+    return rv;
+}

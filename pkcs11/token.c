@@ -1,0 +1,130 @@
+/* C_GetTokenInfo and the mechanism queries of a slot. */
+#include "module.h"
+
+#include <string.h>
+
+CK_RV mt_slot_token(CK_SLOT_ID id, mt_slot **out)
+{
+    mt_slot *slot = mt_slot_find(id);
+    if (!slot)
+        return CKR_SLOT_ID_INVALID;
+    if (!slot->present)
+        return CKR_TOKEN_NOT_PRESENT;
+    *out = slot;
+    return CKR_OK;
+}
+
+/* The failure counter changes without a new account: read it fresh. */
+static void refresh_pin_state(mt_slot *slot)
+{
+    mt_token *token = NULL;
+    mt_store_lock();
+    if (mt_g.store && mt_store_token_get(mt_g.store, slot->token_id, &token) == MT_OK) {
+        slot->failed_logins = token->failed_logins;
+        slot->max_failures = token->max_failures;
+        slot->pin_set = token->pin_set;
+    }
+    mt_store_unlock();
+    mt_token_free(token);
+}
+
+static CK_FLAGS pin_flags(const mt_slot *slot)
+{
+    CK_FLAGS flags = 0;
+    if (slot->failed_logins > 0)
+        flags |= CKF_USER_PIN_COUNT_LOW;
+    if (slot->max_failures > 0 && slot->failed_logins + 1 == slot->max_failures)
+        flags |= CKF_USER_PIN_FINAL_TRY;
+    if (slot->max_failures > 0 && slot->failed_logins >= slot->max_failures)
+        flags |= CKF_USER_PIN_LOCKED;
+    return flags;
+}
+
+CK_RV mt_get_token_info(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
+{
+    CK_RV rv = mt_check_initialised();
+    mt_slot *slot = NULL;
+    if (rv != CKR_OK)
+        return rv;
+    if (!info)
+        return CKR_ARGUMENTS_BAD;
+    mt_lock();
+    rv = mt_slot_token(id, &slot);
+    if (rv != CKR_OK)
+        goto out;
+    refresh_pin_state(slot);
+    memset(info, 0, sizeof(*info));
+    mt_pad(info->label, sizeof(info->label), slot->label);
+    mt_pad(info->manufacturerID, sizeof(info->manufacturerID), MT_MANUFACTURER);
+    mt_pad(info->model, sizeof(info->model), MT_MODEL);
+    mt_pad(info->serialNumber, sizeof(info->serialNumber), slot->serial);
+    info->flags = CKF_TOKEN_INITIALIZED | CKF_RNG | CKF_WRITE_PROTECTED | pin_flags(slot);
+    if (slot->pin_set)
+        info->flags |= CKF_USER_PIN_INITIALIZED;
+    if (slot->n_private_keys > 0)
+        info->flags |= CKF_LOGIN_REQUIRED;
+    info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
+    info->ulSessionCount = slot->sessions;
+    info->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
+    info->ulRwSessionCount = slot->rw_sessions;
+    info->ulMaxPinLen = 256;
+    info->ulMinPinLen = mt_g.config ? mt_g.config->pin_min_length : 8;
+    info->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;
+    info->ulFreePublicMemory = CK_UNAVAILABLE_INFORMATION;
+    info->ulTotalPrivateMemory = CK_UNAVAILABLE_INFORMATION;
+    info->ulFreePrivateMemory = CK_UNAVAILABLE_INFORMATION;
+    info->hardwareVersion.minor = 1;
+    info->firmwareVersion.minor = 1;
+    mt_pad(info->utcTime, sizeof(info->utcTime), "");
+out:
+    mt_unlock();
+    return rv;
+}
+
+CK_RV mt_get_mechanism_list(CK_SLOT_ID id, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count)
+{
+    CK_RV rv = mt_check_initialised();
+    mt_slot *slot = NULL;
+    if (rv != CKR_OK)
+        return rv;
+    if (!count)
+        return CKR_ARGUMENTS_BAD;
+    mt_lock();
+    rv = mt_slot_token(id, &slot);
+    mt_unlock();
+    if (rv != CKR_OK)
+        return rv;
+    CK_ULONG n = (CK_ULONG)mt_mech_count();
+    if (list) {
+        if (*count < n) {
+            *count = n;
+            return CKR_BUFFER_TOO_SMALL;
+        }
+        for (CK_ULONG i = 0; i < n; i++)
+            list[i] = mt_mech_at(i)->type;
+    }
+    *count = n;
+    return CKR_OK;
+}
+
+CK_RV mt_get_mechanism_info(CK_SLOT_ID id, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR info)
+{
+    CK_RV rv = mt_check_initialised();
+    mt_slot *slot = NULL;
+    if (rv != CKR_OK)
+        return rv;
+    if (!info)
+        return CKR_ARGUMENTS_BAD;
+    mt_lock();
+    rv = mt_slot_token(id, &slot);
+    mt_unlock();
+    if (rv != CKR_OK)
+        return rv;
+    const mt_mech *mech = mt_mech_find(type);
+    if (!mech)
+        return CKR_MECHANISM_INVALID;
+    info->ulMinKeySize = mech->min_bits;
+    info->ulMaxKeySize = mech->max_bits;
+    info->flags = mech->flags;
+    return CKR_OK;
+}

@@ -1,0 +1,148 @@
+/* Secrets (PINs, P12 passwords) from a file, a variable, a descriptor or a
+ * prompt without echo: never from the command line. */
+#include "cli.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define MT_PROMPT_MAX 1024
+#define MT_SECRET_BAD_FD (-2)
+
+/* Reads one line from the terminal with echo off into secret memory. */
+static mt_status prompt_once(int tty, const char *prompt, mt_secret **out)
+{
+    struct termios saved, quiet;
+    mt_secret *line = NULL;
+    bool restore = false;
+    mt_status st = mt_secret_new(MT_PROMPT_MAX, &line);
+    if (st != MT_OK)
+        goto out;
+    if (write(tty, prompt, strlen(prompt)) < 0) {
+        st = mt_cli_set_error(MT_ERR_IO, "terminal: cannot write the prompt");
+        goto out;
+    }
+    if (tcgetattr(tty, &saved) == 0) {
+        quiet = saved;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        quiet.c_lflag |= ECHONL;
+        restore = tcsetattr(tty, TCSAFLUSH, &quiet) == 0;
+    }
+    size_t len = 0;
+    for (;;) {
+        char c;
+        ssize_t n = read(tty, &c, 1);
+        if (n <= 0 || c == '\n' || c == '\r')
+            break;
+        if (len + 1 >= MT_PROMPT_MAX) {
+            st = mt_cli_set_error(MT_ERR_TOO_LARGE, "terminal: input too long");
+            goto out;
+        }
+        line->data[len++] = (uint8_t)c;
+        c = 0;
+    }
+    line->data[len] = 0;
+    st = mt_secret_from(line->data, len, out);
+out:
+    if (restore)
+        tcsetattr(tty, TCSAFLUSH, &saved);
+    mt_secret_free(line);
+    return st;
+}
+
+static mt_status prompt_secret(const char *what, bool confirm, mt_secret **out)
+{
+    mt_secret *first = NULL, *second = NULL;
+    char prompt[160];
+    mt_status st;
+    int tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (tty < 0) {
+        st = mt_cli_set_error(MT_ERR_INVALID, "%s: no terminal to ask on", what);
+        goto out;
+    }
+    snprintf(prompt, sizeof(prompt), "%s: ", what);
+    st = prompt_once(tty, prompt, &first);
+    if (st != MT_OK || !confirm)
+        goto out;
+    snprintf(prompt, sizeof(prompt), "%s (again): ", what);
+    st = prompt_once(tty, prompt, &second);
+    if (st != MT_OK)
+        goto out;
+    if (first->len != second->len || memcmp(first->data, second->data, first->len) != 0)
+        st = mt_cli_set_error(MT_ERR_INVALID, "%s: the two entries differ", what);
+out:
+    if (tty >= 0)
+        close(tty);
+    mt_secret_free(second);
+    if (st == MT_OK) {
+        *out = first;
+    } else {
+        mt_secret_free(first);
+    }
+    return st;
+}
+
+static mt_status from_env(const char *what, const char *name, mt_secret **out)
+{
+    const char *value = getenv(name);
+    if (!value)
+        return mt_cli_set_error(MT_ERR_INVALID, "%s: environment variable %s is not set", what,
+                                name);
+    return mt_secret_from(value, strlen(value), out);
+}
+
+mt_status mt_cli_read_secret(mt_cli *cli, const char *prompt, const char *file_path,
+                             const char *env_name, int fd, bool confirm, mt_secret **out)
+{
+    if (file_path)
+        return mt_secret_from_file(file_path, out);
+    if (env_name)
+        return from_env(prompt, env_name, out);
+    if (fd >= 0)
+        return mt_secret_from_fd(fd, out);
+    if (!cli->is_tty)
+        return mt_cli_set_error(MT_ERR_INVALID, "%s: not given and no terminal to ask on",
+                                prompt);
+    return prompt_secret(prompt, confirm, out);
+}
+
+bool mt_cli_secret_given(const mt_secret_source *src)
+{
+    return src->file || src->env || src->fd != -1 ||
+           (src->default_env && getenv(src->default_env));
+}
+
+mt_status mt_cli_read_secret_from(mt_cli *cli, const mt_secret_source *src, bool confirm,
+                                  mt_secret **out)
+{
+    if (src->fd == MT_SECRET_BAD_FD)
+        return mt_cli_set_error(MT_ERR_INVALID, "--%s-fd: not a file descriptor number",
+                                src->option);
+    const char *env = src->env;
+    if (!env && !src->file && src->default_env && getenv(src->default_env))
+        env = src->default_env;
+    if (!src->file && !env && src->fd < 0 && !cli->is_tty)
+        return mt_cli_set_error(MT_ERR_INVALID,
+                                "%s: not given: use --%s-file, --%s-env or --%s-fd "
+                                "(no terminal to ask on)",
+                                src->what, src->option, src->option, src->option);
+    return mt_cli_read_secret(cli, src->what, src->file, env, src->fd, confirm, out);
+}
+
+bool mt_cli_secret_opt(mt_secret_source *src, int opt, int base, const char *arg)
+{
+    if (opt == base) {
+        src->file = arg;
+    } else if (opt == base + 1) {
+        src->env = arg;
+    } else if (opt == base + 2) {
+        char *end = NULL;
+        long fd = strtol(arg, &end, 10);
+        src->fd = (*arg && !*end && fd >= 0 && fd < 65536) ? (int)fd : MT_SECRET_BAD_FD;
+    } else {
+        return false;
+    }
+    return true;
+}

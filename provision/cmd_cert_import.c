@@ -1,0 +1,290 @@
+/* mailtoken cert import FILE... | --dir FOLDER */
+#include "import.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char import_help[] =
+    "Usage: mailtoken cert import [OPTIONS] FILE...\n"
+    "       mailtoken cert import [OPTIONS] --dir FOLDER\n"
+    "\n"
+    "Imports certificates: P12/PFX (certificate, private key, chain), PEM bundles\n"
+    "and DER certificates, detected by content.  Each file is imported in its own\n"
+    "transaction: a bad file is reported and never stops or spoils the others.\n"
+    "A certificate already in the store is reported as present, never duplicated.\n"
+    "\n"
+    "  --dir FOLDER          import every .p12 .pfx .pem .crt .cer .der file under\n"
+    "                        FOLDER (recursive); progress on a terminal, then a summary\n"
+    "  --all-files           with --dir: try every file, whatever its name\n"
+    "  --password-file F     P12 password: first line of F (one password for all files)\n"
+    "  --password-env VAR    P12 password: the environment variable VAR\n"
+    "  --password-fd N       P12 password: first line read from descriptor N\n"
+    "  --passwords CSV       per-file passwords: lines `file,password` (file relative\n"
+    "                        to FOLDER, or a base name); others use the one password\n"
+    "  --friendly-name NAME  name for the imported certificates (default: the P12's)\n"
+    "  --description TEXT    description for the imported certificates\n"
+    "  --account auto        create the account of each email the certificate names,\n"
+    "                        or add it to the account's history and make it the\n"
+    "                        primary when it is newer than the current one\n"
+    "  --json                one JSON document: {\"files\": [...], \"summary\": {...}}\n"
+    "\n"
+    "Without a password option a P12 is tried without a password and with the\n"
+    "empty one, then (on a terminal) the password is asked once and reused;\n"
+    "$MAILTOKEN_P12_PASSWORD is used when set.\n"
+    "Exit: 0 all imported or present; 7 some failed; else the failure's code.\n";
+
+enum { OPT_DIR = 1, OPT_ALL_FILES, OPT_PASSWORDS, OPT_NAME, OPT_DESCRIPTION, OPT_ACCOUNT,
+       OPT_PASSWORD = 100 };
+
+typedef struct import_run {
+    mt_import_opts opts;
+    const char *folder;
+    const char *passwords_path;
+    bool all_files;
+    mt_file_list files;
+    mt_secret_source password_src;
+    size_t counts[3]; /* by mt_file_outcome */
+    int first_failure_code;
+} import_run;
+
+static int parse_options(mt_cli *cli, int argc, char **argv, import_run *run)
+{
+    static const struct option options[] = {
+        {"dir", required_argument, NULL, OPT_DIR},
+        {"all-files", no_argument, NULL, OPT_ALL_FILES},
+        {"passwords", required_argument, NULL, OPT_PASSWORDS},
+        {"friendly-name", required_argument, NULL, OPT_NAME},
+        {"description", required_argument, NULL, OPT_DESCRIPTION},
+        {"account", required_argument, NULL, OPT_ACCOUNT},
+        MT_SECRET_OPTIONS("password", OPT_PASSWORD),
+        MT_CLI_COMMON_OPTIONS,
+        {0},
+    };
+    int code = MT_EXIT_OK, opt;
+    while ((opt = mt_cli_getopt(cli, "cert import", import_help, argc, argv, options, &code)) >=
+           0) {
+        switch (opt) {
+        case OPT_DIR:
+            if (run->folder)
+                return mt_cli_usage_error(cli, "cert import", "--dir may be given once");
+            run->folder = optarg;
+            break;
+        case OPT_ALL_FILES:
+            run->all_files = true;
+            break;
+        case OPT_PASSWORDS:
+            run->passwords_path = optarg;
+            break;
+        case OPT_NAME:
+            run->opts.friendly_name = optarg;
+            break;
+        case OPT_DESCRIPTION:
+            run->opts.description = optarg;
+            break;
+        case OPT_ACCOUNT:
+            if (strcmp(optarg, "auto") != 0)
+                return mt_cli_usage_error(cli, "cert import",
+                                          "--account: '%s': the only value is 'auto'", optarg);
+            run->opts.account_auto = true;
+            break;
+        default:
+            mt_cli_secret_opt(&run->password_src, opt, OPT_PASSWORD, optarg);
+            break;
+        }
+    }
+    if (opt == MT_OPT_EXIT)
+        return code;
+    if (!run->folder && optind >= argc)
+        return mt_cli_usage_error(cli, "cert import", "give FILE... or --dir FOLDER");
+    return MT_EXIT_OK;
+}
+
+/* Files from the operands and the folder; the folder without trailing '/'. */
+static int collect_files(mt_cli *cli, int argc, char **argv, import_run *run)
+{
+    mt_status st = MT_OK;
+    for (int i = optind; i < argc && st == MT_OK; i++)
+        st = mt_file_list_add(&run->files, argv[i]);
+    if (st == MT_OK && run->folder) {
+        char *folder = (char *)run->folder;
+        size_t n = strlen(folder);
+        while (n > 1 && folder[n - 1] == '/')
+            folder[--n] = '\0';
+        st = mt_walk_folder(folder, run->all_files, &run->files);
+    }
+    return st == MT_OK ? MT_EXIT_OK : mt_cli_fail(cli, st, "--dir");
+}
+
+static int load_passwords(mt_cli *cli, import_run *run, mt_password_map **map)
+{
+    mt_status st = MT_OK;
+    if (run->passwords_path) {
+        st = mt_password_map_load(run->passwords_path, map);
+        if (st != MT_OK)
+            return mt_cli_fail(cli, st, "--passwords");
+        run->opts.map = *map;
+    }
+    if (mt_cli_secret_given(&run->password_src)) {
+        st = mt_cli_read_secret_from(cli, &run->password_src, false, &run->opts.password);
+        if (st != MT_OK)
+            return mt_cli_fail(cli, st, "P12 password");
+    }
+    return MT_EXIT_OK;
+}
+
+static void report_file(mt_cli *cli, const import_run *run, json_t *result)
+{
+    if (cli->json || cli->quiet)
+        return;
+    json_t *certs = json_object_get(result, "certificates");
+    size_t i;
+    json_t *c;
+    bool bulk = run->folder != NULL;
+    json_array_foreach(certs, i, c)
+    {
+        if (bulk && cli->is_tty)
+            break; /* the progress line and the summary say it */
+        json_t *emails = json_object_get(c, "emails");
+        printf("%-8s #%-5lld %-32s %s%s", json_is_true(json_object_get(c, "created")) ? "created"
+                                                                                     : "present",
+               (long long)json_integer_value(json_object_get(c, "id")),
+               json_array_size(emails) ? json_string_value(json_array_get(emails, 0)) : "-",
+               json_string_value(json_object_get(result, "file")),
+               json_is_true(json_object_get(c, "hasPrivateKey")) ? " (with key)" : "");
+        size_t n_chain = json_array_size(json_object_get(c, "chain"));
+        if (n_chain)
+            printf(" +%zu chain", n_chain);
+        printf("\n");
+        size_t k;
+        json_t *chain_cert;
+        json_array_foreach(json_object_get(c, "chain"), k, chain_cert)
+        {
+            printf("         chain: %s\n",
+                   json_string_value(json_object_get(chain_cert, "subject")));
+        }
+    }
+    json_t *account;
+    json_array_foreach(json_object_get(result, "accounts"), i, account)
+    {
+        if (bulk && cli->is_tty)
+            break;
+        const char *what = json_is_true(json_object_get(account, "created")) ? "created"
+                           : json_is_true(json_object_get(account, "madePrimary"))
+                               ? "new primary"
+                           : json_is_true(json_object_get(account, "addedToHistory"))
+                               ? "added to history"
+                               : "unchanged";
+        printf("account  %s: %s\n", json_string_value(json_object_get(account, "email")), what);
+    }
+}
+
+static void print_summary(mt_cli *cli, const import_run *run, json_t *files)
+{
+    if (cli->json || cli->quiet)
+        return;
+    size_t total = run->files.n;
+    printf("%zu file%s: %zu imported, %zu already present, %zu failed", total,
+           total == 1 ? "" : "s", run->counts[MT_FILE_IMPORTED], run->counts[MT_FILE_PRESENT],
+           run->counts[MT_FILE_FAILED]);
+    if (run->files.skipped)
+        printf(" (%zu other files skipped)", run->files.skipped);
+    printf("\n");
+    size_t i;
+    json_t *f;
+    json_array_foreach(files, i, f)
+    {
+        json_t *error = json_object_get(f, "error");
+        if (error)
+            printf("  failed: %s\n", json_string_value(json_object_get(error, "message")));
+    }
+}
+
+static json_t *summary_json(const import_run *run)
+{
+    json_t *obj = json_object();
+    json_object_set_new(obj, "files", json_integer((json_int_t)run->files.n));
+    json_object_set_new(obj, "imported", json_integer((json_int_t)run->counts[MT_FILE_IMPORTED]));
+    json_object_set_new(obj, "present", json_integer((json_int_t)run->counts[MT_FILE_PRESENT]));
+    json_object_set_new(obj, "failed", json_integer((json_int_t)run->counts[MT_FILE_FAILED]));
+    json_object_set_new(obj, "skipped", json_integer((json_int_t)run->files.skipped));
+    return obj;
+}
+
+static int run_import(mt_cli *cli, mt_store *store, int64_t org_id, import_run *run)
+{
+    json_t *files = json_array();
+    double started = mt_cli_monotonic();
+    for (size_t i = 0; i < run->files.n; i++) {
+        const char *path = run->files.paths[i];
+        json_t *result = NULL;
+        mt_status st = MT_OK;
+        mt_file_outcome outcome = mt_import_file(cli, store, org_id, &run->opts, path, &result,
+                                                 &st);
+        run->counts[outcome]++;
+        if (outcome == MT_FILE_FAILED) {
+            if (!run->first_failure_code)
+                run->first_failure_code = mt_cli_exit_code(st);
+            if (cli->is_tty && !cli->json && !cli->quiet)
+                fputs("\r\033[K", stderr);
+            fprintf(stderr, "%s: %s\n", cli->prog,
+                    json_string_value(
+                        json_object_get(json_object_get(result, "error"), "message")));
+        }
+        report_file(cli, run, result);
+        json_array_append_new(files, result);
+        if (run->folder)
+            mt_cli_progress(cli, i + 1, run->files.n, started, path);
+    }
+    if (run->folder || run->files.n > 1)
+        print_summary(cli, run, files);
+    if (cli->json) {
+        json_t *doc = json_object();
+        json_object_set_new(doc, "files", files);
+        json_object_set_new(doc, "summary", summary_json(run));
+        mt_cli_print_json(doc);
+    } else {
+        json_decref(files);
+    }
+    if (run->counts[MT_FILE_FAILED] == 0)
+        return MT_EXIT_OK;
+    if (run->counts[MT_FILE_FAILED] == run->files.n)
+        return run->first_failure_code;
+    return MT_EXIT_PARTIAL;
+}
+
+int mt_cmd_cert_import(mt_cli *cli, int argc, char **argv)
+{
+    import_run run = {
+        .password_src = MT_SECRET_SOURCE_INIT("P12 password", "password",
+                                              "MAILTOKEN_P12_PASSWORD"),
+    };
+    mt_password_map *map = NULL;
+    mt_store *store = NULL;
+    int64_t org_id = 0;
+    int code = parse_options(cli, argc, argv, &run);
+    if (code != MT_EXIT_OK)
+        goto out;
+    code = collect_files(cli, argc, argv, &run);
+    if (code != MT_EXIT_OK)
+        goto out;
+    code = load_passwords(cli, &run, &map);
+    if (code != MT_EXIT_OK)
+        goto out;
+    run.opts.folder = run.folder;
+    run.opts.password_src = &run.password_src;
+    run.opts.may_prompt = cli->is_tty && !run.opts.password;
+    code = mt_cli_session(cli, 0, &store, &org_id);
+    if (code != MT_EXIT_OK)
+        goto out;
+    if (run.files.n == 0) {
+        mt_cli_note(cli, "%s: no certificate files found\n", run.folder ? run.folder : "");
+        goto out;
+    }
+    code = run_import(cli, store, org_id, &run);
+out:
+    mt_store_close(store);
+    mt_password_map_free(map);
+    mt_secret_free(run.opts.password);
+    mt_file_list_clear(&run.files);
+    return code;
+}

@@ -1,0 +1,20 @@
+/* The command table: one line per command group (`mailtoken --help` order). */
+#include "cli.h"
+
+int mt_cmd_init(mt_cli *cli, int argc, char **argv);
+int mt_cmd_cert(mt_cli *cli, int argc, char **argv);
+int mt_cmd_account(mt_cli *cli, int argc, char **argv);
+int mt_cmd_status(mt_cli *cli, int argc, char **argv);
+int mt_cmd_log(mt_cli *cli, int argc, char **argv);
+int mt_cmd_uri(mt_cli *cli, int argc, char **argv);
+
+const mt_command mt_commands[] = {
+    {"init", "create the store and an organisation (asks for the SO PIN)", mt_cmd_init},
+    {"cert", "import, list, show, update, export and delete certificates", mt_cmd_cert},
+    {"account", "create and manage email accounts, their certificates and PINs", mt_cmd_account},
+    {"status", "store path, counts, certificates expiring soon, pending renewals", mt_cmd_status},
+    {"log", "the audit trail", mt_cmd_log},
+    {"uri", "the PKCS#11 URI (RFC 7512) of an account's token and objects", mt_cmd_uri},
+};
+
+const size_t mt_n_commands = sizeof(mt_commands) / sizeof(mt_commands[0]);

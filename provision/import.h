@@ -1,0 +1,61 @@
+/* `mailtoken cert import`: one file or a folder, each file in its own
+ * transaction, so that a failure or a kill leaves every other file intact. */
+#ifndef MT_IMPORT_H
+#define MT_IMPORT_H
+
+#include "cli.h"
+
+/* file,password pairs of a mapping file, held in secret memory. */
+typedef struct mt_password_map mt_password_map;
+
+mt_status mt_password_map_load(const char *path, mt_password_map **out);
+/* The password for a file, by its path relative to the folder, else by its
+ * base name; false when the map has none. */
+bool mt_password_map_find(const mt_password_map *map, const char *relative_path,
+                          const char **password, size_t *password_len);
+void mt_password_map_free(mt_password_map *map);
+
+/* Regular certificate files under a folder, recursively, sorted by path. */
+typedef struct mt_file_list {
+    char **paths;     /* folder-joined paths */
+    size_t n;
+    size_t skipped;   /* files whose names do not look like certificates */
+} mt_file_list;
+
+mt_status mt_walk_folder(const char *folder, bool all_files, mt_file_list *list);
+mt_status mt_file_list_add(mt_file_list *list, const char *path);
+void mt_file_list_clear(mt_file_list *list);
+
+/* How one import run treats each file. */
+typedef struct mt_import_opts {
+    const char *friendly_name;
+    const char *description;
+    bool account_auto;             /* create/update the accounts the certificate names */
+    const char *folder;            /* for mapping-file look-ups, or NULL */
+    const mt_password_map *map;    /* or NULL */
+    mt_secret *password;           /* the one password, or NULL */
+    mt_secret_source *password_src; /* where to ask for it when a P12 needs one */
+    bool may_prompt;
+} mt_import_opts;
+
+typedef enum mt_file_outcome {
+    MT_FILE_IMPORTED = 0, /* at least one certificate created */
+    MT_FILE_PRESENT,      /* every certificate was already there */
+    MT_FILE_FAILED
+} mt_file_outcome;
+
+/* Imports one file in its own transaction.  Returns the outcome and a JSON
+ * object describing it (mailtoken(1), "cert import"); on failure *status is
+ * the reason and mt_cli_errmsg() the message. */
+mt_file_outcome mt_import_file(mt_cli *cli, mt_store *store, int64_t org_id,
+                               mt_import_opts *opts, const char *path, json_t **result,
+                               mt_status *status);
+
+/* --account auto for one stored certificate: creates the account of each
+ * email it names, or adds it to the history and makes it primary when it is
+ * newer than the current primary.  Appends {"email", "created",
+ * "addedToHistory", "madePrimary"} objects to `accounts`. */
+mt_status mt_import_auto_accounts(mt_store *store, int64_t org_id, int64_t cert_id,
+                                  const mt_cert_info *info, bool has_key, json_t *accounts);
+
+#endif

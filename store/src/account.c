@@ -1,0 +1,345 @@
+/* Email accounts and the store's rules, worded as the managed-store API words them. */
+#include "keys.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PRIMARY_RULE "primaryCertificateId must be present in certificateHistory"
+
+/* 404 when the certificate is not in the organisation, 400 when it does not name the email. */
+static mt_status check_cert(mt_store *store, int64_t org_id, const char *email, int64_t cert_id,
+                            const char *field)
+{
+    sqlite3_stmt *stmt = NULL;
+    bool found = false;
+    mt_status st = mt_db_stmt(store,
+                              "SELECT EXISTS (SELECT 1 FROM certificate_emails WHERE cert_id = c.id AND email = ?3)"
+                              " FROM certificates c WHERE c.id = ?1 AND c.org_id = ?2",
+                              &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, cert_id);
+    sqlite3_bind_int64(stmt, 2, org_id);
+    sqlite3_bind_text(stmt, 3, email, -1, SQLITE_STATIC);
+    st = mt_db_step_row(store, stmt, "checking the certificate", &found);
+    if (st == MT_OK && !found)
+        st = mt_fail(MT_ERR_NOT_FOUND, "%s: certificate %lld not found", field, (long long)cert_id);
+    else if (st == MT_OK && !sqlite3_column_int(stmt, 0))
+        st = mt_fail(MT_ERR_INVALID, "%s: certificate %lld does not name %s", field, (long long)cert_id, email);
+    mt_db_done(stmt);
+    return st;
+}
+
+static mt_status check_org(mt_store *store, int64_t org_id)
+{
+    sqlite3_stmt *stmt = NULL;
+    bool found = false;
+    mt_status st = mt_db_stmt(store, "SELECT 1 FROM organizations WHERE id = ?", &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, org_id);
+    if ((st = mt_db_step_row(store, stmt, "finding the organisation", &found)) == MT_OK && !found)
+        st = mt_fail(MT_ERR_NOT_FOUND, "organisation %lld not found", (long long)org_id);
+    mt_db_done(stmt);
+    return st;
+}
+
+/* Account row id and primary (0 when absent, with MT_ERR_NOT_FOUND). */
+static mt_status find_account(mt_store *store, int64_t org_id, const char *email, int64_t *account_id,
+                              int64_t *primary)
+{
+    sqlite3_stmt *stmt = NULL;
+    bool found = false;
+    *account_id = 0;
+    mt_status st = mt_db_stmt(store, "SELECT id, primary_cert_id FROM accounts WHERE org_id = ? AND email = ?", &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, org_id);
+    sqlite3_bind_text(stmt, 2, email, -1, SQLITE_STATIC);
+    if ((st = mt_db_step_row(store, stmt, "finding the account", &found)) == MT_OK && !found)
+        st = mt_fail(MT_ERR_NOT_FOUND, "account %s not found", email);
+    if (st == MT_OK) {
+        *account_id = sqlite3_column_int64(stmt, 0);
+        if (primary)
+            *primary = sqlite3_column_int64(stmt, 1);
+    }
+    mt_db_done(stmt);
+    return st;
+}
+
+static mt_status in_history(mt_store *store, int64_t account_id, int64_t cert_id, bool *present)
+{
+    sqlite3_stmt *stmt = NULL;
+    mt_status st = mt_db_stmt(store, "SELECT 1 FROM account_certificates WHERE account_id = ? AND cert_id = ?", &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, account_id);
+    sqlite3_bind_int64(stmt, 2, cert_id);
+    st = mt_db_step_row(store, stmt, "reading the history", present);
+    mt_db_done(stmt);
+    return st;
+}
+
+static mt_status history_insert(mt_store *store, int64_t account_id, int64_t cert_id)
+{
+    sqlite3_stmt *stmt = NULL;
+    mt_status st = mt_db_stmt(store,
+                              "INSERT OR IGNORE INTO account_certificates (account_id, cert_id, added_at) VALUES (?, ?, ?)",
+                              &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, account_id);
+    sqlite3_bind_int64(stmt, 2, cert_id);
+    sqlite3_bind_int64(stmt, 3, mt_now());
+    st = mt_db_step_done(store, stmt, "adding to the history");
+    mt_db_done(stmt);
+    return st;
+}
+
+static mt_status touch_account(mt_store *store, int64_t account_id, int64_t primary)
+{
+    sqlite3_stmt *stmt = NULL;
+    mt_status st = mt_db_stmt(store, "UPDATE accounts SET primary_cert_id = ?, updated_at = ? WHERE id = ?", &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, primary);
+    sqlite3_bind_int64(stmt, 2, mt_now());
+    sqlite3_bind_int64(stmt, 3, account_id);
+    st = mt_db_step_done(store, stmt, "updating the account");
+    mt_db_done(stmt);
+    return st;
+}
+
+static void history_json(const int64_t *history, size_t n, char *out, size_t len)
+{
+    size_t used = (size_t)snprintf(out, len, "[");
+    for (size_t i = 0; i < n && used + 24 < len; i++)
+        used += (size_t)snprintf(out + used, len - used, "%s%lld", i ? "," : "", (long long)history[i]);
+    snprintf(out + used, len - used, "]");
+}
+
+static mt_status validate_create(mt_store *store, int64_t org_id, const char *email,
+                                 int64_t primary_cert_id, const int64_t *history, size_t n_history)
+{
+    int64_t account_id = 0;
+    bool primary_listed = false;
+    for (size_t i = 0; i < n_history; i++)
+        primary_listed |= history[i] == primary_cert_id;
+    if (!primary_listed)
+        return mt_fail(MT_ERR_INVALID, PRIMARY_RULE);
+    mt_status st = check_org(store, org_id);
+    if (st != MT_OK)
+        return st;
+    st = find_account(store, org_id, email, &account_id, NULL);
+    if (st == MT_OK)
+        return mt_fail(MT_ERR_CONFLICT, "account %s already exists", email);
+    if (st != MT_ERR_NOT_FOUND)
+        return st;
+    mt_clear_error();
+    st = MT_OK;
+    for (size_t i = 0; st == MT_OK && i < n_history; i++)
+        st = check_cert(store, org_id, email, history[i], "certificateHistory");
+    return st;
+}
+
+mt_status mt_store_account_create(mt_store *store, int64_t org_id, const char *email,
+                                  int64_t primary_cert_id, const int64_t *history,
+                                  size_t n_history)
+{
+    char *lower = NULL;
+    sqlite3_stmt *stmt = NULL;
+    uint8_t pk[MT_SEAL_PK_LEN];
+    int64_t token_id = 0, account_id = 0;
+    char detail[1024], list[900];
+    if (!store || (n_history && !history))
+        return mt_fail(MT_ERR_INVALID, "store and certificateHistory are required");
+    mt_status st = mt_email_normalize("email", email, &lower);
+    if (st != MT_OK)
+        return st;
+    if ((st = mt_tx_begin(store)) != MT_OK)
+        goto done;
+    if ((st = validate_create(store, org_id, lower, primary_cert_id, history, n_history)) != MT_OK)
+        goto out;
+    if ((st = mt_token_ensure(store, org_id, lower, &token_id, pk)) != MT_OK)
+        goto out;
+    st = mt_db_stmt(store,
+                    "INSERT INTO accounts (org_id, email, token_id, primary_cert_id, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    &stmt);
+    if (st != MT_OK)
+        goto out;
+    int64_t now = mt_now();
+    sqlite3_bind_int64(stmt, 1, org_id);
+    sqlite3_bind_text(stmt, 2, lower, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, token_id);
+    sqlite3_bind_int64(stmt, 4, primary_cert_id);
+    sqlite3_bind_int64(stmt, 5, now);
+    sqlite3_bind_int64(stmt, 6, now);
+    st = mt_db_step_done(store, stmt, "creating the account");
+    mt_db_done(stmt);
+    account_id = sqlite3_last_insert_rowid(store->db);
+    for (size_t i = 0; st == MT_OK && i < n_history; i++)
+        st = history_insert(store, account_id, history[i]);
+    if (st != MT_OK)
+        goto out;
+    history_json(history, n_history, list, sizeof(list));
+    snprintf(detail, sizeof(detail), "{\"primaryCertificateId\":%lld,\"certificateHistory\":%s,\"token\":%lld}",
+             (long long)primary_cert_id, list, (long long)token_id);
+    st = mt_event_add(store, org_id, "account.create", lower, detail);
+out:
+    st = mt_tx_end(store, st);
+done:
+    free(lower);
+    return st;
+}
+
+mt_status mt_store_account_set_primary(mt_store *store, int64_t org_id, const char *email,
+                                       int64_t cert_id)
+{
+    char *lower = NULL;
+    int64_t account_id = 0, old_primary = 0;
+    bool present = false;
+    char detail[96];
+    if (!store)
+        return mt_fail(MT_ERR_INVALID, "store is required");
+    mt_status st = mt_email_normalize("email", email, &lower);
+    if (st != MT_OK)
+        return st;
+    if ((st = mt_tx_begin(store)) != MT_OK)
+        goto done;
+    if ((st = find_account(store, org_id, lower, &account_id, &old_primary)) != MT_OK ||
+        (st = check_cert(store, org_id, lower, cert_id, "primaryCertificateId")) != MT_OK ||
+        (st = in_history(store, account_id, cert_id, &present)) != MT_OK)
+        goto out;
+    if (!present) {
+        st = mt_fail(MT_ERR_INVALID, PRIMARY_RULE);
+        goto out;
+    }
+    if (old_primary == cert_id)
+        goto out;
+    if ((st = touch_account(store, account_id, cert_id)) != MT_OK)
+        goto out;
+    snprintf(detail, sizeof(detail), "{\"from\":%lld,\"to\":%lld}", (long long)old_primary, (long long)cert_id);
+    st = mt_event_add(store, org_id, "account.set-primary", lower, detail);
+out:
+    st = mt_tx_end(store, st);
+done:
+    free(lower);
+    return st;
+}
+
+mt_status mt_store_account_add_to_history(mt_store *store, int64_t org_id, const char *email,
+                                          int64_t cert_id)
+{
+    char *lower = NULL;
+    int64_t account_id = 0, primary = 0;
+    bool present = false;
+    char detail[64];
+    if (!store)
+        return mt_fail(MT_ERR_INVALID, "store is required");
+    mt_status st = mt_email_normalize("email", email, &lower);
+    if (st != MT_OK)
+        return st;
+    if ((st = mt_tx_begin(store)) != MT_OK)
+        goto done;
+    if ((st = find_account(store, org_id, lower, &account_id, &primary)) != MT_OK ||
+        (st = check_cert(store, org_id, lower, cert_id, "certificateHistory")) != MT_OK ||
+        (st = in_history(store, account_id, cert_id, &present)) != MT_OK || present)
+        goto out;
+    if ((st = history_insert(store, account_id, cert_id)) != MT_OK ||
+        (st = touch_account(store, account_id, primary)) != MT_OK)
+        goto out;
+    snprintf(detail, sizeof(detail), "{\"certificateId\":%lld}", (long long)cert_id);
+    st = mt_event_add(store, org_id, "account.add-to-history", lower, detail);
+out:
+    st = mt_tx_end(store, st);
+done:
+    free(lower);
+    return st;
+}
+
+/* Certificate ids of an account's history, oldest first. */
+mt_status mt_account_history(mt_store *store, int64_t account_id, int64_t **out, size_t *n)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = SQLITE_DONE;
+    *out = NULL;
+    *n = 0;
+    mt_status st = mt_db_stmt(store, "SELECT cert_id FROM account_certificates WHERE account_id = ? ORDER BY rowid", &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, account_id);
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int64_t *grown = realloc(*out, (*n + 1) * sizeof(*grown));
+        if (!grown) {
+            st = mt_fail(MT_ERR_NOMEM, "out of memory");
+            break;
+        }
+        *out = grown;
+        (*out)[(*n)++] = sqlite3_column_int64(stmt, 0);
+    }
+    if (st == MT_OK && rc != SQLITE_DONE)
+        st = mt_db_error(store, rc, "reading the history");
+    mt_db_done(stmt);
+    if (st != MT_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return st;
+}
+
+static mt_status delete_account_row(mt_store *store, int64_t account_id)
+{
+    sqlite3_stmt *stmt = NULL;
+    mt_status st = mt_db_stmt(store, "DELETE FROM accounts WHERE id = ?", &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, account_id);
+    st = mt_db_step_done(store, stmt, "deleting the account");
+    mt_db_done(stmt);
+    return st;
+}
+
+/* Purge: the certificates of the deleted account that no other account uses. */
+static mt_status purge_unused(mt_store *store, const int64_t *history, size_t n)
+{
+    mt_status st = MT_OK;
+    for (size_t i = 0; st == MT_OK && i < n; i++) {
+        st = mt_cert_delete_row(store, history[i]);
+        if (st == MT_ERR_CONFLICT || st == MT_ERR_NOT_FOUND) {
+            mt_clear_error();
+            st = MT_OK;
+        }
+    }
+    return st;
+}
+
+mt_status mt_store_account_delete(mt_store *store, int64_t org_id, const char *email, bool purge)
+{
+    char *lower = NULL;
+    int64_t account_id = 0, *history = NULL;
+    size_t n = 0;
+    char detail[64];
+    if (!store)
+        return mt_fail(MT_ERR_INVALID, "store is required");
+    mt_status st = mt_email_normalize("email", email, &lower);
+    if (st != MT_OK)
+        return st;
+    if ((st = mt_tx_begin(store)) != MT_OK)
+        goto done;
+    if ((st = find_account(store, org_id, lower, &account_id, NULL)) != MT_OK ||
+        (st = mt_account_history(store, account_id, &history, &n)) != MT_OK ||
+        (st = delete_account_row(store, account_id)) != MT_OK)
+        goto out;
+    snprintf(detail, sizeof(detail), "{\"purge\":%s}", purge ? "true" : "false");
+    if ((st = mt_event_add(store, org_id, "account.delete", lower, detail)) == MT_OK && purge)
+        st = purge_unused(store, history, n);
+out:
+    st = mt_tx_end(store, st);
+done:
+    free(history);
+    free(lower);
+    return st;
+}

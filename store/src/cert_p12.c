@@ -1,0 +1,299 @@
+/* PKCS#12 / PFX: integrity check, then a walk over every safe bag, so that a
+ * file with several keys yields every key (PKCS12_parse keeps only one). */
+#include "cert_internal.h"
+
+#include <limits.h>
+#include <openssl/err.h>
+#include <openssl/pkcs12.h>
+#include <string.h>
+
+/* Integrity-check iterations beyond this are a denial of service, not a file. */
+#define MAX_MAC_ITERATIONS 10000000L
+#define MAX_BAG_DEPTH 4
+
+typedef struct p12_password {
+    const char *text; /* NULL: no password, distinct from "" as in OpenSSL */
+    int len;
+} p12_password;
+
+/* True when the queued OpenSSL errors say "this build cannot do it" rather
+ * than "wrong key"; the reason goes into reason[]. Empties the queue. */
+static bool openssl_unsupported(char *reason, size_t size)
+{
+    bool unsupported = false;
+    unsigned long e;
+    reason[0] = '\0';
+    while ((e = ERR_get_error()) != 0) {
+        int r = ERR_GET_REASON(e);
+        const char *text = ERR_reason_error_string(e);
+        if (text && !reason[0])
+            snprintf(reason, size, "%s", text);
+        if ((ERR_GET_LIB(e) == ERR_LIB_EVP &&
+             (r == EVP_R_UNKNOWN_PBE_ALGORITHM || r == EVP_R_UNSUPPORTED_CIPHER ||
+              r == EVP_R_UNSUPPORTED_ALGORITHM || r == EVP_R_UNSUPPORTED_KEYLENGTH ||
+              r == EVP_R_UNSUPPORTED_PRF || r == EVP_R_UNSUPPORTED_KEY_DERIVATION_FUNCTION ||
+              r == EVP_R_UNSUPPORTED_PRIVATE_KEY_ALGORITHM || r == EVP_R_CIPHER_NOT_GCM_MODE)) ||
+            (ERR_GET_LIB(e) == ERR_LIB_PKCS12 && r == PKCS12_R_UNKNOWN_DIGEST_ALGORITHM) ||
+            r == ERR_R_UNSUPPORTED || r == ERR_R_FETCH_FAILED) {
+            unsupported = true;
+            if (text)
+                snprintf(reason, size, "%s", text);
+        }
+    }
+    return unsupported;
+}
+
+/* friendlyName as UTF-8: BMPString per PKCS#9, UTF8String from some tools. */
+static mt_status bag_friendly_name(mt_cert_pool *pool, const PKCS12_SAFEBAG *bag, char **out)
+{
+    const ASN1_TYPE *attr = PKCS12_SAFEBAG_get0_attr(bag, NID_friendlyName);
+    char *name = NULL;
+    *out = NULL;
+    if (!attr)
+        return MT_OK;
+    if (attr->type == V_ASN1_BMPSTRING) {
+        const ASN1_STRING *s = attr->value.bmpstring;
+        name = OPENSSL_uni2utf8(ASN1_STRING_get0_data(s), ASN1_STRING_length(s));
+    } else if (attr->type == V_ASN1_UTF8STRING) {
+        const ASN1_STRING *s = attr->value.utf8string;
+        name = OPENSSL_strndup((const char *)ASN1_STRING_get0_data(s),
+                               (size_t)ASN1_STRING_length(s));
+        if (name && strlen(name) != (size_t)ASN1_STRING_length(s)) {
+            OPENSSL_free(name);
+            name = NULL;
+        }
+    }
+    ERR_clear_error();
+    if (!name || !mt_utf8_valid(name, strlen(name))) {
+        OPENSSL_free(name);
+        return mt_fail(MT_ERR_INVALID, "%s: friendly name is not valid UTF-8 text", pool->name);
+    }
+    *out = strdup(name);
+    OPENSSL_free(name);
+    return *out ? MT_OK : mt_fail(MT_ERR_NOMEM, "out of memory");
+}
+
+static ASN1_OCTET_STRING *bag_local_key_id(const PKCS12_SAFEBAG *bag)
+{
+    const ASN1_TYPE *attr = PKCS12_SAFEBAG_get0_attr(bag, NID_localKeyID);
+    if (!attr || attr->type != V_ASN1_OCTET_STRING)
+        return NULL;
+    return ASN1_OCTET_STRING_dup(attr->value.octet_string);
+}
+
+static mt_status decrypt_failure(mt_cert_pool *pool, const char *what)
+{
+    char reason[160];
+    if (openssl_unsupported(reason, sizeof(reason)))
+        return mt_fail(MT_ERR_UNSUPPORTED, "%s: %s uses an algorithm this OpenSSL cannot do (%s)",
+                       pool->name, what, reason);
+    return mt_fail(MT_ERR_PASSWORD, "%s: wrong password (%s does not decrypt)", pool->name, what);
+}
+
+static mt_status load_key_bag(mt_cert_pool *pool, const PKCS12_SAFEBAG *bag,
+                              const p12_password *pw)
+{
+    mt_status st = MT_OK;
+    PKCS8_PRIV_KEY_INFO *shrouded = NULL;
+    const PKCS8_PRIV_KEY_INFO *p8 = NULL;
+    EVP_PKEY *key = NULL;
+    char *friendly = NULL;
+
+    if (PKCS12_SAFEBAG_get_nid(bag) == NID_pkcs8ShroudedKeyBag) {
+        shrouded = PKCS12_decrypt_skey_ex(bag, pw->text, pw->len, NULL, NULL);
+        if (!shrouded) {
+            st = decrypt_failure(pool, "the private key");
+            goto out;
+        }
+        p8 = shrouded;
+    } else {
+        p8 = PKCS12_SAFEBAG_get0_p8inf(bag);
+    }
+    key = p8 ? EVP_PKCS82PKEY(p8) : NULL;
+    if (!key) {
+        char reason[160];
+        st = openssl_unsupported(reason, sizeof(reason))
+                 ? mt_fail(MT_ERR_UNSUPPORTED, "%s: private key algorithm not supported (%s)",
+                           pool->name, reason)
+                 : mt_fail(MT_ERR_INVALID, "%s: private key is corrupt", pool->name);
+        goto out;
+    }
+    st = bag_friendly_name(pool, bag, &friendly);
+    if (st != MT_OK)
+        goto out;
+    st = mt_pool_add_key(pool, key, friendly, bag_local_key_id(bag));
+    key = NULL;
+    friendly = NULL;
+out:
+    PKCS8_PRIV_KEY_INFO_free(shrouded); /* clears the key octets */
+    EVP_PKEY_free(key);
+    free(friendly);
+    return st;
+}
+
+static mt_status load_cert_bag(mt_cert_pool *pool, const PKCS12_SAFEBAG *bag)
+{
+    char *friendly = NULL;
+    if (PKCS12_SAFEBAG_get_bag_nid(bag) != NID_x509Certificate)
+        return mt_pool_warn(pool, "certificate bag of a type other than X.509: skipped");
+    X509 *cert = PKCS12_SAFEBAG_get1_cert(bag);
+    if (!cert)
+        return mt_fail(MT_ERR_INVALID, "%s: corrupt certificate in the PKCS#12", pool->name);
+    mt_status st = bag_friendly_name(pool, bag, &friendly);
+    if (st != MT_OK) {
+        X509_free(cert);
+        return st;
+    }
+    return mt_pool_add_cert(pool, cert, friendly, bag_local_key_id(bag));
+}
+
+static mt_status load_bags(mt_cert_pool *pool, const STACK_OF(PKCS12_SAFEBAG) *bags,
+                           const p12_password *pw, int depth)
+{
+    mt_status st = MT_OK;
+    if (depth > MAX_BAG_DEPTH)
+        return mt_fail(MT_ERR_INVALID, "%s: PKCS#12 bags nested too deep", pool->name);
+    for (int i = 0; i < sk_PKCS12_SAFEBAG_num(bags) && st == MT_OK; i++) {
+        const PKCS12_SAFEBAG *bag = sk_PKCS12_SAFEBAG_value(bags, i);
+        switch (PKCS12_SAFEBAG_get_nid(bag)) {
+        case NID_keyBag:
+        case NID_pkcs8ShroudedKeyBag:
+            st = load_key_bag(pool, bag, pw);
+            break;
+        case NID_certBag:
+            st = load_cert_bag(pool, bag);
+            break;
+        case NID_safeContentsBag:
+            st = load_bags(pool, PKCS12_SAFEBAG_get0_safes(bag), pw, depth + 1);
+            break;
+        default:
+            st = mt_pool_warn(pool, "PKCS#12 bag of type %s skipped (not a key or certificate)",
+                              OBJ_nid2sn(PKCS12_SAFEBAG_get_nid(bag)));
+            break;
+        }
+    }
+    return st;
+}
+
+/* One pass over the authenticated safe with one password. */
+static mt_status load_authsafes(mt_cert_pool *pool, PKCS12 *p12, const p12_password *pw)
+{
+    mt_status st = MT_OK;
+    STACK_OF(PKCS7) *safes = PKCS12_unpack_authsafes(p12);
+    if (!safes) {
+        st = mt_fail(MT_ERR_INVALID, "%s: corrupt PKCS#12 contents", pool->name);
+        goto out;
+    }
+    for (int i = 0; i < sk_PKCS7_num(safes) && st == MT_OK; i++) {
+        PKCS7 *p7 = sk_PKCS7_value(safes, i);
+        STACK_OF(PKCS12_SAFEBAG) *bags = NULL;
+        int type = OBJ_obj2nid(p7->type);
+        if (type == NID_pkcs7_data) {
+            bags = PKCS12_unpack_p7data(p7);
+            if (!bags)
+                st = mt_fail(MT_ERR_INVALID, "%s: corrupt PKCS#12 contents", pool->name);
+        } else if (type == NID_pkcs7_encrypted) {
+            bags = PKCS12_unpack_p7encdata(p7, pw->text, pw->len);
+            if (!bags)
+                st = decrypt_failure(pool, "the certificate section");
+        } else {
+            st = mt_fail(MT_ERR_UNSUPPORTED, "%s: PKCS#12 content of type %s (public-key "
+                                             "privacy mode) is not supported",
+                         pool->name, OBJ_nid2sn(type));
+        }
+        if (st == MT_OK)
+            st = load_bags(pool, bags, pw, 0);
+        sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+    }
+out:
+    sk_PKCS7_pop_free(safes, PKCS7_free);
+    ERR_clear_error();
+    return st;
+}
+
+/* Verifies the MAC with the first candidate password that fits. */
+static mt_status verify_mac(mt_cert_pool *pool, PKCS12 *p12, const p12_password *candidates,
+                            size_t n, const p12_password **chosen)
+{
+    const X509_ALGOR *mac_alg = NULL;
+    const ASN1_INTEGER *iterations = NULL;
+    const ASN1_OBJECT *oid = NULL;
+    char reason[160];
+
+    PKCS12_get0_mac(NULL, &mac_alg, NULL, &iterations, p12);
+    if (mac_alg)
+        X509_ALGOR_get0(&oid, NULL, NULL, mac_alg);
+    if (oid && OBJ_obj2nid(oid) == NID_pbmac1)
+        return mt_fail(MT_ERR_UNSUPPORTED, "%s: the integrity check uses PBMAC1 (RFC 9579), "
+                                           "which this OpenSSL version does not support",
+                       pool->name);
+    if (iterations && ASN1_INTEGER_get(iterations) > MAX_MAC_ITERATIONS)
+        return mt_fail(MT_ERR_INVALID, "%s: integrity check iteration count %ld is beyond %ld",
+                       pool->name, ASN1_INTEGER_get(iterations), MAX_MAC_ITERATIONS);
+    for (size_t i = 0; i < n; i++) {
+        ERR_clear_error();
+        if (PKCS12_verify_mac(p12, candidates[i].text, candidates[i].len)) {
+            *chosen = &candidates[i];
+            return MT_OK;
+        }
+        /* A mismatch queues no error; failing to compute the MAC does. */
+        if (ERR_peek_error() != 0) {
+            char oid_text[80] = "unknown";
+            if (oid)
+                OBJ_obj2txt(oid_text, sizeof(oid_text), oid, 0);
+            if (openssl_unsupported(reason, sizeof(reason)))
+                return mt_fail(MT_ERR_UNSUPPORTED, "%s: the integrity check algorithm %s is not "
+                                                   "supported (%s)", pool->name, oid_text, reason);
+            return mt_fail(MT_ERR_INVALID, "%s: the integrity check cannot be computed (%s)",
+                           pool->name, reason[0] ? reason : "corrupt MAC data");
+        }
+    }
+    return mt_fail(MT_ERR_PASSWORD, "%s: wrong password", pool->name);
+}
+
+mt_status mt_p12_load(mt_cert_pool *pool, const uint8_t *der, size_t len, const char *password,
+                      size_t password_len)
+{
+    mt_status st = MT_OK;
+    PKCS12 *p12 = NULL;
+    p12_password candidates[2];
+    size_t n_candidates = 0;
+    const p12_password *chosen = NULL;
+
+    if (password_len > INT_MAX / 4) {
+        st = mt_fail(MT_ERR_INVALID, "%s: password too long", pool->name);
+        goto out;
+    }
+    /* No password and the empty password derive different keys; tools mix
+     * them up, so both are tried when either is given (as OpenSSL does). */
+    if (password && password_len > 0) {
+        candidates[n_candidates++] = (p12_password){password, (int)password_len};
+    } else {
+        p12_password none = {NULL, 0}, empty = {"", 0};
+        candidates[n_candidates++] = password ? empty : none;
+        candidates[n_candidates++] = password ? none : empty;
+    }
+    const unsigned char *p = der;
+    p12 = d2i_PKCS12(NULL, &p, (long)len);
+    if (!p12 || p != der + len) {
+        st = mt_fail(MT_ERR_INVALID, "%s: truncated or corrupt PKCS#12 file", pool->name);
+        goto out;
+    }
+    if (PKCS12_mac_present(p12)) {
+        st = verify_mac(pool, p12, candidates, n_candidates, &chosen);
+        if (st == MT_OK)
+            st = load_authsafes(pool, p12, chosen);
+        goto out;
+    }
+    /* No integrity check: the password that decrypts is the right one. */
+    for (size_t i = 0; i < n_candidates; i++) {
+        mt_pool_clear(pool);
+        st = load_authsafes(pool, p12, &candidates[i]);
+        if (st != MT_ERR_PASSWORD)
+            break;
+    }
+out:
+    PKCS12_free(p12);
+    ERR_clear_error();
+    return st;
+}

@@ -1,0 +1,245 @@
+/* The config file (`key = value` lines) and the store path it leads to. */
+#include "internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+void mt_config_free(mt_config *config)
+{
+    if (!config)
+        return;
+    free(config->source_path);
+    free(config->store_path);
+    free(config->store_key_file);
+    free(config->recovery_key_file);
+    free(config->ca_bundle);
+    mt_filter_clear(&config->filter);
+    free(config);
+}
+
+mt_status mt_config_defaults(mt_config **out)
+{
+    mt_status st = mt_library_init();
+    if (st != MT_OK)
+        return st;
+    if (!out)
+        return mt_fail(MT_ERR_INVALID, "config: out is NULL");
+    mt_config *config = calloc(1, sizeof(*config));
+    if (!config)
+        return mt_fail(MT_ERR_NOMEM, "out of memory");
+    config->pin_min_length = 8;
+    config->pin_max_failures = 10;
+    config->kdf_opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+    config->kdf_memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+    *out = config;
+    return MT_OK;
+}
+
+static mt_status parse_uint(const char *where, const char *key, const char *value, uint64_t max,
+                            uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    if (!isdigit((unsigned char)value[0]))
+        return mt_fail(MT_ERR_INVALID, "%s: %s must be a number, not \"%s\"", where, key, value);
+    unsigned long long v = strtoull(value, &end, 10);
+    if (errno || *end || v > max)
+        return mt_fail(MT_ERR_INVALID, "%s: %s must be a number up to %llu, not \"%s\"", where, key,
+                       (unsigned long long)max, value);
+    *out = v;
+    return MT_OK;
+}
+
+static mt_status parse_bool(const char *where, const char *key, const char *value, bool *out)
+{
+    if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "1"))
+        *out = true;
+    else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "0"))
+        *out = false;
+    else
+        return mt_fail(MT_ERR_INVALID, "%s: %s must be true or false, not \"%s\"", where, key, value);
+    return MT_OK;
+}
+
+static mt_status set_string(char **field, const char *value)
+{
+    free(*field);
+    *field = strdup(value);
+    return *field ? MT_OK : mt_fail(MT_ERR_NOMEM, "out of memory");
+}
+
+static mt_status apply_key(mt_config *config, const char *where, const char *key, const char *value)
+{
+    uint64_t n = 0;
+    mt_status st;
+    if (!strcmp(key, "store"))
+        return set_string(&config->store_path, value);
+    if (!strcmp(key, "store_key_file"))
+        return set_string(&config->store_key_file, value);
+    if (!strcmp(key, "recovery_key_file"))
+        return set_string(&config->recovery_key_file, value);
+    if (!strcmp(key, "ca_bundle"))
+        return set_string(&config->ca_bundle, value);
+    if (!strcmp(key, "pin_allow_digits_only"))
+        return parse_bool(where, key, value, &config->pin_allow_digits_only);
+    if (!strcmp(key, "strict"))
+        return parse_bool(where, key, value, &config->strict);
+    if (!strcmp(key, "pin_min_length")) {
+        if ((st = parse_uint(where, key, value, 1000, &n)) != MT_OK)
+            return st;
+        if (n < 4)
+            return mt_fail(MT_ERR_INVALID, "%s: pin_min_length must be at least 4", where);
+        config->pin_min_length = (unsigned)n;
+        return MT_OK;
+    }
+    if (!strcmp(key, "pin_max_failures")) {
+        if ((st = parse_uint(where, key, value, 1000, &n)) != MT_OK)
+            return st;
+        config->pin_max_failures = (unsigned)n;
+        return MT_OK;
+    }
+    if (!strcmp(key, "kdf_opslimit")) {
+        if ((st = parse_uint(where, key, value, crypto_pwhash_OPSLIMIT_MAX, &n)) != MT_OK)
+            return st;
+        if (n < crypto_pwhash_OPSLIMIT_MIN)
+            return mt_fail(MT_ERR_INVALID, "%s: kdf_opslimit must be at least %u", where,
+                           (unsigned)crypto_pwhash_OPSLIMIT_MIN);
+        config->kdf_opslimit = n;
+        return MT_OK;
+    }
+    if (!strcmp(key, "kdf_memlimit")) {
+        if ((st = parse_uint(where, key, value, SIZE_MAX, &n)) != MT_OK)
+            return st;
+        if (n < crypto_pwhash_MEMLIMIT_MIN)
+            return mt_fail(MT_ERR_INVALID, "%s: kdf_memlimit must be at least %u", where,
+                           (unsigned)crypto_pwhash_MEMLIMIT_MIN);
+        config->kdf_memlimit = (size_t)n;
+        return MT_OK;
+    }
+    if (!strcmp(key, "accounts")) {
+        mt_account_filter filter;
+        if ((st = mt_filter_parse(value, &filter)) != MT_OK)
+            {
+            char prefix[4300];
+            snprintf(prefix, sizeof(prefix), "%s: ", where);
+            return mt_fail_prefix(st, prefix);
+        }
+        mt_filter_clear(&config->filter);
+        config->filter = filter;
+        return MT_OK;
+    }
+    return mt_fail(MT_ERR_INVALID, "%s: unknown key \"%s\"", where, key);
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t len = strlen(s);
+    while (len && isspace((unsigned char)s[len - 1]))
+        s[--len] = '\0';
+    return s;
+}
+
+static mt_status parse_file(mt_config *config, FILE *f, const char *path)
+{
+    char line[4096];
+    unsigned lineno = 0;
+    mt_status st = MT_OK;
+    while (st == MT_OK && fgets(line, sizeof(line), f)) {
+        char where[4200];
+        lineno++;
+        snprintf(where, sizeof(where), "%s:%u", path, lineno);
+        if (!strchr(line, '\n') && !feof(f))
+            return mt_fail(MT_ERR_INVALID, "%s: line too long", where);
+        char *text = trim(line);
+        if (!*text || *text == '#')
+            continue;
+        char *eq = strchr(text, '=');
+        if (!eq)
+            return mt_fail(MT_ERR_INVALID, "%s: expected key = value", where);
+        *eq = '\0';
+        st = apply_key(config, where, trim(text), trim(eq + 1));
+    }
+    return st;
+}
+
+static char *home_path(const char *suffix)
+{
+    const char *home = getenv("HOME");
+    char *path = NULL;
+    if (home && *home && asprintf(&path, "%s/%s", home, suffix) < 0)
+        path = NULL;
+    return path;
+}
+
+mt_status mt_config_load(const char *explicit_path, mt_config **out)
+{
+    mt_config *config = NULL;
+    char *user_path = NULL;
+    FILE *f = NULL;
+    mt_status st = mt_config_defaults(&config);
+    if (st != MT_OK)
+        return st;
+    const char *env = getenv("MAILTOKEN_CONF");
+    const char *path = explicit_path ? explicit_path : (env && *env) ? env : NULL;
+    if (path) {
+        if (!(f = fopen(path, "re"))) {
+            st = mt_fail(MT_ERR_IO, "%s: cannot read config: %s", path, strerror(errno));
+            goto out;
+        }
+    } else {
+        user_path = home_path(".config/mailtoken/mailtoken.conf");
+        const char *candidates[] = {user_path, "/etc/mailtoken/mailtoken.conf"};
+        for (size_t i = 0; i < 2 && !f; i++)
+            if (candidates[i] && (f = fopen(candidates[i], "re")))
+                path = candidates[i];
+    }
+    if (f) {
+        if (!(config->source_path = strdup(path))) {
+            st = mt_fail(MT_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        st = parse_file(config, f, path);
+    }
+out:
+    if (f)
+        fclose(f);
+    free(user_path);
+    if (st != MT_OK) {
+        mt_config_free(config);
+        return st;
+    }
+    *out = config;
+    return MT_OK;
+}
+
+mt_status mt_config_store_path(const mt_config *config, char **out)
+{
+    const char *env = getenv("MAILTOKEN_STORE");
+    const char *xdg = getenv("XDG_DATA_HOME");
+    char *path = NULL;
+    if (!out)
+        return mt_fail(MT_ERR_INVALID, "config: out is NULL");
+    if (env && *env)
+        path = strdup(env);
+    else if (config && config->store_path)
+        path = strdup(config->store_path);
+    else if (xdg && *xdg) {
+        if (asprintf(&path, "%s/mailtoken/store.db", xdg) < 0)
+            path = NULL;
+    } else {
+        if (!getenv("HOME") || !*getenv("HOME"))
+            return mt_fail(MT_ERR_INVALID, "no store path: set MAILTOKEN_STORE or HOME");
+        path = home_path(".local/share/mailtoken/store.db");
+    }
+    if (!path)
+        return mt_fail(MT_ERR_NOMEM, "out of memory");
+    *out = path;
+    return MT_OK;
+}

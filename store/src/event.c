@@ -1,0 +1,99 @@
+/* The audit trail: append-only events, listed newest first. */
+#include "db.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+mt_status mt_event_add(mt_store *store, int64_t org_id, const char *action, const char *subject,
+                       const char *detail)
+{
+    sqlite3_stmt *stmt = NULL;
+    mt_status st = mt_db_stmt(store,
+                              "INSERT INTO events (at, org_id, actor, action, subject, detail) "
+                              "VALUES (?, ?, ?, ?, ?, ?)",
+                              &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, mt_now());
+    sqlite3_bind_int64(stmt, 2, org_id);
+    sqlite3_bind_text(stmt, 3, store->actor, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, action, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 5, subject ? subject : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 6, detail ? detail : "{}", -1, SQLITE_STATIC);
+    st = mt_db_step_done(store, stmt, "recording an audit event");
+    mt_db_done(stmt);
+    return st;
+}
+
+static void event_clear(mt_event *event)
+{
+    free(event->actor);
+    free(event->action);
+    free(event->subject);
+    free(event->detail);
+}
+
+void mt_event_list_free(mt_event *events, size_t n)
+{
+    for (size_t i = 0; events && i < n; i++)
+        event_clear(&events[i]);
+    free(events);
+}
+
+/* Filters are bound as NULL when unused, so one statement serves every query. */
+static const char *const LIST_SQL =
+    "SELECT id, at, org_id, actor, action, subject, detail FROM events "
+    "WHERE (?1 = 0 OR org_id = ?1) AND (?2 IS NULL OR substr(action, 1, length(?2)) = ?2) "
+    "AND (?3 IS NULL OR subject = ?3) AND at >= ?4 ORDER BY id DESC LIMIT ?5";
+
+mt_status mt_store_event_list(mt_store *store, const mt_event_query *query, mt_event **out,
+                              size_t *n)
+{
+    sqlite3_stmt *stmt = NULL;
+    mt_event *events = NULL;
+    size_t count = 0, cap = 0;
+    int rc;
+    if (!store || !query || !out || !n)
+        return mt_fail(MT_ERR_INVALID, "store, query, out and n are required");
+    *out = NULL;
+    *n = 0;
+    mt_status st = mt_db_stmt(store, LIST_SQL, &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, query->org_id);
+    mt_bind_text_or_null(stmt, 2, query->action);
+    mt_bind_text_or_null(stmt, 3, query->subject);
+    sqlite3_bind_int64(stmt, 4, query->since);
+    sqlite3_bind_int64(stmt, 5, query->limit ? (int64_t)query->limit : -1);
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            mt_event *grown = realloc(events, ncap * sizeof(*grown));
+            if (!grown) {
+                st = mt_fail(MT_ERR_NOMEM, "out of memory");
+                goto out;
+            }
+            events = grown;
+            cap = ncap;
+        }
+        mt_event *e = &events[count++];
+        e->id = sqlite3_column_int64(stmt, 0);
+        e->at = sqlite3_column_int64(stmt, 1);
+        e->org_id = sqlite3_column_int64(stmt, 2);
+        e->actor = mt_col_text(stmt, 3);
+        e->action = mt_col_text(stmt, 4);
+        e->subject = mt_col_text(stmt, 5);
+        e->detail = mt_col_text(stmt, 6);
+    }
+    if (rc != SQLITE_DONE)
+        st = mt_db_error(store, rc, "listing events");
+out:
+    mt_db_done(stmt);
+    if (st != MT_OK) {
+        mt_event_list_free(events, count);
+        return st;
+    }
+    *out = events;
+    *n = count;
+    return MT_OK;
+}

@@ -1,0 +1,42 @@
+/* Library setup: libsodium and the OpenSSL providers, once per process. */
+#include "internal.h"
+
+#include <openssl/err.h>
+#include <openssl/provider.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static mt_status init_status = MT_ERR_INTERNAL;
+static char init_error[256];
+
+static void library_init_once(void)
+{
+    if (sodium_init() < 0) {
+        snprintf(init_error, sizeof(init_error), "libsodium failed to initialise");
+        init_status = MT_ERR_CRYPTO;
+        return;
+    }
+    /* Loading "legacy" explicitly stops the default provider from being loaded
+     * implicitly, so both are named.  The legacy one (RC2, RC4-era P12 files)
+     * is optional: without it those files fail with "unsupported". */
+    if (!OSSL_PROVIDER_load(NULL, "default")) {
+        snprintf(init_error, sizeof(init_error), "OpenSSL default provider failed to load");
+        init_status = MT_ERR_CRYPTO;
+        ERR_clear_error();
+        return;
+    }
+    (void)OSSL_PROVIDER_load(NULL, "legacy");
+    ERR_clear_error();
+    init_status = MT_OK;
+}
+
+mt_status mt_library_init(void)
+{
+    if (pthread_once(&init_once, library_init_once) != 0)
+        return mt_fail(MT_ERR_INTERNAL, "library initialisation failed");
+    if (init_status != MT_OK)
+        return mt_fail(init_status, "%s", init_error);
+    return MT_OK;
+}

@@ -1,0 +1,162 @@
+/* Schema and forward migrations: migration N takes user_version N-1 to N. */
+#include "db.h"
+
+#include <stdio.h>
+
+static const char *const migrations[] = {
+    /* 1: the first schema */
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO meta (key, value) VALUES ('generation', 0);"
+    "CREATE TABLE organizations ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  recovery_pk BLOB NOT NULL,"
+    "  so_wrapped BLOB NOT NULL,"
+    "  so_salt BLOB NOT NULL, so_ops INTEGER NOT NULL, so_mem INTEGER NOT NULL,"
+    "  so_store_key INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE TABLE tokens ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  org_id INTEGER NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    "  email TEXT NOT NULL,"
+    "  public_key BLOB NOT NULL,"
+    "  recovery_sealed BLOB NOT NULL,"
+    "  pin_wrapped BLOB,"
+    "  pin_salt BLOB, pin_ops INTEGER, pin_mem INTEGER, pin_store_key INTEGER,"
+    "  failed_logins INTEGER NOT NULL DEFAULT 0,"
+    "  max_failures INTEGER NOT NULL,"
+    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+    "  UNIQUE (org_id, email));"
+    "CREATE TABLE certificates ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  org_id INTEGER NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    "  kind INTEGER NOT NULL,"
+    "  friendly_name TEXT, description TEXT,"
+    "  der BLOB NOT NULL,"
+    "  sha256 BLOB NOT NULL,"
+    "  subject TEXT NOT NULL, issuer TEXT NOT NULL, serial TEXT NOT NULL,"
+    "  not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,"
+    "  key_type TEXT NOT NULL, key_bits INTEGER NOT NULL, curve TEXT,"
+    "  spki_sha256 BLOB NOT NULL,"
+    "  has_key INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+    "  UNIQUE (org_id, sha256));"
+    "CREATE INDEX certificates_org_not_after ON certificates (org_id, not_after);"
+    "CREATE TABLE certificate_emails ("
+    "  cert_id INTEGER NOT NULL REFERENCES certificates(id) ON DELETE CASCADE,"
+    "  email TEXT NOT NULL,"
+    "  PRIMARY KEY (cert_id, email)) WITHOUT ROWID;"
+    "CREATE INDEX certificate_emails_email ON certificate_emails (email);"
+    "CREATE TABLE certificate_chain ("
+    "  cert_id INTEGER NOT NULL REFERENCES certificates(id) ON DELETE CASCADE,"
+    "  position INTEGER NOT NULL,"
+    "  der BLOB NOT NULL,"
+    "  PRIMARY KEY (cert_id, position)) WITHOUT ROWID;"
+    "CREATE TABLE sealed_keys ("
+    "  cert_id INTEGER NOT NULL REFERENCES certificates(id) ON DELETE CASCADE,"
+    "  token_id INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,"
+    "  sealed BLOB NOT NULL,"
+    "  PRIMARY KEY (cert_id, token_id)) WITHOUT ROWID;"
+    "CREATE TABLE accounts ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  org_id INTEGER NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    "  email TEXT NOT NULL,"
+    "  token_id INTEGER NOT NULL REFERENCES tokens(id),"
+    "  primary_cert_id INTEGER NOT NULL REFERENCES certificates(id),"
+    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+    "  UNIQUE (org_id, email));"
+    "CREATE INDEX accounts_token ON accounts (token_id);"
+    "CREATE TABLE account_certificates ("
+    "  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+    "  cert_id INTEGER NOT NULL REFERENCES certificates(id),"
+    "  added_at INTEGER NOT NULL,"
+    "  UNIQUE (account_id, cert_id));"
+    "CREATE INDEX account_certificates_cert ON account_certificates (cert_id);"
+    "CREATE TABLE ca_profiles ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  org_id INTEGER NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL, kind TEXT NOT NULL, url TEXT NOT NULL,"
+    "  credentials_file TEXT, options TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE (org_id, name));"
+    "CREATE TABLE renewals ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  org_id INTEGER NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    "  email TEXT NOT NULL, ca_name TEXT NOT NULL, key_spec TEXT NOT NULL,"
+    "  revoke_old INTEGER NOT NULL, state INTEGER NOT NULL, active INTEGER NOT NULL,"
+    "  old_cert_id INTEGER REFERENCES certificates(id) ON DELETE SET NULL,"
+    "  new_cert_id INTEGER REFERENCES certificates(id) ON DELETE SET NULL,"
+    "  candidate_spki BLOB, candidate_sealed BLOB, candidate_token_id INTEGER,"
+    "  csr_der BLOB, attempt_id TEXT, order_ref TEXT, order_ref2 TEXT, ca_status TEXT,"
+    "  cert_der BLOB, chain_pem TEXT,"
+    "  attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT, driver_state TEXT NOT NULL DEFAULT '{}',"
+    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX renewals_one_active ON renewals (org_id, email) WHERE active = 1;"
+    "CREATE TABLE ca_messages ("
+    "  org_id INTEGER NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    "  profile TEXT NOT NULL, message_id TEXT NOT NULL, body TEXT NOT NULL,"
+    "  received_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (org_id, profile, message_id)) WITHOUT ROWID;"
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  at INTEGER NOT NULL, org_id INTEGER NOT NULL DEFAULT 0,"
+    "  actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL);"
+    "CREATE INDEX events_org_at ON events (org_id, at);",
+};
+
+#define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int mt_schema_latest(void)
+{
+    return N_MIGRATIONS;
+}
+
+static mt_status read_version(mt_store *store, int *version)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(store->db, "PRAGMA user_version", -1, &stmt, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        *version = sqlite3_column_int(stmt, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_OK ? MT_OK : mt_db_error(store, rc, "reading the schema version");
+}
+
+/* Applies every missing migration, each in its own transaction with its version bump;
+ * the version is re-read under the write lock so two processes never both migrate. */
+mt_status mt_schema_migrate(mt_store *store)
+{
+    int version = 0;
+    mt_status st = read_version(store, &version);
+    if (st != MT_OK)
+        return st;
+    if (version > N_MIGRATIONS)
+        return mt_fail(MT_ERR_DB, "%s: schema version %d is newer than this build (%d)",
+                       store->path, version, N_MIGRATIONS);
+    if (version == N_MIGRATIONS)
+        return MT_OK;
+    if (store->flags & MT_OPEN_READONLY)
+        return mt_fail(MT_ERR_READONLY,
+                       "%s: schema version %d needs upgrading; open it once read-write",
+                       store->path, version);
+    while (st == MT_OK && version < N_MIGRATIONS) {
+        char bump[64];
+        if ((st = mt_db_exec(store, "BEGIN IMMEDIATE")) != MT_OK)
+            break;
+        st = read_version(store, &version);
+        if (st == MT_OK && version < N_MIGRATIONS) {
+            snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", version + 1);
+            if ((st = mt_db_exec(store, migrations[version])) == MT_OK)
+                st = mt_db_exec(store, bump);
+        }
+        if (st == MT_OK)
+            st = mt_db_exec(store, "COMMIT");
+        if (st != MT_OK)
+            sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+        else
+            st = read_version(store, &version);
+    }
+    return st == MT_OK ? MT_OK : mt_fail_prefix(st, "schema migration: ");
+}

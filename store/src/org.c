@@ -1,0 +1,306 @@
+/* Organisations: a recovery key pair each, its secret wrapped under the SO PIN. */
+#include "keys.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#define ORG_COLS "id, name, created_at, updated_at"
+
+static void org_ad(const char *name, char *ad, size_t len)
+{
+    snprintf(ad, len, "org:%s", name);
+}
+
+static void org_read(sqlite3_stmt *stmt, mt_org *org)
+{
+    org->id = sqlite3_column_int64(stmt, 0);
+    org->name = mt_col_text(stmt, 1);
+    org->created_at = sqlite3_column_int64(stmt, 2);
+    org->updated_at = sqlite3_column_int64(stmt, 3);
+}
+
+mt_status mt_store_org_create(mt_store *store, const char *name, const mt_secret *so_pin,
+                              int64_t *org_id)
+{
+    uint8_t pk[MT_SEAL_PK_LEN];
+    mt_secret *sk = NULL;
+    mt_pin_row row = {0};
+    sqlite3_stmt *stmt = NULL;
+    char ad[300], detail[400], escaped[300];
+    int64_t id = 0;
+    if (!store || !so_pin)
+        return mt_fail(MT_ERR_INVALID, "store and SO PIN are required");
+    mt_status st = mt_check_text("name", name, 200, true);
+    if (st == MT_OK)
+        st = mt_pin_policy_check(&store->config, so_pin);
+    if (st == MT_OK)
+        st = mt_tx_begin(store);
+    if (st != MT_OK)
+        return st == MT_ERR_PIN_POLICY ? mt_fail_prefix(st, "SO PIN: ") : st;
+    org_ad(name, ad, sizeof(ad));
+    if ((st = mt_seal_keypair(pk, &sk)) != MT_OK || (st = mt_pin_row_wrap(store, so_pin, sk, ad, &row)) != MT_OK)
+        goto out;
+    st = mt_db_stmt(store,
+                    "INSERT INTO organizations (name, recovery_pk, so_wrapped, so_salt, so_ops, so_mem,"
+                    " so_store_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    &stmt);
+    if (st != MT_OK)
+        goto out;
+    int64_t now = mt_now();
+    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 2, pk, sizeof(pk), SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 3, row.wrapped.data, (int)row.wrapped.len, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 4, row.kdf.salt, MT_SEAL_SALT_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 5, (int64_t)row.kdf.opslimit);
+    sqlite3_bind_int64(stmt, 6, (int64_t)row.kdf.memlimit);
+    sqlite3_bind_int(stmt, 7, row.store_key);
+    sqlite3_bind_int64(stmt, 8, now);
+    sqlite3_bind_int64(stmt, 9, now);
+    if ((st = mt_db_step_done(store, stmt, "creating the organisation")) != MT_OK) {
+        if (st == MT_ERR_CONFLICT)
+            st = mt_fail(MT_ERR_CONFLICT, "organisation \"%s\" already exists", name);
+        goto out;
+    }
+    id = sqlite3_last_insert_rowid(store->db);
+    mt_json_escape(name, escaped, sizeof(escaped));
+    snprintf(detail, sizeof(detail), "{\"name\":\"%s\"}", escaped);
+    st = mt_event_add(store, id, "org.create", name, detail);
+out:
+    mt_db_done(stmt);
+    mt_pin_row_clear(&row);
+    mt_secret_free(sk);
+    st = mt_tx_end(store, st);
+    if (st == MT_OK && org_id)
+        *org_id = id;
+    return st;
+}
+
+static mt_status org_count(mt_store *store, size_t *count)
+{
+    sqlite3_stmt *stmt = NULL;
+    bool found = false;
+    mt_status st = mt_db_stmt(store, "SELECT count(*) FROM organizations", &stmt);
+    if (st == MT_OK)
+        st = mt_db_step_row(store, stmt, "counting organisations", &found);
+    *count = found ? (size_t)sqlite3_column_int64(stmt, 0) : 0;
+    mt_db_done(stmt);
+    return st;
+}
+
+mt_status mt_store_org_find(mt_store *store, const char *name, mt_org **out)
+{
+    sqlite3_stmt *stmt = NULL;
+    mt_org *org = NULL;
+    bool found = false;
+    size_t count = 0;
+    if (!store || !out)
+        return mt_fail(MT_ERR_INVALID, "store and out are required");
+    *out = NULL;
+    mt_status st = MT_OK;
+    if (!name) {
+        if ((st = org_count(store, &count)) != MT_OK)
+            return st;
+        if (count == 0)
+            return mt_fail(MT_ERR_NOT_FOUND, "no organisation in %s (create one first)", store->path);
+        if (count > 1)
+            return mt_fail(MT_ERR_INVALID, "--org is required: the store holds %zu organisations", count);
+        st = mt_db_stmt(store, "SELECT " ORG_COLS " FROM organizations", &stmt);
+    } else {
+        st = mt_db_stmt(store, "SELECT " ORG_COLS " FROM organizations WHERE name = ?", &stmt);
+        if (st == MT_OK)
+            sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    }
+    if (st == MT_OK)
+        st = mt_db_step_row(store, stmt, "finding the organisation", &found);
+    if (st == MT_OK && !found)
+        st = mt_fail(MT_ERR_NOT_FOUND, "organisation \"%s\" not found", name);
+    if (st == MT_OK && !(org = calloc(1, sizeof(*org))))
+        st = mt_fail(MT_ERR_NOMEM, "out of memory");
+    if (st == MT_OK) {
+        org_read(stmt, org);
+        *out = org;
+    }
+    mt_db_done(stmt);
+    return st;
+}
+
+mt_status mt_store_org_list(mt_store *store, mt_org **out, size_t *n)
+{
+    sqlite3_stmt *stmt = NULL;
+    mt_org *orgs = NULL;
+    size_t count = 0;
+    int rc;
+    if (!store || !out || !n)
+        return mt_fail(MT_ERR_INVALID, "store, out and n are required");
+    *out = NULL;
+    *n = 0;
+    mt_status st = mt_db_stmt(store, "SELECT " ORG_COLS " FROM organizations ORDER BY id", &stmt);
+    while (st == MT_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        mt_org *grown = realloc(orgs, (count + 1) * sizeof(*grown));
+        if (!grown) {
+            st = mt_fail(MT_ERR_NOMEM, "out of memory");
+            break;
+        }
+        orgs = grown;
+        org_read(stmt, &orgs[count++]);
+    }
+    if (st == MT_OK && rc != SQLITE_DONE)
+        st = mt_db_error(store, rc, "listing organisations");
+    mt_db_done(stmt);
+    if (st != MT_OK) {
+        mt_org_list_free(orgs, count);
+        return st;
+    }
+    *out = orgs;
+    *n = count;
+    return MT_OK;
+}
+
+void mt_org_free(mt_org *org)
+{
+    if (org) {
+        free(org->name);
+        free(org);
+    }
+}
+
+void mt_org_list_free(mt_org *orgs, size_t n)
+{
+    for (size_t i = 0; orgs && i < n; i++)
+        free(orgs[i].name);
+    free(orgs);
+}
+
+/* Reads the org's name, recovery public key and SO-wrapped secret. */
+static mt_status org_keys(mt_store *store, int64_t org_id, char **name, uint8_t pk[MT_SEAL_PK_LEN],
+                          mt_pin_row *row)
+{
+    sqlite3_stmt *stmt = NULL;
+    bool found = false;
+    mt_status st = mt_db_stmt(store,
+                              "SELECT name, recovery_pk, so_wrapped, so_salt, so_ops, so_mem, so_store_key"
+                              " FROM organizations WHERE id = ?",
+                              &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, org_id);
+    if ((st = mt_db_step_row(store, stmt, "reading the organisation", &found)) == MT_OK && !found)
+        st = mt_fail(MT_ERR_NOT_FOUND, "organisation %lld not found", (long long)org_id);
+    if (st == MT_OK && sqlite3_column_bytes(stmt, 1) != MT_SEAL_PK_LEN)
+        st = mt_fail(MT_ERR_DB, "%s: organisation %lld has a corrupt recovery key", store->path,
+                     (long long)org_id);
+    if (st == MT_OK) {
+        memcpy(pk, sqlite3_column_blob(stmt, 1), MT_SEAL_PK_LEN);
+        mt_pin_row_read(stmt, 2, row);
+        if (name && !(*name = mt_col_text(stmt, 0)))
+            st = mt_fail(MT_ERR_NOMEM, "out of memory");
+    }
+    mt_db_done(stmt);
+    return st;
+}
+
+/* Gateway mode: the recovery secret from the configured file, checked against the org's key. */
+static mt_status recovery_from_file(mt_store *store, int64_t org_id, const uint8_t pk[MT_SEAL_PK_LEN],
+                                    mt_secret **sk)
+{
+    uint8_t derived[MT_SEAL_PK_LEN];
+    if (!store->recovery_key_file)
+        return mt_fail(MT_ERR_PIN_INCORRECT, "a PIN is required (no recovery_key_file configured)");
+    mt_status st = mt_seal_read_key_file(store->recovery_key_file, sk);
+    if (st != MT_OK)
+        return st;
+    if ((*sk)->len != MT_SEAL_SK_LEN || crypto_scalarmult_base(derived, (*sk)->data) != 0 ||
+        sodium_memcmp(derived, pk, MT_SEAL_PK_LEN) != 0) {
+        mt_secret_free(*sk);
+        *sk = NULL;
+        return mt_fail(MT_ERR_CRYPTO, "%s: not the recovery key of organisation %lld",
+                       store->recovery_key_file, (long long)org_id);
+    }
+    return MT_OK;
+}
+
+mt_status mt_org_recovery_open(mt_store *store, int64_t org_id, const mt_secret *so_pin,
+                               uint8_t pk[MT_SEAL_PK_LEN], mt_secret **sk)
+{
+    mt_pin_row row = {0};
+    char *name = NULL;
+    char ad[300];
+    *sk = NULL;
+    mt_status st = org_keys(store, org_id, &name, pk, &row);
+    if (st != MT_OK)
+        goto out;
+    if (!so_pin) {
+        st = recovery_from_file(store, org_id, pk, sk);
+        goto out;
+    }
+    org_ad(name, ad, sizeof(ad));
+    st = mt_pin_row_unwrap(store, &row, so_pin, ad, sk);
+    if (st == MT_ERR_PIN_INCORRECT)
+        st = mt_fail(MT_ERR_PIN_INCORRECT, "incorrect SO PIN");
+out:
+    free(name);
+    mt_pin_row_clear(&row);
+    return st;
+}
+
+mt_status mt_store_so_check(mt_store *store, int64_t org_id, const mt_secret *so_pin)
+{
+    uint8_t pk[MT_SEAL_PK_LEN];
+    mt_secret *sk = NULL;
+    if (!store || !so_pin)
+        return mt_fail(MT_ERR_INVALID, "store and SO PIN are required");
+    mt_status st = mt_org_recovery_open(store, org_id, so_pin, pk, &sk);
+    mt_secret_free(sk);
+    return st;
+}
+
+mt_status mt_store_so_set_pin(mt_store *store, int64_t org_id, const mt_secret *old_so_pin,
+                              const mt_secret *new_so_pin)
+{
+    uint8_t pk[MT_SEAL_PK_LEN];
+    mt_secret *sk = NULL;
+    mt_pin_row row = {0};
+    sqlite3_stmt *stmt = NULL;
+    char *name = NULL;
+    char ad[300];
+    mt_pin_row old_row = {0};
+    if (!store || !old_so_pin || !new_so_pin)
+        return mt_fail(MT_ERR_INVALID, "store, old and new SO PIN are required");
+    mt_status st = mt_pin_policy_check(&store->config, new_so_pin);
+    if (st != MT_OK)
+        return mt_fail_prefix(st, "new SO PIN: ");
+    if ((st = mt_tx_begin(store)) != MT_OK)
+        return st;
+    if ((st = org_keys(store, org_id, &name, pk, &old_row)) != MT_OK)
+        goto out;
+    if ((st = mt_org_recovery_open(store, org_id, old_so_pin, pk, &sk)) != MT_OK)
+        goto out;
+    org_ad(name, ad, sizeof(ad));
+    if ((st = mt_pin_row_wrap(store, new_so_pin, sk, ad, &row)) != MT_OK)
+        goto out;
+    st = mt_db_stmt(store,
+                    "UPDATE organizations SET so_wrapped = ?, so_salt = ?, so_ops = ?, so_mem = ?,"
+                    " so_store_key = ?, updated_at = ? WHERE id = ?",
+                    &stmt);
+    if (st != MT_OK)
+        goto out;
+    sqlite3_bind_blob(stmt, 1, row.wrapped.data, (int)row.wrapped.len, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 2, row.kdf.salt, MT_SEAL_SALT_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, (int64_t)row.kdf.opslimit);
+    sqlite3_bind_int64(stmt, 4, (int64_t)row.kdf.memlimit);
+    sqlite3_bind_int(stmt, 5, row.store_key);
+    sqlite3_bind_int64(stmt, 6, mt_now());
+    sqlite3_bind_int64(stmt, 7, org_id);
+    if ((st = mt_db_step_done(store, stmt, "changing the SO PIN")) == MT_OK)
+        st = mt_event_add(store, org_id, "org.so-set-pin", name, "{}");
+out:
+    mt_db_done(stmt);
+    mt_pin_row_clear(&row);
+    mt_pin_row_clear(&old_row);
+    mt_secret_free(sk);
+    free(name);
+    return mt_tx_end(store, st);
+}

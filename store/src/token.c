@@ -1,0 +1,237 @@
+/* Tokens: the per-(organisation, email) key pair that seals an email's keys. */
+#include "keys.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+/* One statement serves list, get and find: unused filters are bound NULL. */
+static const char *const TOKEN_SQL =
+    "SELECT t.id, t.org_id, o.name, t.email, a.id IS NOT NULL, COALESCE(c.has_key, 0),"
+    " t.pin_wrapped IS NOT NULL, t.failed_logins, t.max_failures,"
+    " (SELECT count(*) FROM account_certificates ac JOIN sealed_keys s"
+    "   ON s.cert_id = ac.cert_id AND s.token_id = t.id WHERE ac.account_id = a.id),"
+    " max(t.updated_at, COALESCE(a.updated_at, 0))"
+    " FROM tokens t JOIN organizations o ON o.id = t.org_id"
+    " LEFT JOIN accounts a ON a.token_id = t.id"
+    " LEFT JOIN certificates c ON c.id = a.primary_cert_id"
+    " WHERE (?1 IS NULL OR t.id = ?1) AND (?2 IS NULL OR (t.org_id = ?2 AND t.email = ?3))"
+    " ORDER BY t.id";
+
+static mt_status token_read(sqlite3_stmt *stmt, mt_token *t)
+{
+    t->id = sqlite3_column_int64(stmt, 0);
+    t->org_id = sqlite3_column_int64(stmt, 1);
+    t->org_name = mt_col_text(stmt, 2);
+    t->email = mt_col_text(stmt, 3);
+    t->has_account = sqlite3_column_int(stmt, 4) != 0;
+    t->internal = sqlite3_column_int(stmt, 5) != 0;
+    t->pin_set = sqlite3_column_int(stmt, 6) != 0;
+    t->failed_logins = (unsigned)sqlite3_column_int(stmt, 7);
+    t->max_failures = (unsigned)sqlite3_column_int(stmt, 8);
+    t->n_private_keys = (size_t)sqlite3_column_int64(stmt, 9);
+    t->updated_at = sqlite3_column_int64(stmt, 10);
+    return t->org_name && t->email ? MT_OK : mt_fail(MT_ERR_NOMEM, "out of memory");
+}
+
+static void token_clear(mt_token *t)
+{
+    free(t->org_name);
+    free(t->email);
+}
+
+void mt_token_free(mt_token *token)
+{
+    if (token) {
+        token_clear(token);
+        free(token);
+    }
+}
+
+void mt_token_list_free(mt_token *tokens, size_t n)
+{
+    for (size_t i = 0; tokens && i < n; i++)
+        token_clear(&tokens[i]);
+    free(tokens);
+}
+
+static mt_status token_query(mt_store *store, int64_t token_id, int64_t org_id, const char *email,
+                             mt_token **out, size_t *n)
+{
+    sqlite3_stmt *stmt = NULL;
+    mt_token *tokens = NULL;
+    size_t count = 0, cap = 0;
+    int rc = SQLITE_DONE;
+    mt_status st = mt_db_stmt(store, TOKEN_SQL, &stmt);
+    if (st != MT_OK)
+        return st;
+    if (token_id)
+        sqlite3_bind_int64(stmt, 1, token_id);
+    if (email) {
+        sqlite3_bind_int64(stmt, 2, org_id);
+        sqlite3_bind_text(stmt, 3, email, -1, SQLITE_STATIC);
+    }
+    while (st == MT_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            mt_token *grown = realloc(tokens, ncap * sizeof(*grown));
+            if (!grown) {
+                st = mt_fail(MT_ERR_NOMEM, "out of memory");
+                break;
+            }
+            tokens = grown;
+            cap = ncap;
+        }
+        memset(&tokens[count], 0, sizeof(tokens[count]));
+        st = token_read(stmt, &tokens[count++]);
+    }
+    if (st == MT_OK && rc != SQLITE_DONE)
+        st = mt_db_error(store, rc, "listing tokens");
+    mt_db_done(stmt);
+    if (st != MT_OK) {
+        mt_token_list_free(tokens, count);
+        return st;
+    }
+    *out = tokens;
+    *n = count;
+    return MT_OK;
+}
+
+mt_status mt_store_token_list(mt_store *store, mt_token **out, size_t *n)
+{
+    if (!store || !out || !n)
+        return mt_fail(MT_ERR_INVALID, "store, out and n are required");
+    *out = NULL;
+    *n = 0;
+    return token_query(store, 0, 0, NULL, out, n);
+}
+
+static mt_status token_one(mt_store *store, int64_t token_id, int64_t org_id, const char *email,
+                           mt_token **out)
+{
+    mt_token *tokens = NULL;
+    size_t n = 0;
+    if (!store || !out)
+        return mt_fail(MT_ERR_INVALID, "store and out are required");
+    *out = NULL;
+    mt_status st = token_query(store, token_id, org_id, email, &tokens, &n);
+    if (st != MT_OK)
+        return st;
+    if (n == 0) {
+        mt_token_list_free(tokens, n);
+        return email ? mt_fail(MT_ERR_NOT_FOUND, "no token for %s", email)
+                     : mt_fail(MT_ERR_NOT_FOUND, "token %lld not found", (long long)token_id);
+    }
+    *out = tokens; /* one element: mt_token_free frees it */
+    return MT_OK;
+}
+
+mt_status mt_store_token_get(mt_store *store, int64_t token_id, mt_token **out)
+{
+    if (token_id <= 0)
+        return mt_fail(MT_ERR_NOT_FOUND, "token %lld not found", (long long)token_id);
+    return token_one(store, token_id, 0, NULL, out);
+}
+
+mt_status mt_store_token_find(mt_store *store, int64_t org_id, const char *email, mt_token **out)
+{
+    char *lower = NULL;
+    mt_status st = mt_email_normalize("email", email, &lower);
+    if (st == MT_OK)
+        st = token_one(store, 0, org_id, lower, out);
+    free(lower);
+    return st;
+}
+
+/* ------------------------------------------------------------- creation */
+
+mt_status mt_token_ensure(mt_store *store, int64_t org_id, const char *email, int64_t *token_id,
+                          uint8_t pk[MT_SEAL_PK_LEN])
+{
+    sqlite3_stmt *stmt = NULL;
+    bool found = false;
+    mt_secret *sk = NULL;
+    mt_blob sealed = {0};
+    uint8_t recovery_pk[MT_SEAL_PK_LEN];
+    char detail[64];
+    mt_status st = mt_db_stmt(store, "SELECT id, public_key FROM tokens WHERE org_id = ? AND email = ?", &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, org_id);
+    sqlite3_bind_text(stmt, 2, email, -1, SQLITE_STATIC);
+    st = mt_db_step_row(store, stmt, "finding the token", &found);
+    if (st == MT_OK && found) {
+        *token_id = sqlite3_column_int64(stmt, 0);
+        if (sqlite3_column_bytes(stmt, 1) == MT_SEAL_PK_LEN)
+            memcpy(pk, sqlite3_column_blob(stmt, 1), MT_SEAL_PK_LEN);
+        else
+            st = mt_fail(MT_ERR_DB, "%s: token of %s has a corrupt public key", store->path, email);
+    }
+    mt_db_done(stmt);
+    if (st != MT_OK || found)
+        return st;
+
+    /* the recovery public key only: creating a token needs no PIN */
+    if ((st = mt_db_stmt(store, "SELECT recovery_pk FROM organizations WHERE id = ?", &stmt)) != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, org_id);
+    st = mt_db_step_row(store, stmt, "reading the organisation", &found);
+    if (st == MT_OK && (!found || sqlite3_column_bytes(stmt, 0) != MT_SEAL_PK_LEN))
+        st = mt_fail(MT_ERR_NOT_FOUND, "organisation %lld not found", (long long)org_id);
+    if (st == MT_OK)
+        memcpy(recovery_pk, sqlite3_column_blob(stmt, 0), MT_SEAL_PK_LEN);
+    mt_db_done(stmt);
+    if (st != MT_OK)
+        return st;
+    if ((st = mt_seal_keypair(pk, &sk)) != MT_OK || (st = mt_seal_secret(recovery_pk, sk, &sealed)) != MT_OK)
+        goto out;
+    st = mt_db_stmt(store,
+                    "INSERT INTO tokens (org_id, email, public_key, recovery_sealed, max_failures,"
+                    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    &stmt);
+    if (st != MT_OK)
+        goto out;
+    int64_t now = mt_now();
+    sqlite3_bind_int64(stmt, 1, org_id);
+    sqlite3_bind_text(stmt, 2, email, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 3, pk, MT_SEAL_PK_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 4, sealed.data, (int)sealed.len, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 5, (int)store->config.pin_max_failures);
+    sqlite3_bind_int64(stmt, 6, now);
+    sqlite3_bind_int64(stmt, 7, now);
+    st = mt_db_step_done(store, stmt, "creating the token");
+    mt_db_done(stmt);
+    if (st != MT_OK)
+        goto out;
+    *token_id = sqlite3_last_insert_rowid(store->db);
+    snprintf(detail, sizeof(detail), "{\"token\":%lld}", (long long)*token_id);
+    st = mt_event_add(store, org_id, "token.create", email, detail);
+out:
+    free(sealed.data);
+    mt_secret_free(sk);
+    return st;
+}
+
+mt_status mt_token_store_key(mt_store *store, int64_t token_id, const uint8_t pk[MT_SEAL_PK_LEN],
+                             int64_t cert_id, const uint8_t spki_sha256[32],
+                             const mt_secret *pkcs8)
+{
+    mt_blob sealed = {0};
+    sqlite3_stmt *stmt = NULL;
+    mt_status st = mt_seal_key(pk, spki_sha256, pkcs8, &sealed);
+    if (st == MT_OK)
+        st = mt_db_stmt(store,
+                        "INSERT OR REPLACE INTO sealed_keys (cert_id, token_id, sealed) VALUES (?, ?, ?)",
+                        &stmt);
+    if (st == MT_OK) {
+        sqlite3_bind_int64(stmt, 1, cert_id);
+        sqlite3_bind_int64(stmt, 2, token_id);
+        sqlite3_bind_blob(stmt, 3, sealed.data, (int)sealed.len, SQLITE_STATIC);
+        st = mt_db_step_done(store, stmt, "storing a sealed key");
+    }
+    mt_db_done(stmt);
+    free(sealed.data);
+    return st;
+}

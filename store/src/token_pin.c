@@ -1,0 +1,279 @@
+/* Token PINs: login, PIN change, SO reset, and opening sealed keys. */
+#include "keys.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+typedef struct token_secrets {
+    int64_t id;
+    int64_t org_id;
+    char *email;
+    uint8_t pk[MT_SEAL_PK_LEN];
+    mt_blob recovery_sealed;
+    bool pin_set;
+    mt_pin_row pin;
+    unsigned failed;
+    unsigned max_failures;
+} token_secrets;
+
+static void token_ad(int64_t token_id, char ad[32])
+{
+    snprintf(ad, 32, "token:%lld", (long long)token_id);
+}
+
+static void secrets_clear(token_secrets *t)
+{
+    free(t->email);
+    free(t->recovery_sealed.data);
+    mt_pin_row_clear(&t->pin);
+    memset(t, 0, sizeof(*t));
+}
+
+static mt_status secrets_read(mt_store *store, int64_t token_id, token_secrets *t)
+{
+    sqlite3_stmt *stmt = NULL;
+    bool found = false;
+    memset(t, 0, sizeof(*t));
+    mt_status st = mt_db_stmt(store,
+                              "SELECT org_id, email, public_key, recovery_sealed, pin_wrapped, pin_salt,"
+                              " pin_ops, pin_mem, pin_store_key, failed_logins, max_failures"
+                              " FROM tokens WHERE id = ?",
+                              &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, token_id);
+    if ((st = mt_db_step_row(store, stmt, "reading the token", &found)) == MT_OK && !found)
+        st = mt_fail(MT_ERR_NOT_FOUND, "token %lld not found", (long long)token_id);
+    if (st == MT_OK && sqlite3_column_bytes(stmt, 2) != MT_SEAL_PK_LEN)
+        st = mt_fail(MT_ERR_DB, "%s: token %lld has a corrupt public key", store->path, (long long)token_id);
+    if (st == MT_OK) {
+        t->id = token_id;
+        t->org_id = sqlite3_column_int64(stmt, 0);
+        t->email = mt_col_text(stmt, 1);
+        memcpy(t->pk, sqlite3_column_blob(stmt, 2), MT_SEAL_PK_LEN);
+        t->recovery_sealed.data = mt_col_blob(stmt, 3, &t->recovery_sealed.len);
+        t->pin_set = sqlite3_column_type(stmt, 4) != SQLITE_NULL;
+        mt_pin_row_read(stmt, 4, &t->pin);
+        t->failed = (unsigned)sqlite3_column_int(stmt, 9);
+        t->max_failures = (unsigned)sqlite3_column_int(stmt, 10);
+        if (!t->email)
+            st = mt_fail(MT_ERR_NOMEM, "out of memory");
+    }
+    mt_db_done(stmt);
+    return st;
+}
+
+/* The token secret must be the secret half of the token's public key. */
+static mt_status check_secret(const token_secrets *t, const mt_secret *sk)
+{
+    uint8_t derived[MT_SEAL_PK_LEN];
+    if (sk->len != MT_SEAL_SK_LEN || crypto_scalarmult_base(derived, sk->data) != 0 ||
+        sodium_memcmp(derived, t->pk, MT_SEAL_PK_LEN) != 0)
+        return mt_fail(MT_ERR_CRYPTO, "token %lld: its secret does not match its public key",
+                       (long long)t->id);
+    return MT_OK;
+}
+
+/* The failure counter is written even on a read-only store (the module's
+ * connection): through a short-lived read-write connection, best effort. */
+static void counter_write(mt_store *store, int64_t token_id, bool failed)
+{
+    const char *sql = failed ? "UPDATE tokens SET failed_logins = failed_logins + 1 WHERE id = ?"
+                             : "UPDATE tokens SET failed_logins = 0 WHERE id = ?";
+    sqlite3 *db = store->db;
+    sqlite3_stmt *stmt = NULL;
+    if (store->flags & MT_OPEN_READONLY) {
+        db = NULL;
+        if (sqlite3_open_v2(store->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+            sqlite3_close(db);
+            return;
+        }
+        sqlite3_busy_timeout(db, 5000);
+    }
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(stmt, 1, token_id);
+        sqlite3_step(stmt);
+    }
+    sqlite3_finalize(stmt);
+    if (db != store->db)
+        sqlite3_close(db);
+}
+
+/* Unwraps the token secret with a PIN, counting failures and refusing a locked token. */
+static mt_status unwrap_with_pin(mt_store *store, token_secrets *t, const mt_secret *pin,
+                                 mt_secret **sk)
+{
+    char ad[32];
+    if (!t->pin_set)
+        return mt_fail(MT_ERR_PIN_NOT_SET, "%s: no user PIN set yet (the SO sets the first one)", t->email);
+    if (t->max_failures && t->failed >= t->max_failures)
+        return mt_fail(MT_ERR_PIN_LOCKED, "%s: PIN locked after %u failed logins (the SO can reset it)",
+                       t->email, t->failed);
+    token_ad(t->id, ad);
+    mt_status st = mt_pin_row_unwrap(store, &t->pin, pin, ad, sk);
+    if (st == MT_ERR_PIN_INCORRECT) {
+        counter_write(store, t->id, true);
+        return mt_fail(MT_ERR_PIN_INCORRECT, "%s: incorrect PIN", t->email);
+    }
+    if (st == MT_OK && (st = check_secret(t, *sk)) != MT_OK) {
+        mt_secret_free(*sk);
+        *sk = NULL;
+    }
+    if (st == MT_OK && t->failed)
+        counter_write(store, t->id, false);
+    return st;
+}
+
+/* The token secret through the recovery key (SO PIN, or the gateway's key file). */
+static mt_status unwrap_with_recovery(mt_store *store, token_secrets *t, const mt_secret *so_pin,
+                                      mt_secret **sk)
+{
+    uint8_t recovery_pk[MT_SEAL_PK_LEN];
+    mt_secret *recovery_sk = NULL;
+    mt_status st = mt_org_recovery_open(store, t->org_id, so_pin, recovery_pk, &recovery_sk);
+    if (st == MT_OK)
+        st = mt_seal_secret_open(recovery_pk, recovery_sk, t->recovery_sealed.data,
+                                 t->recovery_sealed.len, sk);
+    if (st == MT_OK && (st = check_secret(t, *sk)) != MT_OK) {
+        mt_secret_free(*sk);
+        *sk = NULL;
+    }
+    mt_secret_free(recovery_sk);
+    return st;
+}
+
+mt_status mt_store_token_login(mt_store *store, int64_t token_id, const mt_secret *pin,
+                               mt_secret **token_secret)
+{
+    token_secrets t;
+    if (!store || !token_secret)
+        return mt_fail(MT_ERR_INVALID, "store and token_secret are required");
+    *token_secret = NULL;
+    mt_status st = secrets_read(store, token_id, &t);
+    if (st == MT_OK)
+        st = pin ? unwrap_with_pin(store, &t, pin, token_secret)
+                 : unwrap_with_recovery(store, &t, NULL, token_secret);
+    secrets_clear(&t);
+    return st;
+}
+
+/* Stores a new PIN wrapping of the token secret, clears the counter, records the event. */
+static mt_status store_pin(mt_store *store, token_secrets *t, const mt_secret *sk,
+                           const mt_secret *new_pin, const char *action)
+{
+    mt_pin_row row = {0};
+    sqlite3_stmt *stmt = NULL;
+    char ad[32];
+    token_ad(t->id, ad);
+    mt_status st = mt_pin_row_wrap(store, new_pin, sk, ad, &row);
+    if (st == MT_OK)
+        st = mt_db_stmt(store,
+                        "UPDATE tokens SET pin_wrapped = ?, pin_salt = ?, pin_ops = ?, pin_mem = ?,"
+                        " pin_store_key = ?, failed_logins = 0, max_failures = ?, updated_at = ?"
+                        " WHERE id = ?",
+                        &stmt);
+    if (st == MT_OK) {
+        sqlite3_bind_blob(stmt, 1, row.wrapped.data, (int)row.wrapped.len, SQLITE_STATIC);
+        sqlite3_bind_blob(stmt, 2, row.kdf.salt, MT_SEAL_SALT_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, (int64_t)row.kdf.opslimit);
+        sqlite3_bind_int64(stmt, 4, (int64_t)row.kdf.memlimit);
+        sqlite3_bind_int(stmt, 5, row.store_key);
+        sqlite3_bind_int(stmt, 6, (int)store->config.pin_max_failures);
+        sqlite3_bind_int64(stmt, 7, mt_now());
+        sqlite3_bind_int64(stmt, 8, t->id);
+        st = mt_db_step_done(store, stmt, "storing the PIN");
+    }
+    mt_db_done(stmt);
+    mt_pin_row_clear(&row);
+    if (st == MT_OK) {
+        char detail[64];
+        snprintf(detail, sizeof(detail), "{\"token\":%lld}", (long long)t->id);
+        st = mt_event_add(store, t->org_id, action, t->email, detail);
+    }
+    return st;
+}
+
+/* set-pin (old PIN) and init-pin (SO PIN) differ only in how the secret is opened. */
+static mt_status change_pin(mt_store *store, int64_t token_id, const mt_secret *old_pin,
+                            const mt_secret *so_pin, const mt_secret *new_pin)
+{
+    token_secrets t;
+    mt_secret *sk = NULL;
+    if (!store || !new_pin || (!old_pin && !so_pin))
+        return mt_fail(MT_ERR_INVALID, "store, PIN and new PIN are required");
+    mt_status st = mt_pin_policy_check(&store->config, new_pin);
+    if (st != MT_OK)
+        return mt_fail_prefix(st, "new PIN: ");
+    if ((st = mt_db_writable(store)) != MT_OK)
+        return st;
+    if ((st = secrets_read(store, token_id, &t)) != MT_OK)
+        return st;
+    /* unwrapping first, outside the transaction, so a wrong PIN's count is kept */
+    st = old_pin ? unwrap_with_pin(store, &t, old_pin, &sk) : unwrap_with_recovery(store, &t, so_pin, &sk);
+    if (st == MT_OK && (st = mt_tx_begin(store)) == MT_OK)
+        st = mt_tx_end(store, store_pin(store, &t, sk, new_pin, old_pin ? "token.set-pin" : "token.init-pin"));
+    mt_secret_free(sk);
+    secrets_clear(&t);
+    return st;
+}
+
+mt_status mt_store_token_set_pin(mt_store *store, int64_t token_id, const mt_secret *old_pin,
+                                 const mt_secret *new_pin)
+{
+    if (!old_pin)
+        return mt_fail(MT_ERR_INVALID, "the current PIN is required");
+    return change_pin(store, token_id, old_pin, NULL, new_pin);
+}
+
+mt_status mt_store_token_init_pin(mt_store *store, int64_t token_id, const mt_secret *so_pin,
+                                  const mt_secret *new_pin)
+{
+    if (!so_pin)
+        return mt_fail(MT_ERR_INVALID, "the SO PIN is required");
+    return change_pin(store, token_id, NULL, so_pin, new_pin);
+}
+
+mt_status mt_store_key_open(mt_store *store, const mt_secret *token_secret, int64_t cert_id,
+                            mt_secret **pkcs8)
+{
+    uint8_t pk[MT_SEAL_PK_LEN];
+    uint8_t spki_sha256[32];
+    sqlite3_stmt *stmt = NULL;
+    bool found = false;
+    mt_blob sealed = {0};
+    if (!store || !token_secret || !pkcs8)
+        return mt_fail(MT_ERR_INVALID, "store, token secret and out are required");
+    *pkcs8 = NULL;
+    if (token_secret->len != MT_SEAL_SK_LEN || crypto_scalarmult_base(pk, token_secret->data) != 0)
+        return mt_fail(MT_ERR_INVALID, "token secret must be %d bytes", MT_SEAL_SK_LEN);
+    mt_status st = mt_db_stmt(store,
+                              "SELECT s.sealed, c.spki_sha256 FROM certificates c"
+                              " LEFT JOIN tokens t ON t.public_key = ?2 AND t.org_id = c.org_id"
+                              " LEFT JOIN sealed_keys s ON s.cert_id = c.id AND s.token_id = t.id"
+                              " WHERE c.id = ?1",
+                              &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, cert_id);
+    sqlite3_bind_blob(stmt, 2, pk, MT_SEAL_PK_LEN, SQLITE_STATIC);
+    if ((st = mt_db_step_row(store, stmt, "reading the sealed key", &found)) == MT_OK && !found)
+        st = mt_fail(MT_ERR_NOT_FOUND, "certificate %lld not found", (long long)cert_id);
+    if (st == MT_OK && sqlite3_column_type(stmt, 0) == SQLITE_NULL)
+        st = mt_fail(MT_ERR_NOT_FOUND, "certificate %lld has no private key for this token",
+                     (long long)cert_id);
+    if (st == MT_OK && sqlite3_column_bytes(stmt, 1) != 32)
+        st = mt_fail(MT_ERR_DB, "%s: certificate %lld has a corrupt key binding", store->path,
+                     (long long)cert_id);
+    if (st == MT_OK) {
+        memcpy(spki_sha256, sqlite3_column_blob(stmt, 1), 32);
+        sealed.data = mt_col_blob(stmt, 0, &sealed.len);
+    }
+    mt_db_done(stmt);
+    if (st == MT_OK)
+        st = mt_seal_key_open(pk, token_secret, spki_sha256, sealed.data, sealed.len, pkcs8);
+    free(sealed.data);
+    return st;
+}

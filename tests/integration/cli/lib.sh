@@ -1,0 +1,98 @@
+# Shared by the mailtoken CLI tests: sourced with the binary as $1.
+# Each test runs in its own temporary directory and store.
+
+MT_BIN=${1:?usage: test.sh PATH-TO-mailtoken}
+: "${MT_TESTDATA:?MT_TESTDATA is not set}"
+TD=$MT_TESTDATA
+T=$(mktemp -d "${TMPDIR:-/tmp}/mt-cli.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+export HOME=$T/home XDG_DATA_HOME=$T/home/.local/share
+mkdir -p "$HOME"
+unset MAILTOKEN_CONF MAILTOKEN_SO_PIN MAILTOKEN_PIN MAILTOKEN_NEW_PIN MAILTOKEN_P12_PASSWORD
+export MAILTOKEN_STORE=$T/store.db
+umask 077
+
+fail() {
+    printf 'FAIL: %s\n' "$*" >&2
+    exit 1
+}
+
+mt() { "$MT_BIN" "$@"; }
+
+# run CODE ARGS...: runs mailtoken, checks its exit code; output in $T/out, $T/err.
+run() {
+    local want=$1 got=0
+    shift
+    "$MT_BIN" "$@" >"$T/out" 2>"$T/err" || got=$?
+    if [ "$got" -ne "$want" ]; then
+        printf 'stdout:\n%s\nstderr:\n%s\n' "$(head -c 3000 "$T/out")" "$(head -c 3000 "$T/err")" >&2
+        fail "mailtoken $*: exit $got, expected $want"
+    fi
+}
+
+# out_has TEXT / err_has TEXT / out_lacks TEXT: fixed-string checks.
+out_has() { grep -qF -- "$1" "$T/out" || fail "stdout lacks '$1': $(head -c 2000 "$T/out")"; }
+err_has() { grep -qF -- "$1" "$T/err" || fail "stderr lacks '$1': $(head -c 2000 "$T/err")"; }
+out_lacks() { ! grep -qF -- "$1" "$T/out" || fail "stdout has '$1'"; }
+# jq_is FILTER VALUE: the JSON in $T/out gives VALUE for FILTER.
+jq_is() {
+    local got
+    got=$(jq -r "$1" "$T/out") || fail "jq '$1' failed on: $(head -c 2000 "$T/out")"
+    [ "$got" = "$2" ] || fail "jq '$1': got '$got', expected '$2'"
+}
+
+# Secrets live in 0600 files, never on the command line.
+secret_file() { # secret_file NAME VALUE
+    printf '%s\n' "$2" >"$T/$1"
+    chmod 600 "$T/$1"
+    echo "$T/$1"
+}
+SO_PIN=$(secret_file so-pin 'so-secret-1234')
+USER_PIN=$(secret_file user-pin 'user-secret-1234')
+USER_PIN2=$(secret_file user-pin2 'user-secret-5678')
+
+init_store() { run 0 init --org example --so-pin-file "$SO_PIN"; }
+
+# The password file of a test-data user ("" when the P12 has none).
+pass_opt() { # pass_opt NAME -> options for `cert import`
+    if [ -f "$TD/users/$1.pass" ]; then
+        printf '%s\n' --password-file "$TD/users/$1.pass"
+    fi
+}
+import_user() { # import_user NAME [more options]: imports users/NAME.p12, prints its id
+    local name=$1
+    shift
+    # shellcheck disable=SC2046
+    run 0 --json cert import $(pass_opt "$name") "$@" "$TD/users/$name.p12"
+    jq -r '.files[0].certificates[0].id' "$T/out"
+}
+import_pem() { # import_pem FILE: prints the id
+    run 0 --json cert import "$1"
+    jq -r '.files[0].certificates[0].id' "$T/out"
+}
+
+# The observable state of the store: after a failed command it must not move.
+snapshot() {
+    {
+        mt --json status | jq -S 'del(.expiringSoon.certificates[].updatedAt)'
+        mt --json cert list
+        mt --json account list
+        mt --json log --limit 0 | jq '.events | length'
+    } >"$T/snapshot.$1" 2>&1 || fail "snapshot $1: $(cat "$T/snapshot.$1")"
+}
+# unchanged ARGS...: runs after `snapshot before`, checks nothing changed.
+assert_unchanged() {
+    snapshot after
+    cmp -s "$T/snapshot.before" "$T/snapshot.after" ||
+        fail "store changed by a failed command: $(diff "$T/snapshot.before" "$T/snapshot.after" | head -20)"
+}
+# fails_cleanly CODE TEXT ARGS...: exit CODE, TEXT on stderr, store unchanged.
+fails_cleanly() {
+    local code=$1 text=$2
+    shift 2
+    snapshot before
+    run "$code" "$@"
+    err_has "$text"
+    grep -q '^mailtoken' "$T/err" || fail "error does not start with 'mailtoken': $(cat "$T/err")"
+    assert_unchanged
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# A renewal (add-to-history + set-primary): mail encrypted to the old
+# certificate still opens through the token, and signing uses the new key.
+source "$(dirname "$0")/lib.sh"
+mt_setup
+[ "$MT_BACKEND" = mailtoken ] || die "the history test needs the mailtoken store (account history)"
+email=$(email_of_user alice)
+[ "$(email_of_user alice-old)" = "$email" ] || die "alice-old and alice must name the same email"
+old_crt=$(users_file alice-old.crt)
+new_crt=$(users_file alice.crt)
+nick="$email:$email"
+pwfile=$(pin_file_of "$email")
+printf 'Subject: before the renewal\r\n\r\nSent to the old certificate.\r\n' >"$WORK/mail.txt"
+
+step "alice-old is the primary; a mail is encrypted to it"
+add_user alice-old
+openssl cms -encrypt -aes256 -outform DER -in "$WORK/mail.txt" -out "$WORK/old.env" "$old_crt"
+
+step "renewal: alice's new certificate added to the history and made primary"
+mt_cli cert import --password-file "$(users_file alice.pass)" "$(users_file alice.p12)" >/dev/null
+fp=$(openssl x509 -in "$new_crt" -noout -fingerprint -sha256 | cut -d= -f2)
+mt_cli account add-to-history "$email" "$fp" >/dev/null
+mt_cli account set-primary "$email" "$fp" >/dev/null
+nss_setup
+
+step "NSS decrypts the mail sent to the old certificate through the token"
+nss_decode "$WORK/old.env" "$WORK/old.dec" "$pwfile"
+cmp "$WORK/mail.txt" "$WORK/old.dec" || die "the mail to the old certificate did not decrypt to the original"
+
+step "NSS signs with the account's certificate: the signer is the new certificate"
+nss_sign "$nick" "$pwfile" "$WORK/mail.txt" "$WORK/new.sig"
+openssl cms -verify -inform DER -CAfile "$MT_TESTDATA/ca/bundle.crt" -in "$WORK/new.sig" \
+    -signer "$WORK/signer.pem" -out /dev/null 2>"$WORK/err.txt" ||
+    { cat "$WORK/err.txt" >&2; die "the message signed after the renewal does not verify"; }
+cmp <(openssl x509 -in "$WORK/signer.pem" -outform DER) <(openssl x509 -in "$new_crt" -outform DER) ||
+    die "the signer certificate is not the new certificate"
+
+step "OpenSSL's engine: the key labelled with the email is the new key"
+write_openssl_engine_conf "$WORK/openssl.cnf"
+OPENSSL_CONF="$WORK/openssl.cnf" engine_sign "$email" "$new_crt" "$WORK/mail.txt" "$WORK/engine.eml"
+openssl cms -verify -CAfile "$MT_TESTDATA/ca/bundle.crt" -in "$WORK/engine.eml" -out /dev/null 2>/dev/null ||
+    die "the engine's signature with the new key does not verify"
+
+step "the old key still decrypts but no longer signs"
+client certutil -L -d "$NSSDB" -h "$email" </dev/null >"$WORK/list.txt"
+old_nick=$(sed -n "s/^\($email:.*[^[:space:]]\)[[:space:]]\{2,\}[a-zA-Z,]*\$/\1/p" "$WORK/list.txt" | grep -vx "$nick" | head -n1 || true)
+[ -n "$old_nick" ] || { cat "$WORK/list.txt" >&2; die "the old certificate is not listed in the token"; }
+if client cmsutil -S -d "$NSSDB" -N "$old_nick" -f "$pwfile" -i "$WORK/mail.txt" -o "$WORK/old.sig" </dev/null 2>/dev/null; then
+    die "NSS signed with the old certificate's key ($old_nick)"
+fi
+echo "PASS: $MT_TEST_NAME"

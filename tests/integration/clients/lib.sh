@@ -1,0 +1,269 @@
+# Shared by the real-client tests: a fresh work dir, a store provisioned with
+# the `mailtoken` CLI, and helpers to run Debian's clients against the module.
+#
+# Environment (set by ctest): MT_TESTDATA, MT_BUILD_DIR, MT_SOURCE_DIR, and
+# under ASan MT_PRELOAD (the sanitizer runtime a client needs before it
+# dlopens our module).
+#
+# MT_CLIENTS_BACKEND=softhsm runs the same scripts against SoftHSMv2 holding
+# the same P12s: a check of the scripts themselves against a reference
+# module.  ctest always runs them against mailtoken-pkcs11.so.
+set -Eeuo pipefail
+
+MT_TEST_NAME=$(basename "$0" .sh)
+MT_BACKEND=${MT_CLIENTS_BACKEND:-mailtoken}
+SO_PIN_VALUE="so-pin-Secret-42"
+
+trap 'mt_on_error $? "$BASH_COMMAND" $LINENO' ERR
+mt_on_error() {
+    echo "FAIL: $MT_TEST_NAME: line $3: command failed with exit $1: $2" >&2
+    [ -z "${WORK:-}" ] || echo "      (work dir kept: $WORK)" >&2
+    MT_KEEP_WORK=1
+}
+
+die() {
+    echo "FAIL: $MT_TEST_NAME: $*" >&2
+    [ -z "${WORK:-}" ] || echo "      (work dir kept: $WORK)" >&2
+    MT_KEEP_WORK=1
+    exit 1
+}
+
+step() { printf '\n== %s: %s\n' "$MT_TEST_NAME" "$*"; }
+
+need_env() {
+    local v
+    for v in "$@"; do
+        [ -n "${!v:-}" ] || die "environment variable $v is not set (run through ctest)"
+    done
+}
+
+# Runs a client program; under ASan the sanitizer runtime must be loaded
+# first because the client dlopens our instrumented module.
+client() {
+    if [ -n "${MT_PRELOAD:-}" ]; then
+        LD_PRELOAD="$MT_PRELOAD${LD_PRELOAD:+:$LD_PRELOAD}" "$@"
+    else
+        "$@"
+    fi
+}
+
+# Fresh work dir with its own HOME, so no user configuration (p11-kit
+# modules, NSS databases, mailtoken config) leaks in.
+mt_setup() {
+    need_env MT_TESTDATA MT_BUILD_DIR
+    [ -f "$MT_TESTDATA/ca/bundle.crt" ] || die "no test data in $MT_TESTDATA (fixture testdata)"
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/mt-$MT_TEST_NAME-XXXXXX")
+    MT_KEEP_WORK=0
+    trap '[ "$MT_KEEP_WORK" = 1 ] || rm -rf "$WORK"' EXIT
+    mkdir -p "$WORK/home" "$WORK/pins"
+    chmod 700 "$WORK/pins"
+    export HOME="$WORK/home" XDG_CONFIG_HOME="$WORK/home/.config" XDG_DATA_HOME="$WORK/home/.local/share"
+    unset MAILTOKEN_ACCOUNTS
+    SO_PIN_FILE="$WORK/pins/so.pin"
+    (umask 077; printf '%s\n' "$SO_PIN_VALUE" >"$SO_PIN_FILE")
+    echo "$MT_TEST_NAME: work dir $WORK, backend $MT_BACKEND"
+    case "$MT_BACKEND" in
+    mailtoken) mt_setup_mailtoken ;;
+    softhsm) mt_setup_softhsm ;;
+    *) die "unknown MT_CLIENTS_BACKEND '$MT_BACKEND'" ;;
+    esac
+}
+
+mt_setup_mailtoken() {
+    MODULE="$MT_BUILD_DIR/pkcs11/mailtoken-pkcs11.so"
+    MAILTOKEN="$MT_BUILD_DIR/provision/mailtoken"
+    [ -f "$MODULE" ] || die "module not built: $MODULE"
+    [ -x "$MAILTOKEN" ] || die "CLI not built: $MAILTOKEN"
+    export MAILTOKEN_STORE="$WORK/store.db" MAILTOKEN_CONF="$WORK/mailtoken.conf"
+    # The cheapest Argon2id the policy allows: tests log in to many tokens.
+    cat >"$MAILTOKEN_CONF" <<EOF
+kdf_opslimit = 1
+kdf_memlimit = 8192
+EOF
+    mt_cli init --org "Example Org" --so-pin-file "$SO_PIN_FILE" >/dev/null
+}
+
+mt_setup_softhsm() {
+    MODULE=/usr/lib/softhsm/libsofthsm2.so
+    mkdir -p "$WORK/softhsm"
+    export SOFTHSM2_CONF="$WORK/softhsm2.conf"
+    printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+        "$WORK/softhsm" >"$SOFTHSM2_CONF"
+}
+
+# The `mailtoken` CLI on the test's store.
+mt_cli() { "$MAILTOKEN" "$@"; }
+
+# A distinct user PIN per account (the policy wants 8+ characters, not only digits).
+pin_of() { printf 'pin-%s-2026' "${1%%@*}"; }
+pin_file_of() {
+    local f="$WORK/pins/$1.pin"
+    [ -f "$f" ] || (umask 077; printf '%s\n' "$(pin_of "$1")" >"$f")
+    printf '%s' "$f"
+}
+
+# RFC 7512 percent-encoding of the characters that appear in our emails and labels.
+uri_escape() { local s=${1//%/%25}; s=${s//@/%40}; s=${s// /%20}; s=${s//;/%3B}; printf '%s' "$s"; }
+# pkcs11: URI of an object in the token of EMAIL, by label (default: the
+# primary, labelled with the email).
+obj_uri() { # EMAIL TYPE [LABEL]
+    printf 'pkcs11:token=%s;object=%s;type=%s' "$(uri_escape "$1")" "$(uri_escape "${3:-$1}")" "$2"
+}
+
+users_file() { printf '%s/users/%s' "$MT_TESTDATA" "$1"; }
+email_of_user() { # NAME -> the email of a test-data user (alice-old -> alice@...)
+    awk -F'\t' -v n="$1" 'NR > 1 && $1 == n { print $2; found = 1 } END { exit !found }' \
+        "$MT_TESTDATA/manifest.tsv" || die "user $1 not in $MT_TESTDATA/manifest.tsv"
+}
+
+# Imports a test-data user's P12 (its account created or updated by the
+# certificate) and sets the account's PIN with the SO PIN.
+add_user() { # NAME
+    local name=$1 email
+    email=$(email_of_user "$name")
+    add_p12 "$email" "$(users_file "$name.p12")" "$(users_file "$name.pass")"
+}
+
+add_p12() { # EMAIL P12 PASSFILE
+    case "$MT_BACKEND" in
+    mailtoken)
+        mt_cli cert import --account auto --password-file "$3" "$2" >/dev/null
+        set_pin "$1"
+        ;;
+    softhsm) softhsm_add_p12 "$@" ;;
+    esac
+}
+
+# Every P12 of DIR (one password), accounts created; PINs set for EMAILS given.
+add_p12_dir() { # DIR PASSFILE
+    case "$MT_BACKEND" in
+    mailtoken) mt_cli cert import --dir "$1" --account auto --password-file "$2" >/dev/null ;;
+    softhsm)
+        local p
+        for p in "$1"/*.p12; do
+            softhsm_add_p12 "$(basename "$p" .p12)@$BULK_DOMAIN" "$p" "$2"
+        done
+        ;;
+    esac
+}
+
+set_pin() { # EMAIL
+    case "$MT_BACKEND" in
+    mailtoken)
+        mt_cli account reset-pin "$1" --so-pin-file "$SO_PIN_FILE" --new-pin-file "$(pin_file_of "$1")" >/dev/null ;;
+    softhsm) : ;; # set when the token was created
+    esac
+}
+
+# P12s for N accounts userNNNNN@$BULK_DOMAIN in $WORK/bulk (password file $WORK/bulk.pass).
+BULK_DOMAIN=bulk.example.net
+gen_bulk() { # COUNT [KEYS]
+    local gen="$MT_BUILD_DIR/tests/tools/mt-gen-bulk"
+    [ -x "$gen" ] || die "not built: $gen"
+    (umask 077; printf 'bulk-Pass-1\n' >"$WORK/bulk.pass")
+    "$gen" --out "$WORK/bulk" --count "$1" --keys "${2:-2}" --password bulk-Pass-1 \
+        --domain "$BULK_DOMAIN" --ca "$MT_TESTDATA/ca" >/dev/null
+}
+bulk_emails() { local p; for p in "$WORK"/bulk/*.p12; do printf '%s@%s\n' "$(basename "$p" .p12)" "$BULK_DOMAIN"; done; }
+
+# "EMAIL FAILED_LOGINS" for every token of the store, read through the store's API.
+token_counters() {
+    "$MT_BUILD_DIR/tests/integration/clients/mt-token-counters" "$MAILTOKEN_STORE"
+}
+
+# ---------------------------------------------------------------- SoftHSM
+softhsm_add_p12() { # EMAIL P12 PASSFILE
+    local email=$1 p12=$2 pass=$3 pin tmp id
+    pin=$(pin_of "$email")
+    tmp="$WORK/softhsm-import"
+    mkdir -p "$tmp"
+    if ! softhsm2-util --show-slots | grep -q "Label:.*$email\$"; then
+        softhsm2-util --init-token --free --label "$email" --so-pin "$SO_PIN_VALUE" --pin "$pin" >/dev/null
+    fi
+    openssl pkcs12 -in "$p12" -passin "file:$pass" -nodes -nocerts | openssl pkey -out "$tmp/key.pem"
+    openssl pkcs12 -in "$p12" -passin "file:$pass" -nokeys -clcerts | openssl x509 -outform DER -out "$tmp/cert.der"
+    openssl pkey -in "$tmp/key.pem" -outform DER -out "$tmp/privkey.der"
+    openssl pkey -in "$tmp/key.pem" -pubout -outform DER -out "$tmp/pubkey.der"
+    id=$(openssl x509 -inform DER -in "$tmp/cert.der" -noout -pubkey | openssl pkey -pubin -outform DER | sha1sum | cut -c1-40)
+    # A second certificate of the same email (history) gets a dated label.
+    local label=$email
+    if pkcs11-tool --module "$MODULE" --token-label "$email" -O --type cert 2>/dev/null | grep -q 'label:'; then
+        label="$email $(openssl x509 -inform DER -in "$tmp/cert.der" -noout -enddate | cut -d= -f2)"
+    fi
+    local type usage
+    for type in cert pubkey privkey; do
+        usage=()
+        [ "$type" != privkey ] || usage=(--usage-sign --usage-decrypt --usage-derive)
+        pkcs11-tool --module "$MODULE" --token-label "$email" --login --pin "$pin" "${usage[@]}" \
+            --write-object "$tmp/$type.der" \
+            --type "$type" --id "$id" --label "$label" >/dev/null 2>&1
+    done
+    rm -rf "$tmp"
+}
+
+# ------------------------------------------------------- OpenSSL + engine
+# An openssl.cnf loading libp11's pkcs11 engine with our module.
+write_openssl_engine_conf() { # FILE
+    local engine
+    engine=$(find /usr/lib/*/engines-3 -name pkcs11.so 2>/dev/null | head -n1)
+    [ -n "$engine" ] || die "libengine-pkcs11-openssl is not installed (no engines-3/pkcs11.so)"
+    cat >"$1" <<EOF
+openssl_conf = openssl_init
+[openssl_init]
+engines = engine_section
+[engine_section]
+pkcs11 = pkcs11_section
+[pkcs11_section]
+engine_id = pkcs11
+dynamic_path = $engine
+MODULE_PATH = $MODULE
+init = 0
+EOF
+}
+
+# The account's signing key by URI, with its PIN (pin-value) for the engine.
+engine_key_uri() { printf '%s;pin-value=%s' "$(obj_uri "$1" private "${2:-$1}")" "$(pin_of "$1")"; }
+
+engine_sign() { # EMAIL CERT IN OUT: S/MIME signed mail, key in the token
+    client openssl cms -sign -engine pkcs11 -keyform engine -inkey "$(engine_key_uri "$1")" \
+        -signer "$2" -md sha256 -in "$3" -out "$4" </dev/null 2>"$WORK/openssl-err.txt" ||
+        { cat "$WORK/openssl-err.txt" >&2; die "openssl cms -sign through the module failed for $1"; }
+}
+
+engine_decrypt() { # EMAIL CERT IN OUT [KEY_LABEL]
+    client openssl cms -decrypt -engine pkcs11 -keyform engine -inkey "$(engine_key_uri "$1" "${5:-$1}")" \
+        -recip "$2" -in "$3" -out "$4" </dev/null 2>"$WORK/openssl-err.txt" ||
+        { cat "$WORK/openssl-err.txt" >&2; die "openssl cms -decrypt through the module failed for $1"; }
+}
+
+# ------------------------------------------------------------------- NSS
+# A fresh NSS database with the module added the way a user would (modutil)
+# and the test CA trusted for S/MIME.  Extra args go to modutil -add (-string).
+nss_setup() {
+    NSSDB="sql:$WORK/nssdb"
+    mkdir -p "$WORK/nssdb"
+    certutil -N -d "$NSSDB" --empty-password
+    client modutil -dbdir "$NSSDB" -add mailtoken -libfile "$MODULE" -force "$@" >/dev/null ||
+        die "modutil -add mailtoken -libfile $MODULE failed"
+    certutil -A -d "$NSSDB" -n "Test Root CA" -t "C,C,C" -i "$MT_TESTDATA/ca/root.crt"
+    certutil -A -d "$NSSDB" -n "Test S/MIME CA" -t ",," -i "$MT_TESTDATA/ca/sub.crt"
+}
+
+nss_sign() { # NICKNAME PWFILE IN OUT
+    client cmsutil -S -d "$NSSDB" -N "$1" -f "$2" -G -P -i "$3" -o "$4" </dev/null ||
+        die "cmsutil -S with $1 failed"
+}
+
+# Decodes a CMS message (verifying every signature, decrypting with the
+# token's key when enveloped); NSS's header goes to OUT.hdr, its messages to OUT.err.
+nss_decode() { # IN OUT [PWFILE]
+    local pw=()
+    [ $# -lt 3 ] || pw=(-f "$3")
+    client cmsutil -D -d "$NSSDB" "${pw[@]}" -h 1 -i "$1" -o "$2.hdr" </dev/null 2>"$2.err" &&
+        client cmsutil -D -d "$NSSDB" "${pw[@]}" -i "$1" -o "$2" </dev/null 2>>"$2.err" ||
+        { cat "$2.err" >&2; die "cmsutil -D of $1 failed"; }
+    if grep -q 'signer0' "$2.hdr" && ! grep -q 'signer0.status=GoodSignature' "$2.hdr"; then
+        cat "$2.hdr" >&2
+        die "cmsutil -D: the signature in $1 does not verify"
+    fi
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# p11-kit: a registration file in the user's config makes the module known to
+# `p11-kit list-modules` and to p11-kit-proxy.so, through which pkcs11-tool
+# lists the tokens and signs (RSA and EC).  `x-init-reserved:` narrows the
+# accounts the module shows.
+source "$(dirname "$0")/lib.sh"
+mt_setup
+add_user alice
+add_user carol
+PROXY=$(find /usr/lib/*/p11-kit-proxy.so /usr/lib/p11-kit-proxy.so 2>/dev/null | head -n1 || true)
+[ -n "$PROXY" ] || die "p11-kit-proxy.so is not installed"
+
+# p11-kit ignores the user's configuration in a program running as root:
+# as root, run the clients as an unprivileged user of a user namespace.
+as_user() {
+    if [ "$(id -u)" -ne 0 ]; then
+        client "$@"
+    elif unshare -U --map-user=1000 --map-group=1000 true 2>/dev/null; then
+        client unshare -U --map-user=1000 --map-group=1000 "$@"
+    else
+        die "running as root and cannot create a user namespace: p11-kit would ignore the user's modules"
+    fi
+}
+# Only the user's modules: the system's (OpenSC, trust) would slow and blur the test.
+mkdir -p "$HOME/.config/pkcs11/modules"
+echo "user-config: only" >"$HOME/.config/pkcs11/pkcs11.conf"
+register() { # [x-init-reserved value]
+    {
+        echo "module: $MODULE"
+        [ $# -eq 0 ] || echo "x-init-reserved: $1"
+    } >"$HOME/.config/pkcs11/modules/mailtoken.module"
+}
+tokens_via_proxy() {
+    as_user pkcs11-tool --module "$PROXY" -L 2>&1 | sed -n 's/^[[:space:]]*token label[[:space:]]*: //p' | sort
+}
+register
+
+step "p11-kit list-modules shows the module and its tokens"
+as_user p11-kit list-modules >"$WORK/modules.txt" 2>&1 || { cat "$WORK/modules.txt" >&2; die "p11-kit list-modules failed"; }
+grep -q "^mailtoken: $MODULE\$" "$WORK/modules.txt" || { cat "$WORK/modules.txt" >&2; die "p11-kit list-modules does not show mailtoken"; }
+for name in alice carol; do
+    grep -q "token: $(email_of_user "$name")\$" "$WORK/modules.txt" ||
+        { cat "$WORK/modules.txt" >&2; die "p11-kit list-modules does not show the token of $name"; }
+done
+
+step "pkcs11-tool through p11-kit-proxy.so lists the tokens"
+printf '%s\n' "$(email_of_user alice)" "$(email_of_user carol)" | sort >"$WORK/expected.txt"
+tokens_via_proxy >"$WORK/listed.txt"
+diff -u "$WORK/expected.txt" "$WORK/listed.txt" || die "pkcs11-tool -L through the proxy does not list exactly alice and carol"
+
+step "pkcs11-tool signs through the proxy; openssl verifies with the certificate"
+printf 'signed through p11-kit\n' >"$WORK/data.txt"
+for spec in alice:SHA256-RSA-PKCS carol:ECDSA-SHA256; do
+    name=${spec%%:*} mech=${spec#*:}
+    email=$(email_of_user "$name")
+    as_user pkcs11-tool --module "$PROXY" --token-label "$email" --login --pin "$(pin_of "$email")" \
+        --sign -m "$mech" --label "$email" --signature-format openssl \
+        -i "$WORK/data.txt" -o "$WORK/$name.sig" >"$WORK/sign.txt" 2>&1 ||
+        { cat "$WORK/sign.txt" >&2; die "pkcs11-tool --sign -m $mech through the proxy failed for $email"; }
+    openssl x509 -in "$(users_file "$name.crt")" -noout -pubkey >"$WORK/$name.pub"
+    openssl dgst -sha256 -verify "$WORK/$name.pub" -signature "$WORK/$name.sig" "$WORK/data.txt" >/dev/null ||
+        die "the $mech signature made through the proxy for $email does not verify"
+done
+
+step "x-init-reserved in the registration file selects the accounts"
+register "emails=carol@*"
+echo "$(email_of_user carol)" >"$WORK/expected.txt"
+tokens_via_proxy >"$WORK/listed.txt"
+diff -u "$WORK/expected.txt" "$WORK/listed.txt" || die "x-init-reserved: emails=carol@* did not select carol's token only"
+echo "PASS: $MT_TEST_NAME"
