@@ -92,9 +92,9 @@ out:
     return rv;
 }
 
-CK_RV mt_find(mt_call *call, CK_OBJECT_HANDLE_PTR out, CK_ULONG max, CK_ULONG_PTR count)
+CK_RV mt_find_next(mt_call *call, CK_OBJECT_HANDLE_PTR out, CK_ULONG max, CK_ULONG_PTR count)
 {
-    mt_find *find = &call->session->find;
+    mt_find_state *find = &call->session->find;
     if (!count || (!out && max > 0))
         return CKR_ARGUMENTS_BAD;
     if (!find->active)
@@ -108,7 +108,7 @@ CK_RV mt_find(mt_call *call, CK_OBJECT_HANDLE_PTR out, CK_ULONG max, CK_ULONG_PT
 
 CK_RV mt_find_final(mt_call *call)
 {
-    mt_find *find = &call->session->find;
+    mt_find_state *find = &call->session->find;
     if (!find->active)
         return CKR_OPERATION_NOT_INITIALIZED;
     free(find->handles);

@@ -16,15 +16,17 @@ static CK_RV pss_params(const mt_mech *mech, const CK_MECHANISM *m, mt_mech_para
 static CK_RV oaep_params(const mt_mech *mech, const CK_MECHANISM *m, mt_mech_params *out);
 static CK_RV ecdh_params(const mt_mech *mech, const CK_MECHANISM *m, mt_mech_params *out);
 
-#define RSA_SIGN (CKF_SIGN | CKF_VERIFY)
-#define RSA_ALL (CKF_SIGN | CKF_VERIFY | CKF_ENCRYPT | CKF_DECRYPT | CKF_UNWRAP)
-#define EC_SIGN (CKF_SIGN | CKF_VERIFY | CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
-#define EC_DERIVE (CKF_DERIVE | CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
+/* CKF_HW: the token does the work, keys never leave it (clients such as
+ * pkcs11-tool only test mechanisms marked so). */
+#define RSA_SIGN (CKF_HW | CKF_SIGN | CKF_VERIFY)
+#define RSA_ALL (CKF_HW | CKF_SIGN | CKF_VERIFY | CKF_ENCRYPT | CKF_DECRYPT | CKF_UNWRAP)
+#define EC_SIGN (CKF_HW | CKF_SIGN | CKF_VERIFY | CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
+#define EC_DERIVE (CKF_HW | CKF_DERIVE | CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
 
 static const mt_mech mechs[] = {
     {CKM_RSA_PKCS, CKK_RSA, RSA_ALL, RSA_MIN, RSA_MAX, RSA_PKCS1_PADDING, NULL, no_params},
     {CKM_RSA_PKCS_PSS, CKK_RSA, RSA_SIGN, RSA_MIN, RSA_MAX, RSA_PKCS1_PSS_PADDING, NULL, pss_params},
-    {CKM_RSA_PKCS_OAEP, CKK_RSA, CKF_ENCRYPT | CKF_DECRYPT | CKF_UNWRAP, RSA_MIN, RSA_MAX,
+    {CKM_RSA_PKCS_OAEP, CKK_RSA, CKF_HW | CKF_ENCRYPT | CKF_DECRYPT | CKF_UNWRAP, RSA_MIN, RSA_MAX,
      RSA_PKCS1_OAEP_PADDING, NULL, oaep_params},
     {CKM_SHA1_RSA_PKCS, CKK_RSA, RSA_SIGN, RSA_MIN, RSA_MAX, RSA_PKCS1_PADDING, "SHA1", no_params},
     {CKM_SHA224_RSA_PKCS, CKK_RSA, RSA_SIGN, RSA_MIN, RSA_MAX, RSA_PKCS1_PADDING, "SHA224", no_params},

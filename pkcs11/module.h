@@ -178,11 +178,11 @@ typedef struct mt_op {
     size_t out_len;          /* output size for length queries */
 } mt_op;
 
-typedef struct mt_find {
+typedef struct mt_find_state {
     bool active;
     CK_OBJECT_HANDLE *handles;
     size_t n, pos;
-} mt_find;
+} mt_find_state;
 
 typedef struct mt_session {
     CK_SESSION_HANDLE handle;
@@ -191,7 +191,7 @@ typedef struct mt_session {
     unsigned refs;           /* calls in progress hold a reference */
     bool closed;
     mt_op ops[MT_OP_COUNT];
-    mt_find find;
+    mt_find_state find;
     mt_object **objects;     /* session objects (derived or unwrapped keys) */
     size_t n_objects;
 } mt_session;
@@ -313,7 +313,7 @@ CK_RV mt_secret_key_from_template(const CK_ATTRIBUTE *tmpl, CK_ULONG count, cons
 
 /* find.c */
 CK_RV mt_find_init(mt_call *call, CK_ATTRIBUTE_PTR tmpl, CK_ULONG count);
-CK_RV mt_find(mt_call *call, CK_OBJECT_HANDLE_PTR out, CK_ULONG max, CK_ULONG_PTR count);
+CK_RV mt_find_next(mt_call *call, CK_OBJECT_HANDLE_PTR out, CK_ULONG max, CK_ULONG_PTR count);
 CK_RV mt_find_final(mt_call *call);
 
 /* crypto operations (sign.c, verify.c, encrypt.c, decrypt.c, digest.c) */
@@ -324,6 +324,9 @@ CK_RV mt_op_init(mt_call *call, mt_op_kind kind, CK_FLAGS flag, CK_MECHANISM_PTR
 CK_RV mt_op_output(mt_op *op, CK_RV rv, const uint8_t *result, size_t result_len,
                    CK_BYTE_PTR out, CK_ULONG_PTR out_len);
 CK_RV mt_op_collect(mt_op *op, const uint8_t *data, size_t len);
+CK_RV mt_key_use(mt_session *s, CK_MECHANISM_PTR m, CK_FLAGS flag, CK_ATTRIBUTE_TYPE usage,
+                 CK_OBJECT_HANDLE key, const mt_mech **mech, mt_mech_params *params,
+                 EVP_PKEY **pkey);
 CK_RV mt_op_pkey_ctx(mt_op *op, int (*init)(EVP_PKEY_CTX *), EVP_PKEY_CTX **out);
 /* Shared by the four *Update calls of single-shot and hashed mechanisms. */
 mt_op *mt_op_active(mt_session *session, mt_op_kind kind);

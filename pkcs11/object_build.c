@@ -69,7 +69,7 @@ static void to_ck_date(int64_t t, CK_DATE *date)
 {
     time_t tt = (time_t)t;
     struct tm tm;
-    char text[16];
+    char text[40];
     gmtime_r(&tt, &tm);
     snprintf(text, sizeof(text), "%04d%02d%02d", (tm.tm_year + 1900) % 10000, tm.tm_mon + 1,
              tm.tm_mday);

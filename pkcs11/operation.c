@@ -157,3 +157,27 @@ CK_RV mt_op_pkey_ctx(mt_op *op, int (*init)(EVP_PKEY_CTX *), EVP_PKEY_CTX **out)
     *out = ctx;
     return CKR_OK;
 }
+
+/* A private key for a one-call operation (derive, unwrap): visible, allowed
+ * to do `usage`, suiting the mechanism; the key comes up-referenced. */
+CK_RV mt_key_use(mt_session *s, CK_MECHANISM_PTR m, CK_FLAGS flag, CK_ATTRIBUTE_TYPE usage,
+                 CK_OBJECT_HANDLE key, const mt_mech **mech, mt_mech_params *params,
+                 EVP_PKEY **pkey)
+{
+    mt_object *object = NULL;
+    memset(params, 0, sizeof(*params));
+    if (!m)
+        return CKR_ARGUMENTS_BAD;
+    if (mt_object_get(s, key, &object) != CKR_OK)
+        return mt_object_hidden(s, key) ? CKR_USER_NOT_LOGGED_IN : CKR_KEY_HANDLE_INVALID;
+    if (object->klass != CKO_PRIVATE_KEY)
+        return CKR_KEY_TYPE_INCONSISTENT;
+    if (!mt_attr_bool(&object->attrs, usage))
+        return CKR_KEY_FUNCTION_NOT_PERMITTED;
+    CK_RV rv = mt_mech_resolve(m, flag, object, mech, params);
+    if (rv == CKR_OK)
+        rv = mt_object_private_key(s, object, pkey);
+    if (rv != CKR_OK)
+        mt_mech_params_clear(params);
+    return rv;
+}

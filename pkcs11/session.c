@@ -47,7 +47,7 @@ void mt_op_reset(mt_op *op)
     memset(op, 0, sizeof(*op));
 }
 
-static void find_reset(mt_find *find)
+static void find_reset(mt_find_state *find)
 {
     free(find->handles);
     memset(find, 0, sizeof(*find));

@@ -35,13 +35,10 @@ int mt_cli_exit_code(mt_status status)
     }
 }
 
-/* The store's message, without a leading "what: " it may already carry. */
-static const char *reason_after(const char *what, const char *message)
+/* Whether the message already names `what` (then it is not repeated). */
+static bool names(const char *message, const char *what)
 {
-    size_t n = what ? strlen(what) : 0;
-    if (n && strncmp(message, what, n) == 0 && strncmp(message + n, ": ", 2) == 0)
-        return message + n + 2;
-    return message;
+    return what && *what && strstr(message, what) != NULL;
 }
 
 static void print_json_error(const char *error, const char *message, int code)
@@ -84,9 +81,8 @@ int mt_cli_fail(mt_cli *cli, mt_status status, const char *what)
     const char *why = why_copy;
     if (!why || !*why)
         why = mt_status_name(status);
-    why = reason_after(what, why);
     char message[1400];
-    if (what && *what)
+    if (what && *what && !names(why, what))
         snprintf(message, sizeof(message), "%s: %s", what, why);
     else
         snprintf(message, sizeof(message), "%s", why);
@@ -227,15 +223,22 @@ static void make_parent_dirs(const char *path)
     mkdir(dir, 0700);
 }
 
+mt_status mt_cli_config(mt_cli *cli, const mt_config **out)
+{
+    mt_status st = MT_OK;
+    if (!cli->config)
+        st = mt_config_load(cli->config_path, &cli->config);
+    *out = cli->config;
+    return st;
+}
+
 mt_status mt_cli_open_store(mt_cli *cli, unsigned flags, mt_store **out)
 {
     char *path = NULL;
-    mt_status st = MT_OK;
-    if (!cli->config) {
-        st = mt_config_load(cli->config_path, &cli->config);
-        if (st != MT_OK)
-            goto out;
-    }
+    const mt_config *config = NULL;
+    mt_status st = mt_cli_config(cli, &config);
+    if (st != MT_OK)
+        goto out;
     if (cli->store_path) {
         path = strdup(cli->store_path);
         if (!path) {
@@ -313,7 +316,7 @@ mt_status mt_cli_find_cert(mt_store *store, int64_t org_id, const char *ref, mt_
         st = mt_store_cert_get_by_fingerprint(store, org_id, sha256, out);
     }
     if (st == MT_ERR_NOT_FOUND) /* same words whether unknown or in another organisation */
-        return mt_cli_set_error(st, "certificate %s: not found in the organisation", ref);
+        return mt_cli_set_error(st, "certificate %s not found", ref);
     return st;
 }
 

@@ -139,6 +139,8 @@ mt_status mt_cli_read_secret_from(mt_cli *cli, const mt_secret_source *src, bool
         {name "-fd", required_argument, NULL, (base) + 2}
 bool mt_cli_secret_opt(mt_secret_source *src, int opt, int base, const char *arg);
 
+/* The configuration (--config, else the default places), loaded once. */
+mt_status mt_cli_config(mt_cli *cli, const mt_config **out);
 /* Opens the store and selects the organisation: returns MT_EXIT_OK or the
  * exit code after printing the error. */
 int mt_cli_session(mt_cli *cli, unsigned flags, mt_store **store, int64_t *org_id);

@@ -92,11 +92,15 @@ static int account_create(mt_cli *cli, int argc, char **argv)
                                 &code)) >= 0) {
         if (opt == OPT_PRIMARY)
             primary = optarg;
-        else
+        else if (history_refs)
             history_refs[n_refs++] = optarg;
     }
     if (opt == MT_OPT_EXIT)
         goto out;
+    if (!history_refs) {
+        code = mt_cli_fail(cli, MT_ERR_NOMEM, "account create");
+        goto out;
+    }
     if (argc - optind != 1 || !primary) {
         code = mt_cli_usage_error(cli, "account create", "give EMAIL and --primary CERT");
         goto out;

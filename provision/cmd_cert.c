@@ -177,29 +177,35 @@ static void print_fields(json_t *obj)
     }
 }
 
+/* The single ID|FINGERPRINT operand of show/update/export/delete: checks it,
+ * opens the store and finds the certificate.  Returns MT_EXIT_OK or the
+ * exit code after reporting. */
+static int one_cert(mt_cli *cli, const char *cmd, int argc, char **argv, unsigned flags,
+                    mt_store **store, mt_cert **cert)
+{
+    int64_t org_id = 0;
+    if (argc - optind != 1)
+        return mt_cli_usage_error(cli, cmd, "give one certificate id or fingerprint");
+    int code = mt_cli_session(cli, flags, store, &org_id);
+    if (code != MT_EXIT_OK)
+        return code;
+    mt_status st = mt_cli_find_cert(*store, org_id, argv[optind], cert);
+    return st == MT_OK ? MT_EXIT_OK : mt_cli_fail(cli, st, NULL);
+}
+
 static int cert_show(mt_cli *cli, int argc, char **argv)
 {
     static const struct option options[] = {MT_CLI_COMMON_OPTIONS, {0}};
     mt_store *store = NULL;
     mt_cert *cert = NULL;
-    int64_t org_id = 0;
     int code = MT_EXIT_OK, opt;
     while ((opt = mt_cli_getopt(cli, "cert show", show_help, argc, argv, options, &code)) >= 0)
         ;
     if (opt == MT_OPT_EXIT)
         goto out;
-    if (argc - optind != 1) {
-        code = mt_cli_usage_error(cli, "cert show", "give one certificate id or fingerprint");
-        goto out;
-    }
-    code = mt_cli_session(cli, MT_OPEN_READONLY, &store, &org_id);
+    code = one_cert(cli, "cert show", argc, argv, MT_OPEN_READONLY, &store, &cert);
     if (code != MT_EXIT_OK)
         goto out;
-    mt_status st = mt_cli_find_cert(store, org_id, argv[optind], &cert);
-    if (st != MT_OK) {
-        code = mt_cli_fail(cli, st, NULL);
-        goto out;
-    }
     json_t *obj = mt_json_cert(cert);
     json_object_set_new(obj, "chain", chain_json(cert));
     if (cli->json) {
@@ -233,7 +239,7 @@ static int cert_update(mt_cli *cli, int argc, char **argv)
     const char *name = NULL, *description = NULL;
     mt_store *store = NULL;
     mt_cert *cert = NULL;
-    int64_t org_id = 0, id = 0;
+    int64_t id = 0;
     int code = MT_EXIT_OK, opt;
     mt_status st;
     while ((opt = mt_cli_getopt(cli, "cert update", update_help, argc, argv, options, &code)) >=
@@ -245,21 +251,18 @@ static int cert_update(mt_cli *cli, int argc, char **argv)
     }
     if (opt == MT_OPT_EXIT)
         goto out;
-    if (argc - optind != 1) {
-        code = mt_cli_usage_error(cli, "cert update", "give one certificate id or fingerprint");
-        goto out;
-    }
     if (!name && !description) {
         code = mt_cli_usage_error(cli, "cert update",
                                   "give --friendly-name or --description (or both)");
         goto out;
     }
-    code = mt_cli_session(cli, 0, &store, &org_id);
+    code = one_cert(cli, "cert update", argc, argv, 0, &store, &cert);
     if (code != MT_EXIT_OK)
         goto out;
-    st = mt_cli_cert_id(store, org_id, argv[optind], &id);
-    if (st == MT_OK)
-        st = mt_store_cert_update(store, id, name, description);
+    id = cert->id;
+    mt_cert_free(cert);
+    cert = NULL;
+    st = mt_store_cert_update(store, id, name, description);
     if (st == MT_OK)
         st = mt_store_cert_get(store, id, &cert);
     if (st != MT_OK) {
@@ -323,7 +326,6 @@ static int cert_export(mt_cli *cli, int argc, char **argv)
     mt_store *store = NULL;
     mt_cert *cert = NULL;
     FILE *out = stdout;
-    int64_t org_id = 0;
     int code = MT_EXIT_OK, opt;
     while ((opt = mt_cli_getopt(cli, "cert export", export_help, argc, argv, options, &code)) >=
            0) {
@@ -334,18 +336,9 @@ static int cert_export(mt_cli *cli, int argc, char **argv)
     }
     if (opt == MT_OPT_EXIT)
         goto out;
-    if (argc - optind != 1) {
-        code = mt_cli_usage_error(cli, "cert export", "give one certificate id or fingerprint");
-        goto out;
-    }
-    code = mt_cli_session(cli, MT_OPEN_READONLY, &store, &org_id);
+    code = one_cert(cli, "cert export", argc, argv, MT_OPEN_READONLY, &store, &cert);
     if (code != MT_EXIT_OK)
         goto out;
-    mt_status st = mt_cli_find_cert(store, org_id, argv[optind], &cert);
-    if (st != MT_OK) {
-        code = mt_cli_fail(cli, st, NULL);
-        goto out;
-    }
     if (out_path && !(out = fopen(out_path, "w"))) {
         code = mt_cli_fail(cli, mt_cli_set_error(MT_ERR_IO, "%m"), out_path);
         out = stdout;
@@ -374,23 +367,19 @@ static int cert_delete(mt_cli *cli, int argc, char **argv)
 {
     static const struct option options[] = {MT_CLI_COMMON_OPTIONS, {0}};
     mt_store *store = NULL;
-    int64_t org_id = 0, id = 0;
+    mt_cert *cert = NULL;
+    int64_t id = 0;
     int code = MT_EXIT_OK, opt;
     while ((opt = mt_cli_getopt(cli, "cert delete", delete_help, argc, argv, options, &code)) >=
            0)
         ;
     if (opt == MT_OPT_EXIT)
         goto out;
-    if (argc - optind != 1) {
-        code = mt_cli_usage_error(cli, "cert delete", "give one certificate id or fingerprint");
-        goto out;
-    }
-    code = mt_cli_session(cli, 0, &store, &org_id);
+    code = one_cert(cli, "cert delete", argc, argv, 0, &store, &cert);
     if (code != MT_EXIT_OK)
         goto out;
-    mt_status st = mt_cli_cert_id(store, org_id, argv[optind], &id);
-    if (st == MT_OK)
-        st = mt_store_cert_delete(store, id);
+    id = cert->id;
+    mt_status st = mt_store_cert_delete(store, id);
     if (st != MT_OK) {
         code = mt_cli_fail(cli, st, NULL);
         goto out;
@@ -403,6 +392,7 @@ static int cert_delete(mt_cli *cli, int argc, char **argv)
         printf("certificate %lld deleted\n", (long long)id);
     }
 out:
+    mt_cert_free(cert);
     mt_store_close(store);
     return code;
 }

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char import_help[] =
     "Usage: mailtoken cert import [OPTIONS] FILE...\n"
@@ -23,6 +24,8 @@ static const char import_help[] =
     "                        to FOLDER, or a base name); others use the one password\n"
     "  --friendly-name NAME  name for the imported certificates (default: the P12's)\n"
     "  --description TEXT    description for the imported certificates\n"
+    "  --jobs N              threads reading and parsing files (default: one per CPU);\n"
+    "                        the store is written by one, file by file\n"
     "  --account auto        create the account of each email the certificate names,\n"
     "                        or add it to the account's history and make it the\n"
     "                        primary when it is newer than the current one\n"
@@ -34,7 +37,7 @@ static const char import_help[] =
     "Exit: 0 all imported or present; 7 some failed; else the failure's code.\n";
 
 enum { OPT_DIR = 1, OPT_ALL_FILES, OPT_PASSWORDS, OPT_NAME, OPT_DESCRIPTION, OPT_ACCOUNT,
-       OPT_PASSWORD = 100 };
+       OPT_JOBS, OPT_PASSWORD = 100 };
 
 typedef struct import_run {
     mt_import_opts opts;
@@ -43,11 +46,13 @@ typedef struct import_run {
     bool all_files;
     mt_file_list files;
     mt_secret_source password_src;
+    unsigned jobs;    /* threads parsing files */
     size_t counts[3]; /* by mt_file_outcome */
     int first_failure_code;
 } import_run;
 
-static int parse_options(mt_cli *cli, int argc, char **argv, import_run *run)
+/* False when the command is done (help shown or a usage error: *code). */
+static bool parse_options(mt_cli *cli, int argc, char **argv, import_run *run, int *code)
 {
     static const struct option options[] = {
         {"dir", required_argument, NULL, OPT_DIR},
@@ -56,17 +61,21 @@ static int parse_options(mt_cli *cli, int argc, char **argv, import_run *run)
         {"friendly-name", required_argument, NULL, OPT_NAME},
         {"description", required_argument, NULL, OPT_DESCRIPTION},
         {"account", required_argument, NULL, OPT_ACCOUNT},
+        {"jobs", required_argument, NULL, OPT_JOBS},
         MT_SECRET_OPTIONS("password", OPT_PASSWORD),
         MT_CLI_COMMON_OPTIONS,
         {0},
     };
-    int code = MT_EXIT_OK, opt;
-    while ((opt = mt_cli_getopt(cli, "cert import", import_help, argc, argv, options, &code)) >=
+    int opt;
+    *code = MT_EXIT_OK;
+    while ((opt = mt_cli_getopt(cli, "cert import", import_help, argc, argv, options, code)) >=
            0) {
         switch (opt) {
         case OPT_DIR:
-            if (run->folder)
-                return mt_cli_usage_error(cli, "cert import", "--dir may be given once");
+            if (run->folder) {
+                *code = mt_cli_usage_error(cli, "cert import", "--dir may be given once");
+                return false;
+            }
             run->folder = optarg;
             break;
         case OPT_ALL_FILES:
@@ -82,21 +91,32 @@ static int parse_options(mt_cli *cli, int argc, char **argv, import_run *run)
             run->opts.description = optarg;
             break;
         case OPT_ACCOUNT:
-            if (strcmp(optarg, "auto") != 0)
-                return mt_cli_usage_error(cli, "cert import",
-                                          "--account: '%s': the only value is 'auto'", optarg);
+            if (strcmp(optarg, "auto") != 0) {
+                *code = mt_cli_usage_error(cli, "cert import",
+                                           "--account: '%s': the only value is 'auto'", optarg);
+                return false;
+            }
             run->opts.account_auto = true;
             break;
+        case OPT_JOBS: {
+            long long jobs = 0;
+            if (!mt_cli_parse_int(cli, "cert import", "--jobs", optarg, 1, 64, &jobs, code))
+                return false;
+            run->jobs = (unsigned)jobs;
+            break;
+        }
         default:
             mt_cli_secret_opt(&run->password_src, opt, OPT_PASSWORD, optarg);
             break;
         }
     }
     if (opt == MT_OPT_EXIT)
-        return code;
-    if (!run->folder && optind >= argc)
-        return mt_cli_usage_error(cli, "cert import", "give FILE... or --dir FOLDER");
-    return MT_EXIT_OK;
+        return false;
+    if (!run->folder && optind >= argc) {
+        *code = mt_cli_usage_error(cli, "cert import", "give FILE... or --dir FOLDER");
+        return false;
+    }
+    return true;
 }
 
 /* Files from the operands and the folder; the folder without trailing '/'. */
@@ -139,6 +159,10 @@ static void report_file(mt_cli *cli, const import_run *run, json_t *result)
     json_t *certs = json_object_get(result, "certificates");
     size_t i;
     json_t *c;
+    json_array_foreach(json_object_get(result, "warnings"), i, c)
+    {
+        fprintf(stderr, "%s: warning: %s\n", cli->prog, json_string_value(c));
+    }
     bool bulk = run->folder != NULL;
     json_array_foreach(certs, i, c)
     {
@@ -210,40 +234,56 @@ static json_t *summary_json(const import_run *run)
     return obj;
 }
 
+/* One prepared file: store it, report it, count it. */
+typedef struct store_ctx {
+    mt_cli *cli;
+    mt_store *store;
+    int64_t org_id;
+    import_run *run;
+    json_t *files;
+    double started;
+} store_ctx;
+
+static void store_one(void *arg, size_t index, mt_prepared *prepared)
+{
+    store_ctx *c = arg;
+    import_run *run = c->run;
+    json_t *result = NULL;
+    mt_status st = MT_OK;
+    mt_file_outcome outcome = mt_import_store(c->store, c->org_id, &run->opts, prepared,
+                                              &result, &st);
+    run->counts[outcome]++;
+    if (outcome == MT_FILE_FAILED) {
+        if (!run->first_failure_code)
+            run->first_failure_code = mt_cli_exit_code(st);
+        if (c->cli->is_tty && !c->cli->json && !c->cli->quiet && run->folder)
+            fputs("\r\033[K", stderr); /* over the progress line */
+        fprintf(stderr, "%s: %s\n", c->cli->prog, prepared->message);
+    }
+    report_file(c->cli, run, result);
+    json_array_append_new(c->files, result);
+    if (run->folder)
+        mt_cli_progress(c->cli, index + 1, run->files.n, c->started, prepared->path);
+}
+
 static int run_import(mt_cli *cli, mt_store *store, int64_t org_id, import_run *run)
 {
-    json_t *files = json_array();
-    double started = mt_cli_monotonic();
-    for (size_t i = 0; i < run->files.n; i++) {
-        const char *path = run->files.paths[i];
-        json_t *result = NULL;
-        mt_status st = MT_OK;
-        mt_file_outcome outcome = mt_import_file(cli, store, org_id, &run->opts, path, &result,
-                                                 &st);
-        run->counts[outcome]++;
-        if (outcome == MT_FILE_FAILED) {
-            if (!run->first_failure_code)
-                run->first_failure_code = mt_cli_exit_code(st);
-            if (cli->is_tty && !cli->json && !cli->quiet)
-                fputs("\r\033[K", stderr);
-            fprintf(stderr, "%s: %s\n", cli->prog,
-                    json_string_value(
-                        json_object_get(json_object_get(result, "error"), "message")));
-        }
-        report_file(cli, run, result);
-        json_array_append_new(files, result);
-        if (run->folder)
-            mt_cli_progress(cli, i + 1, run->files.n, started, path);
+    store_ctx ctx = {cli, store, org_id, run, json_array(), mt_cli_monotonic()};
+    mt_status st = mt_import_pipeline(cli, &run->opts, run->files.paths, run->files.n,
+                                      run->jobs, store_one, &ctx);
+    if (st != MT_OK) {
+        json_decref(ctx.files);
+        return mt_cli_fail(cli, st, "cert import");
     }
     if (run->folder || run->files.n > 1)
-        print_summary(cli, run, files);
+        print_summary(cli, run, ctx.files);
     if (cli->json) {
         json_t *doc = json_object();
-        json_object_set_new(doc, "files", files);
+        json_object_set_new(doc, "files", ctx.files);
         json_object_set_new(doc, "summary", summary_json(run));
         mt_cli_print_json(doc);
     } else {
-        json_decref(files);
+        json_decref(ctx.files);
     }
     if (run->counts[MT_FILE_FAILED] == 0)
         return MT_EXIT_OK;
@@ -254,15 +294,17 @@ static int run_import(mt_cli *cli, mt_store *store, int64_t org_id, import_run *
 
 int mt_cmd_cert_import(mt_cli *cli, int argc, char **argv)
 {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     import_run run = {
+        .jobs = cpus > 1 ? (unsigned)(cpus < 8 ? cpus : 8) : 1,
         .password_src = MT_SECRET_SOURCE_INIT("P12 password", "password",
                                               "MAILTOKEN_P12_PASSWORD"),
     };
     mt_password_map *map = NULL;
     mt_store *store = NULL;
     int64_t org_id = 0;
-    int code = parse_options(cli, argc, argv, &run);
-    if (code != MT_EXIT_OK)
+    int code = MT_EXIT_OK;
+    if (!parse_options(cli, argc, argv, &run, &code))
         goto out;
     code = collect_files(cli, argc, argv, &run);
     if (code != MT_EXIT_OK)

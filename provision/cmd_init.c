@@ -46,7 +46,15 @@ int mt_cmd_init(mt_cli *cli, int argc, char **argv)
         code = mt_cli_usage_error(cli, "init", "unexpected argument '%s'", argv[optind]);
         goto out;
     }
+    const mt_config *config = NULL;
+    st = mt_cli_config(cli, &config);
+    if (st != MT_OK) {
+        code = mt_cli_fail(cli, st, "configuration");
+        goto out;
+    }
     st = mt_cli_read_secret_from(cli, &so_src, true, &so_pin);
+    if (st == MT_OK) /* before the store exists: a refused PIN creates nothing */
+        st = mt_pin_policy_check(config, so_pin);
     if (st != MT_OK) {
         code = mt_cli_fail(cli, st, "SO PIN");
         goto out;

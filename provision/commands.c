@@ -7,6 +7,9 @@ int mt_cmd_account(mt_cli *cli, int argc, char **argv);
 int mt_cmd_status(mt_cli *cli, int argc, char **argv);
 int mt_cmd_log(mt_cli *cli, int argc, char **argv);
 int mt_cmd_uri(mt_cli *cli, int argc, char **argv);
+int mt_cmd_migrate(mt_cli *cli, int argc, char **argv);
+int mt_cmd_ca(mt_cli *cli, int argc, char **argv);
+int mt_cmd_renew(mt_cli *cli, int argc, char **argv);
 
 const mt_command mt_commands[] = {
     {"init", "create the store and an organisation (asks for the SO PIN)", mt_cmd_init},
@@ -15,6 +18,9 @@ const mt_command mt_commands[] = {
     {"status", "store path, counts, certificates expiring soon, pending renewals", mt_cmd_status},
     {"log", "the audit trail", mt_cmd_log},
     {"uri", "the PKCS#11 URI (RFC 7512) of an account's token and objects", mt_cmd_uri},
+    {"migrate", "import certificates and keys from another PKCS#11 token (SoftHSM...)", mt_cmd_migrate},
+    {"ca", "CA profiles for renewals: add, list, show, remove, test", mt_cmd_ca},
+    {"renew", "renew certificates through a CA; status, resume, cancel", mt_cmd_renew},
 };
 
 const size_t mt_n_commands = sizeof(mt_commands) / sizeof(mt_commands[0]);

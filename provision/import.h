@@ -5,6 +5,11 @@
 
 #include "cli.h"
 
+/* A regular file opened for reading, and its size (errors name the file). */
+mt_status mt_file_open(const char *path, int *fd, size_t *size);
+/* Reads up to len bytes, fewer only at the end of the file. */
+mt_status mt_file_read(int fd, const char *path, uint8_t *buf, size_t len, size_t *got);
+
 /* file,password pairs of a mapping file, held in secret memory. */
 typedef struct mt_password_map mt_password_map;
 
@@ -44,12 +49,30 @@ typedef enum mt_file_outcome {
     MT_FILE_FAILED
 } mt_file_outcome;
 
-/* Imports one file in its own transaction.  Returns the outcome and a JSON
- * object describing it (mailtoken(1), "cert import"); on failure *status is
- * the reason and mt_cli_errmsg() the message. */
-mt_file_outcome mt_import_file(mt_cli *cli, mt_store *store, int64_t org_id,
-                               mt_import_opts *opts, const char *path, json_t **result,
-                               mt_status *status);
+/* A file read and parsed, not yet stored.  Preparing touches no store and
+ * may run on any thread (unless it may prompt for a password). */
+typedef struct mt_prepared {
+    const char *path;
+    mt_input_format format;
+    mt_parsed *parsed;   /* NULL on failure */
+    mt_status status;
+    char message[1024];  /* on failure: names the file */
+} mt_prepared;
+
+void mt_import_prepare(mt_cli *cli, mt_import_opts *opts, const char *path, mt_prepared *out);
+void mt_prepared_clear(mt_prepared *prepared);
+
+/* Stores a prepared file in its own transaction.  Returns the outcome and a
+ * JSON object describing it (mailtoken(1), "cert import"); on failure
+ * *status is the reason and the object's "error" the message. */
+mt_file_outcome mt_import_store(mt_store *store, int64_t org_id, const mt_import_opts *opts,
+                                mt_prepared *prepared, json_t **result, mt_status *status);
+
+/* Prepares files[0..n) with `jobs` threads and hands each to `store_one` in
+ * order, on the calling thread.  jobs <= 1: one at a time. */
+typedef void (*mt_prepared_fn)(void *ctx, size_t index, mt_prepared *prepared);
+mt_status mt_import_pipeline(mt_cli *cli, mt_import_opts *opts, char **files, size_t n,
+                             unsigned jobs, mt_prepared_fn store_one, void *ctx);
 
 /* --account auto for one stored certificate: creates the account of each
  * email it names, or adds it to the history and makes it primary when it is

@@ -2,11 +2,8 @@
  * transaction and describes what happened. */
 #include "import.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *format_name(mt_input_format format)
@@ -26,42 +23,27 @@ static const char *format_name(mt_input_format format)
 /* Reads a whole file (at most the parser's limit, so a huge file costs nothing). */
 static mt_status read_file(const char *path, uint8_t **data, size_t *len)
 {
-    mt_status st = MT_OK;
-    struct stat sb;
     uint8_t *buf = NULL;
-    size_t got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &sb) != 0) {
-        st = mt_cli_set_error(MT_ERR_IO, "%s: %s", path, strerror(errno));
+    size_t size = 0;
+    int fd = -1;
+    mt_status st = mt_file_open(path, &fd, &size);
+    if (st != MT_OK)
+        goto out;
+    if (size > MT_MAX_INPUT_SIZE) {
+        st = mt_cli_set_error(MT_ERR_TOO_LARGE, "%s: %zu bytes, over the %u-byte limit", path,
+                              size, MT_MAX_INPUT_SIZE);
         goto out;
     }
-    if (!S_ISREG(sb.st_mode)) {
-        st = mt_cli_set_error(MT_ERR_INVALID, "%s: not a regular file", path);
-        goto out;
-    }
-    if ((uint64_t)sb.st_size > MT_MAX_INPUT_SIZE) {
-        st = mt_cli_set_error(MT_ERR_TOO_LARGE, "%s: %lld bytes, over the %u-byte limit", path,
-                              (long long)sb.st_size, MT_MAX_INPUT_SIZE);
-        goto out;
-    }
-    buf = malloc((size_t)sb.st_size + 1);
+    buf = malloc(size + 1);
     if (!buf) {
         st = MT_ERR_NOMEM;
         goto out;
     }
-    while (got < (size_t)sb.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            st = mt_cli_set_error(MT_ERR_IO, "%s: %s", path, n < 0 ? strerror(errno) : "shrank");
-            goto out;
-        }
-        got += (size_t)n;
+    st = mt_file_read(fd, path, buf, size, len);
+    if (st == MT_OK) {
+        *data = buf;
+        buf = NULL;
     }
-    *data = buf;
-    *len = got;
-    buf = NULL;
 out:
     free(buf);
     if (fd >= 0)
@@ -189,59 +171,80 @@ static json_t *strings_json(char **items, size_t n)
     return array;
 }
 
-mt_file_outcome mt_import_file(mt_cli *cli, mt_store *store, int64_t org_id,
-                               mt_import_opts *opts, const char *path, json_t **result,
-                               mt_status *status)
+/* Keeps the failure's message (it lives in this thread's error buffer). */
+static void keep_failure(mt_prepared *out, mt_status st)
+{
+    const char *reason = mt_cli_errmsg();
+    size_t n = strlen(out->path);
+    if (strncmp(reason, out->path, n) == 0 && strncmp(reason + n, ": ", 2) == 0)
+        reason += n + 2; /* every message names the file once, whoever produced it */
+    snprintf(out->message, sizeof(out->message), "%s: %s", out->path,
+             *reason ? reason : mt_status_name(st));
+    mt_cli_clear_error();
+    out->status = st;
+}
+
+void mt_import_prepare(mt_cli *cli, mt_import_opts *opts, const char *path, mt_prepared *out)
 {
     uint8_t *data = NULL;
-    size_t len = 0, n_created = 0;
-    mt_parsed *parsed = NULL;
+    size_t len = 0;
+    memset(out, 0, sizeof(*out));
+    out->path = path;
+    mt_status st = read_file(path, &data, &len);
+    if (st == MT_OK) {
+        out->format = mt_cert_detect_format(data, len);
+        st = parse_with_password(cli, opts, path, data, len, &out->parsed);
+    }
+    if (st == MT_OK && out->parsed->n_entries == 0)
+        st = mt_cli_set_error(MT_ERR_INVALID, "%s: no certificate found", path);
+    if (st != MT_OK) {
+        mt_parsed_free(out->parsed);
+        out->parsed = NULL;
+        keep_failure(out, st);
+    }
+    free(data);
+}
+
+void mt_prepared_clear(mt_prepared *prepared)
+{
+    mt_parsed_free(prepared->parsed);
+    prepared->parsed = NULL;
+}
+
+mt_file_outcome mt_import_store(mt_store *store, int64_t org_id, const mt_import_opts *opts,
+                                mt_prepared *prepared, json_t **result, mt_status *status)
+{
+    size_t n_created = 0;
     mt_file_outcome outcome = MT_FILE_FAILED;
     json_t *obj = json_object();
     json_t *certs = json_array(), *accounts = json_array();
-    json_object_set_new(obj, "file", json_string(path));
-    mt_status st = read_file(path, &data, &len);
-    if (st != MT_OK)
-        goto out;
-    json_object_set_new(obj, "format", json_string(format_name(mt_cert_detect_format(data, len))));
-    st = parse_with_password(cli, opts, path, data, len, &parsed);
-    if (st != MT_OK)
-        goto out;
-    if (parsed->n_entries == 0) {
-        st = mt_cli_set_error(MT_ERR_INVALID, "%s: no certificate found", path);
-        goto out;
+    json_object_set_new(obj, "file", json_string(prepared->path));
+    json_object_set_new(obj, "format", json_string(format_name(prepared->format)));
+    mt_status st = prepared->status;
+    if (st == MT_OK) {
+        st = store_entries(store, org_id, opts, prepared->parsed, certs, accounts, &n_created);
+        if (st != MT_OK)
+            keep_failure(prepared, st);
     }
-    st = store_entries(store, org_id, opts, parsed, certs, accounts, &n_created);
-    if (st != MT_OK)
-        goto out;
-    outcome = n_created > 0 ? MT_FILE_IMPORTED : MT_FILE_PRESENT;
-out:
+    if (st == MT_OK)
+        outcome = n_created > 0 ? MT_FILE_IMPORTED : MT_FILE_PRESENT;
     json_object_set_new(obj, "status", json_string(outcome == MT_FILE_IMPORTED  ? "imported"
                                                    : outcome == MT_FILE_PRESENT ? "present"
                                                                                 : "failed"));
     if (st == MT_OK) {
         json_object_set_new(obj, "certificates", certs);
         json_object_set_new(obj, "accounts", accounts);
-        json_object_set_new(obj, "warnings", strings_json(parsed->warnings, parsed->n_warnings));
+        json_object_set_new(obj, "warnings", strings_json(prepared->parsed->warnings,
+                                                          prepared->parsed->n_warnings));
     } else {
         json_decref(certs);
         json_decref(accounts);
-        /* Every message names the file, whoever produced it. */
-        const char *reason = mt_cli_errmsg();
-        size_t n = strlen(path);
-        if (strncmp(reason, path, n) == 0 && strncmp(reason + n, ": ", 2) == 0)
-            reason += n + 2;
-        char message[1400];
-        snprintf(message, sizeof(message), "%s: %s", path, *reason ? reason : mt_status_name(st));
-        mt_cli_clear_error();
         json_t *error = json_object();
         json_object_set_new(error, "error", json_string(mt_status_name(st)));
-        json_object_set_new(error, "message", json_string(message));
+        json_object_set_new(error, "message", json_string(prepared->message));
         json_object_set_new(obj, "error", error);
     }
     *status = st;
     *result = obj;
-    mt_parsed_free(parsed);
-    free(data);
     return outcome;
 }

@@ -90,11 +90,13 @@ int main(int argc, char **argv)
         goto out;
     }
     const char *name = argv[optind];
+    int cmd_argc = argc - optind;
+    char **cmd_argv = argv + optind;
     code = -1;
     for (size_t i = 0; i < mt_n_commands; i++) {
         if (strcmp(mt_commands[i].name, name) == 0) {
             optind = 0; /* the command parses its own options from scratch */
-            code = mt_commands[i].run(&cli, argc - optind, argv + optind);
+            code = mt_commands[i].run(&cli, cmd_argc, cmd_argv);
             break;
         }
     }

@@ -2,8 +2,6 @@
  * optional header line), decoded in place inside secret memory. */
 #include "import.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -60,36 +58,27 @@ static int decode_field(char **r, char *end, char **w, size_t *len)
 
 static mt_status read_into_secret(const char *path, mt_secret **out)
 {
-    mt_status st = MT_OK;
-    struct stat sb;
     mt_secret *buf = NULL;
-    size_t got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &sb) != 0) {
-        st = mt_cli_set_error(MT_ERR_IO, "%s: %s", path, strerror(errno));
+    size_t size = 0;
+    struct stat sb;
+    int fd = -1;
+    mt_status st = mt_file_open(path, &fd, &size);
+    if (st != MT_OK)
         goto out;
-    }
-    if (sb.st_size > 64 * 1024 * 1024) {
+    if (size > 64 * 1024 * 1024) {
         st = mt_cli_set_error(MT_ERR_TOO_LARGE, "%s: too large for a mapping file", path);
         goto out;
     }
-    if (sb.st_mode & 0077)
+    if (fstat(fd, &sb) == 0 && (sb.st_mode & 0077))
         fprintf(stderr, "mailtoken: %s: warning: readable by others; it holds passwords\n",
                 path);
-    st = mt_secret_new((size_t)sb.st_size + 2, &buf);
-    if (st != MT_OK)
-        goto out;
-    while (got < (size_t)sb.st_size) {
-        ssize_t n = read(fd, buf->data + got, (size_t)sb.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
+    st = mt_secret_new(size + 2, &buf); /* room for the last field's NUL */
+    if (st == MT_OK)
+        st = mt_file_read(fd, path, buf->data, size, &buf->len);
+    if (st == MT_OK) {
+        *out = buf;
+        buf = NULL;
     }
-    buf->len = got;
-    *out = buf;
-    buf = NULL;
 out:
     mt_secret_free(buf);
     if (fd >= 0)

@@ -249,8 +249,10 @@ static mt_status step_submit(run *x)
         if (st == MT_OK && res.outcome == MT_DRV_ISSUED)
             st = take_certificate(x, res.pem);
     } else {
-        if (res.outcome == MT_DRV_RETRY && res.not_sent)
+        if (res.outcome == MT_DRV_RETRY && res.not_sent) {
             x->r->state = MT_RENEWAL_CSR_READY; /* the CA refused before ordering */
+            json_object_del(x->dstate, "resends");
+        }
         apply_stop_or_retry(x, &res);
         st = persist(x);
     }

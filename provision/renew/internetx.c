@@ -93,8 +93,9 @@ static json_t *call(mt_drv_ctx *ctx, const char *method, const char *path, json_
     res->delay = resp.retry_after;
     if (resp.status == 401 || resp.status == 403)
         mt_drv_set(res, MT_DRV_AUTH, "%s: check the credentials file and context", what);
-    else if (resp.status == 429) {
+    else if (resp.status == 429) { /* refused before it was carried out */
         res->rate_limited = true;
+        res->not_sent = true;
         mt_drv_set(res, MT_DRV_RETRY, "%s: rate limited, will retry", what);
     } else if (resp.status >= 500 || resp.status == 409)
         mt_drv_set(res, MT_DRV_RETRY, "%s: will retry", what);
@@ -242,8 +243,9 @@ static bool drain(mt_drv_ctx *ctx, drain_match *m, mt_drv_result *res)
         char id[32];
         id_text(json_object_get(msg, "id"), id);
         if (!env || !msg || !id[0]) {
+            bool read = env != NULL; /* no message: the queue is empty */
             json_decref(env);
-            return env != NULL || res->outcome != MT_DRV_RETRY ? env != NULL : false;
+            return read;
         }
         char *body = json_dumps(msg, JSON_COMPACT | JSON_SORT_KEYS);
         bool was_new = false;

@@ -223,6 +223,24 @@ static void submit(mt_drv_ctx *ctx, mt_renewal *r, json_t *dstate, mt_drv_result
     replace(ctx, r, dstate, json_integer_value(json_object_get(dstate, "resends")) > 0, res);
 }
 
+/* Whole PEM blocks and nothing after the last one: a cut or garbled body
+ * must never be read as a certificate chain (§8 C5). */
+static bool pem_complete(const char *text)
+{
+    static const char begin[] = "-----BEGIN CERTIFICATE-----", end[] = "-----END CERTIFICATE-----";
+    size_t n_begin = 0, n_end = 0;
+    const char *last_end = NULL;
+    for (const char *p = text; (p = strstr(p, begin)); p += sizeof begin - 1)
+        n_begin++;
+    for (const char *p = text; (p = strstr(p, end)); p += sizeof end - 1) {
+        n_end++;
+        last_end = p + sizeof end - 1;
+    }
+    if (n_begin == 0 || n_begin != n_end)
+        return false;
+    return last_end[strspn(last_end, " \t\r\n")] == '\0';
+}
+
 /* CollectSMIME on an order: status and certificates. */
 static void collect(mt_drv_ctx *ctx, const char *order, int query, mt_drv_result *res)
 {
@@ -241,7 +259,9 @@ static void collect(mt_drv_ctx *ctx, const char *order, int query, mt_drv_result
                    resp.status);
         goto out;
     }
-    if (code == 2) {
+    if (code == 2 && !pem_complete(rest)) {
+        mt_drv_set(res, MT_DRV_RETRY, "truncated answer from Sectigo: will retry");
+    } else if (code == 2) {
         res->pem = strdup(rest);
         mt_drv_set(res, MT_DRV_ISSUED, "certificate collected from order %s", order);
     } else if (code == 0 || code == 1) {

@@ -4,6 +4,7 @@
  *   p11diff --reference MODULE --reference-pin-file F
  *           --candidate MODULE --candidate-pin-file F
  *           --token LABEL [--token LABEL...] --expected EXPECTED-DIFFERENCES.md
+ *           [--reference-env NAME=VALUE...] [--candidate-env NAME=VALUE...]
  *           [--verbose] [--dump FILE]
  *
  * Exit status: 0 when every difference is listed, 1 when one is not, 2 when
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #define MAX_TOKENS 16
+#define MAX_ENV 16
 
 typedef struct side {
     const char *name;
@@ -26,6 +28,8 @@ typedef struct side {
     const char *pin_file;
     char pin[256];
     size_t pin_len;
+    char *env[MAX_ENV]; /* NAME=VALUE set before the module is initialised */
+    size_t n_env;
     p11d_log log;
 } side;
 
@@ -47,8 +51,21 @@ static bool read_pin(side *sd)
 
 /* Runs every scenario on one module.  A scenario that cannot run leaves the
  * rest of its token untried (and says so in the log). */
+static bool add_env(side *sd, char *assignment)
+{
+    if (sd->n_env == MAX_ENV || !strchr(assignment, '=')) {
+        fprintf(stderr, "p11diff: --%s-env: NAME=VALUE, at most %d\n", sd->name, MAX_ENV);
+        return false;
+    }
+    sd->env[sd->n_env++] = assignment;
+    return true;
+}
+
 static bool run_side(side *sd, const char **tokens, size_t n_tokens)
 {
+    /* Both modules may read the same variable (a config path): set it per side. */
+    for (size_t i = 0; i < sd->n_env; i++)
+        putenv(sd->env[i]);
     CK_FUNCTION_LIST *f = p11_kit_module_load(sd->module, P11_KIT_MODULE_UNMANAGED);
     if (!f) {
         fprintf(stderr, "p11diff: %s: cannot load the %s module: %s\n", sd->module, sd->name,
@@ -101,6 +118,7 @@ static void usage(FILE *fp)
     fputs("usage: p11diff --reference MODULE --reference-pin-file FILE\n"
           "               --candidate MODULE --candidate-pin-file FILE\n"
           "               --token LABEL [--token LABEL...] --expected FILE\n"
+          "               [--reference-env NAME=VALUE...] [--candidate-env NAME=VALUE...]\n"
           "               [--verbose] [--dump FILE]\n",
           fp);
 }
@@ -117,6 +135,8 @@ int main(int argc, char **argv)
         { "reference-pin-file", required_argument, NULL, 'R' },
         { "candidate", required_argument, NULL, 'c' },
         { "candidate-pin-file", required_argument, NULL, 'C' },
+        { "reference-env", required_argument, NULL, 'E' },
+        { "candidate-env", required_argument, NULL, 'F' },
         { "token", required_argument, NULL, 't' },
         { "expected", required_argument, NULL, 'e' },
         { "dump", required_argument, NULL, 'd' },
@@ -131,6 +151,14 @@ int main(int argc, char **argv)
         case 'R': ref.pin_file = optarg; break;
         case 'c': cand.module = optarg; break;
         case 'C': cand.pin_file = optarg; break;
+        case 'E':
+            if (!add_env(&ref, optarg))
+                return 2;
+            break;
+        case 'F':
+            if (!add_env(&cand, optarg))
+                return 2;
+            break;
         case 'e': expected_path = optarg; break;
         case 'd': dump_path = optarg; break;
         case 'v': verbose = true; break;

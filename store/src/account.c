@@ -194,69 +194,66 @@ done:
     return st;
 }
 
-mt_status mt_store_account_set_primary(mt_store *store, int64_t org_id, const char *email,
-                                       int64_t cert_id)
+/* The two changes of a certificate's place in an account share their checks. */
+typedef enum history_change { SET_PRIMARY, ADD_TO_HISTORY } history_change;
+
+static mt_status apply_change(mt_store *store, int64_t org_id, const char *email, int64_t cert_id,
+                              history_change change)
 {
-    char *lower = NULL;
-    int64_t account_id = 0, old_primary = 0;
+    int64_t account_id = 0, primary = 0;
     bool present = false;
     char detail[96];
+    const char *field = change == SET_PRIMARY ? "primaryCertificateId" : "certificateHistory";
+    mt_status st = find_account(store, org_id, email, &account_id, &primary);
+    if (st == MT_OK)
+        st = check_cert(store, org_id, email, cert_id, field);
+    if (st == MT_OK)
+        st = in_history(store, account_id, cert_id, &present);
+    if (st != MT_OK)
+        return st;
+    if (change == SET_PRIMARY) {
+        if (!present)
+            return mt_fail(MT_ERR_INVALID, PRIMARY_RULE);
+        if (primary == cert_id)
+            return MT_OK;
+        snprintf(detail, sizeof(detail), "{\"from\":%lld,\"to\":%lld}", (long long)primary, (long long)cert_id);
+        primary = cert_id;
+    } else {
+        if (present) /* idempotent: nothing changes, nothing is recorded */
+            return MT_OK;
+        if ((st = history_insert(store, account_id, cert_id)) != MT_OK)
+            return st;
+        snprintf(detail, sizeof(detail), "{\"certificateId\":%lld}", (long long)cert_id);
+    }
+    if ((st = touch_account(store, account_id, primary)) != MT_OK)
+        return st;
+    return mt_event_add(store, org_id, change == SET_PRIMARY ? "account.set-primary" : "account.add-to-history",
+                        email, detail);
+}
+
+static mt_status change_in_tx(mt_store *store, int64_t org_id, const char *email, int64_t cert_id,
+                              history_change change)
+{
+    char *lower = NULL;
     if (!store)
         return mt_fail(MT_ERR_INVALID, "store is required");
     mt_status st = mt_email_normalize("email", email, &lower);
-    if (st != MT_OK)
-        return st;
-    if ((st = mt_tx_begin(store)) != MT_OK)
-        goto done;
-    if ((st = find_account(store, org_id, lower, &account_id, &old_primary)) != MT_OK ||
-        (st = check_cert(store, org_id, lower, cert_id, "primaryCertificateId")) != MT_OK ||
-        (st = in_history(store, account_id, cert_id, &present)) != MT_OK)
-        goto out;
-    if (!present) {
-        st = mt_fail(MT_ERR_INVALID, PRIMARY_RULE);
-        goto out;
-    }
-    if (old_primary == cert_id)
-        goto out;
-    if ((st = touch_account(store, account_id, cert_id)) != MT_OK)
-        goto out;
-    snprintf(detail, sizeof(detail), "{\"from\":%lld,\"to\":%lld}", (long long)old_primary, (long long)cert_id);
-    st = mt_event_add(store, org_id, "account.set-primary", lower, detail);
-out:
-    st = mt_tx_end(store, st);
-done:
+    if (st == MT_OK && (st = mt_tx_begin(store)) == MT_OK)
+        st = mt_tx_end(store, apply_change(store, org_id, lower, cert_id, change));
     free(lower);
     return st;
+}
+
+mt_status mt_store_account_set_primary(mt_store *store, int64_t org_id, const char *email,
+                                       int64_t cert_id)
+{
+    return change_in_tx(store, org_id, email, cert_id, SET_PRIMARY);
 }
 
 mt_status mt_store_account_add_to_history(mt_store *store, int64_t org_id, const char *email,
                                           int64_t cert_id)
 {
-    char *lower = NULL;
-    int64_t account_id = 0, primary = 0;
-    bool present = false;
-    char detail[64];
-    if (!store)
-        return mt_fail(MT_ERR_INVALID, "store is required");
-    mt_status st = mt_email_normalize("email", email, &lower);
-    if (st != MT_OK)
-        return st;
-    if ((st = mt_tx_begin(store)) != MT_OK)
-        goto done;
-    if ((st = find_account(store, org_id, lower, &account_id, &primary)) != MT_OK ||
-        (st = check_cert(store, org_id, lower, cert_id, "certificateHistory")) != MT_OK ||
-        (st = in_history(store, account_id, cert_id, &present)) != MT_OK || present)
-        goto out;
-    if ((st = history_insert(store, account_id, cert_id)) != MT_OK ||
-        (st = touch_account(store, account_id, primary)) != MT_OK)
-        goto out;
-    snprintf(detail, sizeof(detail), "{\"certificateId\":%lld}", (long long)cert_id);
-    st = mt_event_add(store, org_id, "account.add-to-history", lower, detail);
-out:
-    st = mt_tx_end(store, st);
-done:
-    free(lower);
-    return st;
+    return change_in_tx(store, org_id, email, cert_id, ADD_TO_HISTORY);
 }
 
 /* Certificate ids of an account's history, oldest first. */

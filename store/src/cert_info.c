@@ -358,11 +358,39 @@ static mt_status fill_info(X509 *x, const uint8_t *der, size_t der_len, mt_cert_
     return MT_OK;
 }
 
+mt_status mt_cert_info_from_x509(X509 *x, mt_cert_info **out)
+{
+    mt_status st = MT_OK;
+    unsigned char *der = NULL;
+    mt_cert_info *info = calloc(1, sizeof(*info));
+
+    *out = NULL;
+    if (!info) {
+        st = mt_fail(MT_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    /* the encoding OpenSSL kept from parsing: the certificate's own bytes */
+    int der_len = i2d_X509(x, &der);
+    if (der_len <= 0) {
+        st = mt_fail(MT_ERR_INVALID, "certificate cannot be encoded");
+        goto out;
+    }
+    st = fill_info(x, der, (size_t)der_len, info);
+    if (st != MT_OK)
+        goto out;
+    *out = info;
+    info = NULL;
+out:
+    OPENSSL_free(der);
+    mt_cert_info_free(info);
+    ERR_clear_error();
+    return st;
+}
+
 mt_status mt_cert_info_from_der(const uint8_t *der, size_t der_len, mt_cert_info **out)
 {
     mt_status st = mt_library_init();
     X509 *x = NULL;
-    mt_cert_info *info = NULL;
 
     if (st != MT_OK)
         return st;
@@ -381,19 +409,9 @@ mt_status mt_cert_info_from_der(const uint8_t *der, size_t der_len, mt_cert_info
                                        : "certificate: not a valid DER X.509 certificate");
         goto out;
     }
-    info = calloc(1, sizeof(*info));
-    if (!info) {
-        st = mt_fail(MT_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    st = fill_info(x, der, der_len, info);
-    if (st != MT_OK)
-        goto out;
-    *out = info;
-    info = NULL;
+    st = mt_cert_info_from_x509(x, out);
 out:
     X509_free(x);
-    mt_cert_info_free(info);
     ERR_clear_error();
     return st;
 }

@@ -11,6 +11,9 @@
 /* RFC 2253 text of a name, UTF-8 kept as UTF-8. */
 mt_status mt_x509_name_text(const X509_NAME *name, char **out);
 
+/* mt_cert_info of a certificate already decoded (no second decoding). */
+mt_status mt_cert_info_from_x509(X509 *x, mt_cert_info **out);
+
 typedef struct mt_pool_item {
     X509 *cert;                      /* exactly one of cert and key is set */
     EVP_PKEY *key;
@@ -36,6 +39,8 @@ void mt_pool_clear(mt_cert_pool *pool);
 /* Appends "NAME: message" to the warnings. */
 mt_status mt_pool_warn(mt_cert_pool *pool, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Drops the warnings added after the first n (a retry with another password). */
+void mt_pool_truncate_warnings(mt_cert_pool *pool, size_t n);
 /* Pairs keys with certificates, resolves chains, fills pool->parsed->entries. */
 mt_status mt_pool_build_entries(mt_cert_pool *pool);
 

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <openssl/err.h>
 #include <openssl/pkcs12.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Integrity-check iterations beyond this are a denial of service, not a file. */
@@ -43,6 +44,53 @@ static bool openssl_unsupported(char *reason, size_t size)
     return unsupported;
 }
 
+/* Strict UTF-16BE to UTF-8 (OpenSSL's own conversion falls back to Latin-1
+ * on a lone surrogate).  Trailing NULs, which OpenSSL writes, are dropped. */
+static char *bmp_to_utf8(const unsigned char *in, size_t len)
+{
+    while (len >= 2 && in[len - 2] == 0 && in[len - 1] == 0)
+        len -= 2;
+    if (len % 2 != 0)
+        return NULL;
+    char *out = malloc(len * 2 + 1); /* 2 bytes of UTF-16 -> at most 3 of UTF-8 */
+    size_t n = 0;
+    for (size_t i = 0; out && i < len; i += 2) {
+        uint32_t cp = (uint32_t)in[i] << 8 | in[i + 1];
+        if (cp >= 0xdc00 && cp <= 0xdfff)
+            goto bad;
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+            uint32_t lo = i + 3 < len ? ((uint32_t)in[i + 2] << 8 | in[i + 3]) : 0;
+            if (lo < 0xdc00 || lo > 0xdfff)
+                goto bad;
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            i += 2;
+        }
+        if (cp == 0)
+            goto bad;
+        if (cp < 0x80) {
+            out[n++] = (char)cp;
+        } else if (cp < 0x800) {
+            out[n++] = (char)(0xc0 | cp >> 6);
+            out[n++] = (char)(0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+            out[n++] = (char)(0xe0 | cp >> 12);
+            out[n++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+            out[n++] = (char)(0x80 | (cp & 0x3f));
+        } else {
+            out[n++] = (char)(0xf0 | cp >> 18);
+            out[n++] = (char)(0x80 | ((cp >> 12) & 0x3f));
+            out[n++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+            out[n++] = (char)(0x80 | (cp & 0x3f));
+        }
+    }
+    if (out)
+        out[n] = '\0';
+    return out;
+bad:
+    free(out);
+    return NULL;
+}
+
 /* friendlyName as UTF-8: BMPString per PKCS#9, UTF8String from some tools. */
 static mt_status bag_friendly_name(mt_cert_pool *pool, const PKCS12_SAFEBAG *bag, char **out)
 {
@@ -53,24 +101,21 @@ static mt_status bag_friendly_name(mt_cert_pool *pool, const PKCS12_SAFEBAG *bag
         return MT_OK;
     if (attr->type == V_ASN1_BMPSTRING) {
         const ASN1_STRING *s = attr->value.bmpstring;
-        name = OPENSSL_uni2utf8(ASN1_STRING_get0_data(s), ASN1_STRING_length(s));
+        name = bmp_to_utf8(ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s));
     } else if (attr->type == V_ASN1_UTF8STRING) {
         const ASN1_STRING *s = attr->value.utf8string;
-        name = OPENSSL_strndup((const char *)ASN1_STRING_get0_data(s),
-                               (size_t)ASN1_STRING_length(s));
-        if (name && strlen(name) != (size_t)ASN1_STRING_length(s)) {
-            OPENSSL_free(name);
-            name = NULL;
-        }
+        size_t len = (size_t)ASN1_STRING_length(s);
+        if (mt_utf8_valid((const char *)ASN1_STRING_get0_data(s), len))
+            name = strndup((const char *)ASN1_STRING_get0_data(s), len);
     }
-    ERR_clear_error();
-    if (!name || !mt_utf8_valid(name, strlen(name))) {
-        OPENSSL_free(name);
+    if (!name)
+        return mt_fail(MT_ERR_INVALID, "%s: friendly name is not valid UTF-8 text", pool->name);
+    if (!mt_utf8_valid(name, strlen(name))) {
+        free(name);
         return mt_fail(MT_ERR_INVALID, "%s: friendly name is not valid UTF-8 text", pool->name);
     }
-    *out = strdup(name);
-    OPENSSL_free(name);
-    return *out ? MT_OK : mt_fail(MT_ERR_NOMEM, "out of memory");
+    *out = name;
+    return MT_OK;
 }
 
 static ASN1_OCTET_STRING *bag_local_key_id(const PKCS12_SAFEBAG *bag)
@@ -286,8 +331,10 @@ mt_status mt_p12_load(mt_cert_pool *pool, const uint8_t *der, size_t len, const 
         goto out;
     }
     /* No integrity check: the password that decrypts is the right one. */
+    size_t n_warnings = pool->parsed->n_warnings;
     for (size_t i = 0; i < n_candidates; i++) {
         mt_pool_clear(pool);
+        mt_pool_truncate_warnings(pool, n_warnings);
         st = load_authsafes(pool, p12, &candidates[i]);
         if (st != MT_ERR_PASSWORD)
             break;

@@ -1,6 +1,7 @@
 /* mt_cert_parse: P12 (DER or PEM-armoured), PEM bundles and DER certificates
  * into entries (certificate, optional PKCS#8 key, chain). */
 #include "cert_internal.h"
+#include "secret_io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -120,7 +121,9 @@ static mt_status load_pem(mt_cert_pool *pool, const uint8_t *data, size_t len, u
         unsigned char *der = NULL;
         long der_len = 0;
         ERR_clear_error();
-        if (!PEM_read_bio(bio, &label, &header, &der, &der_len)) {
+        /* secure flag: OpenSSL's base64 buffers are wiped (a block may be a key) */
+        if (!PEM_read_bio_ex(bio, &label, &header, &der, &der_len,
+                             PEM_FLAG_SECURE | PEM_FLAG_EAY_COMPATIBLE)) {
             unsigned long e = ERR_peek_last_error();
             if (blocks == 0 || ERR_GET_REASON(e) != PEM_R_NO_START_LINE)
                 st = mt_fail(MT_ERR_INVALID, "%s: malformed PEM (block %zu)", pool->name,
@@ -142,10 +145,9 @@ static mt_status load_pem(mt_cert_pool *pool, const uint8_t *data, size_t len, u
             st = mt_pool_warn(pool, "PEM block \"%.40s\" ignored (only certificates are read "
                                     "from PEM)", label);
         }
-        OPENSSL_cleanse(der, (size_t)der_len);
-        OPENSSL_free(der);
-        OPENSSL_free(label);
-        OPENSSL_free(header);
+        OPENSSL_secure_clear_free(der, (size_t)der_len);
+        OPENSSL_secure_free(label);
+        OPENSSL_secure_free(header);
     }
     BIO_free(bio);
     ERR_clear_error();
@@ -264,18 +266,9 @@ mt_status mt_cert_parse_file(const char *path, const mt_secret *password, mt_par
         st = mt_fail(MT_ERR_NOMEM, "out of memory");
         goto out;
     }
-    while (len < (size_t)sb.st_size) {
-        ssize_t n = read(fd, data + len, (size_t)sb.st_size - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            st = mt_fail(MT_ERR_IO, "%s: %s", path, strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
+    st = mt_read_full(fd, path, data, (size_t)sb.st_size, &len);
+    if (st != MT_OK)
+        goto out;
     st = mt_cert_parse(data, len, path, password ? (const char *)password->data : NULL,
                        password ? password->len : 0, out);
 out:

@@ -78,6 +78,13 @@ mt_status mt_pool_warn(mt_cert_pool *pool, const char *fmt, ...)
     return MT_OK;
 }
 
+void mt_pool_truncate_warnings(mt_cert_pool *pool, size_t n)
+{
+    mt_parsed *parsed = pool->parsed;
+    while (parsed->n_warnings > n)
+        free(parsed->warnings[--parsed->n_warnings]);
+}
+
 /* Subject for messages ("CN=alice,..."); never fails. */
 static void subject_label(X509 *cert, char *buf, size_t size)
 {
@@ -171,11 +178,7 @@ static bool index_in(const size_t *list, size_t n, size_t value)
 
 static mt_status info_from_x509(mt_cert_pool *pool, X509 *cert, mt_cert_info **info)
 {
-    unsigned char *der = NULL;
-    int der_len = i2d_X509(cert, &der);
-    mt_status st = der_len > 0 ? mt_cert_info_from_der(der, (size_t)der_len, info)
-                               : mt_fail(MT_ERR_INVALID, "certificate cannot be encoded");
-    OPENSSL_free(der);
+    mt_status st = mt_cert_info_from_x509(cert, info);
     return st == MT_OK ? st : prefixed(pool, st);
 }
 

@@ -31,7 +31,8 @@ static mt_status load_chain(mt_store *store, mt_cert *cert)
 {
     sqlite3_stmt *stmt = NULL;
     int rc = SQLITE_DONE;
-    mt_status st = mt_db_stmt(store, "SELECT der FROM certificate_chain WHERE cert_id = ? ORDER BY position", &stmt);
+    mt_status st = mt_db_stmt(store, "SELECT c.der FROM certificate_chain l JOIN chain_certificates c ON c.id = l.chain_id"
+                              " WHERE l.cert_id = ? ORDER BY l.position", &stmt);
     if (st != MT_OK)
         return st;
     sqlite3_bind_int64(stmt, 1, cert->id);

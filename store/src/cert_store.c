@@ -49,18 +49,45 @@ static mt_status insert_emails(mt_store *store, int64_t cert_id, const mt_cert_i
     return st;
 }
 
+/* Id of a shared issuer certificate, stored on first use. */
+static mt_status chain_cert_id(mt_store *store, const mt_blob *der, int64_t *id)
+{
+    sqlite3_stmt *stmt = NULL;
+    uint8_t sha256[32];
+    bool found = false;
+    crypto_hash_sha256(sha256, der->data, der->len);
+    mt_status st = mt_db_stmt(store,
+                              "INSERT INTO chain_certificates (sha256, der) VALUES (?1, ?2)"
+                              " ON CONFLICT (sha256) DO UPDATE SET sha256 = excluded.sha256 RETURNING id",
+                              &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_blob(stmt, 1, sha256, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 2, der->data, (int)der->len, SQLITE_STATIC);
+    if ((st = mt_db_step_row(store, stmt, "storing a chain certificate", &found)) == MT_OK && !found)
+        st = mt_fail(MT_ERR_INTERNAL, "chain certificate id missing");
+    if (st == MT_OK)
+        *id = sqlite3_column_int64(stmt, 0);
+    mt_db_done(stmt);
+    return st;
+}
+
 static mt_status insert_chain(mt_store *store, int64_t cert_id, const mt_blob *chain, size_t n)
 {
     sqlite3_stmt *stmt = NULL;
-    mt_status st = mt_db_stmt(store, "INSERT INTO certificate_chain (cert_id, position, der) VALUES (?, ?, ?)", &stmt);
+    mt_status st = MT_OK;
     for (size_t i = 0; st == MT_OK && i < n; i++) {
+        int64_t chain_id = 0;
+        if ((st = chain_cert_id(store, &chain[i], &chain_id)) != MT_OK ||
+            (st = mt_db_stmt(store, "INSERT INTO certificate_chain (cert_id, position, chain_id) VALUES (?, ?, ?)",
+                             &stmt)) != MT_OK)
+            break;
         sqlite3_bind_int64(stmt, 1, cert_id);
         sqlite3_bind_int64(stmt, 2, (int64_t)i);
-        sqlite3_bind_blob(stmt, 3, chain[i].data, (int)chain[i].len, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, chain_id);
         st = mt_db_step_done(store, stmt, "storing the certificate chain");
-        sqlite3_reset(stmt);
+        mt_db_done(stmt);
     }
-    mt_db_done(stmt);
     return st;
 }
 
@@ -311,6 +338,14 @@ mt_status mt_cert_delete_row(mt_store *store, int64_t cert_id)
     sqlite3_bind_int64(stmt, 1, cert_id);
     st = mt_db_step_done(store, stmt, "deleting the certificate");
     mt_db_done(stmt);
+    /* issuer certificates no stored certificate refers to any more */
+    if (st == MT_OK && (st = mt_db_stmt(store,
+                                        "DELETE FROM chain_certificates WHERE NOT EXISTS"
+                                        " (SELECT 1 FROM certificate_chain WHERE chain_id = chain_certificates.id)",
+                                        &stmt)) == MT_OK) {
+        st = mt_db_step_done(store, stmt, "deleting unused chain certificates");
+        mt_db_done(stmt);
+    }
     snprintf(subject, sizeof(subject), "%lld", (long long)cert_id);
     if (st == MT_OK)
         st = mt_event_add(store, org_id, "cert.delete", subject, "{}");

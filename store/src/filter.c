@@ -2,6 +2,7 @@
 #include "internal.h"
 
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,10 +96,47 @@ mt_status mt_filter_parse(const char *spec, mt_account_filter *out)
     return st;
 }
 
-/* Email globs of a AND b.  Two glob lists have no exact glob intersection in
- * general, so for each pair the narrower glob is kept when one contains the
- * other (tested by matching one pattern's text against the other), and pairs
- * that overlap only partly are dropped: the result never widens either side. */
+/* Of two globs, the one whose text the other matches (the narrower), or NULL
+ * when they only overlap partly. */
+static const char *narrower(const char *x, size_t x_len, const char *y, size_t y_len, size_t *len)
+{
+    char *xs = strndup(x, x_len), *ys = strndup(y, y_len);
+    const char *keep = NULL;
+    if (xs && ys) {
+        if (fnmatch(xs, ys, FNM_CASEFOLD) == 0)
+            keep = y, *len = y_len;
+        else if (fnmatch(ys, xs, FNM_CASEFOLD) == 0)
+            keep = x, *len = x_len;
+    }
+    free(xs);
+    free(ys);
+    return keep;
+}
+
+/* One glob of a AND b: "local@domain" globs intersect part by part (so
+ * "alice@*" and "*@example.org" give "alice@example.org"); other globs only
+ * when one contains the other.  Never wider than either. */
+static mt_status intersect_pair(mt_account_filter *out, const char *ga, const char *gb)
+{
+    const char *at_a = strchr(ga, '@'), *at_b = strchr(gb, '@');
+    size_t local_len = 0, domain_len = 0;
+    if (at_a && at_b && !strchr(at_a + 1, '@') && !strchr(at_b + 1, '@')) {
+        const char *local = narrower(ga, (size_t)(at_a - ga), gb, (size_t)(at_b - gb), &local_len);
+        const char *domain = narrower(at_a + 1, strlen(at_a + 1), at_b + 1, strlen(at_b + 1), &domain_len);
+        if (!local || !domain)
+            return MT_OK;
+        char *joined = NULL;
+        if (asprintf(&joined, "%.*s@%.*s", (int)local_len, local, (int)domain_len, domain) < 0)
+            return mt_fail(MT_ERR_NOMEM, "out of memory");
+        mt_status st = add_glob(out, joined, strlen(joined));
+        free(joined);
+        return st;
+    }
+    const char *keep = narrower(ga, strlen(ga), gb, strlen(gb), &local_len);
+    return keep ? add_glob(out, keep, local_len) : MT_OK;
+}
+
+/* Email globs of a AND b (pairwise intersections). */
 static mt_status intersect_globs(mt_account_filter *out, const mt_account_filter *a,
                                  const mt_account_filter *b)
 {
@@ -109,16 +147,9 @@ static mt_status intersect_globs(mt_account_filter *out, const mt_account_filter
             st = add_glob(out, only->email_globs[i], strlen(only->email_globs[i]));
         return st;
     }
-    for (size_t i = 0; st == MT_OK && i < a->n_email_globs; i++) {
-        for (size_t j = 0; st == MT_OK && j < b->n_email_globs; j++) {
-            const char *ga = a->email_globs[i], *gb = b->email_globs[j];
-            const char *keep = fnmatch(ga, gb, FNM_CASEFOLD) == 0   ? gb
-                               : fnmatch(gb, ga, FNM_CASEFOLD) == 0 ? ga
-                                                                    : NULL;
-            if (keep)
-                st = add_glob(out, keep, strlen(keep));
-        }
-    }
+    for (size_t i = 0; st == MT_OK && i < a->n_email_globs; i++)
+        for (size_t j = 0; st == MT_OK && j < b->n_email_globs; j++)
+            st = intersect_pair(out, a->email_globs[i], b->email_globs[j]);
     /* nothing in common: a glob no email can match */
     if (st == MT_OK && out->n_email_globs == 0)
         st = add_glob(out, "\x01", 1);

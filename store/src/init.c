@@ -10,6 +10,9 @@
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static mt_status init_status = MT_ERR_INTERNAL;
 static char init_error[256];
+/* Kept for the life of the process (OpenSSL releases providers at exit). */
+static OSSL_PROVIDER *default_provider;
+static OSSL_PROVIDER *legacy_provider;
 
 static void library_init_once(void)
 {
@@ -21,13 +24,14 @@ static void library_init_once(void)
     /* Loading "legacy" explicitly stops the default provider from being loaded
      * implicitly, so both are named.  The legacy one (RC2, RC4-era P12 files)
      * is optional: without it those files fail with "unsupported". */
-    if (!OSSL_PROVIDER_load(NULL, "default")) {
+    default_provider = OSSL_PROVIDER_load(NULL, "default");
+    if (!default_provider) {
         snprintf(init_error, sizeof(init_error), "OpenSSL default provider failed to load");
         init_status = MT_ERR_CRYPTO;
         ERR_clear_error();
         return;
     }
-    (void)OSSL_PROVIDER_load(NULL, "legacy");
+    legacy_provider = OSSL_PROVIDER_load(NULL, "legacy");
     ERR_clear_error();
     init_status = MT_OK;
 }

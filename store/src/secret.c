@@ -66,6 +66,22 @@ static void strip_newline(mt_secret *secret)
         secret->data[--secret->len] = '\0';
 }
 
+mt_status mt_read_full(int fd, const char *path, void *buf, size_t len, size_t *got)
+{
+    *got = 0;
+    while (*got < len) {
+        ssize_t n = read(fd, (uint8_t *)buf + *got, len - *got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return mt_fail(MT_ERR_IO, "%s: %s", path, strerror(errno));
+        if (n == 0)
+            break;
+        *got += (size_t)n;
+    }
+    return MT_OK;
+}
+
 mt_status mt_secret_read_fd(int fd, const char *path, size_t max, mt_secret **out)
 {
     mt_status st = MT_OK;
@@ -84,19 +100,10 @@ mt_status mt_secret_read_fd(int fd, const char *path, size_t max, mt_secret **ou
     if (st != MT_OK)
         goto out;
     size_t got = 0;
-    while (got < secret->len) {
-        ssize_t n = read(fd, secret->data + got, secret->len - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            st = mt_fail(MT_ERR_IO, "%s: %s", path, strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break; /* file shrank while reading: keep what is there */
-        got += (size_t)n;
-    }
-    secret->len = got;
+    st = mt_read_full(fd, path, secret->data, secret->len, &got);
+    if (st != MT_OK)
+        goto out;
+    secret->len = got; /* the file may have shrunk while reading */
     secret->data[got] = '\0';
     *out = secret;
     secret = NULL;

@@ -159,7 +159,7 @@ int main(int argc, char **argv)
         return usage();
     const char *mode = argv[1], *out = argv[2];
     bool multikey = strcmp(mode, "multikey") == 0;
-    if (multikey ? argc != 9 : argc != 6)
+    if (multikey ? argc != 10 : argc != 6)
         return usage();
     char *password = tool_read_password(argv[3]);
     int n_files = argc - 4;

@@ -292,6 +292,11 @@ void mt_org_list_free(mt_org *orgs, size_t n);
 mt_status mt_store_so_check(mt_store *store, int64_t org_id, const mt_secret *so_pin);
 mt_status mt_store_so_set_pin(mt_store *store, int64_t org_id, const mt_secret *old_so_pin,
                               const mt_secret *new_so_pin);
+/* Added for gateway mode: writes the organisation's recovery secret (64 hex
+ * digits) to a new file created 0600, for the `recovery_key_file` config key;
+ * needs the SO PIN, refuses an existing file, records an audit event. */
+mt_status mt_store_org_export_recovery_key(mt_store *store, int64_t org_id,
+                                           const mt_secret *so_pin, const char *path);
 
 /* ----------------------------------------------------- stored certificates */
 

@@ -94,11 +94,12 @@ mt_setup_softhsm() {
 # The `mailtoken` CLI on the test's store.
 mt_cli() { "$MAILTOKEN" "$@"; }
 
-# A distinct user PIN per account (the policy wants 8+ characters, not only digits).
+# A distinct user PIN per account (the policy wants 8+ characters, not only
+# digits), in a 0600 file without newline: libp11's pin-source reads it whole.
 pin_of() { printf 'pin-%s-2026' "${1%%@*}"; }
 pin_file_of() {
-    local f="$WORK/pins/$1.pin"
-    [ -f "$f" ] || (umask 077; printf '%s\n' "$(pin_of "$1")" >"$f")
+    local f="$WORK/pins/${1/@/-at-}.pin"
+    [ -f "$f" ] || (umask 077; printf '%s' "$(pin_of "$1")" >"$f")
     printf '%s' "$f"
 }
 
@@ -134,14 +135,14 @@ add_p12() { # EMAIL P12 PASSFILE
     esac
 }
 
-# Every P12 of DIR (one password), accounts created; PINs set for EMAILS given.
-add_p12_dir() { # DIR PASSFILE
+# Every P12 of DIR (one password, file names userNNNNN.p12), accounts created.
+add_p12_dir() { # DIR PASSFILE [DOMAIN]
     case "$MT_BACKEND" in
     mailtoken) mt_cli cert import --dir "$1" --account auto --password-file "$2" >/dev/null ;;
     softhsm)
         local p
         for p in "$1"/*.p12; do
-            softhsm_add_p12 "$(basename "$p" .p12)@$BULK_DOMAIN" "$p" "$2"
+            softhsm_add_p12 "$(basename "$p" .p12)@${3:-$BULK_DOMAIN}" "$p" "$2"
         done
         ;;
     esac
@@ -155,14 +156,15 @@ set_pin() { # EMAIL
     esac
 }
 
-# P12s for N accounts userNNNNN@$BULK_DOMAIN in $WORK/bulk (password file $WORK/bulk.pass).
+# P12s for COUNT accounts userNNNNN@DOMAIN in DIR (default $WORK/bulk and
+# $BULK_DOMAIN), password in $WORK/bulk.pass.
 BULK_DOMAIN=bulk.example.net
-gen_bulk() { # COUNT [KEYS]
+gen_bulk() { # COUNT KEYS [DIR [DOMAIN]]
     local gen="$MT_BUILD_DIR/tests/tools/mt-gen-bulk"
     [ -x "$gen" ] || die "not built: $gen"
-    (umask 077; printf 'bulk-Pass-1\n' >"$WORK/bulk.pass")
-    "$gen" --out "$WORK/bulk" --count "$1" --keys "${2:-2}" --password bulk-Pass-1 \
-        --domain "$BULK_DOMAIN" --ca "$MT_TESTDATA/ca" >/dev/null
+    [ -f "$WORK/bulk.pass" ] || (umask 077; printf 'bulk-Pass-1\n' >"$WORK/bulk.pass")
+    "$gen" --out "${3:-$WORK/bulk}" --count "$1" --keys "$2" --password bulk-Pass-1 \
+        --domain "${4:-$BULK_DOMAIN}" --ca "$MT_TESTDATA/ca" >/dev/null
 }
 bulk_emails() { local p; for p in "$WORK"/bulk/*.p12; do printf '%s@%s\n' "$(basename "$p" .p12)" "$BULK_DOMAIN"; done; }
 
@@ -221,8 +223,8 @@ init = 0
 EOF
 }
 
-# The account's signing key by URI, with its PIN (pin-value) for the engine.
-engine_key_uri() { printf '%s;pin-value=%s' "$(obj_uri "$1" private "${2:-$1}")" "$(pin_of "$1")"; }
+# The account's primary key by URI, with its PIN file (pin-source) for the engine.
+engine_key_uri() { printf '%s;pin-source=file:%s' "$(obj_uri "$1" private)" "$(pin_file_of "$1")"; }
 
 engine_sign() { # EMAIL CERT IN OUT: S/MIME signed mail, key in the token
     client openssl cms -sign -engine pkcs11 -keyform engine -inkey "$(engine_key_uri "$1")" \
@@ -230,8 +232,8 @@ engine_sign() { # EMAIL CERT IN OUT: S/MIME signed mail, key in the token
         { cat "$WORK/openssl-err.txt" >&2; die "openssl cms -sign through the module failed for $1"; }
 }
 
-engine_decrypt() { # EMAIL CERT IN OUT [KEY_LABEL]
-    client openssl cms -decrypt -engine pkcs11 -keyform engine -inkey "$(engine_key_uri "$1" "${5:-$1}")" \
+engine_decrypt() { # EMAIL CERT IN OUT
+    client openssl cms -decrypt -engine pkcs11 -keyform engine -inkey "$(engine_key_uri "$1")" \
         -recip "$2" -in "$3" -out "$4" </dev/null 2>"$WORK/openssl-err.txt" ||
         { cat "$WORK/openssl-err.txt" >&2; die "openssl cms -decrypt through the module failed for $1"; }
 }
@@ -245,8 +247,8 @@ nss_setup() {
     certutil -N -d "$NSSDB" --empty-password
     client modutil -dbdir "$NSSDB" -add mailtoken -libfile "$MODULE" -force "$@" >/dev/null ||
         die "modutil -add mailtoken -libfile $MODULE failed"
-    certutil -A -d "$NSSDB" -n "Test Root CA" -t "C,C,C" -i "$MT_TESTDATA/ca/root.crt"
-    certutil -A -d "$NSSDB" -n "Test S/MIME CA" -t ",," -i "$MT_TESTDATA/ca/sub.crt"
+    client certutil -A -d "$NSSDB" -n "Test Root CA" -t "C,C,C" -i "$MT_TESTDATA/ca/root.crt"
+    client certutil -A -d "$NSSDB" -n "Test S/MIME CA" -t ",," -i "$MT_TESTDATA/ca/sub.crt"
 }
 
 nss_sign() { # NICKNAME PWFILE IN OUT

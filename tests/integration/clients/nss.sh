@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # NSS (the library behind Thunderbird): the module added to a fresh database
 # with modutil; certificates visible before login, keys after; S/MIME
-# signing, verification, encryption and decryption with cmsutil.
+# signing and verification with cmsutil (RSA and EC), encryption and
+# decryption (RSA: the NSS of Debian 12, 3.87, can neither build nor open a
+# CMS message for an EC recipient, with or without our module).
 source "$(dirname "$0")/lib.sh"
 mt_setup
 add_user alice
@@ -38,10 +40,19 @@ for name in alice carol; do
         -out /dev/null 2>"$WORK/err.txt" ||
         { cat "$WORK/err.txt" >&2; die "the message NSS signed for $email does not verify with openssl"; }
 
+    [ "$name" = alice ] || continue
     step "$name: cmsutil -E encrypts to the certificate, cmsutil -D decrypts through the token"
     client cmsutil -E -d "$NSSDB" -r "$nick" -i "$WORK/mail.txt" -o "$WORK/$name.env" </dev/null ||
         die "cmsutil -E to $nick failed"
     nss_decode "$WORK/$name.env" "$WORK/$name-dec.txt" "$pwfile"
     cmp "$WORK/mail.txt" "$WORK/$name-dec.txt" || die "mail decrypted by NSS differs for $email"
 done
+step "module parameters (modutil -string) select the accounts NSS sees"
+rm -rf "$WORK/nssdb"
+nss_setup -string "emails=carol@*"
+client certutil -L -d "$NSSDB" -h all </dev/null >"$WORK/filtered.txt"
+grep -q "^$(email_of_user carol):" "$WORK/filtered.txt" || die "with emails=carol@* NSS does not list carol's certificate"
+if grep -q "^$(email_of_user alice):" "$WORK/filtered.txt"; then
+    die "with emails=carol@* NSS still lists alice's token"
+fi
 echo "PASS: $MT_TEST_NAME"

@@ -4,7 +4,7 @@
 # filter ($MAILTOKEN_ACCOUNTS) brings the module back under the limit.
 source "$(dirname "$0")/lib.sh"
 mt_setup
-gen_bulk 60
+gen_bulk 60 2
 add_p12_dir "$WORK/bulk" "$WORK/bulk.pass"
 [ "$(bulk_emails | wc -l)" -eq 60 ] || die "mt-gen-bulk did not write 60 P12 files"
 count_tokens() { client p11tool --provider "$MODULE" --list-tokens | grep -c "^[[:space:]]*Label: " || true; }

@@ -1,0 +1,24 @@
+/* C_GenerateRandom from OpenSSL's DRBG; seeding is the DRBG's own business. */
+#include "module.h"
+
+#include <openssl/rand.h>
+
+CK_RV mt_generate_random(mt_call *call, CK_BYTE_PTR out, CK_ULONG len)
+{
+    (void)call;
+    if (!out && len > 0)
+        return CKR_ARGUMENTS_BAD;
+    if (len > 0x7fffffffUL)
+        return CKR_ARGUMENTS_BAD;
+    if (len > 0 && RAND_bytes(out, (int)len) != 1)
+        return CKR_FUNCTION_FAILED;
+    return CKR_OK;
+}
+
+CK_RV mt_seed_random(mt_call *call, CK_BYTE_PTR seed, CK_ULONG len)
+{
+    (void)call;
+    if (!seed && len > 0)
+        return CKR_ARGUMENTS_BAD;
+    return CKR_RANDOM_SEED_NOT_SUPPORTED;
+}

@@ -1,0 +1,248 @@
+/*
+ * store_bench: the store's performance targets.
+ *   store_bench [--gen PATH/mt-gen-bulk] [--p12 N] [--accounts N] [--lookups N] [--keep]
+ * 1. import of N generated RSA-2048 P12 files (parse + import + account), per second;
+ *    store size per account afterwards;
+ * 2. lookup by email (mt_store_account_get) in a store of N accounts filled in
+ *    one transaction with PEM certificates made in-process: median and p99.
+ * Exits non-zero when a result is wrong (not when a target is missed).
+ */
+#include "mailtoken/store.h"
+
+#include <dirent.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <sodium.h>
+
+#define CHECK(cond, ...)                                                                      \
+    do {                                                                                      \
+        if (!(cond)) {                                                                        \
+            fprintf(stderr, "store_bench: " __VA_ARGS__);                                     \
+            fprintf(stderr, " (%s)\n", mt_errmsg());                                          \
+            exit(1);                                                                          \
+        }                                                                                     \
+    } while (0)
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static mt_store *open_store(const char *dir, const char *name, int64_t *org_id)
+{
+    char path[512];
+    mt_config *config = NULL;
+    mt_store *store = NULL;
+    mt_secret *so = NULL;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    CHECK(mt_config_defaults(&config) == MT_OK, "config");
+    CHECK(mt_store_open(path, config, MT_OPEN_CREATE, &store) == MT_OK, "open %s", path);
+    CHECK(mt_secret_from("bench-so-pin", 12, &so) == MT_OK, "secret");
+    CHECK(mt_store_org_create(store, "bench", so, org_id) == MT_OK, "org");
+    mt_secret_free(so);
+    mt_config_free(config);
+    return store;
+}
+
+static long file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long)sb.st_size : 0;
+}
+
+/* ---------------------------------------------------------------- import */
+
+static void bench_import(const char *dir, const char *gen, int count)
+{
+    char cmd[2048], p12_dir[512], db[512];
+    int64_t org_id = 0;
+    snprintf(p12_dir, sizeof(p12_dir), "%s/p12", dir);
+    snprintf(cmd, sizeof(cmd), "'%s' --out '%s' --count %d --password mailtoken >/dev/null", gen, p12_dir, count);
+    CHECK(system(cmd) == 0, "%s failed", cmd);
+    mt_store *store = open_store(dir, "import.db", &org_id);
+    mt_secret *password = NULL;
+    CHECK(mt_secret_from("mailtoken", 9, &password) == MT_OK, "secret");
+
+    double start = now_s(), parsing = 0;
+    int imported = 0;
+    for (int i = 0; i < count; i++) {
+        char path[700], email[64];
+        mt_parsed *parsed = NULL;
+        int64_t cert_id = 0;
+        bool created = false;
+        snprintf(path, sizeof(path), "%s/user%05d.p12", p12_dir, i + 1);
+        double t0 = now_s();
+        CHECK(mt_cert_parse_file(path, password, &parsed) == MT_OK, "parse %s", path);
+        parsing += now_s() - t0;
+        CHECK(parsed->n_entries == 1 && parsed->entries[0].pkcs8, "%s: one key expected", path);
+        CHECK(mt_store_cert_import(store, org_id, &parsed->entries[0], NULL, NULL, &cert_id, &created) == MT_OK,
+              "import %s", path);
+        CHECK(created, "%s imported twice", path);
+        snprintf(email, sizeof(email), "%s", parsed->entries[0].cert->emails[0]);
+        CHECK(mt_store_account_create(store, org_id, email, cert_id, &cert_id, 1) == MT_OK, "account %s", email);
+        mt_parsed_free(parsed);
+        imported++;
+    }
+    double elapsed = now_s() - start;
+    mt_store_stats stats;
+    CHECK(mt_store_stats_get(store, org_id, &stats) == MT_OK, "stats");
+    CHECK(stats.internal_accounts == (size_t)count && stats.certificates_with_key == (size_t)count,
+          "expected %d internal accounts, got %zu", count, stats.internal_accounts);
+    snprintf(db, sizeof(db), "%s/import.db", dir);
+    mt_store_close(store); /* checkpoints the WAL into the file */
+    printf("import: %d P12 (parse + import + account) in %.2f s = %.0f P12/s (target >= 200); "
+           "of which P12 parsing %.2f s, store %.2f s\n",
+           imported, elapsed, imported / elapsed, parsing, elapsed - parsing);
+    printf("size: %ld bytes for %d accounts with one RSA-2048 certificate = %.0f bytes/account "
+           "(target < 8192)\n", file_size(db), count, (double)file_size(db) / count);
+    mt_secret_free(password);
+}
+
+/* ---------------------------------------------------------------- lookup */
+
+typedef struct cert_maker {
+    EVP_PKEY *ca_key;   /* P-256: signing is cheap */
+    X509_NAME *ca_name;
+    EVP_PKEY *subject_key; /* one RSA-2048 key for every certificate */
+} cert_maker;
+
+static void maker_init(cert_maker *m)
+{
+    m->ca_key = EVP_EC_gen("P-256");
+    m->subject_key = EVP_RSA_gen(2048);
+    m->ca_name = X509_NAME_new();
+    X509_NAME_add_entry_by_txt(m->ca_name, "CN", MBSTRING_ASC, (const unsigned char *)"bench CA", -1, -1, 0);
+    CHECK(m->ca_key && m->subject_key, "key generation");
+}
+
+static mt_cert_info *make_cert(cert_maker *m, const char *email, long serial)
+{
+    X509 *cert = X509_new();
+    X509_set_version(cert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), serial);
+    X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 365L * 86400);
+    /* the email in the subject (emailAddress), as older CAs put it: no extension to build */
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC, (const unsigned char *)email, -1, -1, 0);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "emailAddress", MBSTRING_ASC, (const unsigned char *)email,
+                               -1, -1, 0);
+    X509_set_issuer_name(cert, m->ca_name);
+    X509_set_pubkey(cert, m->subject_key);
+    CHECK(X509_sign(cert, m->ca_key, EVP_sha256()) > 0, "sign");
+    unsigned char *der = NULL;
+    int len = i2d_X509(cert, &der);
+    mt_cert_info *info = NULL;
+    CHECK(mt_cert_info_from_der(der, (size_t)len, &info) == MT_OK, "parse generated certificate");
+    OPENSSL_free(der);
+    X509_free(cert);
+    return info;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void bench_lookup(const char *dir, int accounts, int lookups)
+{
+    int64_t org_id = 0;
+    cert_maker maker;
+    maker_init(&maker);
+    mt_store *store = open_store(dir, "lookup.db", &org_id);
+    double start = now_s();
+    CHECK(mt_store_begin(store) == MT_OK, "begin");
+    for (int i = 0; i < accounts; i++) {
+        char email[64];
+        int64_t cert_id = 0;
+        snprintf(email, sizeof(email), "user%06d@example.org", i);
+        mt_cert_info *info = make_cert(&maker, email, i + 1);
+        mt_parsed_entry entry = {.cert = info};
+        CHECK(mt_store_cert_import(store, org_id, &entry, NULL, NULL, &cert_id, NULL) == MT_OK, "import %s", email);
+        CHECK(mt_store_account_create(store, org_id, email, cert_id, &cert_id, 1) == MT_OK, "account %s", email);
+        mt_cert_info_free(info);
+    }
+    CHECK(mt_store_commit(store) == MT_OK, "commit");
+    printf("fill: %d accounts in one transaction in %.1f s\n", accounts, now_s() - start);
+
+    double *times = calloc((size_t)lookups, sizeof(double));
+    for (int i = 0; i < lookups; i++) {
+        char email[64];
+        int pick = (int)randombytes_uniform((uint32_t)accounts);
+        mt_account *account = NULL;
+        snprintf(email, sizeof(email), "user%06d@example.org", pick);
+        double t0 = now_s();
+        mt_status st = mt_store_account_get(store, org_id, email, &account);
+        times[i] = now_s() - t0;
+        CHECK(st == MT_OK && !strcmp(account->email, email) && account->n_history == 1, "lookup %s", email);
+        mt_account_free(account);
+    }
+    qsort(times, (size_t)lookups, sizeof(double), compare_double);
+    printf("lookup: %d lookups by email among %d accounts: median %.1f us, p99 %.1f us (target median < 50 us)\n",
+           lookups, accounts, times[lookups / 2] * 1e6, times[(lookups * 99) / 100] * 1e6);
+    free(times);
+    mt_store_close(store);
+    EVP_PKEY_free(maker.ca_key);
+    EVP_PKEY_free(maker.subject_key);
+    X509_NAME_free(maker.ca_name);
+}
+
+int main(int argc, char **argv)
+{
+    const char *gen = NULL;
+    int p12 = 1000, accounts = 100000, lookups = 10000;
+    static const struct option options[] = {
+        {"gen", required_argument, NULL, 'g'}, {"p12", required_argument, NULL, 'p'},
+        {"accounts", required_argument, NULL, 'a'}, {"lookups", required_argument, NULL, 'l'},
+        {"keep", no_argument, NULL, 'k'}, {NULL, 0, NULL, 0}};
+    bool keep = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (c) {
+        case 'g': gen = optarg; break;
+        case 'p': p12 = atoi(optarg); break;
+        case 'a': accounts = atoi(optarg); break;
+        case 'l': lookups = atoi(optarg); break;
+        case 'k': keep = true; break;
+        default:
+            fprintf(stderr, "usage: store_bench [--gen mt-gen-bulk] [--p12 N] [--accounts N] [--lookups N] [--keep]\n");
+            return 2;
+        }
+    }
+    CHECK(mt_library_init() == MT_OK, "init");
+    char default_gen[1024];
+    if (!gen && getenv("MT_BUILD_DIR")) {
+        snprintf(default_gen, sizeof(default_gen), "%s/tests/tools/mt-gen-bulk", getenv("MT_BUILD_DIR"));
+        gen = default_gen;
+    }
+    CHECK(p12 > 0 && accounts > 0 && lookups > 0, "counts must be positive");
+    char dir[] = "/tmp/mt-store-bench-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    if (gen)
+        bench_import(dir, gen, p12);
+    else
+        printf("import: skipped (no --gen mt-gen-bulk and no MT_BUILD_DIR)\n");
+    bench_lookup(dir, accounts, lookups);
+    if (keep)
+        printf("stores kept in %s\n", dir);
+    else
+        nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}

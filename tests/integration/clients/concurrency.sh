@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# 8 threads of one client sign, verify, encrypt and decrypt across 4 tokens
+# while the CLI imports 30 new accounts into the store: no call fails, and
+# the new accounts appear as slots without a restart.
+#   concurrency.sh          the normal build's module
+#   concurrency.sh tsan     module and client built with ThreadSanitizer:
+#                           any data race reported fails the test
+source "$(dirname "$0")/lib.sh"
+mt_setup
+STRESS="$MT_BUILD_DIR/tests/integration/clients/mt-client-stress"
+if [ "${1:-}" = tsan ]; then
+    STRESS="$STRESS-tsan"
+    MODULE="$MT_BUILD_DIR/tests/integration/clients/mailtoken-pkcs11-tsan.so"
+    export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1"
+fi
+[ -x "$STRESS" ] || die "not built: $STRESS"
+[ -f "$MODULE" ] || die "not built: $MODULE"
+
+step "4 accounts with PINs; 30 more waiting to be imported"
+gen_bulk 4 4
+add_p12_dir "$WORK/bulk" "$WORK/bulk.pass"
+: >"$WORK/pins.txt"
+for email in $(bulk_emails); do
+    set_pin "$email"
+    printf '%s %s\n' "$email" "$(pin_of "$email")" >>"$WORK/pins.txt"
+done
+gen_bulk 30 2 "$WORK/new" new.example.net
+
+step "8 threads through the module while the CLI imports"
+(
+    trap - ERR
+    client "$STRESS" "$MODULE" "$WORK/pins.txt" 8 25 "$WORK/ready" "$WORK/stop"
+) >"$WORK/stress.out" 2>"$WORK/stress.err" &
+stress_pid=$!
+for _ in $(seq 600); do
+    [ ! -e "$WORK/ready" ] && kill -0 "$stress_pid" 2>/dev/null || break
+    sleep 0.1
+done
+[ -e "$WORK/ready" ] || { cat "$WORK/stress.err" >&2; die "mt-client-stress did not log in to the 4 tokens"; }
+add_p12_dir "$WORK/new" "$WORK/bulk.pass" new.example.net
+touch "$WORK/stop"
+stress_rc=0
+wait "$stress_pid" || stress_rc=$?
+cat "$WORK/stress.out"
+if [ "$stress_rc" -ne 0 ] || grep -q "ThreadSanitizer" "$WORK/stress.err"; then
+    cat "$WORK/stress.err" >&2
+    die "mt-client-stress failed (exit $stress_rc)"
+fi
+
+step "every operation succeeded; the 30 imported accounts are slots now"
+read -r ops before after < <(sed -n 's/^ops=\([0-9]*\) slots-before=\([0-9]*\) slots-after=\([0-9]*\)$/\1 \2 \3/p' "$WORK/stress.out")
+[ "${ops:-0}" -ge 200 ] || die "expected at least 8 x 25 operations, got ${ops:-none}"
+if [ "$MT_BACKEND" = mailtoken ]; then
+    [ "$after" -eq $((before + 30)) ] ||
+        die "the client saw $before slots before and $after after importing 30 accounts (expected $((before + 30)))"
+fi
+echo "PASS: $MT_TEST_NAME"

@@ -1,0 +1,156 @@
+# Shared by the renewal tests: sourced with the mailtoken binary as $1 and the
+# CA simulator as $2.  Each test runs in its own temporary directory.
+
+MT_BIN=${1:?usage: test.sh PATH-TO-mailtoken PATH-TO-mt-ca-sim}
+SIM_BIN=${2:?usage: test.sh PATH-TO-mailtoken PATH-TO-mt-ca-sim}
+: "${MT_TESTDATA:?MT_TESTDATA is not set}"
+TD=$MT_TESTDATA
+T=$(mktemp -d "${TMPDIR:-/tmp}/mt-renew.XXXXXX")
+SIM_PID=
+stop_sim() {
+    if [ -n "$SIM_PID" ]; then
+        kill "$SIM_PID" 2>/dev/null || true
+        wait "$SIM_PID" 2>/dev/null || true
+        SIM_PID=
+    fi
+}
+trap 'stop_sim; rm -rf "$T"' EXIT
+export HOME=$T/home XDG_DATA_HOME=$T/home/.local/share
+mkdir -p "$HOME"
+unset MAILTOKEN_CONF MAILTOKEN_SO_PIN MAILTOKEN_PIN MAILTOKEN_NEW_PIN MAILTOKEN_P12_PASSWORD \
+    MT_RENEW_KILL_AT
+export MAILTOKEN_STORE=$T/store.db
+umask 077
+
+EMAIL=alice@example.org
+
+fail() {
+    printf 'FAIL: %s\n' "$*" >&2
+    exit 1
+}
+
+# run CODE ARGS...: runs mailtoken, checks its exit code; output in $T/out, $T/err.
+run() {
+    local want=$1 got=0
+    shift
+    "$MT_BIN" "$@" >"$T/out" 2>"$T/err" || got=$?
+    if [ "$got" -ne "$want" ]; then
+        printf 'stdout:\n%s\nstderr:\n%s\n' "$(head -c 3000 "$T/out")" "$(head -c 3000 "$T/err")" >&2
+        fail "mailtoken $*: exit $got, expected $want"
+    fi
+}
+out_has() { grep -qF -- "$1" "$T/out" || fail "stdout lacks '$1': $(head -c 2000 "$T/out")"; }
+err_has() { grep -qF -- "$1" "$T/err" || fail "stderr lacks '$1': $(head -c 2000 "$T/err")"; }
+
+# The template store: organisation, alice's P12 imported, her account.
+make_template() {
+    printf 'so-secret-1234\n' >"$T/so-pin"
+    run 0 init --org example --so-pin-file "$T/so-pin"
+    run 0 cert import "$TD/users/alice.p12" --password-file "$TD/users/alice.pass" --account auto
+    run 0 --json account show "$EMAIL"
+    OLD_PRIMARY=$(jq -r .primaryCertificateId "$T/out")
+    run 0 --json cert show "$OLD_PRIMARY"
+    OLD_SERIAL=$(jq -r .serialNumber "$T/out")
+    cp "$MAILTOKEN_STORE" "$T/template.db"
+}
+
+fresh_store() {
+    rm -f "$MAILTOKEN_STORE" "$MAILTOKEN_STORE-wal" "$MAILTOKEN_STORE-shm"
+    cp "$T/template.db" "$MAILTOKEN_STORE"
+}
+
+# start_sim KIND [SIM OPTIONS...]: a simulator on a free port; sets SIM_URL.
+start_sim() {
+    local kind=$1
+    shift
+    stop_sim
+    rm -f "$T/port"
+    local args=(--kind "$kind" --ca-dir "$TD/ca" --port-file "$T/port" --cert-file "$T/sim.crt")
+    if [ "$kind" = sectigo ]; then
+        args+=(--order "1000001:$EMAIL:$OLD_SERIAL")
+    else
+        args+=(--login ixuser:ixpass --max-rps 1000)
+    fi
+    "$SIM_BIN" "${args[@]}" "$@" 2>"$T/sim.log" &
+    SIM_PID=$!
+    local i
+    for i in $(seq 100); do
+        [ -s "$T/port" ] && break
+        kill -0 "$SIM_PID" 2>/dev/null || fail "mt-ca-sim $kind exited: $(cat "$T/sim.log")"
+        sleep 0.05
+    done
+    [ -s "$T/port" ] || fail "mt-ca-sim $kind wrote no port file"
+    SIM_BASE=https://127.0.0.1:$(cat "$T/port")
+    if [ "$kind" = sectigo ]; then SIM_URL=$SIM_BASE/products; else SIM_URL=$SIM_BASE/v1; fi
+}
+
+sim_stat() { # sim_stat FIELD
+    curl -sS --fail --cacert "$T/sim.crt" "$SIM_BASE/_control/stats" | jq -r ".$1" ||
+        fail "cannot read the simulator's stats"
+}
+sim_fault() { # sim_fault NAME,OP,COUNT[,ARG]
+    curl -sS --fail --cacert "$T/sim.crt" --data-urlencode "spec=$1" "$SIM_BASE/_control/fault" \
+        >/dev/null || fail "cannot inject fault $1"
+}
+
+# add_profile KIND [--option K=V]...: the CA profile "ca" for the running simulator.
+add_profile() {
+    local kind=$1
+    shift
+    if [ "$kind" = sectigo ]; then
+        printf 'login = apiuser\npassword = apipass\n' >"$T/creds"
+    else
+        printf 'login = ixuser\npassword = ixpass\ncontext = 4\n' >"$T/creds"
+    fi
+    chmod 600 "$T/creds"
+    local opts=(--option "ca_bundle=$T/sim.crt" --option "trust_anchors=$TD/ca/root.crt"
+        --option poll_initial=0 --option retry_initial=0 --option rate_limit_initial=0
+        --option timeout_ms=2000 --option max_rps=0)
+    [ "$kind" = internetx ] && opts+=(--option contact_id=100)
+    run 0 ca add ca --kind "$kind" --url "$SIM_URL" --credentials "$T/creds" "${opts[@]}" "$@"
+}
+
+# renew_args KIND: what `renew` needs besides the email.
+renew_args() {
+    if [ "$1" = sectigo ]; then echo --key ec-p256 --order-number 1000001; else echo --key ec-p256; fi
+}
+
+# The newest renewal of alice as JSON in $T/renewal.
+last_renewal() {
+    "$MT_BIN" --json renew status "$EMAIL" --all >"$T/status" 2>"$T/err" ||
+        fail "renew status: $(cat "$T/err")"
+    jq '.renewals | max_by(.id)' "$T/status" >"$T/renewal"
+}
+renewal_field() { last_renewal; jq -r ".$1" "$T/renewal"; }
+
+primary() {
+    "$MT_BIN" --json account show "$EMAIL" >"$T/acct" 2>"$T/err" || fail "account show: $(cat "$T/err")"
+    jq -r .primaryCertificateId "$T/acct"
+}
+history_len() { jq -r '.certificateHistory | length' "$T/acct"; }
+
+expect_done() { # the renewal finished: new primary, old one kept in the history
+    local what=$1 state
+    state=$(renewal_field state)
+    [ "$state" = done ] || fail "$what: state $state, expected done ($(jq -r .lastError "$T/renewal"))"
+    local new p
+    new=$(jq -r .newCertificateId "$T/renewal")
+    p=$(primary)
+    [ "$p" = "$new" ] || fail "$what: primary $p, expected the new certificate $new"
+    [ "$p" != "$OLD_PRIMARY" ] || fail "$what: primary unchanged"
+    [ "$(history_len)" = 2 ] || fail "$what: history $(jq -c .certificateHistory "$T/acct")"
+    jq -e --arg o "$OLD_PRIMARY" '.certificateHistory | index($o | tonumber) != null' "$T/acct" \
+        >/dev/null || fail "$what: the old certificate left the history"
+}
+
+expect_orders() { # expect_orders N WHAT
+    local n
+    n=$(sim_stat orders)
+    [ "$n" = "$1" ] || fail "$2: $n orders at the simulator, expected $1"
+}
+
+expect_primary_unchanged() {
+    local p
+    p=$(primary)
+    [ "$p" = "$OLD_PRIMARY" ] || fail "$1: primary changed to $p"
+}

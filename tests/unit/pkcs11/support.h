@@ -1,0 +1,47 @@
+/* Shared by the module's unit tests: load the module like a client, build a
+ * store, find objects. */
+#ifndef MT_TEST_PKCS11_SUPPORT_H
+#define MT_TEST_PKCS11_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "pkcs11_v3.h"
+
+#define TEST_PIN "user-pin-123"
+#define TEST_SO_PIN "so-secret-123"
+
+extern CK_FUNCTION_LIST_PTR p11;
+extern CK_FUNCTION_LIST_3_0 *p11_3;
+extern char test_dir[256];
+extern char test_store[320];
+/* Extra mt-test-provision options ("--max-failures 3"). */
+extern const char *test_provision_options;
+
+/* dlopen()s $MT_MODULE once per process. */
+void test_load_module(void);
+/* A fresh directory and store holding the named users (tests/data names,
+ * "partner" as PEM), $MAILTOKEN_STORE pointing at it, an empty config. */
+void test_make_store(const char *const *users, size_t n);
+/* Adds users to the existing store (another process: mt-test-provision). */
+void test_add_users(const char *const *users, size_t n);
+void test_remove_store(void);
+const char *test_data(const char *rel);
+
+/* Initialise with NULL args and return the slot of a token label. */
+void test_init(void);
+CK_SLOT_ID test_slot(const char *label);
+CK_SESSION_HANDLE test_session(const char *label, int login);
+/* First object of a class with the given CKA_ID (or any, id NULL). */
+CK_OBJECT_HANDLE test_find(CK_SESSION_HANDLE s, CK_OBJECT_CLASS klass, const uint8_t *id,
+                           size_t id_len);
+/* CKA_ID of the primary certificate of the session's token. */
+size_t test_primary_id(CK_SESSION_HANDLE s, uint8_t id[20]);
+/* EVP_PKEY of a user's certificate, for checking signatures. */
+void *test_cert_pubkey(const char *user);
+
+#endif

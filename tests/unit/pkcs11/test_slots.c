@@ -1,0 +1,200 @@
+/* Slots follow the store while a client runs: new accounts appear, deleted
+ * ones leave a slot with no token, a renewal changes the objects; filters
+ * from C_Initialize; the failed-PIN counter survives a restart. */
+#include "support.h"
+
+#include "mailtoken/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int setup(void **state)
+{
+    (void)state;
+    test_load_module();
+    return 0;
+}
+
+static int make_store(void **state)
+{
+    (void)state;
+    static const char *const users[] = {"alice-old", "bob"};
+    test_make_store(users, 2);
+    return 0;
+}
+
+static int remove_store(void **state)
+{
+    (void)state;
+    p11->C_Finalize(NULL);
+    test_remove_store();
+    return 0;
+}
+
+static CK_ULONG slot_count(CK_BBOOL present)
+{
+    CK_ULONG n = 0;
+    assert_int_equal(p11->C_GetSlotList(present, NULL, &n), CKR_OK);
+    return n;
+}
+
+static void delete_account(const char *email)
+{
+    mt_store *store = NULL;
+    mt_org *org = NULL;
+    assert_int_equal(mt_store_open(test_store, NULL, 0, &store), MT_OK);
+    assert_int_equal(mt_store_org_find(store, NULL, &org), MT_OK);
+    assert_int_equal(mt_store_account_delete(store, org->id, email, false), MT_OK);
+    mt_org_free(org);
+    mt_store_close(store);
+}
+
+static void accounts_come_and_go(void **state)
+{
+    (void)state;
+    CK_SLOT_ID event = 0;
+    test_init();
+    assert_int_equal(slot_count(CK_TRUE), 2);
+    CK_SLOT_ID bob = test_slot("bob@example.org");
+    CK_SESSION_HANDLE bob_session = test_session("bob@example.org", 1);
+    assert_int_equal(p11->C_WaitForSlotEvent(CKF_DONT_BLOCK, &event, NULL), CKR_NO_EVENT);
+
+    static const char *const carol[] = {"carol"};
+    test_add_users(carol, 1);
+    assert_int_equal(p11->C_WaitForSlotEvent(CKF_DONT_BLOCK, &event, NULL), CKR_OK);
+    assert_int_equal(p11->C_WaitForSlotEvent(CKF_DONT_BLOCK, &event, NULL), CKR_NO_EVENT);
+    assert_int_equal(slot_count(CK_TRUE), 3);
+    assert_int_equal(event, test_slot("carol@example.org"));
+
+    delete_account("bob@example.org");
+    assert_int_equal(slot_count(CK_FALSE), 3); /* the list never shrinks */
+    assert_int_equal(slot_count(CK_TRUE), 2);
+    CK_SLOT_INFO info;
+    CK_TOKEN_INFO tinfo;
+    CK_SESSION_HANDLE s;
+    assert_int_equal(p11->C_GetSlotInfo(bob, &info), CKR_OK);
+    assert_int_equal(info.flags, CKF_REMOVABLE_DEVICE);
+    assert_int_equal(p11->C_GetTokenInfo(bob, &tinfo), CKR_TOKEN_NOT_PRESENT);
+    assert_int_equal(p11->C_OpenSession(bob, CKF_SERIAL_SESSION, NULL, NULL, &s), CKR_TOKEN_NOT_PRESENT);
+    assert_int_equal(p11->C_GetSessionInfo(bob_session, &(CK_SESSION_INFO){0}),
+                     CKR_SESSION_HANDLE_INVALID);
+    assert_int_equal(p11->C_WaitForSlotEvent(CKF_DONT_BLOCK, &event, NULL), CKR_OK);
+    assert_int_equal(event, bob);
+    assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
+}
+
+static CK_ULONG count_objects(CK_SESSION_HANDLE s, CK_OBJECT_CLASS klass)
+{
+    CK_OBJECT_HANDLE found[32];
+    CK_ULONG n = 0;
+    CK_ATTRIBUTE t = {CKA_CLASS, &klass, sizeof(klass)};
+    assert_int_equal(p11->C_FindObjectsInit(s, &t, 1), CKR_OK);
+    assert_int_equal(p11->C_FindObjects(s, found, 32, &n), CKR_OK);
+    assert_int_equal(p11->C_FindObjectsFinal(s), CKR_OK);
+    return n;
+}
+
+static int signs(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key)
+{
+    CK_BBOOL sign = CK_FALSE;
+    CK_ATTRIBUTE a = {CKA_SIGN, &sign, sizeof(sign)};
+    assert_int_equal(p11->C_GetAttributeValue(s, key, &a, 1), CKR_OK);
+    return sign == CK_TRUE;
+}
+
+/* A renewal while the client runs: the new certificate is primary and signs,
+ * the old key stays for decryption; the login survives. */
+static void renewal_while_running(void **state)
+{
+    (void)state;
+    uint8_t old_id[20], new_id[20];
+    test_init();
+    CK_SESSION_HANDLE s = test_session("alice@example.org", 1);
+    test_primary_id(s, old_id);
+    assert_int_equal(count_objects(s, CKO_PRIVATE_KEY), 1);
+    assert_true(signs(s, test_find(s, CKO_PRIVATE_KEY, old_id, 20)));
+
+    static const char *const renewed[] = {"alice"};
+    test_add_users(renewed, 1);
+    assert_int_equal(count_objects(s, CKO_PRIVATE_KEY), 2);
+    assert_int_equal(count_objects(s, CKO_CERTIFICATE), 4);
+    test_primary_id(s, new_id);
+    assert_memory_not_equal(old_id, new_id, 20);
+    assert_true(signs(s, test_find(s, CKO_PRIVATE_KEY, new_id, 20)));
+    assert_false(signs(s, test_find(s, CKO_PRIVATE_KEY, old_id, 20)));
+    CK_MECHANISM m = {CKM_SHA256_RSA_PKCS, NULL, 0};
+    uint8_t sig[256];
+    CK_ULONG len = sizeof(sig);
+    assert_int_equal(p11->C_SignInit(s, &m, test_find(s, CKO_PRIVATE_KEY, new_id, 20)), CKR_OK);
+    assert_int_equal(p11->C_Sign(s, (CK_BYTE_PTR) "x", 1, sig, &len), CKR_OK);
+    assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
+}
+
+static void initialize_filters(void **state)
+{
+    (void)state;
+    CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK, .pReserved = "emails=bob@*"};
+    assert_int_equal(p11->C_Initialize(&args), CKR_OK);
+    assert_int_equal(slot_count(CK_FALSE), 1);
+    test_slot("bob@example.org");
+    assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
+    /* NSS passes its module parameters: our words are picked out of them */
+    args.pReserved = "configdir='sql:/x' accounts='kind=internal;emails=alice@*' flags=readOnly";
+    assert_int_equal(p11->C_Initialize(&args), CKR_OK);
+    assert_int_equal(slot_count(CK_FALSE), 1);
+    test_slot("alice@example.org");
+    assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
+    /* the environment narrows further */
+    setenv("MAILTOKEN_ACCOUNTS", "emails=carol@*", 1);
+    assert_int_equal(p11->C_Initialize(&args), CKR_OK);
+    assert_int_equal(slot_count(CK_FALSE), 0);
+    assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
+    unsetenv("MAILTOKEN_ACCOUNTS");
+}
+
+static int make_store_3_tries(void **state)
+{
+    test_provision_options = "--max-failures 3";
+    make_store(state);
+    test_provision_options = "";
+    return 0;
+}
+
+static void pin_lockout(void **state)
+{
+    (void)state;
+    test_init();
+    CK_SESSION_HANDLE s = test_session("bob@example.org", 0);
+    CK_UTF8CHAR_PTR wrong = (CK_UTF8CHAR_PTR) "wrong-pin-999";
+    assert_int_equal(p11->C_Login(s, CKU_USER, wrong, 13), CKR_PIN_INCORRECT);
+    CK_TOKEN_INFO info;
+    assert_int_equal(p11->C_GetTokenInfo(test_slot("bob@example.org"), &info), CKR_OK);
+    assert_true(info.flags & CKF_USER_PIN_COUNT_LOW);
+    CK_RV rv = p11->C_Login(s, CKU_USER, wrong, 13);
+    assert_int_equal(rv, CKR_PIN_INCORRECT);
+    assert_int_equal(p11->C_GetTokenInfo(test_slot("bob@example.org"), &info), CKR_OK);
+    assert_true(info.flags & CKF_USER_PIN_FINAL_TRY);
+    rv = p11->C_Login(s, CKU_USER, wrong, 13);
+    assert_true(rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED);
+    /* locked: the right PIN no longer opens it, even after a restart */
+    assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
+    test_init();
+    s = test_session("bob@example.org", 0);
+    assert_int_equal(p11->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)TEST_PIN, strlen(TEST_PIN)),
+                     CKR_PIN_LOCKED);
+    assert_int_equal(p11->C_GetTokenInfo(test_slot("bob@example.org"), &info), CKR_OK);
+    assert_true(info.flags & CKF_USER_PIN_LOCKED);
+    assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(accounts_come_and_go, make_store, remove_store),
+        cmocka_unit_test_setup_teardown(renewal_while_running, make_store, remove_store),
+        cmocka_unit_test_setup_teardown(initialize_filters, make_store, remove_store),
+        cmocka_unit_test_setup_teardown(pin_lockout, make_store_3_tries, remove_store),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

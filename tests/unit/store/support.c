@@ -1,0 +1,163 @@
+/* Shared fixtures for the store unit tests. */
+#include "support.h"
+
+#include <ftw.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+void test_make_dir(char *dir, size_t len)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, len, "%s/mt-store-test-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(dir));
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+void test_remove_dir(const char *dir)
+{
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+mt_config *test_fast_config(void)
+{
+    mt_config *config = NULL;
+    assert_int_equal(mt_config_defaults(&config), MT_OK);
+    config->kdf_opslimit = crypto_pwhash_OPSLIMIT_MIN;
+    config->kdf_memlimit = crypto_pwhash_MEMLIMIT_MIN;
+    return config;
+}
+
+int test_env_setup(void **state)
+{
+    test_env *env = calloc(1, sizeof(*env));
+    mt_secret *so = test_secret(SO_PIN);
+    test_make_dir(env->dir, sizeof(env->dir));
+    snprintf(env->path, sizeof(env->path), "%s/store.db", env->dir);
+    env->config = test_fast_config();
+    assert_int_equal(mt_store_open(env->path, env->config, MT_OPEN_CREATE, &env->store), MT_OK);
+    assert_int_equal(mt_store_set_actor(env->store, "test"), MT_OK);
+    assert_int_equal(mt_store_org_create(env->store, "acme", so, &env->org_id), MT_OK);
+    mt_secret_free(so);
+    *state = env;
+    return 0;
+}
+
+int test_env_teardown(void **state)
+{
+    test_env *env = *state;
+    mt_store_close(env->store);
+    mt_config_free(env->config);
+    test_remove_dir(env->dir);
+    free(env);
+    return 0;
+}
+
+mt_secret *test_secret(const char *text)
+{
+    mt_secret *secret = NULL;
+    assert_int_equal(mt_secret_from(text, strlen(text), &secret), MT_OK);
+    return secret;
+}
+
+const char *test_data_path(const char *rel)
+{
+    static _Thread_local char path[1024];
+    const char *dir = getenv("MT_TESTDATA");
+    if (!dir || !*dir) {
+        fprintf(stderr, "MT_TESTDATA is not set\n");
+        fail();
+    }
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    return path;
+}
+
+static mt_parsed *parse(const char *rel, const char *pass_rel)
+{
+    mt_secret *password = NULL;
+    mt_parsed *parsed = NULL;
+    if (pass_rel && access(test_data_path(pass_rel), F_OK) == 0)
+        assert_int_equal(mt_secret_from_file(test_data_path(pass_rel), &password), MT_OK);
+    mt_status st = mt_cert_parse_file(test_data_path(rel), password, &parsed);
+    if (st != MT_OK)
+        fprintf(stderr, "parse %s: %s\n", rel, mt_errmsg());
+    assert_int_equal(st, MT_OK);
+    assert_true(parsed->n_entries >= 1);
+    mt_secret_free(password);
+    return parsed;
+}
+
+mt_parsed *test_parse_user(const char *name)
+{
+    char rel[256], pass[256];
+    snprintf(rel, sizeof(rel), "users/%s.p12", name);
+    snprintf(pass, sizeof(pass), "users/%s.pass", name);
+    return parse(rel, pass);
+}
+
+mt_parsed *test_parse_user_pem(const char *name)
+{
+    char rel[256];
+    snprintf(rel, sizeof(rel), "users/%s.crt", name);
+    return parse(rel, NULL);
+}
+
+int64_t test_import(test_env *env, const char *name, bool pem)
+{
+    mt_parsed *parsed = pem ? test_parse_user_pem(name) : test_parse_user(name);
+    int64_t id = 0;
+    bool created = false;
+    mt_status st = mt_store_cert_import(env->store, env->org_id, &parsed->entries[0], NULL, NULL, &id, &created);
+    if (st != MT_OK)
+        fprintf(stderr, "import %s: %s\n", name, mt_errmsg());
+    assert_int_equal(st, MT_OK);
+    mt_parsed_free(parsed);
+    return id;
+}
+
+long test_count(const char *db_path, const char *table)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    char sql[128];
+    long n = -1;
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    n = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return n;
+}
+
+uint8_t *test_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *data = NULL;
+    *len = 0;
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    data = malloc(size > 0 ? (size_t)size : 1);
+    if (data && size > 0 && fread(data, 1, (size_t)size, f) != (size_t)size) {
+        free(data);
+        data = NULL;
+    } else {
+        *len = (size_t)(size > 0 ? size : 0);
+    }
+    fclose(f);
+    return data;
+}

@@ -1,0 +1,48 @@
+/* Shared fixtures for the store unit tests: temp stores, test data, row counts. */
+#ifndef MT_TEST_STORE_SUPPORT_H
+#define MT_TEST_STORE_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "mailtoken/store.h"
+
+#define SO_PIN "so-secret-pin"
+#define USER_PIN "user-pin-1234"
+
+typedef struct test_env {
+    char dir[256];
+    char path[300];
+    mt_config *config;
+    mt_store *store;
+    int64_t org_id;
+} test_env;
+
+/* Fresh directory, store created with fast Argon2id limits, one organisation "acme". */
+int test_env_setup(void **state);
+int test_env_teardown(void **state);
+/* Fresh temp dir only (no store). */
+void test_make_dir(char *dir, size_t len);
+void test_remove_dir(const char *dir);
+
+mt_secret *test_secret(const char *text);
+/* $MT_TESTDATA/rel, or the test is skipped when MT_TESTDATA is unset. */
+const char *test_data_path(const char *rel);
+/* Parses $MT_TESTDATA/users/NAME.p12 with its password (first entry). */
+mt_parsed *test_parse_user(const char *name);
+/* Parses the public $MT_TESTDATA/users/NAME.crt. */
+mt_parsed *test_parse_user_pem(const char *name);
+/* Imports NAME.p12 (or NAME.crt when pem) and returns the certificate id. */
+int64_t test_import(test_env *env, const char *name, bool pem);
+/* Row count of a table, through a separate connection. */
+long test_count(const char *db_path, const char *table);
+/* A config with fast KDF limits (caller frees). */
+mt_config *test_fast_config(void);
+/* Reads a whole file (malloc'd). */
+uint8_t *test_read_file(const char *path, size_t *len);
+
+#endif

@@ -1,0 +1,326 @@
+/* Tokens: created on demand, PIN flows, failure counter, store key file, gateway mode,
+ * label and serial. */
+#include "support.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+/* Valid UTF-8 (the store's own check is internal). */
+static bool utf8_ok(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int extra = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2 : (*p & 0xF8) == 0xF0 ? 3 : -1;
+        if (extra < 0)
+            return false;
+        p++;
+        for (int k = 0; k < extra; k++, p++)
+            if ((*p & 0xC0) != 0x80)
+                return false;
+    }
+    return true;
+}
+
+static int64_t token_of(test_env *env, const char *email)
+{
+    mt_token *token = NULL;
+    assert_int_equal(mt_store_token_find(env->store, env->org_id, email, &token), MT_OK);
+    int64_t id = token->id;
+    mt_token_free(token);
+    return id;
+}
+
+static void init_pin(test_env *env, int64_t token_id, const char *pin_text)
+{
+    mt_secret *so = test_secret(SO_PIN), *pin = test_secret(pin_text);
+    mt_status st = mt_store_token_init_pin(env->store, token_id, so, pin);
+    if (st != MT_OK)
+        fprintf(stderr, "init-pin: %s\n", mt_errmsg());
+    assert_int_equal(st, MT_OK);
+    mt_secret_free(so);
+    mt_secret_free(pin);
+}
+
+static mt_status login(test_env *env, int64_t token_id, const char *pin_text, mt_secret **secret)
+{
+    mt_secret *pin = pin_text ? test_secret(pin_text) : NULL;
+    mt_status st = mt_store_token_login(env->store, token_id, pin, secret);
+    mt_secret_free(pin);
+    return st;
+}
+
+/* The opened key is the PKCS#8 of the test data's NAME.p12. */
+static void assert_key_opens(test_env *env, const mt_secret *secret, int64_t cert_id, const char *name)
+{
+    mt_secret *pkcs8 = NULL;
+    mt_parsed *parsed = test_parse_user(name);
+    mt_status st = mt_store_key_open(env->store, secret, cert_id, &pkcs8);
+    if (st != MT_OK)
+        fprintf(stderr, "key open: %s\n", mt_errmsg());
+    assert_int_equal(st, MT_OK);
+    assert_int_equal(pkcs8->len, parsed->entries[0].pkcs8->len);
+    assert_memory_equal(pkcs8->data, parsed->entries[0].pkcs8->data, pkcs8->len);
+    mt_secret_free(pkcs8);
+    mt_parsed_free(parsed);
+}
+
+static void created_on_import(void **state)
+{
+    test_env *env = *state;
+    mt_token *token = NULL;
+    assert_int_equal(mt_store_token_find(env->store, env->org_id, "alice@example.org", &token), MT_ERR_NOT_FOUND);
+    test_import(env, "alice", false);
+    assert_int_equal(mt_store_token_find(env->store, env->org_id, "ALICE@example.org", &token), MT_OK);
+    assert_false(token->has_account);
+    assert_false(token->pin_set);
+    assert_string_equal(token->org_name, "acme");
+    assert_int_equal(token->max_failures, 10);
+    mt_token_free(token);
+    /* a PEM-only import needs no token */
+    test_import(env, "partner", true);
+    assert_int_equal(test_count(env->path, "tokens"), 1);
+}
+
+static void pin_flows(void **state)
+{
+    test_env *env = *state;
+    int64_t old_cert = test_import(env, "alice-old", false);
+    int64_t cert = test_import(env, "alice", false);
+    int64_t token_id = token_of(env, "alice@example.org");
+    mt_secret *secret = NULL;
+
+    assert_int_equal(login(env, token_id, USER_PIN, &secret), MT_ERR_PIN_NOT_SET);
+    init_pin(env, token_id, USER_PIN);
+    assert_int_equal(login(env, token_id, "wrong-pin-000", &secret), MT_ERR_PIN_INCORRECT);
+    assert_null(secret);
+    mt_token *token = NULL;
+    assert_int_equal(mt_store_token_get(env->store, token_id, &token), MT_OK);
+    assert_int_equal(token->failed_logins, 1);
+    assert_true(token->pin_set);
+    mt_token_free(token);
+
+    assert_int_equal(login(env, token_id, USER_PIN, &secret), MT_OK);
+    assert_key_opens(env, secret, cert, "alice");
+    assert_key_opens(env, secret, old_cert, "alice-old");
+    mt_secret_free(secret);
+    assert_int_equal(mt_store_token_get(env->store, token_id, &token), MT_OK);
+    assert_int_equal(token->failed_logins, 0);
+    mt_token_free(token);
+
+    /* change: old PIN required, every key still opens with the new one */
+    mt_secret *old_pin = test_secret(USER_PIN), *new_pin = test_secret("another-pin-99"), *bad = test_secret("nope-nope-nope");
+    assert_int_equal(mt_store_token_set_pin(env->store, token_id, bad, new_pin), MT_ERR_PIN_INCORRECT);
+    mt_secret *weak = test_secret("12345678");
+    assert_int_equal(mt_store_token_set_pin(env->store, token_id, old_pin, weak), MT_ERR_PIN_POLICY);
+    assert_non_null(strstr(mt_errmsg(), "digits only"));
+    assert_int_equal(mt_store_token_set_pin(env->store, token_id, old_pin, new_pin), MT_OK);
+    assert_int_equal(login(env, token_id, USER_PIN, &secret), MT_ERR_PIN_INCORRECT);
+    assert_int_equal(login(env, token_id, "another-pin-99", &secret), MT_OK);
+    assert_key_opens(env, secret, cert, "alice");
+    assert_key_opens(env, secret, old_cert, "alice-old");
+    mt_secret_free(secret);
+    mt_secret_free(old_pin);
+    mt_secret_free(new_pin);
+    mt_secret_free(bad);
+    mt_secret_free(weak);
+
+    /* SO reset with a wrong SO PIN fails, with the right one works */
+    mt_secret *wrong_so = test_secret("not-the-so-pin"), *reset = test_secret("reset-pin-abc");
+    assert_int_equal(mt_store_token_init_pin(env->store, token_id, wrong_so, reset), MT_ERR_PIN_INCORRECT);
+    mt_secret_free(wrong_so);
+    mt_secret_free(reset);
+    init_pin(env, token_id, "reset-pin-abc");
+    assert_int_equal(login(env, token_id, "reset-pin-abc", &secret), MT_OK);
+    assert_key_opens(env, secret, cert, "alice");
+    mt_secret_free(secret);
+
+    /* audit: PIN events, never the PIN */
+    mt_event *events = NULL;
+    size_t n = 0;
+    mt_event_query q = {.org_id = env->org_id, .action = "token."};
+    assert_int_equal(mt_store_event_list(env->store, &q, &events, &n), MT_OK);
+    assert_int_equal(n, 4); /* create, init, set, init */
+    for (size_t i = 0; i < n; i++) {
+        assert_null(strstr(events[i].detail, "pin-"));
+        assert_null(strstr(events[i].detail, USER_PIN));
+    }
+    mt_event_list_free(events, n);
+}
+
+static void other_token_cannot_open(void **state)
+{
+    test_env *env = *state;
+    int64_t alice_cert = test_import(env, "alice", false);
+    int64_t bob_cert = test_import(env, "bob", false);
+    int64_t bob_token = token_of(env, "bob@example.org");
+    mt_secret *secret = NULL, *pkcs8 = NULL;
+    init_pin(env, bob_token, USER_PIN);
+    assert_int_equal(login(env, bob_token, USER_PIN, &secret), MT_OK);
+    assert_key_opens(env, secret, bob_cert, "bob");
+    assert_int_not_equal(mt_store_key_open(env->store, secret, alice_cert, &pkcs8), MT_OK);
+    assert_null(pkcs8);
+    /* a random secret opens nothing either */
+    mt_secret *random = NULL;
+    assert_int_equal(mt_secret_new(32, &random), MT_OK);
+    randombytes_buf(random->data, 32);
+    assert_int_not_equal(mt_store_key_open(env->store, random, bob_cert, &pkcs8), MT_OK);
+    mt_secret_free(random);
+    mt_secret_free(secret);
+}
+
+static void lock_after_max_failures(void **state)
+{
+    test_env *env = *state;
+    test_import(env, "carol", false);
+    int64_t token_id = token_of(env, "carol@example.org");
+    mt_secret *secret = NULL;
+    init_pin(env, token_id, USER_PIN);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(login(env, token_id, "bad-guess-xyz", &secret), MT_ERR_PIN_INCORRECT);
+    /* locked: even the right PIN is refused, the PIN KDF is not even run */
+    assert_int_equal(login(env, token_id, USER_PIN, &secret), MT_ERR_PIN_LOCKED);
+    assert_null(secret);
+    init_pin(env, token_id, "fresh-pin-after-lock");
+    assert_int_equal(login(env, token_id, "fresh-pin-after-lock", &secret), MT_OK);
+    mt_secret_free(secret);
+}
+
+static void counter_on_read_only_store(void **state)
+{
+    test_env *env = *state;
+    test_import(env, "dave", false);
+    int64_t token_id = token_of(env, "dave@example.org");
+    init_pin(env, token_id, USER_PIN);
+    mt_store *ro = NULL;
+    mt_secret *pin = test_secret("bad-guess-xyz"), *secret = NULL;
+    assert_int_equal(mt_store_open(env->path, env->config, MT_OPEN_READONLY, &ro), MT_OK);
+    assert_int_equal(mt_store_token_login(ro, token_id, pin, &secret), MT_ERR_PIN_INCORRECT);
+    mt_token *token = NULL;
+    assert_int_equal(mt_store_token_get(ro, token_id, &token), MT_OK);
+    assert_int_equal(token->failed_logins, 1);
+    mt_token_free(token);
+    mt_secret_free(pin);
+    mt_store_close(ro);
+}
+
+static void write_key_file(const char *path)
+{
+    uint8_t key[32];
+    randombytes_buf(key, sizeof(key));
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, key, sizeof(key)), 32);
+    close(fd);
+}
+
+static void store_key_file_required(void **state)
+{
+    test_env *env = *state;
+    char key_path[400];
+    snprintf(key_path, sizeof(key_path), "%s/store.key", env->dir);
+    write_key_file(key_path);
+    mt_config *config = test_fast_config();
+    config->store_key_file = strdup(key_path);
+    mt_store *keyed = NULL;
+    assert_int_equal(mt_store_open(env->path, config, 0, &keyed), MT_OK);
+
+    mt_parsed *parsed = test_parse_user("bob");
+    int64_t cert = 0;
+    assert_int_equal(mt_store_cert_import(keyed, env->org_id, &parsed->entries[0], NULL, NULL, &cert, NULL), MT_OK);
+    mt_parsed_free(parsed);
+    mt_token *token = NULL;
+    assert_int_equal(mt_store_token_find(keyed, env->org_id, "bob@example.org", &token), MT_OK);
+    mt_secret *so = test_secret(SO_PIN), *pin = test_secret(USER_PIN), *secret = NULL;
+    assert_int_equal(mt_store_token_init_pin(keyed, token->id, so, pin), MT_OK);
+    assert_int_equal(mt_store_token_login(keyed, token->id, pin, &secret), MT_OK);
+    mt_secret_free(secret);
+    secret = NULL;
+    /* without the key file, the right PIN alone opens nothing */
+    assert_int_not_equal(mt_store_token_login(env->store, token->id, pin, &secret), MT_OK);
+    assert_null(secret);
+    assert_non_null(strstr(mt_errmsg(), "store_key_file"));
+    /* with another key file, the PIN is simply wrong */
+    char other_path[400];
+    snprintf(other_path, sizeof(other_path), "%s/other.key", env->dir);
+    write_key_file(other_path);
+    mt_config *other = test_fast_config();
+    other->store_key_file = strdup(other_path);
+    mt_store *wrong = NULL;
+    assert_int_equal(mt_store_open(env->path, other, 0, &wrong), MT_OK);
+    assert_int_equal(mt_store_token_login(wrong, token->id, pin, &secret), MT_ERR_PIN_INCORRECT);
+    mt_store_close(wrong);
+    mt_config_free(other);
+    mt_token_free(token);
+    mt_secret_free(so);
+    mt_secret_free(pin);
+    mt_store_close(keyed);
+    mt_config_free(config);
+}
+
+static void label_and_serial(void **state)
+{
+    (void)state;
+    char label[33], serial[17], other[33];
+    mt_token_label("alice@example.org", label);
+    assert_string_equal(label, "alice@example.org");
+    mt_token_label("exactly-thirty-two-bytes@exa.org", label);
+    assert_int_equal(strlen("exactly-thirty-two-bytes@exa.org"), 32);
+    assert_string_equal(label, "exactly-thirty-two-bytes@exa.org");
+    mt_token_label("a.very.long.name.indeed@sales.example.org", label);
+    assert_int_equal(strlen(label), 32);
+    assert_int_equal(label[25], '~');
+    assert_memory_equal(label, "a.very.long.name.indeed@s", 25);
+    mt_token_label("a.very.long.name.indeed@sales.example.com", other);
+    assert_string_not_equal(label, other);
+    /* "é" (2 bytes) straddling the cut is not split */
+    mt_token_label("aaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9@long.example.org", label);
+    assert_true(utf8_ok(label));
+    assert_int_equal(label[24], '~');
+    mt_token_serial(1, 42, serial);
+    assert_string_equal(serial, "000000010000002a");
+    mt_token_serial(2, 42, other);
+    assert_string_not_equal(serial, other);
+}
+
+static void pin_policy(void **state)
+{
+    (void)state;
+    mt_config *config = test_fast_config();
+    struct { const char *pin; mt_status want; } cases[] = {
+        {"short", MT_ERR_PIN_POLICY}, {"12345678", MT_ERR_PIN_POLICY},
+        {"good-pin-1", MT_OK}, {"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", MT_OK},
+        {"\xff\xfe-bad-utf8", MT_ERR_PIN_POLICY},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        mt_secret *pin = test_secret(cases[i].pin);
+        assert_int_equal(mt_pin_policy_check(config, pin), cases[i].want);
+        mt_secret_free(pin);
+    }
+    mt_secret *digits = test_secret("12345678");
+    config->pin_allow_digits_only = true;
+    assert_int_equal(mt_pin_policy_check(config, digits), MT_OK);
+    config->pin_min_length = 10;
+    assert_int_equal(mt_pin_policy_check(config, digits), MT_ERR_PIN_POLICY);
+    assert_non_null(strstr(mt_errmsg(), "pin_min_length"));
+    mt_secret_free(digits);
+    mt_config_free(config);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(created_on_import, test_env_setup, test_env_teardown),
+        cmocka_unit_test_setup_teardown(pin_flows, test_env_setup, test_env_teardown),
+        cmocka_unit_test_setup_teardown(other_token_cannot_open, test_env_setup, test_env_teardown),
+        cmocka_unit_test_setup_teardown(lock_after_max_failures, test_env_setup, test_env_teardown),
+        cmocka_unit_test_setup_teardown(counter_on_read_only_store, test_env_setup, test_env_teardown),
+        cmocka_unit_test_setup_teardown(store_key_file_required, test_env_setup, test_env_teardown),
+        cmocka_unit_test(label_and_serial),
+        cmocka_unit_test(pin_policy),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
