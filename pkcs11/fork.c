@@ -1,8 +1,8 @@
 /* Fork safety: the child of a process using the module starts clean.  The
- * handlers keep the state consistent across fork (prepare takes the module
- * lock, both sides release it); the child wipes the token secrets and marks
- * the state as its parent's, so its C_Initialize starts over and its
- * C_Finalize touches nothing the parent owns. */
+ * handlers keep the state consistent across fork (prepare takes both locks,
+ * both sides release them); the child wipes the token secrets and marks the
+ * state as its parent's, so its C_Initialize starts over and its C_Finalize
+ * touches nothing the parent owns. */
 #include "module.h"
 
 #include <sodium.h>
@@ -13,12 +13,14 @@ static volatile int forked_child;
 
 static void before_fork(void)
 {
-    pthread_mutex_lock(&mt_g.lock);
+    mt_lock();
+    mt_store_lock();
 }
 
 static void in_parent(void)
 {
-    pthread_mutex_unlock(&mt_g.lock);
+    mt_store_unlock();
+    mt_unlock();
 }
 
 static void in_child(void)
@@ -33,7 +35,8 @@ static void in_child(void)
     }
     if (mt_g.initialised)
         forked_child = 1;
-    pthread_mutex_unlock(&mt_g.lock);
+    mt_store_unlock();
+    mt_unlock();
 }
 
 static void register_handlers(void)
@@ -53,12 +56,10 @@ bool mt_forked(void)
     return forked_child || (mt_g.initialised && mt_g.pid != getpid());
 }
 
-/* The parent's state is abandoned, never freed: the store connection and the
- * keys belong to the parent. */
+/* Called with the module lock held.  The parent's state is abandoned, never
+ * freed: the store connection and the keys belong to the parent. */
 void mt_fork_start_over(void)
 {
     memset(&mt_g, 0, sizeof(mt_g));
-    pthread_mutex_init(&mt_g.lock, NULL);
-    pthread_mutex_init(&mt_g.store_lock, NULL);
     forked_child = 0;
 }

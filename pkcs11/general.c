@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-mt_module mt_g = {.lock = PTHREAD_MUTEX_INITIALIZER, .store_lock = PTHREAD_MUTEX_INITIALIZER};
+mt_module mt_g;
 volatile int mt_openssl_down;
 
 static void openssl_going_down(void)
@@ -90,9 +90,9 @@ CK_RV mt_initialize(CK_VOID_PTR init_args)
     CK_RV rv = check_init_args(init_args, &reserved);
     if (rv != CKR_OK)
         return rv;
+    mt_lock();
     if (mt_forked())
         mt_fork_start_over();
-    mt_lock();
     if (mt_g.initialised) {
         rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
         goto out;
@@ -140,11 +140,12 @@ CK_RV mt_finalize(CK_VOID_PTR reserved)
 {
     if (reserved)
         return CKR_ARGUMENTS_BAD;
+    mt_lock();
     if (mt_forked()) {
         mt_fork_start_over();
+        mt_unlock();
         return CKR_OK;
     }
-    mt_lock();
     if (!mt_g.initialised) {
         mt_unlock();
         return CKR_CRYPTOKI_NOT_INITIALIZED;

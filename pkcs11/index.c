@@ -97,6 +97,7 @@ void mt_objects_free(mt_objects *objects)
     for (size_t i = 0; i < objects->n; i++)
         mt_object_free(objects->items[i]);
     free(objects->items);
+    free(objects->by_number);
     index_free(&objects->by_class);
     index_free(&objects->by_id);
     index_free(&objects->by_issuer_serial);

@@ -17,8 +17,9 @@
 #define MT_MODEL "mailtoken token"
 #define MT_LIBRARY_DESCRIPTION "mailtoken S/MIME tokens"
 
-/* Object handles: slot index and object position (bits 12..30 and 0..11);
- * session objects (derived keys) have bit 31 set. */
+/* Object handles: slot index (bits 12..30) and a number the token gives each
+ * object for good (bits 0..11), so a handle keeps naming the same object when
+ * the objects are rebuilt; session objects (derived keys) have bit 31 set. */
 #define MT_OBJECTS_PER_TOKEN 4095u
 #define MT_SESSION_OBJECT_BIT 0x80000000UL
 
@@ -75,9 +76,17 @@ typedef struct mt_index {
     size_t cap;
 } mt_index;
 
+/* Object numbers of a token: kind + certificate SHA-256, never forgotten. */
+typedef struct mt_handles {
+    uint8_t (*keys)[33];
+    size_t n;
+} mt_handles;
+
 typedef struct mt_objects {
     mt_object **items;
     size_t n;
+    uint32_t *by_number;     /* object number -> position + 1 (0: not there now) */
+    size_t n_numbers;
     mt_index by_class, by_id, by_issuer_serial, by_subject;
 } mt_objects;
 
@@ -85,7 +94,8 @@ void mt_object_free(mt_object *object);
 mt_object *mt_object_new(CK_OBJECT_CLASS klass);
 void mt_objects_free(mt_objects *objects);
 /* Builds the objects of an account: profile, certificates, keys, chain. */
-CK_RV mt_objects_build(mt_store *store, int64_t token_id, size_t slot_index, mt_objects **out);
+CK_RV mt_objects_build(mt_store *store, int64_t token_id, size_t slot_index, mt_handles *handles,
+                       mt_objects **out);
 uint64_t mt_index_hash(CK_ATTRIBUTE_TYPE type, const void *value, size_t len);
 uint64_t mt_index_pair(uint64_t issuer, uint64_t serial);
 CK_RV mt_objects_index(mt_objects *objects);
@@ -114,6 +124,7 @@ typedef struct mt_slot {
     /* objects, built on first use */
     mt_objects *objects;
     uint64_t objects_generation;
+    mt_handles handles;
     size_t sessions, rw_sessions;
 } mt_slot;
 
@@ -198,11 +209,13 @@ typedef struct mt_session {
 
 /* ---------------------------------------------------------------- module */
 
+/* The module's state.  Two locks (session.c), outside the state so a forked
+ * child can start over while holding them: the module lock guards slots,
+ * sessions, logins and objects; the store lock the store handle, taken after
+ * the module lock or alone, never before it. */
 typedef struct mt_module {
     bool initialised;
     pid_t pid;               /* process that initialised: a forked child starts over */
-    pthread_mutex_t lock;    /* slots, sessions, logins, objects */
-    pthread_mutex_t store_lock; /* the store handle (taken after `lock`, never before) */
     mt_config *config;
     mt_account_filter filter;
     mt_store *store;         /* read-only; NULL until the store file exists */

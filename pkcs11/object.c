@@ -35,7 +35,7 @@ CK_RV mt_slot_objects(mt_slot *slot, mt_objects **out)
     mt_store_lock();
     mt_status st = mt_g.store ? mt_store_generation(mt_g.store, &generation) : MT_ERR_NOT_FOUND;
     if (st == MT_OK && (!slot->objects || generation != slot->objects_generation)) {
-        rv = mt_objects_build(mt_g.store, slot->token_id, slot->index, &objects);
+        rv = mt_objects_build(mt_g.store, slot->token_id, slot->index, &slot->handles, &objects);
         if (rv == CKR_OK) {
             mt_objects_free(slot->objects); /* opened keys go; the login stays */
             slot->objects = objects;
@@ -67,9 +67,11 @@ static mt_object *object_lookup(mt_session *session, CK_OBJECT_HANDLE handle)
         mt_objects *objects = slot->objects;
         if (!objects && mt_slot_objects(slot, &objects) != CKR_OK)
             return NULL;
-        size_t pos = (handle & MT_OBJECTS_PER_TOKEN) - 1;
-        if (pos < objects->n && objects->items[pos]->handle == handle)
-            object = objects->items[pos];
+        size_t number = (handle & MT_OBJECTS_PER_TOKEN) - 1;
+        if (number < objects->n_numbers && objects->by_number[number])
+            object = objects->items[objects->by_number[number] - 1];
+        if (object && object->handle != handle)
+            object = NULL;
     }
     return object;
 }

@@ -10,20 +10,48 @@
 #include <string.h>
 #include <time.h>
 
+/* What an object is, for its handle. */
+enum { KIND_PROFILE, KIND_CERTIFICATE, KIND_PUBLIC_KEY, KIND_PRIVATE_KEY };
+
 typedef struct builder {
     mt_objects *objects;
     size_t slot_index;
+    mt_handles *handles;
     const char *email;
     uint8_t (*seen)[32]; /* fingerprints of certificates already added */
     size_t n_seen;
 } builder;
 
-static CK_RV add_object(builder *b, mt_object *object)
+/* The object's number: the one it had before, or the next free one. */
+static bool object_number(mt_handles *handles, uint8_t kind, const uint8_t *sha256, size_t *number)
+{
+    uint8_t key[33] = {kind};
+    if (sha256)
+        memcpy(key + 1, sha256, 32);
+    for (size_t i = 0; i < handles->n; i++) {
+        if (memcmp(handles->keys[i], key, sizeof(key)) == 0) {
+            *number = i;
+            return true;
+        }
+    }
+    if (handles->n >= MT_OBJECTS_PER_TOKEN)
+        return false; /* a history this long is cut, the token still works */
+    uint8_t (*keys)[33] = realloc(handles->keys, (handles->n + 1) * sizeof(*keys));
+    if (!keys)
+        return false;
+    handles->keys = keys;
+    memcpy(keys[handles->n], key, sizeof(key));
+    *number = handles->n++;
+    return true;
+}
+
+static CK_RV add_object(builder *b, mt_object *object, uint8_t kind, const uint8_t *sha256)
 {
     mt_objects *objects = b->objects;
-    if (objects->n >= MT_OBJECTS_PER_TOKEN) {
+    size_t number = 0;
+    if (!object_number(b->handles, kind, sha256, &number)) {
         mt_object_free(object);
-        return CKR_OK; /* a history this long is cut, the token still works */
+        return CKR_OK;
     }
     mt_object **items = realloc(objects->items, (objects->n + 1) * sizeof(*items));
     if (!items) {
@@ -31,9 +59,20 @@ static CK_RV add_object(builder *b, mt_object *object)
         return CKR_HOST_MEMORY;
     }
     objects->items = items;
-    object->handle = ((CK_OBJECT_HANDLE)(b->slot_index + 1) << 12) | (objects->n + 1);
+    object->handle = ((CK_OBJECT_HANDLE)(b->slot_index + 1) << 12) | (number + 1);
     mt_attr_sort(&object->attrs);
     items[objects->n++] = object;
+    return CKR_OK;
+}
+
+static CK_RV number_objects(mt_objects *objects, const mt_handles *handles)
+{
+    objects->by_number = calloc(handles->n + 1, sizeof(*objects->by_number));
+    if (!objects->by_number)
+        return CKR_HOST_MEMORY;
+    objects->n_numbers = handles->n;
+    for (size_t i = 0; i < objects->n; i++)
+        objects->by_number[(objects->items[i]->handle & MT_OBJECTS_PER_TOKEN) - 1] = (uint32_t)i + 1;
     return CKR_OK;
 }
 
@@ -62,7 +101,7 @@ static CK_RV add_profile(builder *b)
         mt_object_free(object);
         return rv;
     }
-    return add_object(b, object);
+    return add_object(b, object, KIND_PROFILE, NULL);
 }
 
 static void to_ck_date(int64_t t, CK_DATE *date)
@@ -113,7 +152,7 @@ static CK_RV add_cert(builder *b, const mt_cert_info *info, const char *label, C
         mt_object_free(object);
         return rv;
     }
-    return add_object(b, object);
+    return add_object(b, object, KIND_CERTIFICATE, info->sha256);
 }
 
 static CK_RV add_bn(mt_attr_list *a, CK_ATTRIBUTE_TYPE type, const EVP_PKEY *pkey,
@@ -238,7 +277,7 @@ static CK_RV add_public_key(builder *b, const mt_cert_info *info, const char *la
         mt_object_free(object);
         return rv;
     }
-    return add_object(b, object);
+    return add_object(b, object, KIND_PUBLIC_KEY, info->sha256);
 }
 
 static const CK_ATTRIBUTE_TYPE rsa_sensitive[] = {CKA_PRIVATE_EXPONENT, CKA_PRIME_1, CKA_PRIME_2,
@@ -277,7 +316,7 @@ static CK_RV add_private_key(builder *b, const mt_cert_info *info, const char *l
         mt_object_free(object);
         return rv;
     }
-    return add_object(b, object);
+    return add_object(b, object, KIND_PRIVATE_KEY, info->sha256);
 }
 
 static bool seen_before(builder *b, const uint8_t sha256[32])
@@ -360,11 +399,11 @@ out:
     return rv;
 }
 
-CK_RV mt_objects_build(mt_store *store, int64_t token_id, size_t slot_index, mt_objects **out)
+CK_RV mt_objects_build(mt_store *store, int64_t token_id, size_t slot_index, mt_handles *handles,
+                       mt_objects **out)
 {
-    builder b = {.slot_index = slot_index};
+    builder b = {.slot_index = slot_index, .handles = handles};
     mt_account *account = NULL;
-    mt_cert **certs = NULL;
     CK_RV rv = CKR_HOST_MEMORY;
     b.objects = calloc(1, sizeof(*b.objects));
     if (!b.objects)
@@ -395,7 +434,9 @@ CK_RV mt_objects_build(mt_store *store, int64_t token_id, size_t slot_index, mt_
     if (rv != CKR_OK)
         goto out;
 index:
-    rv = mt_objects_index(b.objects);
+    rv = number_objects(b.objects, handles);
+    if (rv == CKR_OK)
+        rv = mt_objects_index(b.objects);
 out:
     if (rv != CKR_OK) {
         mt_objects_free(b.objects);
@@ -403,7 +444,6 @@ out:
     }
     *out = b.objects;
     free(b.seen);
-    free(certs);
     mt_account_free(account);
     return rv;
 }

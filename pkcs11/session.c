@@ -7,24 +7,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+static pthread_mutex_t module_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
+
 void mt_lock(void)
 {
-    pthread_mutex_lock(&mt_g.lock);
+    pthread_mutex_lock(&module_lock);
 }
 
 void mt_unlock(void)
 {
-    pthread_mutex_unlock(&mt_g.lock);
+    pthread_mutex_unlock(&module_lock);
 }
 
 void mt_store_lock(void)
 {
-    pthread_mutex_lock(&mt_g.store_lock);
+    pthread_mutex_lock(&store_lock);
 }
 
 void mt_store_unlock(void)
 {
-    pthread_mutex_unlock(&mt_g.store_lock);
+    pthread_mutex_unlock(&store_lock);
 }
 
 CK_RV mt_check_initialised(void)

@@ -56,27 +56,34 @@ static bool sign_length_only(mt_op *op, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len, C
     return true;
 }
 
-CK_RV mt_sign(mt_call *call, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
+/* C_Sign (data given) and C_SignFinal (data hashed or collected before). */
+static CK_RV sign_end(mt_op *op, bool one_shot, const uint8_t *data, size_t len, CK_BYTE_PTR sig,
+                      CK_ULONG_PTR sig_len)
 {
-    mt_op *op = mt_op_active(call->session, MT_OP_SIGN);
     uint8_t der[16384 / 8 + 16];
     size_t der_len = sizeof(der);
     CK_RV rv = CKR_OK;
+    if (sign_length_only(op, sig, sig_len, &rv))
+        return rv;
+    if (op->mech->digest && one_shot)
+        rv = EVP_DigestSign(op->md_ctx, der, &der_len, data, len) == 1 ? CKR_OK : CKR_FUNCTION_FAILED;
+    else if (op->mech->digest)
+        rv = EVP_DigestSignFinal(op->md_ctx, der, &der_len) == 1 ? CKR_OK : CKR_FUNCTION_FAILED;
+    else
+        rv = sign_raw(op, data, len, der, &der_len);
+    return sign_finish(op, rv, der, der_len, sig, sig_len);
+}
+
+CK_RV mt_sign(mt_call *call, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
+{
+    mt_op *op = mt_op_active(call->session, MT_OP_SIGN);
     if (!op)
         return CKR_OPERATION_NOT_INITIALIZED;
     if (!sig_len || (!data && len > 0)) {
         mt_op_reset(op);
         return CKR_ARGUMENTS_BAD;
     }
-    if (sign_length_only(op, sig, sig_len, &rv))
-        return rv;
-    if (op->mech->digest) {
-        if (EVP_DigestSign(op->md_ctx, der, &der_len, data, len) != 1)
-            rv = CKR_FUNCTION_FAILED;
-    } else {
-        rv = sign_raw(op, data, len, der, &der_len);
-    }
-    return sign_finish(op, rv, der, der_len, sig, sig_len);
+    return sign_end(op, true, data, len, sig, sig_len);
 }
 
 CK_RV mt_sign_update(mt_call *call, CK_BYTE_PTR data, CK_ULONG len)
@@ -99,22 +106,11 @@ CK_RV mt_sign_update(mt_call *call, CK_BYTE_PTR data, CK_ULONG len)
 CK_RV mt_sign_final(mt_call *call, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
 {
     mt_op *op = mt_op_active(call->session, MT_OP_SIGN);
-    uint8_t der[16384 / 8 + 16];
-    size_t der_len = sizeof(der);
-    CK_RV rv = CKR_OK;
     if (!op)
         return CKR_OPERATION_NOT_INITIALIZED;
     if (!sig_len) {
         mt_op_reset(op);
         return CKR_ARGUMENTS_BAD;
     }
-    if (sign_length_only(op, sig, sig_len, &rv))
-        return rv;
-    if (op->mech->digest) {
-        if (EVP_DigestSignFinal(op->md_ctx, der, &der_len) != 1)
-            rv = CKR_FUNCTION_FAILED;
-    } else {
-        rv = sign_raw(op, op->data, op->data_len, der, &der_len);
-    }
-    return sign_finish(op, rv, der, der_len, sig, sig_len);
+    return sign_end(op, false, op->data, op->data_len, sig, sig_len);
 }

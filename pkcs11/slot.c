@@ -11,6 +11,7 @@ static void slot_free(mt_slot *slot)
 {
     mt_slot_logout(slot);
     mt_objects_free(slot->objects);
+    free(slot->handles.keys);
     free(slot->email);
     free(slot);
 }

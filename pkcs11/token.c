@@ -81,17 +81,24 @@ out:
     return rv;
 }
 
-CK_RV mt_get_mechanism_list(CK_SLOT_ID id, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count)
+/* Mechanism queries: initialised, an output, a slot with its token. */
+static CK_RV mechanism_query_check(CK_SLOT_ID id, const void *out)
 {
     CK_RV rv = mt_check_initialised();
     mt_slot *slot = NULL;
     if (rv != CKR_OK)
         return rv;
-    if (!count)
+    if (!out)
         return CKR_ARGUMENTS_BAD;
     mt_lock();
     rv = mt_slot_token(id, &slot);
     mt_unlock();
+    return rv;
+}
+
+CK_RV mt_get_mechanism_list(CK_SLOT_ID id, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count)
+{
+    CK_RV rv = mechanism_query_check(id, count);
     if (rv != CKR_OK)
         return rv;
     CK_ULONG n = (CK_ULONG)mt_mech_count();
@@ -109,15 +116,7 @@ CK_RV mt_get_mechanism_list(CK_SLOT_ID id, CK_MECHANISM_TYPE_PTR list, CK_ULONG_
 
 CK_RV mt_get_mechanism_info(CK_SLOT_ID id, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR info)
 {
-    CK_RV rv = mt_check_initialised();
-    mt_slot *slot = NULL;
-    if (rv != CKR_OK)
-        return rv;
-    if (!info)
-        return CKR_ARGUMENTS_BAD;
-    mt_lock();
-    rv = mt_slot_token(id, &slot);
-    mt_unlock();
+    CK_RV rv = mechanism_query_check(id, info);
     if (rv != CKR_OK)
         return rv;
     const mt_mech *mech = mt_mech_find(type);

@@ -20,15 +20,16 @@ static mt_status prompt_once(int tty, const char *prompt, mt_secret **out)
     mt_status st = mt_secret_new(MT_PROMPT_MAX, &line);
     if (st != MT_OK)
         goto out;
-    if (write(tty, prompt, strlen(prompt)) < 0) {
-        st = mt_cli_set_error(MT_ERR_IO, "terminal: cannot write the prompt");
-        goto out;
-    }
+    /* Echo off before the prompt shows: nothing typed after it is echoed. */
     if (tcgetattr(tty, &saved) == 0) {
         quiet = saved;
         quiet.c_lflag &= ~(tcflag_t)ECHO;
         quiet.c_lflag |= ECHONL;
         restore = tcsetattr(tty, TCSAFLUSH, &quiet) == 0;
+    }
+    if (write(tty, prompt, strlen(prompt)) < 0) {
+        st = mt_cli_set_error(MT_ERR_IO, "terminal: cannot write the prompt");
+        goto out;
     }
     size_t len = 0;
     for (;;) {

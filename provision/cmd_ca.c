@@ -114,7 +114,7 @@ static int ca_add(mt_cli *cli, int argc, char **argv)
         goto out;
     }
     st = mt_ca_creds_check_mode(creds);
-    if (st == MT_OK)
+    if (st == MT_OK && drv->check_options)
         st = drv->check_options(opts);
     if (st != MT_OK) {
         code = mt_cli_fail(cli, st, "ca add");

@@ -124,7 +124,8 @@ static void print_text(const migrate_args *args, const mt_mig_source *src,
     }
     for (size_t i = 0; i < src->n_items; i++)
         if (src->items[i].error)
-            printf("skipped: %s\n", src->items[i].error);
+            printf("%s: %s\n", src->items[i].cert->is_ca ? "chain" : "skipped",
+                   src->items[i].error);
     for (size_t i = 0; i < src->n_warnings; i++)
         printf("skipped: %s\n", src->warnings[i]);
     printf("summary: %zu accounts (%zu new), %zu certificates (%zu new), %zu keys %s, "

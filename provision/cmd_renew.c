@@ -200,7 +200,7 @@ static const char *default_key(const mt_cert *primary, json_t *options)
 }
 
 /* Sectigo replaces an existing order: --order-number, else the order the
- * last renewal of this email ended on, else options.orders[email]. */
+ * last renewal of this email ended on, else the option order.<email>. */
 static mt_status sectigo_order(mt_store *store, int64_t org_id, const char *email,
                                const char *given, json_t *options, char **out)
 {
@@ -220,7 +220,13 @@ static mt_status sectigo_order(mt_store *store, int64_t org_id, const char *emai
             *out = strdup(list[i]->order_ref);
         }
     mt_renewal_list_free(list, n);
-    const char *opt = json_string_value(json_object_get(json_object_get(options, "orders"), email));
+    char key[320];
+    snprintf(key, sizeof key, "order.%s", email);
+    json_t *o = json_object_get(options, key);
+    char number[32] = "";
+    if (json_is_integer(o))
+        snprintf(number, sizeof number, "%lld", (long long)json_integer_value(o));
+    const char *opt = json_is_string(o) ? json_string_value(o) : number[0] ? number : NULL;
     if (st == MT_OK && !*out && opt)
         *out = strdup(opt);
     if (st == MT_OK && !*out)

@@ -18,7 +18,7 @@ const mt_command mt_commands[] = {
     {"status", "store path, counts, certificates expiring soon, pending renewals", mt_cmd_status},
     {"log", "the audit trail", mt_cmd_log},
     {"uri", "the PKCS#11 URI (RFC 7512) of an account's token and objects", mt_cmd_uri},
-    {"migrate", "import certificates and keys from another PKCS#11 token (SoftHSM...)", mt_cmd_migrate},
+    {"migrate", "import certificates and keys from a PKCS#11 token (SoftHSM)", mt_cmd_migrate},
     {"ca", "CA profiles for renewals: add, list, show, remove, test", mt_cmd_ca},
     {"renew", "renew certificates through a CA; status, resume, cancel", mt_cmd_renew},
 };

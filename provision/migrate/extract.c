@@ -245,7 +245,8 @@ bool mt_mig_key_matches(const mt_secret *pkcs8, const mt_cert_info *cert)
     unsigned char *spki = NULL;
     EVP_PKEY *pkey = d2i_AutoPrivateKey(NULL, &p, (long)pkcs8->len);
     int len = pkey ? i2d_PUBKEY(pkey, &spki) : -1;
-    bool same = len > 0 && (size_t)len == cert->spki_len && !memcmp(spki, cert->spki, cert->spki_len);
+    bool same = len > 0 && (size_t)len == cert->spki_len &&
+                !memcmp(spki, cert->spki, cert->spki_len);
     OPENSSL_free(spki);
     EVP_PKEY_free(pkey);
     return same;

@@ -156,6 +156,10 @@ mt_status mt_mig_plan_build(mt_store *store, int64_t org_id, mt_mig_source *src,
                                   &acc->primary_changes);
         else if (st == MT_ERR_NOT_FOUND)
             st = MT_OK;
+        else if (st == MT_ERR_INVALID) { /* e.g. the certificate names a malformed address */
+            acc->error = text("%s", mt_errmsg());
+            st = acc->error ? MT_OK : MT_ERR_NOMEM;
+        }
         mt_account_free(existing);
     }
     return st;
@@ -225,6 +229,8 @@ void mt_mig_plan_apply(mt_store *store, int64_t org_id, mt_mig_source *src, mt_m
 {
     for (size_t a = 0; a < plan->n_accounts; a++) {
         mt_mig_account *acc = &plan->accounts[a];
+        if (acc->error)
+            continue;
         mt_status st = mt_store_begin(store);
         if (st == MT_OK)
             st = apply_account(store, org_id, src, acc);

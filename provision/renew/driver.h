@@ -45,7 +45,8 @@ typedef struct mt_drv_ctx {
 
 typedef struct mt_driver {
     const char *kind;
-    /* Checks the kind-specific options at `ca add` (mt_cli_set_error on failure). */
+    /* Checks the kind-specific options at `ca add` (mt_cli_set_error on
+     * failure); NULL when the kind needs none. */
     mt_status (*check_options)(json_t *options);
     void (*submit)(mt_drv_ctx *ctx, mt_renewal *r, json_t *dstate, mt_drv_result *res);
     /* Asks for the order's progress; ISSUED when the certificate is there. */

@@ -237,6 +237,17 @@ static mt_status take_certificate(run *x, const char *pem)
     return persist(x);
 }
 
+/* The CA holds the order (its handles are recorded): wait for it, or take
+ * the certificate it already returned. */
+static mt_status order_known(run *x, const mt_drv_result *res)
+{
+    set_error(x, NULL);
+    mt_status st = now_pending(x);
+    if (st == MT_OK && res->outcome == MT_DRV_ISSUED)
+        st = take_certificate(x, res->pem);
+    return st;
+}
+
 static mt_status step_submit(run *x)
 {
     mt_drv_result res = {.delay = -1};
@@ -244,10 +255,7 @@ static mt_status step_submit(run *x)
     x->drv->submit(&x->ctx, x->r, x->dstate, &res);
     mt_status st;
     if (res.outcome == MT_DRV_OK || res.outcome == MT_DRV_ISSUED) {
-        set_error(x, NULL);
-        st = now_pending(x);
-        if (st == MT_OK && res.outcome == MT_DRV_ISSUED)
-            st = take_certificate(x, res.pem);
+        st = order_known(x, &res);
     } else {
         if (res.outcome == MT_DRV_RETRY && res.not_sent) {
             x->r->state = MT_RENEWAL_CSR_READY; /* the CA refused before ordering */
@@ -266,10 +274,7 @@ static mt_status step_reconcile(run *x)
     x->drv->reconcile(&x->ctx, x->r, x->dstate, &res);
     mt_status st;
     if (res.outcome == MT_DRV_OK || res.outcome == MT_DRV_ISSUED) {
-        set_error(x, NULL);
-        st = now_pending(x);
-        if (st == MT_OK && res.outcome == MT_DRV_ISSUED)
-            st = take_certificate(x, res.pem);
+        st = order_known(x, &res);
     } else if (res.outcome == MT_DRV_NO_ORDER) {
         if (json_integer_value(json_object_get(x->dstate, "resends")) >= 1) {
             x->r->state = MT_RENEWAL_NEEDS_ATTENTION;

@@ -53,6 +53,20 @@ static void map_code(int code, const char *ca_text, mt_drv_result *res)
                ca_text && *ca_text ? ca_text : "unknown code");
 }
 
+static char *first_line(const char *text)
+{
+    size_t n = strcspn(text, "\r\n");
+    return strndup(text, n);
+}
+
+/* An error answer in lines: the code, then the CA's message. */
+static void map_error_lines(long code, const char *rest, mt_drv_result *res)
+{
+    char *line = first_line(rest);
+    map_code((int)code, line, res);
+    free(line);
+}
+
 /* Sends a form to endpoint; false when no answer came (res set). */
 static bool post(mt_drv_ctx *ctx, const char *endpoint, const char *const *keys,
                  const char **values, size_t n, mt_http_response *resp, mt_drv_result *res)
@@ -100,12 +114,6 @@ static bool parse_lines(const char *body, long *code, const char **rest)
         end++;
     *rest = end;
     return true;
-}
-
-static char *first_line(const char *text)
-{
-    size_t n = strcspn(text, "\r\n");
-    return strndup(text, n);
 }
 
 /* AutoReplaceSMIME answer in responseFormat 0, 1 or 2. */
@@ -268,9 +276,7 @@ static void collect(mt_drv_ctx *ctx, const char *order, int query, mt_drv_result
         res->delay = -1;
         mt_drv_set(res, MT_DRV_WAIT, "order %s: being processed by Sectigo", order);
     } else {
-        char *line = first_line(rest);
-        map_code((int)code, line, res);
-        free(line);
+        map_error_lines(code, rest, res);
     }
 out:
     mt_http_response_clear(&resp);
@@ -329,9 +335,7 @@ static void revoke(mt_drv_ctx *ctx, mt_renewal *r, const mt_cert *old, json_t *d
     } else if (code == 0 || code == -21 || code == -35) { /* done, already, expired */
         mt_drv_set(res, MT_DRV_OK, "old certificate %s revoked", old->info->serial_hex);
     } else {
-        char *line = first_line(rest);
-        map_code((int)code, line, res);
-        free(line);
+        map_error_lines(code, rest, res);
     }
 out:
     mt_http_response_clear(&resp);
@@ -346,15 +350,9 @@ static void test_auth(mt_drv_ctx *ctx, mt_drv_result *res)
     res->pem = NULL;
 }
 
-static mt_status check_options(json_t *options)
-{
-    (void)options;
-    return MT_OK;
-}
-
 const mt_driver mt_driver_sectigo = {
     .kind = "sectigo",
-    .check_options = check_options,
+    .check_options = NULL, /* no options it must have */
     .submit = submit,
     .poll = poll,
     .reconcile = reconcile,

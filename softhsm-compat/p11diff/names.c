@@ -46,6 +46,8 @@ static const p11d_name mech_names[] = {
     N(CKM_RSA_PKCS_KEY_PAIR_GEN), N(CKM_RSA_PKCS), N(CKM_RSA_9796), N(CKM_RSA_X_509),
     N(CKM_MD5_RSA_PKCS), N(CKM_SHA1_RSA_PKCS), N(CKM_RSA_PKCS_OAEP), N(CKM_RSA_X9_31_KEY_PAIR_GEN),
     N(CKM_RSA_PKCS_PSS), N(CKM_SHA1_RSA_PKCS_PSS), N(CKM_DSA_KEY_PAIR_GEN), N(CKM_DSA),
+    { 0x13UL, "CKM_DSA_SHA224" },
+    { 0x14UL, "CKM_DSA_SHA256" }, { 0x15UL, "CKM_DSA_SHA384" }, { 0x16UL, "CKM_DSA_SHA512" },
     N(CKM_DSA_SHA1), N(CKM_SHA224_RSA_PKCS), N(CKM_SHA256_RSA_PKCS), N(CKM_SHA384_RSA_PKCS),
     N(CKM_SHA512_RSA_PKCS), N(CKM_SHA224_RSA_PKCS_PSS), N(CKM_SHA256_RSA_PKCS_PSS),
     N(CKM_SHA384_RSA_PKCS_PSS), N(CKM_SHA512_RSA_PKCS_PSS), N(CKM_DES_KEY_GEN), N(CKM_DES_ECB),
@@ -67,11 +69,6 @@ static const p11d_name mech_names[] = {
     N(CKM_GOST28147_KEY_GEN), N(CKM_GOST28147_ECB), N(CKM_GOST28147), N(CKM_GOST28147_MAC),
     N(CKM_GOST28147_KEY_WRAP), { 0x1055UL, "CKM_EC_EDWARDS_KEY_PAIR_GEN" },
     { 0x1057UL, "CKM_EDDSA" }, { 0x1050UL, "CKM_ECDSA_SHA3_224" },
-};
-
-static const p11d_name class_names[] = {
-    N(CKO_DATA), N(CKO_CERTIFICATE), N(CKO_PUBLIC_KEY), N(CKO_PRIVATE_KEY), N(CKO_SECRET_KEY),
-    N(CKO_HW_FEATURE), N(CKO_DOMAIN_PARAMETERS), N(CKO_MECHANISM), N(CKO_PROFILE),
 };
 
 static const p11d_name token_flags[] = {
@@ -103,52 +100,42 @@ static const p11d_name session_flags[] = {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *lookup(const p11d_name *table, size_t n, CK_ULONG value)
+/* The constant's name, else PREFIX_0x<hex> in buf. */
+static const char *name_or_hex(const p11d_name *table, size_t n, CK_ULONG value,
+                               const char *prefix, char buf[32])
 {
     for (size_t i = 0; i < n; i++)
         if (table[i].value == value)
             return table[i].name;
-    return NULL;
+    snprintf(buf, 32, "%s_0x%lx", prefix, (unsigned long)value);
+    return buf;
 }
 
 const char *p11d_rv_name(CK_RV rv, char buf[32])
 {
-    const char *name = lookup(rv_names, COUNT(rv_names), rv);
-    if (name)
-        return name;
-    snprintf(buf, 32, "CKR_0x%lx", (unsigned long)rv);
-    return buf;
+    return name_or_hex(rv_names, COUNT(rv_names), rv, "CKR", buf);
 }
 
 const char *p11d_mech_name(CK_MECHANISM_TYPE mech, char buf[32])
 {
-    const char *name = lookup(mech_names, COUNT(mech_names), mech);
-    if (name)
-        return name;
-    snprintf(buf, 32, "CKM_0x%lx", (unsigned long)mech);
-    return buf;
+    return name_or_hex(mech_names, COUNT(mech_names), mech, "CKM", buf);
 }
 
-const char *p11d_class_name(CK_OBJECT_CLASS cls)
+/* The flag names of a table: 't' token, 's' slot, 'm' mechanism, 'i' session. */
+static const p11d_name *flag_table(char table, size_t *n)
 {
-    const char *name = lookup(class_names, COUNT(class_names), cls);
-    return name ? name : "CKO_vendor";
+    switch (table) {
+    case 's': *n = COUNT(slot_flags); return slot_flags;
+    case 'm': *n = COUNT(mech_flags); return mech_flags;
+    case 'i': *n = COUNT(session_flags); return session_flags;
+    default: *n = COUNT(token_flags); return token_flags;
+    }
 }
 
 void p11d_flags_names(char table, CK_FLAGS flags, char *out, size_t out_len)
 {
-    const p11d_name *names = token_flags;
-    size_t n = COUNT(token_flags);
-    if (table == 's') {
-        names = slot_flags;
-        n = COUNT(slot_flags);
-    } else if (table == 'm') {
-        names = mech_flags;
-        n = COUNT(mech_flags);
-    } else if (table == 'i') {
-        names = session_flags;
-        n = COUNT(session_flags);
-    }
+    size_t n = 0;
+    const p11d_name *names = flag_table(table, &n);
     size_t used = 0;
     out[0] = '\0';
     CK_FLAGS known = 0;
@@ -164,4 +151,21 @@ void p11d_flags_names(char table, CK_FLAGS flags, char *out, size_t out_len)
                  (unsigned long)(flags & ~known));
     else if (!used)
         snprintf(out, out_len, "none");
+}
+
+void p11d_note_flags(p11d_log *log, const char *key, char table, CK_FLAGS flags)
+{
+    size_t n = 0;
+    const p11d_name *names = flag_table(table, &n);
+    char name[128];
+    CK_FLAGS known = 0;
+    for (size_t i = 0; i < n; i++) {
+        known |= names[i].value;
+        snprintf(name, sizeof(name), "%s.%s", key, names[i].name);
+        p11d_note(log, name, "%s", flags & names[i].value ? "set" : "clear");
+    }
+    if (flags & ~known) {
+        snprintf(name, sizeof(name), "%s.unknown", key);
+        p11d_note(log, name, "0x%lx", (unsigned long)(flags & ~known));
+    }
 }

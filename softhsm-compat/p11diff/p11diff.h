@@ -54,10 +54,12 @@ void p11d_log_sort(p11d_log *log);
 
 const char *p11d_rv_name(CK_RV rv, char buf[32]);
 const char *p11d_mech_name(CK_MECHANISM_TYPE mech, char buf[32]);
-const char *p11d_class_name(CK_OBJECT_CLASS cls);
 /* Space-separated names of the set bits of a flags word ("table" picks the
  * names: 't' token flags, 's' slot flags, 'm' mechanism flags, 'i' session). */
 void p11d_flags_names(char table, CK_FLAGS flags, char *out, size_t out_len);
+/* One observation per flag of the table ("KEY.CKF_RNG = set"), so that an
+ * accepted difference in one flag never hides another. */
+void p11d_note_flags(p11d_log *log, const char *key, char table, CK_FLAGS flags);
 
 /* ------------------------------------------------------------------ run */
 
@@ -134,7 +136,7 @@ const p11d_object *p11d_cert_for(const p11d_object *objs, size_t n, const p11d_o
 /* ------------------------------------------------------------ comparison */
 
 typedef struct p11d_expected {
-    char **patterns; /* fnmatch patterns from EXPECTED-DIFFERENCES.md */
+    char **patterns; /* `*` patterns from EXPECTED-DIFFERENCES.md */
     bool *used;
     size_t n;
 } p11d_expected;

@@ -52,6 +52,8 @@ static const attr_desc profile_attrs[] = { U(CKA_PROFILE_ID) };
 #undef U
 #undef Y
 
+#define TABLE(t) t, sizeof(t) / sizeof((t)[0])
+
 /* One attribute, read the way NSS and p11tool read it. */
 static void note_attr(p11d_ctx *ctx, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE obj,
                       const attr_desc *d)
@@ -130,22 +132,21 @@ static void attr_error_paths(p11d_ctx *ctx, CK_SESSION_HANDLE s, const p11d_obje
 static void note_object(p11d_ctx *ctx, CK_SESSION_HANDLE s, const p11d_object *obj)
 {
     p11d_scope_set(ctx->log, "%s/obj[%s]", ctx->label, obj->name);
-    note_attr_table(ctx, s, obj->handle, common_attrs,
-                    sizeof(common_attrs) / sizeof(common_attrs[0]));
+    note_attr_table(ctx, s, obj->handle, TABLE(common_attrs));
     switch (obj->cls) {
     case CKO_CERTIFICATE:
-        note_attr_table(ctx, s, obj->handle, cert_attrs, sizeof(cert_attrs) / sizeof(cert_attrs[0]));
+        note_attr_table(ctx, s, obj->handle, TABLE(cert_attrs));
         break;
     case CKO_PUBLIC_KEY:
-        note_attr_table(ctx, s, obj->handle, key_attrs, sizeof(key_attrs) / sizeof(key_attrs[0]));
-        note_attr_table(ctx, s, obj->handle, pub_attrs, sizeof(pub_attrs) / sizeof(pub_attrs[0]));
+        note_attr_table(ctx, s, obj->handle, TABLE(key_attrs));
+        note_attr_table(ctx, s, obj->handle, TABLE(pub_attrs));
         break;
     case CKO_PRIVATE_KEY:
-        note_attr_table(ctx, s, obj->handle, key_attrs, sizeof(key_attrs) / sizeof(key_attrs[0]));
-        note_attr_table(ctx, s, obj->handle, priv_attrs, sizeof(priv_attrs) / sizeof(priv_attrs[0]));
+        note_attr_table(ctx, s, obj->handle, TABLE(key_attrs));
+        note_attr_table(ctx, s, obj->handle, TABLE(priv_attrs));
         break;
     case CKO_PROFILE:
-        note_attr_table(ctx, s, obj->handle, profile_attrs, 1);
+        note_attr_table(ctx, s, obj->handle, TABLE(profile_attrs));
         break;
     default:
         break;

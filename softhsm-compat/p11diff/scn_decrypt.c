@@ -145,10 +145,12 @@ static void derive_case(p11d_ctx *ctx, const p11d_key *key, const char *name, bo
     CK_KEY_TYPE type = CKK_GENERIC_SECRET;
     CK_ULONG secret_len = expected_len;
     CK_BBOOL no = CK_FALSE, yes = CK_TRUE;
-    CK_ATTRIBUTE tmpl[] = { { CKA_CLASS, &cls, sizeof(cls) },   { CKA_KEY_TYPE, &type, sizeof(type) },
-                            { CKA_VALUE_LEN, &secret_len, sizeof(secret_len) },
-                            { CKA_TOKEN, &no, sizeof(no) },     { CKA_SENSITIVE, &no, sizeof(no) },
-                            { CKA_EXTRACTABLE, &yes, sizeof(yes) } };
+    CK_ATTRIBUTE tmpl[] = {
+        { CKA_CLASS, &cls, sizeof(cls) },     { CKA_KEY_TYPE, &type, sizeof(type) },
+        { CKA_VALUE_LEN, &secret_len, sizeof(secret_len) },
+        { CKA_TOKEN, &no, sizeof(no) },       { CKA_SENSITIVE, &no, sizeof(no) },
+        { CKA_EXTRACTABLE, &yes, sizeof(yes) },
+    };
     CK_OBJECT_HANDLE derived = 0;
     CK_RV rv = ctx->f->C_DeriveKey(key->session, &mech, key->priv->handle, tmpl, 6, &derived);
     p11d_note_rv(ctx->log, name, rv);

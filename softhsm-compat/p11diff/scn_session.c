@@ -23,14 +23,11 @@ static void note_session_info(p11d_ctx *ctx, const char *key, CK_SESSION_HANDLE 
 static void note_token_flags(p11d_ctx *ctx, const char *key)
 {
     CK_TOKEN_INFO info;
-    char flags[1024];
     CK_RV rv = ctx->f->C_GetTokenInfo(ctx->slot, &info);
-    if (rv != CKR_OK) {
+    if (rv != CKR_OK)
         p11d_note_rv(ctx->log, key, rv);
-        return;
-    }
-    p11d_flags_names('t', info.flags, flags, sizeof(flags));
-    p11d_note(ctx->log, key, "%s", flags);
+    else
+        p11d_note_flags(ctx->log, key, 't', info.flags);
 }
 
 bool p11d_scn_session(p11d_ctx *ctx)
@@ -77,12 +74,12 @@ bool p11d_scn_login(p11d_ctx *ctx)
     p11d_note_rv(ctx->log, "C_Login.null_pin", ctx->f->C_Login(s, CKU_USER, NULL, 4));
     p11d_note_rv(ctx->log, "C_Login.wrong_pin",
                  ctx->f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)wrong, strlen(wrong)));
-    note_token_flags(ctx, "token.flags.after_wrong_pin");
+    note_token_flags(ctx, "token.after_wrong_pin.flags");
     p11d_note_rv(ctx->log, "C_Login.bogus_session",
                  ctx->f->C_Login(BOGUS_SESSION, CKU_USER, (CK_UTF8CHAR_PTR)ctx->pin, ctx->pin_len));
     p11d_note_rv(ctx->log, "C_Login.user",
                  ctx->f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)ctx->pin, ctx->pin_len));
-    note_token_flags(ctx, "token.flags.after_login");
+    note_token_flags(ctx, "token.after_login.flags");
     note_session_info(ctx, "C_GetSessionInfo.logged_in_read_only", s);
     /* Login state belongs to the application: a new session is logged in too. */
     rv = ctx->f->C_OpenSession(ctx->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s2);

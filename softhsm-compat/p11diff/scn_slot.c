@@ -53,13 +53,11 @@ static void note_count(p11d_ctx *ctx, const char *key, CK_ULONG value)
 static void note_token_info(p11d_ctx *ctx)
 {
     CK_TOKEN_INFO info;
-    char flags[1024];
     CK_RV rv = ctx->f->C_GetTokenInfo(ctx->slot, &info);
     p11d_note_rv(ctx->log, "C_GetTokenInfo.rv", rv);
     if (rv != CKR_OK)
         return;
-    p11d_flags_names('t', info.flags, flags, sizeof(flags));
-    p11d_note(ctx->log, "token.flags", "%s", flags);
+    p11d_note_flags(ctx->log, "token.flags", 't', info.flags);
     p11d_note(ctx->log, "token.manufacturerID", "%.*s",
               (int)p11_kit_space_strlen(info.manufacturerID, sizeof(info.manufacturerID)),
               info.manufacturerID);
@@ -88,12 +86,10 @@ bool p11d_scn_slot(p11d_ctx *ctx)
         return false;
 
     CK_SLOT_INFO slot;
-    char flags[512];
     CK_RV rv = ctx->f->C_GetSlotInfo(ctx->slot, &slot);
     p11d_note_rv(ctx->log, "C_GetSlotInfo.rv", rv);
     if (rv == CKR_OK) {
-        p11d_flags_names('s', slot.flags, flags, sizeof(flags));
-        p11d_note(ctx->log, "slot.flags", "%s", flags);
+        p11d_note_flags(ctx->log, "slot.flags", 's', slot.flags);
         p11d_note(ctx->log, "slot.id_fits_int32", "%s", ctx->slot <= 0x7fffffffUL ? "yes" : "no");
     }
     p11d_note_rv(ctx->log, "C_GetSlotInfo.bogus_slot", ctx->f->C_GetSlotInfo(BOGUS_SLOT, &slot));
@@ -128,16 +124,19 @@ bool p11d_scn_mechanisms(p11d_ctx *ctx)
     p11d_note_rv(ctx->log, "C_GetMechanismList.rv", rv);
     for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++) {
         CK_MECHANISM_INFO info;
-        char name[32], flags[512], key[80];
+        char name[32], key[80], field[96];
         snprintf(key, sizeof(key), "mechanism.%s", p11d_mech_name(mechs[i], name));
         CK_RV irv = ctx->f->C_GetMechanismInfo(ctx->slot, mechs[i], &info);
         if (irv != CKR_OK) {
             p11d_note_rv(ctx->log, key, irv);
             continue;
         }
-        p11d_flags_names('m', info.flags, flags, sizeof(flags));
-        p11d_note(ctx->log, key, "keysize=%lu..%lu %s", (unsigned long)info.ulMinKeySize,
-                  (unsigned long)info.ulMaxKeySize, flags);
+        snprintf(field, sizeof(field), "%s.ulMinKeySize", key);
+        p11d_note(ctx->log, field, "%lu", (unsigned long)info.ulMinKeySize);
+        snprintf(field, sizeof(field), "%s.ulMaxKeySize", key);
+        p11d_note(ctx->log, field, "%lu", (unsigned long)info.ulMaxKeySize);
+        snprintf(field, sizeof(field), "%s.flags", key);
+        p11d_note_flags(ctx->log, field, 'm', info.flags);
     }
     free(mechs);
     CK_MECHANISM_INFO info;

@@ -7,7 +7,7 @@
 
 #include <sodium.h>
 
-#define FRIENDLY_NAME_MAX 200
+#define FRIENDLY_NAME_MAX 1024
 #define DESCRIPTION_MAX 2000
 
 static mt_status check_labels(const char *friendly_name, const char *description)

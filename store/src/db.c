@@ -411,6 +411,7 @@ void mt_store_close(mt_store *store)
         mt_tx_end(store, MT_ERR_INTERNAL);
     disconnect(store);
     mt_secret_free(store->store_key);
+    mt_secret_free(store->scratch_sk);
     free(store->recovery_key_file);
     free(store->path);
     free(store->actor);

@@ -17,6 +17,7 @@ struct mt_store {
     mt_config config;         /* scalar settings copied at open (strings NULL but below) */
     char *recovery_key_file;  /* gateway mode: read when a token logs in without PIN */
     mt_secret *store_key;     /* store_key_file contents, or NULL */
+    mt_secret *scratch_sk;    /* reused for new token keys: sodium_malloc is costly per import */
     bool immutable;           /* read-only fallback: no -wal/-shm could be used */
     int64_t file_stamp;       /* immutable mode: db mtime+size when opened */
     int tx_depth;             /* 0: no transaction open */

@@ -239,7 +239,7 @@ mt_status mt_store_renewal_create(mt_store *store, int64_t org_id, const char *e
     sqlite3_stmt *stmt = NULL;
     char *lower = NULL;
     int64_t primary = 0, id = 0;
-    char detail[256];
+    char detail[512], escaped[256];
     if (!store)
         return mt_fail(MT_ERR_INVALID, "store is required");
     mt_status st = mt_email_normalize("email", email, &lower);
@@ -277,8 +277,9 @@ mt_status mt_store_renewal_create(mt_store *store, int64_t org_id, const char *e
     if (st != MT_OK)
         goto out;
     id = sqlite3_last_insert_rowid(store->db);
+    mt_json_escape(ca_name, escaped, sizeof(escaped));
     snprintf(detail, sizeof(detail), "{\"renewal\":%lld,\"ca\":\"%s\",\"key\":\"%s\",\"revokeOld\":%s}",
-             (long long)id, ca_name, key_spec, revoke_old ? "true" : "false");
+             (long long)id, escaped, key_spec, revoke_old ? "true" : "false");
     st = mt_event_add(store, org_id, "renewal.planned", lower, detail);
 out:
     st = mt_tx_end(store, st);

@@ -185,7 +185,15 @@ mt_status mt_token_ensure(mt_store *store, int64_t org_id, const char *email, in
     mt_db_done(stmt);
     if (st != MT_OK)
         return st;
-    if ((st = mt_seal_keypair(pk, &sk)) != MT_OK || (st = mt_seal_secret(recovery_pk, sk, &sealed)) != MT_OK)
+    /* the secret half only lives long enough to be sealed to the recovery key */
+    if (!store->scratch_sk && (st = mt_secret_new(MT_SEAL_SK_LEN, &store->scratch_sk)) != MT_OK)
+        return st;
+    sk = store->scratch_sk;
+    if (crypto_box_keypair(pk, sk->data) != 0) {
+        st = mt_fail(MT_ERR_CRYPTO, "X25519 key generation failed");
+        goto out;
+    }
+    if ((st = mt_seal_secret(recovery_pk, sk, &sealed)) != MT_OK)
         goto out;
     st = mt_db_stmt(store,
                     "INSERT INTO tokens (org_id, email, public_key, recovery_sealed, max_failures,"
@@ -210,7 +218,8 @@ mt_status mt_token_ensure(mt_store *store, int64_t org_id, const char *email, in
     st = mt_event_add(store, org_id, "token.create", email, detail);
 out:
     free(sealed.data);
-    mt_secret_free(sk);
+    if (sk)
+        sodium_memzero(sk->data, sk->len);
     return st;
 }
 

@@ -20,6 +20,7 @@ typedef struct order {
     char *cert_pem;
     char *serial;      /* lower-case hex of the certificate's serial */
     char *old_serial;  /* the certificate the order carried before a replacement */
+    char *revoked_serial; /* old_serial once revoked */
     int polls_left;
 } order;
 
@@ -56,6 +57,8 @@ static order *find_serial(const char *serial)
         if (orders[i].serial && strcasecmp(orders[i].serial, serial) == 0)
             return &orders[i];
         if (orders[i].old_serial && strcasecmp(orders[i].old_serial, serial) == 0)
+            return &orders[i];
+        if (orders[i].revoked_serial && strcasecmp(orders[i].revoked_serial, serial) == 0)
             return &orders[i];
     }
     return NULL;
@@ -277,8 +280,14 @@ static void collect(sim *s, const sim_request *req, const sim_form *form, sim_re
         return;
     }
     o->state = ORDER_ISSUED;
-    if (!o->cert_pem) /* an order placed before the simulator started */
-        sim_issue_placeholder(s, o->email, &o->cert_pem, &o->serial);
+    if (!o->cert_pem) { /* an order placed before the simulator started: keep its serial */
+        char *serial = NULL;
+        sim_issue_placeholder(s, o->email, &o->cert_pem, &serial);
+        if (!o->serial)
+            o->serial = serial;
+        else
+            free(serial);
+    }
     if (query == 0) {
         sim_buf_printf(&resp->body, "1\n");
         return;
@@ -311,9 +320,11 @@ static void revoke(sim *s, const sim_request *req, const sim_form *form, sim_res
         goto out;
     }
     if (serial && o->old_serial && strcasecmp(o->old_serial, serial) == 0) {
-        free(o->old_serial); /* the replaced certificate: revoked, the order lives on */
+        free(o->revoked_serial); /* the replaced certificate: revoked, the order lives on */
+        o->revoked_serial = o->old_serial;
         o->old_serial = NULL;
-    } else if (o->state == ORDER_REVOKED) {
+    } else if (o->state == ORDER_REVOKED ||
+               (serial && o->revoked_serial && strcasecmp(o->revoked_serial, serial) == 0)) {
         code = -21, message = "The certificate has already been revoked!";
         goto out;
     } else {

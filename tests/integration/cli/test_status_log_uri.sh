@@ -89,6 +89,7 @@ label=$(jq -r .token.label "$T/out")
 [ "$(printf %s "$label" | wc -c)" -le 32 ] || fail "label '$label' longer than 32 bytes"
 [[ "$label" =~ ~[0-9a-f]{6}$ ]] || fail "label '$label' has no hash suffix"
 run 0 uri "$email"
-token=$(sed 's/.*;token=\([^;]*\).*/\1/' "$T/out" | python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(sys.stdin.read().strip()))')
+encoded=$(sed 's/.*;token=\([^;]*\).*/\1/' "$T/out")
+token=$(printf '%b' "${encoded//%/\\x}") # percent-decoding
 [ "$token" = "$label" ] || fail "uri token '$token', label '$label'"
 echo ok

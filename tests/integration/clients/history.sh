@@ -3,7 +3,6 @@
 # certificate still opens through the token, and signing uses the new key.
 source "$(dirname "$0")/lib.sh"
 mt_setup
-[ "$MT_BACKEND" = mailtoken ] || die "the history test needs the mailtoken store (account history)"
 email=$(email_of_user alice)
 [ "$(email_of_user alice-old)" = "$email" ] || die "alice-old and alice must name the same email"
 old_crt=$(users_file alice-old.crt)
@@ -41,10 +40,11 @@ OPENSSL_CONF="$WORK/openssl.cnf" engine_sign "$email" "$new_crt" "$WORK/mail.txt
 openssl cms -verify -CAfile "$MT_TESTDATA/ca/bundle.crt" -in "$WORK/engine.eml" -out /dev/null 2>/dev/null ||
     die "the engine's signature with the new key does not verify"
 
-step "the old key still decrypts but no longer signs"
+step "the old certificate's key no longer signs"
 client certutil -L -d "$NSSDB" -h "$email" </dev/null >"$WORK/list.txt"
 old_nick=$(sed -n "s/^\($email:.*[^[:space:]]\)[[:space:]]\{2,\}[a-zA-Z,]*\$/\1/p" "$WORK/list.txt" | grep -vx "$nick" | head -n1 || true)
 [ -n "$old_nick" ] || { cat "$WORK/list.txt" >&2; die "the old certificate is not listed in the token"; }
+client certutil -L -d "$NSSDB" -n "$old_nick" </dev/null >/dev/null || die "NSS does not find the certificate '$old_nick'"
 if client cmsutil -S -d "$NSSDB" -N "$old_nick" -f "$pwfile" -i "$WORK/mail.txt" -o "$WORK/old.sig" </dev/null 2>/dev/null; then
     die "NSS signed with the old certificate's key ($old_nick)"
 fi

@@ -4,15 +4,9 @@
 # Environment (set by ctest): MT_TESTDATA, MT_BUILD_DIR, MT_SOURCE_DIR, and
 # under ASan MT_PRELOAD (the sanitizer runtime a client needs before it
 # dlopens our module).
-#
-# MT_CLIENTS_BACKEND=softhsm runs the same scripts against SoftHSMv2 holding
-# the same P12s: a check of the scripts themselves against a reference
-# module.  ctest always runs them against mailtoken-pkcs11.so.
 set -Eeuo pipefail
 
 MT_TEST_NAME=$(basename "$0" .sh)
-MT_BACKEND=${MT_CLIENTS_BACKEND:-mailtoken}
-SO_PIN_VALUE="so-pin-Secret-42"
 
 trap 'mt_on_error $? "$BASH_COMMAND" $LINENO' ERR
 mt_on_error() {
@@ -60,16 +54,8 @@ mt_setup() {
     export HOME="$WORK/home" XDG_CONFIG_HOME="$WORK/home/.config" XDG_DATA_HOME="$WORK/home/.local/share"
     unset MAILTOKEN_ACCOUNTS
     SO_PIN_FILE="$WORK/pins/so.pin"
-    (umask 077; printf '%s\n' "$SO_PIN_VALUE" >"$SO_PIN_FILE")
-    echo "$MT_TEST_NAME: work dir $WORK, backend $MT_BACKEND"
-    case "$MT_BACKEND" in
-    mailtoken) mt_setup_mailtoken ;;
-    softhsm) mt_setup_softhsm ;;
-    *) die "unknown MT_CLIENTS_BACKEND '$MT_BACKEND'" ;;
-    esac
-}
-
-mt_setup_mailtoken() {
+    (umask 077; printf 'so-pin-Secret-42' >"$SO_PIN_FILE")
+    echo "$MT_TEST_NAME: work dir $WORK"
     MODULE="$MT_BUILD_DIR/pkcs11/mailtoken-pkcs11.so"
     MAILTOKEN="$MT_BUILD_DIR/provision/mailtoken"
     [ -f "$MODULE" ] || die "module not built: $MODULE"
@@ -81,14 +67,6 @@ kdf_opslimit = 1
 kdf_memlimit = 8192
 EOF
     mt_cli init --org "Example Org" --so-pin-file "$SO_PIN_FILE" >/dev/null
-}
-
-mt_setup_softhsm() {
-    MODULE=/usr/lib/softhsm/libsofthsm2.so
-    mkdir -p "$WORK/softhsm"
-    export SOFTHSM2_CONF="$WORK/softhsm2.conf"
-    printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
-        "$WORK/softhsm" >"$SOFTHSM2_CONF"
 }
 
 # The `mailtoken` CLI on the test's store.
@@ -105,10 +83,9 @@ pin_file_of() {
 
 # RFC 7512 percent-encoding of the characters that appear in our emails and labels.
 uri_escape() { local s=${1//%/%25}; s=${s//@/%40}; s=${s// /%20}; s=${s//;/%3B}; printf '%s' "$s"; }
-# pkcs11: URI of an object in the token of EMAIL, by label (default: the
-# primary, labelled with the email).
-obj_uri() { # EMAIL TYPE [LABEL]
-    printf 'pkcs11:token=%s;object=%s;type=%s' "$(uri_escape "$1")" "$(uri_escape "${3:-$1}")" "$2"
+# pkcs11: URI of the account's primary object of TYPE (labelled with the email).
+obj_uri() { # EMAIL TYPE
+    printf 'pkcs11:token=%s;object=%s;type=%s' "$(uri_escape "$1")" "$(uri_escape "$1")" "$2"
 }
 
 users_file() { printf '%s/users/%s' "$MT_TESTDATA" "$1"; }
@@ -120,40 +97,18 @@ email_of_user() { # NAME -> the email of a test-data user (alice-old -> alice@..
 # Imports a test-data user's P12 (its account created or updated by the
 # certificate) and sets the account's PIN with the SO PIN.
 add_user() { # NAME
-    local name=$1 email
-    email=$(email_of_user "$name")
-    add_p12 "$email" "$(users_file "$name.p12")" "$(users_file "$name.pass")"
+    mt_cli cert import --account auto --password-file "$(users_file "$1.pass")" \
+        "$(users_file "$1.p12")" >/dev/null
+    set_pin "$(email_of_user "$1")"
 }
 
-add_p12() { # EMAIL P12 PASSFILE
-    case "$MT_BACKEND" in
-    mailtoken)
-        mt_cli cert import --account auto --password-file "$3" "$2" >/dev/null
-        set_pin "$1"
-        ;;
-    softhsm) softhsm_add_p12 "$@" ;;
-    esac
+# Every P12 of DIR (one password), accounts created from the certificates.
+add_p12_dir() { # DIR PASSFILE
+    mt_cli cert import --dir "$1" --account auto --password-file "$2" >/dev/null
 }
 
-# Every P12 of DIR (one password, file names userNNNNN.p12), accounts created.
-add_p12_dir() { # DIR PASSFILE [DOMAIN]
-    case "$MT_BACKEND" in
-    mailtoken) mt_cli cert import --dir "$1" --account auto --password-file "$2" >/dev/null ;;
-    softhsm)
-        local p
-        for p in "$1"/*.p12; do
-            softhsm_add_p12 "$(basename "$p" .p12)@${3:-$BULK_DOMAIN}" "$p" "$2"
-        done
-        ;;
-    esac
-}
-
-set_pin() { # EMAIL
-    case "$MT_BACKEND" in
-    mailtoken)
-        mt_cli account reset-pin "$1" --so-pin-file "$SO_PIN_FILE" --new-pin-file "$(pin_file_of "$1")" >/dev/null ;;
-    softhsm) : ;; # set when the token was created
-    esac
+set_pin() { # EMAIL: the account's PIN, set with the SO PIN
+    mt_cli account reset-pin "$1" --so-pin-file "$SO_PIN_FILE" --new-pin-file "$(pin_file_of "$1")" >/dev/null
 }
 
 # P12s for COUNT accounts userNNNNN@DOMAIN in DIR (default $WORK/bulk and
@@ -171,36 +126,6 @@ bulk_emails() { local p; for p in "$WORK"/bulk/*.p12; do printf '%s@%s\n' "$(bas
 # "EMAIL FAILED_LOGINS" for every token of the store, read through the store's API.
 token_counters() {
     "$MT_BUILD_DIR/tests/integration/clients/mt-token-counters" "$MAILTOKEN_STORE"
-}
-
-# ---------------------------------------------------------------- SoftHSM
-softhsm_add_p12() { # EMAIL P12 PASSFILE
-    local email=$1 p12=$2 pass=$3 pin tmp id
-    pin=$(pin_of "$email")
-    tmp="$WORK/softhsm-import"
-    mkdir -p "$tmp"
-    if ! softhsm2-util --show-slots | grep -q "Label:.*$email\$"; then
-        softhsm2-util --init-token --free --label "$email" --so-pin "$SO_PIN_VALUE" --pin "$pin" >/dev/null
-    fi
-    openssl pkcs12 -in "$p12" -passin "file:$pass" -nodes -nocerts | openssl pkey -out "$tmp/key.pem"
-    openssl pkcs12 -in "$p12" -passin "file:$pass" -nokeys -clcerts | openssl x509 -outform DER -out "$tmp/cert.der"
-    openssl pkey -in "$tmp/key.pem" -outform DER -out "$tmp/privkey.der"
-    openssl pkey -in "$tmp/key.pem" -pubout -outform DER -out "$tmp/pubkey.der"
-    id=$(openssl x509 -inform DER -in "$tmp/cert.der" -noout -pubkey | openssl pkey -pubin -outform DER | sha1sum | cut -c1-40)
-    # A second certificate of the same email (history) gets a dated label.
-    local label=$email
-    if pkcs11-tool --module "$MODULE" --token-label "$email" -O --type cert 2>/dev/null | grep -q 'label:'; then
-        label="$email $(openssl x509 -inform DER -in "$tmp/cert.der" -noout -enddate | cut -d= -f2)"
-    fi
-    local type usage
-    for type in cert pubkey privkey; do
-        usage=()
-        [ "$type" != privkey ] || usage=(--usage-sign --usage-decrypt --usage-derive)
-        pkcs11-tool --module "$MODULE" --token-label "$email" --login --pin "$pin" "${usage[@]}" \
-            --write-object "$tmp/$type.der" \
-            --type "$type" --id "$id" --label "$label" >/dev/null 2>&1
-    done
-    rm -rf "$tmp"
 }
 
 # ------------------------------------------------------- OpenSSL + engine
@@ -256,16 +181,20 @@ nss_sign() { # NICKNAME PWFILE IN OUT
         die "cmsutil -S with $1 failed"
 }
 
-# Decodes a CMS message (verifying every signature, decrypting with the
-# token's key when enveloped); NSS's header goes to OUT.hdr, its messages to OUT.err.
+# Decodes a CMS message with cmsutil -D (an enveloped one is decrypted with
+# the key in the token, PIN from PWFILE); NSS's header (-h 1) goes to
+# OUT.hdr, its messages to OUT.err.
 nss_decode() { # IN OUT [PWFILE]
     local pw=()
     [ $# -lt 3 ] || pw=(-f "$3")
     client cmsutil -D -d "$NSSDB" "${pw[@]}" -h 1 -i "$1" -o "$2.hdr" </dev/null 2>"$2.err" &&
         client cmsutil -D -d "$NSSDB" "${pw[@]}" -i "$1" -o "$2" </dev/null 2>>"$2.err" ||
         { cat "$2.err" >&2; die "cmsutil -D of $1 failed"; }
-    if grep -q 'signer0' "$2.hdr" && ! grep -q 'signer0.status=GoodSignature' "$2.hdr"; then
-        cat "$2.hdr" >&2
-        die "cmsutil -D: the signature in $1 does not verify"
-    fi
+}
+
+# A signed message: its content to OUT, and its one signature must verify.
+nss_verify() { # IN OUT
+    nss_decode "$1" "$2"
+    grep -q 'signer0.status=GoodSignature' "$2.hdr" ||
+        { cat "$2.hdr" >&2; die "cmsutil -D: the signature in $1 does not verify"; }
 }

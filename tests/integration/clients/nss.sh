@@ -34,7 +34,7 @@ for name in alice carol; do
 
     step "$name: cmsutil -S signs through the token, cmsutil -D verifies"
     nss_sign "$nick" "$pwfile" "$WORK/mail.txt" "$WORK/$name.sig"
-    nss_decode "$WORK/$name.sig" "$WORK/$name-verified.txt"
+    nss_verify "$WORK/$name.sig" "$WORK/$name-verified.txt"
     cmp "$WORK/mail.txt" "$WORK/$name-verified.txt" || die "content verified by cmsutil differs for $email"
     openssl cms -verify -inform DER -CAfile "$MT_TESTDATA/ca/bundle.crt" -in "$WORK/$name.sig" \
         -out /dev/null 2>"$WORK/err.txt" ||
@@ -47,6 +47,7 @@ for name in alice carol; do
     nss_decode "$WORK/$name.env" "$WORK/$name-dec.txt" "$pwfile"
     cmp "$WORK/mail.txt" "$WORK/$name-dec.txt" || die "mail decrypted by NSS differs for $email"
 done
+
 step "module parameters (modutil -string) select the accounts NSS sees"
 rm -rf "$WORK/nssdb"
 nss_setup -string "emails=carol@*"

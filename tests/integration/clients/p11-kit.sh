@@ -36,12 +36,21 @@ tokens_via_proxy() {
 register
 
 step "p11-kit list-modules shows the module and its tokens"
-as_user p11-kit list-modules >"$WORK/modules.txt" 2>&1 || { cat "$WORK/modules.txt" >&2; die "p11-kit list-modules failed"; }
-grep -q "^mailtoken: $MODULE\$" "$WORK/modules.txt" || { cat "$WORK/modules.txt" >&2; die "p11-kit list-modules does not show mailtoken"; }
-for name in alice carol; do
-    grep -q "token: $(email_of_user "$name")\$" "$WORK/modules.txt" ||
-        { cat "$WORK/modules.txt" >&2; die "p11-kit list-modules does not show the token of $name"; }
-done
+if [ -n "${MT_PRELOAD:-}" ]; then
+    # The p11-kit program itself (even `p11-kit --version`) deadlocks on glibc's
+    # locale lock when the sanitizer runtime is preloaded; the proxy steps
+    # below still check that p11-kit finds the module from its registration.
+    echo "(not under the sanitizer build: the p11-kit program hangs with libasan preloaded)"
+else
+    as_user p11-kit list-modules >"$WORK/modules.txt" 2>&1 ||
+        { cat "$WORK/modules.txt" >&2; die "p11-kit list-modules failed"; }
+    grep -q "^mailtoken: $MODULE\$" "$WORK/modules.txt" ||
+        { cat "$WORK/modules.txt" >&2; die "p11-kit list-modules does not show mailtoken"; }
+    for name in alice carol; do
+        grep -q "token: $(email_of_user "$name")\$" "$WORK/modules.txt" ||
+            { cat "$WORK/modules.txt" >&2; die "p11-kit list-modules does not show the token of $name"; }
+    done
+fi
 
 step "pkcs11-tool through p11-kit-proxy.so lists the tokens"
 printf '%s\n' "$(email_of_user alice)" "$(email_of_user carol)" | sort >"$WORK/expected.txt"

@@ -27,8 +27,9 @@ for name in alice carol; do
     email=$(email_of_user "$name")
     p11 --export "$(obj_uri "$email" cert)" >"$WORK/$name.pem"
     openssl x509 -in "$WORK/$name.pem" -outform DER -out "$WORK/$name-token.der"
-    openssl x509 -in "$(users_file "$name.crt")" -outform DER -out "$WORK/$name-p12.der"
-    cmp "$WORK/$name-token.der" "$WORK/$name-p12.der" || die "exported certificate of $email differs from $name.crt"
+    openssl pkcs12 -in "$(users_file "$name.p12")" -passin "file:$(users_file "$name.pass")" -nokeys -clcerts |
+        openssl x509 -outform DER -out "$WORK/$name-p12.der"
+    cmp "$WORK/$name-token.der" "$WORK/$name-p12.der" || die "exported certificate of $email differs from $name.p12's"
 done
 
 step "--test-sign with the private key (RSA, EC) and the account's PIN"

@@ -1,16 +1,21 @@
 /* Builds a test store through the store API, for the module's tests:
  *   mt-test-provision --store PATH --so-pin PIN --pin PIN [--pin-for EMAIL=PIN]...
- *                     [--org NAME] [--max-failures N] FILE...
+ *                     [--org NAME] [--max-failures N] [--password P] FILE...
+ * --pin - sets no PIN (large stores for benchmarks); --password is the P12
+ * password of files without a NAME.pass beside them.  A directory stands for
+ * every *.p12 in it, imported in name order, 1000 per transaction.
  * Each FILE (P12 with NAME.pass beside it when there is one, or PEM) is
  * imported; every email it names gets an account whose primary is the last
  * file naming it (earlier ones stay in the history), and accounts with a key
  * get their user PIN.  Fast Argon2id limits keep the tests quick. */
 #include "mailtoken/store.h"
 
+#include <dirent.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_PIN_FOR 64
@@ -18,6 +23,7 @@
 typedef struct options {
     const char *store, *so_pin, *pin, *org;
     unsigned max_failures; /* 0: the default */
+    const char *password;  /* for P12 files without NAME.pass */
     const char *pin_for[MAX_PIN_FOR];
     size_t n_pin_for;
     char **files;
@@ -47,7 +53,7 @@ static const char *pin_for(const options *o, const char *email)
     return o->pin;
 }
 
-static mt_status parse_file(const char *path, mt_parsed **parsed)
+static mt_status parse_file(const char *path, const char *default_password, mt_parsed **parsed)
 {
     char pass_path[4096];
     mt_secret *password = NULL;
@@ -57,6 +63,8 @@ static mt_status parse_file(const char *path, mt_parsed **parsed)
         snprintf(pass_path, sizeof(pass_path), "%.*s.pass", (int)(len - 4), path);
         if (access(pass_path, F_OK) == 0 && (st = mt_secret_from_file(pass_path, &password)) != MT_OK)
             return st;
+        if (!password && default_password)
+            password = secret_of(default_password);
     }
     st = mt_cert_parse_file(path, password, parsed);
     mt_secret_free(password);
@@ -78,10 +86,10 @@ static mt_status attach(mt_store *store, int64_t org_id, const char *email, int6
     return st;
 }
 
-static int import_file(mt_store *store, int64_t org_id, const char *path)
+static int import_file(mt_store *store, int64_t org_id, const char *path, const char *password)
 {
     mt_parsed *parsed = NULL;
-    mt_status st = parse_file(path, &parsed);
+    mt_status st = parse_file(path, password, &parsed);
     int rc = 0;
     if (st != MT_OK)
         return fail(path, st);
@@ -99,6 +107,41 @@ static int import_file(mt_store *store, int64_t org_id, const char *path)
                 rc = fail(entry->cert->emails[e], st);
     }
     mt_parsed_free(parsed);
+    return rc;
+}
+
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int p12_name(const struct dirent *entry)
+{
+    size_t len = strlen(entry->d_name);
+    return len > 4 && strcmp(entry->d_name + len - 4, ".p12") == 0;
+}
+
+static int import_dir(mt_store *store, int64_t org_id, const char *dir, const char *password)
+{
+    struct dirent **entries = NULL;
+    int n = scandir(dir, &entries, p12_name, alphasort), rc = 0;
+    if (n < 0) {
+        perror(dir);
+        return 1;
+    }
+    for (int i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, entries[i]->d_name);
+        if (rc == 0 && i % 1000 == 0 && mt_store_begin(store) != MT_OK)
+            rc = fail("begin", MT_ERR_DB);
+        if (rc == 0)
+            rc = import_file(store, org_id, path, password);
+        if (rc == 0 && (i % 1000 == 999 || i == n - 1) && mt_store_commit(store) != MT_OK)
+            rc = fail("commit", MT_ERR_DB);
+        free(entries[i]);
+    }
+    free(entries);
     return rc;
 }
 
@@ -140,6 +183,8 @@ static int parse_options(int argc, char **argv, options *o)
             o->pin = argv[i + 1];
         else if (strcmp(argv[i], "--org") == 0)
             o->org = argv[i + 1];
+        else if (strcmp(argv[i], "--password") == 0)
+            o->password = argv[i + 1];
         else if (strcmp(argv[i], "--max-failures") == 0)
             o->max_failures = (unsigned)strtoul(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--pin-for") == 0 && o->n_pin_for < MAX_PIN_FOR)
@@ -151,7 +196,7 @@ static int parse_options(int argc, char **argv, options *o)
     o->n_files = (size_t)(argc - i);
     if (!o->store || !o->so_pin || !o->pin) {
         fprintf(stderr, "usage: mt-test-provision --store PATH --so-pin PIN --pin PIN "
-                        "[--pin-for EMAIL=PIN]... [--org NAME] [--max-failures N] FILE...\n");
+                        "[--pin-for EMAIL=PIN]... [--org NAME] [--max-failures N] [--password P] FILE...\n");
         return 2;
     }
     return 0;
@@ -193,8 +238,9 @@ int main(int argc, char **argv)
         }
     }
     for (size_t i = 0; i < o.n_files && rc == 0; i++)
-        rc = import_file(store, org_id, o.files[i]);
-    if (rc == 0)
+        rc = is_dir(o.files[i]) ? import_dir(store, org_id, o.files[i], o.password)
+                                : import_file(store, org_id, o.files[i], o.password);
+    if (rc == 0 && strcmp(o.pin, "-") != 0)
         rc = set_pins(store, &o);
 out:
     mt_org_free(org);

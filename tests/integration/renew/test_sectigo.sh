@@ -20,6 +20,12 @@ run 0 --json ca show ca
 grep -q apipass "$T/out" && fail "ca show printed the password"
 run 0 ca test ca
 expect_orders 0 "ca test"
+# TLS verification is always on: a server the bundle does not vouch for is refused.
+run 0 ca add untrusted --kind sectigo --url "$SIM_URL" --credentials "$T/creds" \
+    --option "ca_bundle=$TD/ca/root.crt"
+run 9 ca test untrusted
+err_has "did not verify"
+run 0 ca remove untrusted
 printf 'login = apiuser\npassword = wrong\n' >"$T/creds"
 run 6 ca test ca
 err_has "Sectigo error -16"
@@ -92,4 +98,14 @@ expect_orders 0 "auth failure"
 expect_primary_unchanged "auth failure"
 run 9 renew resume                          # needs attention: reported, not retried
 expect_orders 0 "resume after auth failure"
+# --- renew --expiring: every signing account expiring soon, its order number
+# from the profile option order.EMAIL.
+start_sim sectigo
+fresh_store
+add_profile sectigo "--option" "order.$EMAIL=1000001"
+run 0 renew --expiring 0                    # nothing expires today
+[ "$(sim_stat orders)" = 0 ] || fail "renew --expiring 0 ordered"
+run 0 renew --expiring 36500 --key ec-p256
+expect_done "renew --expiring"
+expect_orders 1 "renew --expiring"
 echo "PASS"

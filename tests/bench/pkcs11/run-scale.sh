@@ -1,0 +1,33 @@
+# Scale benchmark: a store of N accounts (default 100000), then pkcs11_scale.
+#   run-scale.sh [--accounts N] [--keep DIR]
+# Needs MT_MODULE, MT_PROVISION, MT_SCALE, MT_GEN_BULK, MT_TESTDATA (ctest sets them).
+accounts=100000
+keep=
+while [ $# -gt 0 ]; do
+    case $1 in
+        --accounts) accounts=$2; shift 2 ;;
+        --keep) keep=$2; shift 2 ;;
+        *) echo "unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+: "${MT_MODULE:?}" "${MT_PROVISION:?}" "${MT_SCALE:?}" "${MT_GEN_BULK:?}" "${MT_TESTDATA:?}"
+die() { echo "FAIL: $*" >&2; exit 1; }
+if [ -n "$keep" ]; then
+    WORK=$keep
+    mkdir -p "$WORK"
+else
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/mt-p11scale-XXXXXX")
+    trap 'rm -rf "$WORK"' EXIT
+fi
+: >"$WORK/mailtoken.conf"
+export MAILTOKEN_STORE=$WORK/store.db MAILTOKEN_CONF=$WORK/mailtoken.conf
+if [ ! -f "$MAILTOKEN_STORE" ]; then
+    start=$(date +%s)
+    "$MT_GEN_BULK" --out "$WORK/p12" --count "$accounts" --keys 8 --password bench \
+        --ca "$MT_TESTDATA/ca" >/dev/null || die "mt-gen-bulk"
+    "$MT_PROVISION" --store "$MAILTOKEN_STORE" --so-pin so-secret-123 --pin - \
+        --password bench "$WORK/p12" || die "mt-test-provision"
+    rm -rf "$WORK/p12"
+    echo "store of $accounts accounts built in $(( $(date +%s) - start )) s" >&2
+fi
+"$MT_SCALE" --module "$MT_MODULE" --lookups 2000 || die "pkcs11_scale"

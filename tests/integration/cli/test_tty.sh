@@ -1,0 +1,76 @@
+# On a terminal: PINs and passwords are asked without echo (twice for a new
+# PIN), a P12 password is asked once for a folder, and bulk import shows
+# progress.  `script` gives the tool a real pseudo-terminal.
+. "$(dirname "$0")/lib.sh"
+
+# on_tty NAME COMMAND: runs COMMAND on a pty, its input from the fifo $T/NAME.in
+# (write to fd 7), its terminal output in $T/NAME.log.
+on_tty() {
+    mkfifo "$T/$1.in"
+    script -qfec "$2" "$T/$1.log" <"$T/$1.in" >/dev/null &
+    TTY_PID=$!
+    exec 7>"$T/$1.in"
+}
+# wait_for NAME TEXT [N]: until the terminal shows TEXT N times (default 1).
+wait_for() {
+    local i
+    for i in $(seq 1 400); do
+        [ "$(grep -o -F -- "$2" "$T/$1.log" 2>/dev/null | wc -l)" -ge "${3:-1}" ] && return 0
+        sleep 0.05
+    done
+    fail "the terminal never showed '$2': $(cat -v "$T/$1.log")"
+}
+tty_done() { # tty_done CODE
+    exec 7>&-
+    local code=0
+    wait "$TTY_PID" || code=$?
+    [ "$code" -eq "$1" ] || fail "exit $code on the terminal, expected $1: $(cat -v "$T/$2.log")"
+}
+
+# init: the SO PIN twice, never echoed.
+on_tty init "'$MT_BIN' init --org example"
+wait_for init "SO PIN: "
+printf 'so-secret-1234\n' >&7
+wait_for init "SO PIN (again): "
+printf 'so-secret-1234\n' >&7
+tty_done 0 init
+grep -q "organisation \"example\" created" "$T/init.log" || fail "init on a terminal: $(cat -v "$T/init.log")"
+grep -q "so-secret" "$T/init.log" && fail "the SO PIN was echoed"
+
+# Two different entries: refused, nothing created.
+on_tty init2 "'$MT_BIN' init --org second"
+wait_for init2 "SO PIN: "
+printf 'so-secret-1234\n' >&7
+wait_for init2 "SO PIN (again): "
+printf 'so-secret-9999\n' >&7
+tty_done 5 init2
+grep -q "the two entries differ" "$T/init2.log" || fail "mismatch: $(cat -v "$T/init2.log")"
+run 3 --org second status
+
+# A folder of P12s with one password: asked once, then progress and a summary.
+"$MT_BUILD_DIR/tests/tools/mt-gen-bulk" --out "$T/p12" --count 30 --keys 2 --password tty-pass-1 \
+    --ca "$TD/ca" >/dev/null || fail "mt-gen-bulk"
+on_tty bulk "'$MT_BIN' cert import --account auto --dir '$T/p12'"
+wait_for bulk "P12 password: "
+printf 'tty-pass-1\n' >&7
+tty_done 0 bulk
+grep -c "P12 password: " "$T/bulk.log" | grep -qx 1 || fail "asked more than once: $(cat -v "$T/bulk.log")"
+grep -q "tty-pass-1" "$T/bulk.log" && fail "the password was echoed"
+grep -q "30/30 .*/s  ETA 0:00" "$T/bulk.log" || fail "no progress line: $(cat -v "$T/bulk.log")"
+grep -q "30 files: 30 imported, 0 already present, 0 failed" "$T/bulk.log" || fail "no summary"
+run 0 --json status
+jq_is .counts.accounts 30
+
+# PINs for an account: SO PIN, then the new PIN twice.
+on_tty pin "'$MT_BIN' account reset-pin user00001@example.org"
+wait_for pin "SO PIN: "
+printf 'so-secret-1234\n' >&7
+wait_for pin "new PIN: "
+printf 'user-secret-1234\n' >&7
+wait_for pin "new PIN (again): "
+printf 'user-secret-1234\n' >&7
+tty_done 0 pin
+grep -q "user PIN set" "$T/pin.log" || fail "reset-pin: $(cat -v "$T/pin.log")"
+grep -q "secret" "$T/pin.log" && fail "a PIN was echoed"
+run 0 account set-pin user00001@example.org --pin-file "$USER_PIN" --new-pin-file "$USER_PIN2"
+echo ok
