@@ -26,6 +26,20 @@ void mt_object_free(mt_object *object)
     free(object);
 }
 
+/* Opened keys survive a rebuild: the same handle is the same key. */
+static void keep_opened_keys(const mt_objects *old, mt_objects *fresh)
+{
+    for (size_t i = 0; old && i < fresh->n; i++) {
+        mt_object *object = fresh->items[i];
+        size_t number = (object->handle & MT_OBJECTS_PER_TOKEN) - 1;
+        if (object->klass != CKO_PRIVATE_KEY || number >= old->n_numbers || !old->by_number[number])
+            continue;
+        mt_object *before = old->items[old->by_number[number] - 1];
+        object->priv = before->priv;
+        before->priv = NULL;
+    }
+}
+
 /* Called with the module lock held. */
 CK_RV mt_slot_objects(mt_slot *slot, mt_objects **out)
 {
@@ -37,7 +51,8 @@ CK_RV mt_slot_objects(mt_slot *slot, mt_objects **out)
     if (st == MT_OK && (!slot->objects || generation != slot->objects_generation)) {
         rv = mt_objects_build(mt_g.store, slot->token_id, slot->index, &slot->handles, &objects);
         if (rv == CKR_OK) {
-            mt_objects_free(slot->objects); /* opened keys go; the login stays */
+            keep_opened_keys(slot->objects, objects);
+            mt_objects_free(slot->objects);
             slot->objects = objects;
             slot->objects_generation = generation;
         }

@@ -318,10 +318,6 @@ int mt_cmd_cert_import(mt_cli *cli, int argc, char **argv)
     code = mt_cli_session(cli, 0, &store, &org_id);
     if (code != MT_EXIT_OK)
         goto out;
-    if (run.files.n == 0) {
-        mt_cli_note(cli, "%s: no certificate files found\n", run.folder ? run.folder : "");
-        goto out;
-    }
     code = run_import(cli, store, org_id, &run);
 out:
     mt_store_close(store);

@@ -341,13 +341,24 @@ out:
     mt_http_response_clear(&resp);
 }
 
+/* CollectSMIME on an order that cannot exist: only the login is judged. */
 static void test_auth(mt_drv_ctx *ctx, mt_drv_result *res)
 {
-    collect(ctx, "0", 0, res); /* no such order: only the login is checked */
-    if (res->outcome != MT_DRV_AUTH && res->outcome != MT_DRV_RETRY)
+    static const char *const keys[] = {"loginName", "loginPassword", "orderNumber", "queryType"};
+    const char *values[] = {NULL, NULL, "0", "0"};
+    mt_http_response resp;
+    long code;
+    const char *rest;
+    if (!post(ctx, "/download/CollectSMIME", keys, values, 4, &resp, res))
+        goto out;
+    if (!parse_lines(resp.body, &code, &rest))
+        mt_drv_set(res, MT_DRV_RETRY, "unreadable answer from Sectigo (HTTP %ld)", resp.status);
+    else if (code == -16 || code == -42)
+        map_error_lines(code, rest, res);
+    else
         mt_drv_set(res, MT_DRV_OK, "login accepted by Sectigo");
-    free(res->pem);
-    res->pem = NULL;
+out:
+    mt_http_response_clear(&resp);
 }
 
 const mt_driver mt_driver_sectigo = {

@@ -58,8 +58,10 @@ int main(int argc, char **argv)
     long rss_before = rss_kib();
     double t0 = now_us();
     CK_ULONG n = 0;
-    if (f->C_Initialize(NULL) != CKR_OK || f->C_GetSlotList(CK_TRUE, NULL, &n) != CKR_OK || n == 0)
+    if (f->C_Initialize(NULL) != CKR_OK || f->C_GetSlotList(CK_TRUE, NULL, &n) != CKR_OK || n == 0) {
+        fprintf(stderr, "pkcs11_scale: no slots\n");
         return 1;
+    }
     CK_SLOT_ID *slots = calloc(n, sizeof(*slots));
     if (!slots || f->C_GetSlotList(CK_TRUE, slots, &n) != CKR_OK)
         return 1;
@@ -81,8 +83,10 @@ int main(int argc, char **argv)
             f->C_FindObjectsInit(sessions[i], &t, 1) != CKR_OK ||
             f->C_FindObjects(sessions[i], &cert, 1, &found) != CKR_OK || found != 1 ||
             f->C_FindObjectsFinal(sessions[i]) != CKR_OK ||
-            f->C_GetAttributeValue(sessions[i], cert, &id, 1) != CKR_OK)
+            f->C_GetAttributeValue(sessions[i], cert, &id, 1) != CKR_OK) {
+            fprintf(stderr, "pkcs11_scale: token %zu has no certificate\n", i);
             return 1;
+        }
     }
     for (int i = 0; i < lookups; i++) {
         size_t k = (size_t)i % tokens;
@@ -93,8 +97,10 @@ int main(int argc, char **argv)
         double start = now_us();
         if (f->C_FindObjectsInit(sessions[k], t, 2) != CKR_OK ||
             f->C_FindObjects(sessions[k], &cert, 1, &found) != CKR_OK ||
-            f->C_FindObjectsFinal(sessions[k]) != CKR_OK || found != 1)
+            f->C_FindObjectsFinal(sessions[k]) != CKR_OK || found != 1) {
+            fprintf(stderr, "pkcs11_scale: lookup %d found %lu certificates\n", i, (unsigned long)found);
             return 1;
+        }
         times[i] = now_us() - start;
     }
     qsort(times, (size_t)lookups, sizeof(*times), cmp_double);

@@ -23,11 +23,17 @@ fi
 export MAILTOKEN_STORE=$WORK/store.db MAILTOKEN_CONF=$WORK/mailtoken.conf
 if [ ! -f "$MAILTOKEN_STORE" ]; then
     start=$(date +%s)
-    "$MT_GEN_BULK" --out "$WORK/p12" --count "$accounts" --keys 8 --password bench \
-        --ca "$MT_TESTDATA/ca" >/dev/null || die "mt-gen-bulk"
-    "$MT_PROVISION" --store "$MAILTOKEN_STORE" --so-pin so-secret-123 --pin - \
-        --password bench "$WORK/p12" || die "mt-test-provision"
-    rm -rf "$WORK/p12"
+    # mt-gen-bulk numbers at most 99999 users per domain
+    left=$accounts part=0
+    while [ "$left" -gt 0 ]; do
+        count=$(( left > 99999 ? 99999 : left ))
+        "$MT_GEN_BULK" --out "$WORK/p12-$part" --count "$count" --keys 8 --password bench \
+            --domain "bulk$part.example.org" --ca "$MT_TESTDATA/ca" >/dev/null || die "mt-gen-bulk"
+        "$MT_PROVISION" --store "$MAILTOKEN_STORE" --so-pin so-secret-123 --pin - \
+            --password bench "$WORK/p12-$part" || die "mt-test-provision"
+        rm -rf "$WORK/p12-$part"
+        left=$(( left - count )) part=$(( part + 1 ))
+    done
     echo "store of $accounts accounts built in $(( $(date +%s) - start )) s" >&2
 fi
 "$MT_SCALE" --module "$MT_MODULE" --lookups 2000 || die "pkcs11_scale"

@@ -42,7 +42,7 @@ void test_load_module(void)
 
 const char *test_data(const char *rel)
 {
-    static char path[1024];
+    static _Thread_local char path[1024];
     const char *dir = getenv("MT_TESTDATA");
     assert_non_null(dir);
     snprintf(path, sizeof(path), "%s/%s", dir, rel);
