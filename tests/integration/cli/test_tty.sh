@@ -20,6 +20,11 @@ wait_for() {
     done
     fail "the terminal never showed '$2': $(cat -v "$T/$1.log")"
 }
+# answer NAME PROMPT TEXT: once the terminal shows PROMPT, types TEXT and Enter.
+answer() {
+    wait_for "$1" "$2"
+    printf '%s\n' "$3" >&7
+}
 tty_done() { # tty_done CODE
     exec 7>&-
     local code=0
@@ -29,20 +34,16 @@ tty_done() { # tty_done CODE
 
 # init: the SO PIN twice, never echoed.
 on_tty init "'$MT_BIN' init --org example"
-wait_for init "SO PIN: "
-printf 'so-secret-1234\n' >&7
-wait_for init "SO PIN (again): "
-printf 'so-secret-1234\n' >&7
+answer init "SO PIN: " so-secret-1234
+answer init "SO PIN (again): " so-secret-1234
 tty_done 0 init
 grep -q "organisation \"example\" created" "$T/init.log" || fail "init on a terminal: $(cat -v "$T/init.log")"
 grep -q "so-secret" "$T/init.log" && fail "the SO PIN was echoed"
 
 # Two different entries: refused, nothing created.
 on_tty init2 "'$MT_BIN' init --org second"
-wait_for init2 "SO PIN: "
-printf 'so-secret-1234\n' >&7
-wait_for init2 "SO PIN (again): "
-printf 'so-secret-9999\n' >&7
+answer init2 "SO PIN: " so-secret-1234
+answer init2 "SO PIN (again): " so-secret-9999
 tty_done 5 init2
 grep -q "the two entries differ" "$T/init2.log" || fail "mismatch: $(cat -v "$T/init2.log")"
 run 3 --org second status
@@ -51,8 +52,7 @@ run 3 --org second status
 "$MT_BUILD_DIR/tests/tools/mt-gen-bulk" --out "$T/p12" --count 30 --keys 2 --password tty-pass-1 \
     --ca "$TD/ca" >/dev/null || fail "mt-gen-bulk"
 on_tty bulk "'$MT_BIN' cert import --account auto --dir '$T/p12'"
-wait_for bulk "P12 password: "
-printf 'tty-pass-1\n' >&7
+answer bulk "P12 password: " tty-pass-1
 tty_done 0 bulk
 grep -c "P12 password: " "$T/bulk.log" | grep -qx 1 || fail "asked more than once: $(cat -v "$T/bulk.log")"
 grep -q "tty-pass-1" "$T/bulk.log" && fail "the password was echoed"
@@ -63,12 +63,9 @@ jq_is .counts.accounts 30
 
 # PINs for an account: SO PIN, then the new PIN twice.
 on_tty pin "'$MT_BIN' account reset-pin user00001@example.org"
-wait_for pin "SO PIN: "
-printf 'so-secret-1234\n' >&7
-wait_for pin "new PIN: "
-printf 'user-secret-1234\n' >&7
-wait_for pin "new PIN (again): "
-printf 'user-secret-1234\n' >&7
+answer pin "SO PIN: " so-secret-1234
+answer pin "new PIN: " user-secret-1234
+answer pin "new PIN (again): " user-secret-1234
 tty_done 0 pin
 grep -q "user PIN set" "$T/pin.log" || fail "reset-pin: $(cat -v "$T/pin.log")"
 grep -q "secret" "$T/pin.log" && fail "a PIN was echoed"
