@@ -152,6 +152,17 @@ int mt_cli_getopt(mt_cli *cli, const char *cmd, const char *help, int argc, char
 int mt_cli_dispatch(mt_cli *cli, const char *group, const char *help,
                     const mt_subcommand *subs, size_t n_subs, int argc, char **argv)
 {
+    /* Global flags may also stand between the group and its subcommand
+     * (`mailtoken cert --json list`). */
+    while (argc > 1 && (strcmp(argv[1], "--json") == 0 || strcmp(argv[1], "--quiet") == 0)) {
+        if (strcmp(argv[1], "--json") == 0)
+            cli->json = true;
+        else
+            cli->quiet = true;
+        argv[1] = argv[0];
+        argc--;
+        argv++;
+    }
     const char *name = argc > 1 ? argv[1] : NULL;
     if (name && (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 ||
                  strcmp(name, "help") == 0)) {

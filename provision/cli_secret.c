@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
@@ -11,21 +12,57 @@
 #define MT_PROMPT_MAX 1024
 #define MT_SECRET_BAD_FD (-2)
 
+/* Terminal state to put back if a signal ends the program during a prompt,
+ * so that Ctrl-C never leaves the user's shell without echo. */
+static struct termios prompt_saved;
+static volatile sig_atomic_t prompt_tty = -1;
+
+static void prompt_interrupted(int sig)
+{
+    if (prompt_tty >= 0)
+        tcsetattr(prompt_tty, TCSAFLUSH, &prompt_saved);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static const int prompt_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP};
+#define N_PROMPT_SIGNALS (sizeof(prompt_signals) / sizeof(prompt_signals[0]))
+
+static void prompt_guard(int tty, struct sigaction old[N_PROMPT_SIGNALS])
+{
+    struct sigaction on_signal = {.sa_handler = prompt_interrupted};
+    sigemptyset(&on_signal.sa_mask);
+    prompt_tty = tty;
+    for (size_t i = 0; i < N_PROMPT_SIGNALS; i++)
+        sigaction(prompt_signals[i], &on_signal, &old[i]);
+}
+
+static void prompt_unguard(const struct sigaction old[N_PROMPT_SIGNALS])
+{
+    for (size_t i = 0; i < N_PROMPT_SIGNALS; i++)
+        sigaction(prompt_signals[i], &old[i], NULL);
+    prompt_tty = -1;
+}
+
 /* Reads one line from the terminal with echo off into secret memory. */
 static mt_status prompt_once(int tty, const char *prompt, mt_secret **out)
 {
-    struct termios saved, quiet;
+    struct termios quiet;
+    struct sigaction old_actions[N_PROMPT_SIGNALS];
     mt_secret *line = NULL;
     bool restore = false;
     mt_status st = mt_secret_new(MT_PROMPT_MAX, &line);
     if (st != MT_OK)
         goto out;
     /* Echo off before the prompt shows: nothing typed after it is echoed. */
-    if (tcgetattr(tty, &saved) == 0) {
-        quiet = saved;
+    if (tcgetattr(tty, &prompt_saved) == 0) {
+        quiet = prompt_saved;
         quiet.c_lflag &= ~(tcflag_t)ECHO;
         quiet.c_lflag |= ECHONL;
+        prompt_guard(tty, old_actions);
         restore = tcsetattr(tty, TCSAFLUSH, &quiet) == 0;
+        if (!restore)
+            prompt_unguard(old_actions);
     }
     if (write(tty, prompt, strlen(prompt)) < 0) {
         st = mt_cli_set_error(MT_ERR_IO, "terminal: cannot write the prompt");
@@ -47,8 +84,10 @@ static mt_status prompt_once(int tty, const char *prompt, mt_secret **out)
     line->data[len] = 0;
     st = mt_secret_from(line->data, len, out);
 out:
-    if (restore)
-        tcsetattr(tty, TCSAFLUSH, &saved);
+    if (restore) {
+        tcsetattr(tty, TCSAFLUSH, &prompt_saved);
+        prompt_unguard(old_actions);
+    }
     mt_secret_free(line);
     return st;
 }
