@@ -130,7 +130,7 @@ int mt_cli_getopt(mt_cli *cli, const char *cmd, const char *help, int argc, char
         return MT_OPT_END;
     case 'h':
         fputs(help, stdout);
-        *exit_code = MT_EXIT_OK;
+        *exit_code = MT_EXIT_HELP_SHOWN;
         return MT_OPT_EXIT;
     case 'J':
         cli->json = true;

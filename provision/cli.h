@@ -22,7 +22,10 @@ enum {
     MT_EXIT_AUTH = 6,      /* wrong PIN / password, locked, CA authentication */
     MT_EXIT_PARTIAL = 7,   /* some items done, some failed */
     MT_EXIT_PENDING = 8,   /* renewal waiting for the CA: run `renew resume` later */
-    MT_EXIT_CA = 9         /* the CA refused; an operator must act */
+    MT_EXIT_CA = 9,        /* the CA refused; an operator must act */
+    /* Not an exit status: --help was printed, stop now.  Commands pass it up
+     * like any other code (so nothing runs after the help) and main() exits 0. */
+    MT_EXIT_HELP_SHOWN = 100
 };
 
 /* Global options (before the command: `mailtoken [--store P] [--json] cert list`). */

@@ -102,6 +102,8 @@ int main(int argc, char **argv)
     }
     if (code < 0)
         code = mt_cli_usage_error(&cli, "", "unknown command '%s'", name);
+    if (code == MT_EXIT_HELP_SHOWN)
+        code = MT_EXIT_OK;
 out:
     mt_config_free(cli.config);
     fflush(stdout);

@@ -8,20 +8,12 @@
 #ifndef P11DIFF_H
 #define P11DIFF_H
 
-#include <p11-kit/pkcs11.h>
 #include <stdbool.h>
 #include <stddef.h>
 
-/* PKCS#11 3.0 names the 2.40 header of p11-kit lacks. */
-#ifndef CKO_PROFILE
-#define CKO_PROFILE 0x00000009UL
-#endif
-#ifndef CKA_PROFILE_ID
-#define CKA_PROFILE_ID 0x00000601UL
-#endif
-#ifndef CKA_UNIQUE_ID
-#define CKA_UNIQUE_ID 0x00000004UL
-#endif
+/* PKCS#11 2.40 from p11-kit plus the 3.0 names it lacks (the module's header
+ * of plain PKCS#11 definitions, nothing of the module itself). */
+#include "pkcs11_v3.h"
 
 /* ------------------------------------------------------------ observations */
 
