@@ -6,7 +6,7 @@
 CK_RV mt_rsa_decrypt(const mt_mech *mech, const mt_mech_params *params, EVP_PKEY *pkey,
                      const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len)
 {
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    EVP_PKEY_CTX *ctx = mt_pkey_ctx(pkey);
     size_t k = (size_t)EVP_PKEY_get_size(pkey);
     CK_RV rv = CKR_OK;
     *out = NULL;
@@ -36,7 +36,7 @@ CK_RV mt_rsa_decrypt(const mt_mech *mech, const mt_mech_params *params, EVP_PKEY
 CK_RV mt_decrypt_compute(mt_op *op, const uint8_t *in, size_t in_len, uint8_t **out,
                          size_t *out_len)
 {
-    return mt_rsa_decrypt(op->mech, &op->params, op->pkey, in, in_len, out, out_len);
+    return mt_rsa_decrypt(op->mech, &op->params, op->key->pkey, in, in_len, out, out_len);
 }
 
 CK_RV mt_decrypt(mt_call *call, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR out,

@@ -56,7 +56,7 @@ static CK_RV ecdh(EVP_PKEY *pkey, const CK_ECDH1_DERIVE_PARAMS *p, uint8_t **sec
     if (!peer || EVP_PKEY_copy_parameters(peer, pkey) != 1 ||
         EVP_PKEY_set1_encoded_public_key(peer, point, point_len) != 1)
         goto out;
-    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    ctx = mt_pkey_ctx(pkey);
     if (!ctx || EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer(ctx, peer) != 1 ||
         EVP_PKEY_derive(ctx, NULL, len) != 1)
         goto out;
@@ -73,7 +73,7 @@ out:
 static CK_RV x963(const char *digest, const uint8_t *z, size_t z_len,
                   const CK_ECDH1_DERIVE_PARAMS *p, uint8_t *out, size_t out_len)
 {
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "X963KDF", NULL);
+    EVP_KDF *kdf = EVP_KDF_fetch(mt_g.libctx, "X963KDF", NULL);
     EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
     OSSL_PARAM params[4], *q = params;
     CK_RV rv = CKR_FUNCTION_FAILED;
@@ -109,7 +109,7 @@ CK_RV mt_derive_key(mt_call *call, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE base,
 {
     const mt_mech *mech = NULL;
     mt_mech_params params;
-    EVP_PKEY *pkey = NULL;
+    mt_key *key = NULL;
     uint8_t *z = NULL, *derived = NULL;
     size_t z_len = 0;
     CK_ULONG value_len = 0;
@@ -118,7 +118,7 @@ CK_RV mt_derive_key(mt_call *call, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE base,
     mt_object *object = NULL;
     if (!out || (!tmpl && count > 0))
         return CKR_ARGUMENTS_BAD;
-    CK_RV rv = mt_key_use(call->session, m, CKF_DERIVE, CKA_DERIVE, base, &mech, &params, &pkey);
+    CK_RV rv = mt_key_use(call->session, m, CKF_DERIVE, CKA_DERIVE, base, &mech, &params, &key);
     if (rv != CKR_OK)
         return rv;
     const CK_ECDH1_DERIVE_PARAMS *p = m->pParameter;
@@ -128,7 +128,7 @@ CK_RV mt_derive_key(mt_call *call, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE base,
     if (rv != CKR_OK)
         goto out;
     mt_unlock();
-    rv = ecdh(pkey, p, &z, &z_len);
+    rv = ecdh(key->pkey, p, &z, &z_len);
     if (rv == CKR_OK && digest) {
         if (!found || value_len == 0 || value_len > 1024) {
             rv = CKR_TEMPLATE_INCOMPLETE;
@@ -151,7 +151,7 @@ out:
     OPENSSL_clear_free(z, z_len);
     OPENSSL_clear_free(derived, value_len);
     mt_mech_params_clear(&params);
-    EVP_PKEY_free(pkey);
+    mt_key_unref(key);
     (void)mech;
     return rv;
 }

@@ -59,7 +59,7 @@ out:
     return rv;
 }
 
-bool mt_filter_accepts(const mt_account_filter *filter, const mt_token *token)
+bool mt_filter_accepts(const mt_account_filter *filter, const mt_token_brief *token)
 {
     if (filter->org && (!token->org_name || strcmp(filter->org, token->org_name) != 0))
         return false;

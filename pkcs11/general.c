@@ -105,6 +105,9 @@ CK_RV mt_initialize(CK_VOID_PTR init_args)
     static bool atexit_registered;
     if (!atexit_registered)
         atexit_registered = OPENSSL_atexit(openssl_going_down) == 1;
+    rv = mt_crypto_init();
+    if (rv != CKR_OK)
+        goto out;
     if (mt_config_load(NULL, &mt_g.config) != MT_OK) {
         rv = CKR_GENERAL_ERROR;
         goto out;
@@ -126,6 +129,8 @@ CK_RV mt_initialize(CK_VOID_PTR init_args)
     }
 out:
     if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+        mt_slots_free();
+        mt_crypto_free();
         mt_filter_clear(&mt_g.filter);
         mt_config_free(mt_g.config);
         mt_g.config = NULL;
@@ -160,6 +165,7 @@ CK_RV mt_finalize(CK_VOID_PTR reserved)
     mt_store_close(mt_g.store);
     mt_g.store = NULL;
     mt_store_unlock();
+    mt_crypto_free(); /* after every key */
     mt_filter_clear(&mt_g.filter);
     mt_config_free(mt_g.config);
     mt_g.config = NULL;

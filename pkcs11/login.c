@@ -11,11 +11,12 @@ void mt_slot_logout(mt_slot *slot)
     slot->token_secret = NULL;
     slot->so_pin = NULL;
     slot->login = MT_NOT_LOGGED_IN;
-    if (!slot->objects || mt_openssl_down)
+    if (!slot->objects)
         return;
+    /* running operations keep their own references */
     for (size_t i = 0; i < slot->objects->n; i++) {
         mt_object *object = slot->objects->items[i];
-        EVP_PKEY_free(object->priv);
+        mt_key_unref(object->priv);
         object->priv = NULL;
     }
 }

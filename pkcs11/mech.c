@@ -16,17 +16,16 @@ static CK_RV pss_params(const mt_mech *mech, const CK_MECHANISM *m, mt_mech_para
 static CK_RV oaep_params(const mt_mech *mech, const CK_MECHANISM *m, mt_mech_params *out);
 static CK_RV ecdh_params(const mt_mech *mech, const CK_MECHANISM *m, mt_mech_params *out);
 
-/* CKF_HW: the token does the work, keys never leave it (clients such as
- * pkcs11-tool only test mechanisms marked so). */
-#define RSA_SIGN (CKF_HW | CKF_SIGN | CKF_VERIFY)
-#define RSA_ALL (CKF_HW | CKF_SIGN | CKF_VERIFY | CKF_ENCRYPT | CKF_DECRYPT | CKF_UNWRAP)
-#define EC_SIGN (CKF_HW | CKF_SIGN | CKF_VERIFY | CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
-#define EC_DERIVE (CKF_HW | CKF_DERIVE | CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
+/* No CKF_HW: a software token, the work is done in this process. */
+#define RSA_SIGN (CKF_SIGN | CKF_VERIFY)
+#define RSA_ALL (CKF_SIGN | CKF_VERIFY | CKF_ENCRYPT | CKF_DECRYPT | CKF_UNWRAP)
+#define EC_SIGN (CKF_SIGN | CKF_VERIFY | CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
+#define EC_DERIVE (CKF_DERIVE | CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
 
 static const mt_mech mechs[] = {
     {CKM_RSA_PKCS, CKK_RSA, RSA_ALL, RSA_MIN, RSA_MAX, RSA_PKCS1_PADDING, NULL, no_params},
     {CKM_RSA_PKCS_PSS, CKK_RSA, RSA_SIGN, RSA_MIN, RSA_MAX, RSA_PKCS1_PSS_PADDING, NULL, pss_params},
-    {CKM_RSA_PKCS_OAEP, CKK_RSA, CKF_HW | CKF_ENCRYPT | CKF_DECRYPT | CKF_UNWRAP, RSA_MIN, RSA_MAX,
+    {CKM_RSA_PKCS_OAEP, CKK_RSA, CKF_ENCRYPT | CKF_DECRYPT | CKF_UNWRAP, RSA_MIN, RSA_MAX,
      RSA_PKCS1_OAEP_PADDING, NULL, oaep_params},
     {CKM_SHA1_RSA_PKCS, CKK_RSA, RSA_SIGN, RSA_MIN, RSA_MAX, RSA_PKCS1_PADDING, "SHA1", no_params},
     {CKM_SHA224_RSA_PKCS, CKK_RSA, RSA_SIGN, RSA_MIN, RSA_MAX, RSA_PKCS1_PADDING, "SHA224", no_params},
@@ -91,7 +90,7 @@ static const EVP_MD *hash_md(CK_MECHANISM_TYPE hash)
 {
     for (size_t i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
         if (hashes[i].hash == hash)
-            return EVP_get_digestbyname(hashes[i].name);
+            return mt_md(hashes[i].name);
     return NULL;
 }
 
@@ -99,7 +98,7 @@ static const EVP_MD *mgf_md(CK_RSA_PKCS_MGF_TYPE mgf)
 {
     for (size_t i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
         if (hashes[i].mgf == mgf)
-            return EVP_get_digestbyname(hashes[i].name);
+            return mt_md(hashes[i].name);
     return NULL;
 }
 
@@ -107,7 +106,7 @@ static CK_RV no_params(const mt_mech *mech, const CK_MECHANISM *m, mt_mech_param
 {
     if (m->ulParameterLen != 0)
         return CKR_MECHANISM_PARAM_INVALID;
-    if (mech->digest && !(out->md = EVP_get_digestbyname(mech->digest)))
+    if (mech->digest && !(out->md = mt_md(mech->digest)))
         return CKR_MECHANISM_INVALID;
     return CKR_OK;
 }
@@ -123,7 +122,7 @@ static CK_RV pss_params(const mt_mech *mech, const CK_MECHANISM *m, mt_mech_para
     if (!out->md || !out->mgf1_md || p->sLen > 0x7fffffffUL)
         return CKR_MECHANISM_PARAM_INVALID;
     /* a hash-and-sign mechanism must name its own hash */
-    if (mech->digest && EVP_MD_get_type(out->md) != EVP_MD_get_type(EVP_get_digestbyname(mech->digest)))
+    if (mech->digest && EVP_MD_get_type(out->md) != EVP_MD_get_type(mt_md(mech->digest)))
         return CKR_MECHANISM_PARAM_INVALID;
     out->salt_len = (int)p->sLen;
     return CKR_OK;

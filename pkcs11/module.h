@@ -8,6 +8,7 @@
 
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -55,6 +56,29 @@ CK_RV mt_tmpl_bool(const CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_ATTRIBUTE_TYPE t
 CK_RV mt_tmpl_ulong(const CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_ATTRIBUTE_TYPE type,
                     CK_ULONG *value, bool *found);
 
+/* ------------------------------------------------------------------ keys */
+
+/* A key the module owns (key.c), shared by an object and the operations
+ * using it; each holder has a reference, the last one frees the EVP_PKEY. */
+typedef struct mt_key {
+    atomic_uint refs;
+    EVP_PKEY *pkey;
+} mt_key;
+
+mt_key *mt_key_new(EVP_PKEY *pkey); /* takes the EVP_PKEY, freed on failure */
+mt_key *mt_key_ref(mt_key *key);
+void mt_key_unref(mt_key *key);
+
+/* crypto.c: the module's OpenSSL library context, immune to the host's defaults */
+#define MT_N_DIGESTS 5
+CK_RV mt_crypto_init(void);
+void mt_crypto_free(void);
+/* Digest fetched from the module's context by name ("SHA256"), NULL if unknown. */
+const EVP_MD *mt_md(const char *name);
+/* Provider-native key from a DER SubjectPublicKeyInfo or PKCS#8 PrivateKeyInfo. */
+mt_key *mt_key_from_der(const uint8_t *der, size_t len, bool private_key);
+EVP_PKEY_CTX *mt_pkey_ctx(EVP_PKEY *pkey);
+
 /* --------------------------------------------------------------- objects */
 
 typedef struct mt_object {
@@ -65,8 +89,8 @@ typedef struct mt_object {
     int64_t cert_id;        /* store certificate behind a key or certificate, 0 for chain/profile */
     unsigned key_bits;
     mt_attr_list attrs;
-    EVP_PKEY *pub;          /* public half, for verify, encrypt and the key check */
-    EVP_PKEY *priv;         /* opened private key, while logged in */
+    mt_key *pub;            /* public half, for verify, encrypt and the key check */
+    mt_key *priv;           /* opened private key, while logged in (module lock) */
 } mt_object;
 
 /* Small open-addressing multimap from a 64-bit hash to object positions. */
@@ -108,12 +132,11 @@ typedef struct mt_slot {
     size_t index;             /* position in the module's slot array (stable) */
     int64_t token_id;
     int64_t org_id;
-    char *email;
-    char label[33];
-    char serial[17];
+    const char *email;        /* in a block of mt_g.blocks; label and serial derive from
+                                 it and the ids when asked (mt_token_label, _serial) */
     bool present;
+    /* read when the token is used (C_GetTokenInfo), not at start-up */
     bool pin_set;
-    bool internal;
     unsigned failed_logins;
     unsigned max_failures;
     size_t n_private_keys;
@@ -182,7 +205,7 @@ typedef struct mt_op {
     bool active;
     const mt_mech *mech;
     mt_mech_params params;
-    EVP_PKEY *pkey;          /* referenced for the operation's life */
+    mt_key *key;             /* the operation's own reference, taken at *Init */
     EVP_MD_CTX *md_ctx;      /* hashed mechanisms and digests */
     uint8_t *data;           /* single-shot mechanisms collect multi-part input here */
     size_t data_len, data_cap;
@@ -223,6 +246,8 @@ typedef struct mt_module {
     uint64_t generation;
     bool generation_known;
     mt_slot **slots;         /* stable positions: object handles encode them */
+    void **blocks;           /* the slots and their emails, allocated a scan at a time */
+    size_t n_blocks;
     size_t n_slots, cap_slots;
     size_t *by_id;           /* slot positions sorted by slot id */
     CK_SLOT_ID *events;      /* slots changed since the last C_WaitForSlotEvent */
@@ -231,6 +256,9 @@ typedef struct mt_module {
     size_t cap_sessions, n_sessions;
     CK_SESSION_HANDLE next_session;
     CK_ULONG next_session_object;
+    OSSL_LIB_CTX *libctx;    /* crypto.c */
+    OSSL_PROVIDER *provider;
+    EVP_MD *digests[MT_N_DIGESTS];
 } mt_module;
 
 extern mt_module mt_g;
@@ -251,7 +279,7 @@ extern volatile int mt_openssl_down;
 
 /* filter.c */
 CK_RV mt_filter_from_init_string(const char *text, mt_account_filter *out);
-bool mt_filter_accepts(const mt_account_filter *filter, const mt_token *token);
+bool mt_filter_accepts(const mt_account_filter *filter, const mt_token_brief *token);
 
 /* fork.c */
 void mt_fork_register(void);
@@ -319,8 +347,8 @@ CK_RV mt_get_attribute_value(mt_call *call, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_PTR
 CK_RV mt_get_object_size(mt_call *call, CK_OBJECT_HANDLE h, CK_ULONG_PTR size);
 CK_RV mt_destroy_object(mt_call *call, CK_OBJECT_HANDLE h);
 CK_RV mt_session_object_add(mt_session *session, mt_object *object, CK_OBJECT_HANDLE *out);
-/* The opened private key of a key object (up-referenced for the caller). */
-CK_RV mt_object_private_key(mt_session *session, mt_object *object, EVP_PKEY **out);
+/* The opened private key of a key object (a reference for the caller). */
+CK_RV mt_object_private_key(mt_session *session, mt_object *object, mt_key **out);
 CK_RV mt_secret_key_from_template(const CK_ATTRIBUTE *tmpl, CK_ULONG count, const uint8_t *value,
                                   size_t len, mt_object **out);
 
@@ -339,7 +367,7 @@ CK_RV mt_op_output(mt_op *op, CK_RV rv, const uint8_t *result, size_t result_len
 CK_RV mt_op_collect(mt_op *op, const uint8_t *data, size_t len);
 CK_RV mt_key_use(mt_session *s, CK_MECHANISM_PTR m, CK_FLAGS flag, CK_ATTRIBUTE_TYPE usage,
                  CK_OBJECT_HANDLE key, const mt_mech **mech, mt_mech_params *params,
-                 EVP_PKEY **pkey);
+                 mt_key **opened);
 CK_RV mt_op_pkey_ctx(mt_op *op, int (*init)(EVP_PKEY_CTX *), EVP_PKEY_CTX **out);
 /* Shared by the four *Update calls of single-shot and hashed mechanisms. */
 mt_op *mt_op_active(mt_session *session, mt_op_kind kind);

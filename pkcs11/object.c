@@ -19,10 +19,8 @@ void mt_object_free(mt_object *object)
     if (!object)
         return;
     mt_attr_clear(&object->attrs);
-    if (!mt_openssl_down) {
-        EVP_PKEY_free(object->pub);
-        EVP_PKEY_free(object->priv);
-    }
+    mt_key_unref(object->pub);
+    mt_key_unref(object->priv);
     free(object);
 }
 
@@ -40,7 +38,8 @@ static void keep_opened_keys(const mt_objects *old, mt_objects *fresh)
     }
 }
 
-/* Called with the module lock held. */
+/* Called with the module lock held.  A rebuild frees only the index's own
+ * references: running operations hold theirs. */
 CK_RV mt_slot_objects(mt_slot *slot, mt_objects **out)
 {
     uint64_t generation = 0;
@@ -162,10 +161,11 @@ CK_RV mt_session_object_add(mt_session *s, mt_object *object, CK_OBJECT_HANDLE *
     return CKR_OK;
 }
 
+/* Called with the module lock held: the opened key is cached on the object. */
 static CK_RV open_private_key(mt_slot *slot, mt_object *object)
 {
     mt_secret *pkcs8 = NULL;
-    PKCS8_PRIV_KEY_INFO *p8 = NULL;
+    mt_key *key = NULL;
     CK_RV rv = CKR_DEVICE_ERROR;
     mt_store_lock();
     mt_status st = mt_g.store ? mt_store_key_open(mt_g.store, slot->token_secret, object->cert_id,
@@ -176,25 +176,21 @@ static CK_RV open_private_key(mt_slot *slot, mt_object *object)
         rv = st == MT_ERR_NOMEM ? CKR_HOST_MEMORY : CKR_DEVICE_ERROR;
         goto out;
     }
-    const unsigned char *p = pkcs8->data;
-    p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)pkcs8->len);
-    if (p8)
-        object->priv = EVP_PKCS82PKEY(p8);
+    key = mt_key_from_der(pkcs8->data, pkcs8->len, true);
     /* the sealed header binds key and certificate; check the key itself too */
-    if (object->priv && EVP_PKEY_eq(object->priv, object->pub) == 1) {
+    if (key && EVP_PKEY_eq(key->pkey, object->pub->pkey) == 1) {
+        object->priv = key;
+        key = NULL;
         rv = CKR_OK;
-    } else {
-        EVP_PKEY_free(object->priv);
-        object->priv = NULL;
     }
 out:
-    PKCS8_PRIV_KEY_INFO_free(p8);
+    mt_key_unref(key);
     mt_secret_free(pkcs8);
     return rv;
 }
 
 /* Called with the module lock held. */
-CK_RV mt_object_private_key(mt_session *session, mt_object *object, EVP_PKEY **out)
+CK_RV mt_object_private_key(mt_session *session, mt_object *object, mt_key **out)
 {
     mt_slot *slot = session->slot;
     if (object->klass != CKO_PRIVATE_KEY || !object->cert_id)
@@ -206,9 +202,7 @@ CK_RV mt_object_private_key(mt_session *session, mt_object *object, EVP_PKEY **o
         if (rv != CKR_OK)
             return rv;
     }
-    if (!EVP_PKEY_up_ref(object->priv))
-        return CKR_DEVICE_ERROR;
-    *out = object->priv;
+    *out = mt_key_ref(object->priv);
     return CKR_OK;
 }
 

@@ -177,49 +177,32 @@ out:
     return rv;
 }
 
-/* EC_PARAMS (the curve OID) and EC_POINT (DER OCTET STRING of 04||X||Y) from the SPKI. */
-static CK_RV add_ec_public(mt_attr_list *a, const mt_cert_info *info)
+/* EC_PARAMS (DER ECParameters: the curve OID) and EC_POINT (DER OCTET STRING
+ * of 04||X||Y), read from the provider-native key: no EC_KEY, which an ENGINE
+ * made the application's default could take over. */
+static CK_RV add_ec_public(mt_attr_list *a, const EVP_PKEY *pkey)
 {
-    const unsigned char *p = info->spki;
-    X509_PUBKEY *xpk = d2i_X509_PUBKEY(NULL, &p, (long)info->spki_len);
-    const unsigned char *point = NULL;
-    int point_len = 0, ptype = 0, params_len = 0;
-    const void *pval = NULL;
-    X509_ALGOR *alg = NULL;
+    uint8_t point[1 + 2 * 66], octets[3 + sizeof(point)];
+    size_t point_len = 0;
     unsigned char *params = NULL;
-    uint8_t *octets = NULL;
     CK_RV rv = CKR_DEVICE_ERROR;
-    if (!xpk || !X509_PUBKEY_get0_param(NULL, &point, &point_len, &alg, xpk) || point_len <= 0)
+    int params_len = i2d_KeyParams(pkey, &params);
+    if (params_len <= 0 ||
+        EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+                                        sizeof(point), &point_len) != 1 ||
+        point_len == 0)
         goto out;
-    X509_ALGOR_get0(NULL, &ptype, &pval, alg);
-    if (ptype == V_ASN1_OBJECT)
-        params_len = i2d_ASN1_OBJECT(pval, &params);
-    else if (ptype == V_ASN1_SEQUENCE)
-        params_len = i2d_ASN1_TYPE((ASN1_TYPE *)pval, &params); /* explicit curve */
-    if (params_len <= 0)
-        goto out;
-    /* point_len < 128 for every supported curve (P-521: 133 bytes needs 0x81) */
+    /* up to P-521's 133 bytes: a one-byte length, or 0x81 and one byte */
     size_t header = point_len < 128 ? 2 : 3;
-    octets = malloc(header + (size_t)point_len);
-    if (!octets) {
-        rv = CKR_HOST_MEMORY;
-        goto out;
-    }
     octets[0] = 0x04;
-    if (header == 2) {
-        octets[1] = (uint8_t)point_len;
-    } else {
-        octets[1] = 0x81;
-        octets[2] = (uint8_t)point_len;
-    }
-    memcpy(octets + header, point, (size_t)point_len);
+    octets[1] = header == 2 ? (uint8_t)point_len : 0x81;
+    octets[2] = (uint8_t)point_len;
+    memcpy(octets + header, point, point_len);
     rv = mt_attr_add(a, CKA_EC_PARAMS, params, (size_t)params_len);
     if (rv == CKR_OK)
-        rv = mt_attr_add(a, CKA_EC_POINT, octets, header + (size_t)point_len);
+        rv = mt_attr_add(a, CKA_EC_POINT, octets, header + point_len);
 out:
-    free(octets);
     OPENSSL_free(params);
-    X509_PUBKEY_free(xpk);
     return rv;
 }
 
@@ -228,8 +211,7 @@ static CK_RV add_key_common(mt_object *object, const mt_cert_info *info, const c
                             bool is_private)
 {
     mt_attr_list *a = &object->attrs;
-    const unsigned char *p = info->spki;
-    object->pub = d2i_PUBKEY(NULL, &p, (long)info->spki_len);
+    object->pub = mt_key_from_der(info->spki, info->spki_len, false);
     if (!object->pub)
         return CKR_DEVICE_ERROR;
     object->key_type = info->key_type == MT_KEY_RSA ? CKK_RSA : CKK_EC;
@@ -248,13 +230,14 @@ static CK_RV add_key_common(mt_object *object, const mt_cert_info *info, const c
     if (rv != CKR_OK)
         return rv;
     if (object->key_type == CKK_RSA) {
-        rv = add_bn(a, CKA_MODULUS, object->pub, OSSL_PKEY_PARAM_RSA_N);
-        if (rv == CKR_OK) rv = add_bn(a, CKA_PUBLIC_EXPONENT, object->pub, OSSL_PKEY_PARAM_RSA_E);
+        rv = add_bn(a, CKA_MODULUS, object->pub->pkey, OSSL_PKEY_PARAM_RSA_N);
+        if (rv == CKR_OK)
+            rv = add_bn(a, CKA_PUBLIC_EXPONENT, object->pub->pkey, OSSL_PKEY_PARAM_RSA_E);
         if (rv == CKR_OK && !is_private)
             rv = mt_attr_add_ulong(a, CKA_MODULUS_BITS, info->key_bits);
         return rv;
     }
-    return add_ec_public(a, info);
+    return add_ec_public(a, object->pub->pkey);
 }
 
 static CK_RV add_public_key(builder *b, const mt_cert_info *info, const char *label)

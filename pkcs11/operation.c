@@ -37,7 +37,7 @@ static CK_RV key_check(mt_op_kind kind, const mt_object *object)
     return CKR_OK;
 }
 
-static size_t output_size(const mt_mech *mech, const mt_object *key, EVP_PKEY *pkey)
+static size_t output_size(const mt_mech *mech, const mt_object *key, const EVP_PKEY *pkey)
 {
     if (mech->key_type == CKK_EC)
         return 2 * (((size_t)key->key_bits + 7) / 8);
@@ -48,12 +48,14 @@ static size_t output_size(const mt_mech *mech, const mt_object *key, EVP_PKEY *p
 static CK_RV start_digest_sign(mt_op *op, mt_op_kind kind)
 {
     EVP_PKEY_CTX *pctx = NULL;
+    const char *md = EVP_MD_get0_name(op->params.md);
     op->md_ctx = EVP_MD_CTX_new();
     if (!op->md_ctx)
         return CKR_HOST_MEMORY;
-    int ok = kind == MT_OP_SIGN
-                 ? EVP_DigestSignInit(op->md_ctx, &pctx, op->params.md, NULL, op->pkey)
-                 : EVP_DigestVerifyInit(op->md_ctx, &pctx, op->params.md, NULL, op->pkey);
+    int ok = kind == MT_OP_SIGN ? EVP_DigestSignInit_ex(op->md_ctx, &pctx, md, mt_g.libctx, NULL,
+                                                        op->key->pkey, NULL)
+                                : EVP_DigestVerifyInit_ex(op->md_ctx, &pctx, md, mt_g.libctx,
+                                                          NULL, op->key->pkey, NULL);
     if (ok != 1)
         return CKR_DEVICE_ERROR;
     return mt_mech_setup_pkey_ctx(op->mech, &op->params, pctx, false);
@@ -79,16 +81,14 @@ CK_RV mt_op_init(mt_call *call, mt_op_kind kind, CK_FLAGS flag, CK_MECHANISM_PTR
         rv = mt_mech_resolve(m, flag, object, &op->mech, &op->params);
     if (rv != CKR_OK)
         goto out;
-    if (needs_private(kind)) {
-        rv = mt_object_private_key(s, object, &op->pkey);
-    } else if (EVP_PKEY_up_ref(object->pub)) {
-        op->pkey = object->pub;
-    } else {
-        rv = CKR_DEVICE_ERROR;
-    }
+    /* the operation owns its reference: it runs without the module lock */
+    if (needs_private(kind))
+        rv = mt_object_private_key(s, object, &op->key);
+    else
+        op->key = mt_key_ref(object->pub);
     if (rv != CKR_OK)
         goto out;
-    op->out_len = output_size(op->mech, object, op->pkey);
+    op->out_len = output_size(op->mech, object, op->key->pkey);
     if (op->mech->digest && (kind == MT_OP_SIGN || kind == MT_OP_VERIFY))
         rv = start_digest_sign(op, kind);
 out:
@@ -144,7 +144,7 @@ CK_RV mt_op_output(mt_op *op, CK_RV rv, const uint8_t *result, size_t result_len
 /* A fresh EVP_PKEY_CTX for a single-shot operation, set up for the mechanism. */
 CK_RV mt_op_pkey_ctx(mt_op *op, int (*init)(EVP_PKEY_CTX *), EVP_PKEY_CTX **out)
 {
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, op->pkey, NULL);
+    EVP_PKEY_CTX *ctx = mt_pkey_ctx(op->key->pkey);
     CK_RV rv = CKR_DEVICE_ERROR;
     if (!ctx)
         return CKR_HOST_MEMORY;
@@ -162,7 +162,7 @@ CK_RV mt_op_pkey_ctx(mt_op *op, int (*init)(EVP_PKEY_CTX *), EVP_PKEY_CTX **out)
  * to do `usage`, suiting the mechanism; the key comes up-referenced. */
 CK_RV mt_key_use(mt_session *s, CK_MECHANISM_PTR m, CK_FLAGS flag, CK_ATTRIBUTE_TYPE usage,
                  CK_OBJECT_HANDLE key, const mt_mech **mech, mt_mech_params *params,
-                 EVP_PKEY **pkey)
+                 mt_key **opened)
 {
     mt_object *object = NULL;
     memset(params, 0, sizeof(*params));
@@ -176,7 +176,7 @@ CK_RV mt_key_use(mt_session *s, CK_MECHANISM_PTR m, CK_FLAGS flag, CK_ATTRIBUTE_
         return CKR_KEY_FUNCTION_NOT_PERMITTED;
     CK_RV rv = mt_mech_resolve(m, flag, object, mech, params);
     if (rv == CKR_OK)
-        rv = mt_object_private_key(s, object, pkey);
+        rv = mt_object_private_key(s, object, opened);
     if (rv != CKR_OK)
         mt_mech_params_clear(params);
     return rv;

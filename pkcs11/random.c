@@ -1,4 +1,5 @@
-/* C_GenerateRandom from OpenSSL's DRBG; seeding is the DRBG's own business. */
+/* C_GenerateRandom from the DRBG of the module's OpenSSL context (never an
+ * ENGINE's); seeding is the DRBG's own business. */
 #include "module.h"
 
 #include <openssl/rand.h>
@@ -10,7 +11,7 @@ CK_RV mt_generate_random(mt_call *call, CK_BYTE_PTR out, CK_ULONG len)
         return CKR_ARGUMENTS_BAD;
     if (len > 0x7fffffffUL)
         return CKR_ARGUMENTS_BAD;
-    if (len > 0 && RAND_bytes(out, (int)len) != 1)
+    if (len > 0 && RAND_bytes_ex(mt_g.libctx, out, len, 0) != 1)
         return CKR_FUNCTION_FAILED;
     return CKR_OK;
 }

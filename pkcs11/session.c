@@ -40,10 +40,9 @@ CK_RV mt_check_initialised(void)
 
 void mt_op_reset(mt_op *op)
 {
-    if (!mt_openssl_down) {
-        EVP_PKEY_free(op->pkey);
+    mt_key_unref(op->key);
+    if (!mt_openssl_down)
         EVP_MD_CTX_free(op->md_ctx);
-    }
     if (op->data)
         OPENSSL_clear_free(op->data, op->data_cap);
     mt_mech_params_clear(&op->params);

@@ -12,19 +12,21 @@ static void slot_free(mt_slot *slot)
     mt_slot_logout(slot);
     mt_objects_free(slot->objects);
     free(slot->handles.keys);
-    free(slot->email);
-    free(slot);
 }
 
 void mt_slots_free(void)
 {
     for (size_t i = 0; i < mt_g.n_slots; i++)
         slot_free(mt_g.slots[i]);
+    for (size_t i = 0; i < mt_g.n_blocks; i++)
+        free(mt_g.blocks[i]);
+    free(mt_g.blocks);
     free(mt_g.slots);
     free(mt_g.by_id);
+    mt_g.blocks = NULL;
     mt_g.slots = NULL;
     mt_g.by_id = NULL;
-    mt_g.n_slots = mt_g.cap_slots = 0;
+    mt_g.n_slots = mt_g.cap_slots = mt_g.n_blocks = 0;
 }
 
 /* Position in by_id where `id` is or would go. */
@@ -64,50 +66,92 @@ static CK_RV add_event(CK_SLOT_ID id)
     return CKR_OK;
 }
 
-static CK_RV slot_add(const mt_token *token, mt_slot **out)
+/* Room for `more` slots in the position and id arrays. */
+static CK_RV slots_reserve(size_t more)
 {
-    if (mt_g.n_slots == mt_g.cap_slots) {
-        size_t cap = mt_g.cap_slots ? mt_g.cap_slots * 2 : 64;
-        mt_slot **slots = realloc(mt_g.slots, cap * sizeof(*slots));
-        if (!slots)
-            return CKR_HOST_MEMORY;
-        mt_g.slots = slots;
-        size_t *by_id = realloc(mt_g.by_id, cap * sizeof(*by_id));
-        if (!by_id)
-            return CKR_HOST_MEMORY;
-        mt_g.by_id = by_id;
-        mt_g.cap_slots = cap;
-    }
-    mt_slot *slot = calloc(1, sizeof(*slot));
-    if (!slot)
+    if (mt_g.n_slots + more <= mt_g.cap_slots)
+        return CKR_OK;
+    size_t cap = mt_g.cap_slots ? mt_g.cap_slots : 64;
+    while (cap < mt_g.n_slots + more)
+        cap *= 2;
+    mt_slot **slots = realloc(mt_g.slots, cap * sizeof(*slots));
+    if (!slots)
         return CKR_HOST_MEMORY;
+    mt_g.slots = slots;
+    size_t *by_id = realloc(mt_g.by_id, cap * sizeof(*by_id));
+    if (!by_id)
+        return CKR_HOST_MEMORY;
+    mt_g.by_id = by_id;
+    mt_g.cap_slots = cap;
+    return CKR_OK;
+}
+
+/* Keeps a block until C_Finalize (slots never go while the module runs). */
+static CK_RV block_keep(void *block)
+{
+    void **blocks = realloc(mt_g.blocks, (mt_g.n_blocks + 1) * sizeof(*blocks));
+    if (!blocks)
+        return CKR_HOST_MEMORY;
+    mt_g.blocks = blocks;
+    mt_g.blocks[mt_g.n_blocks++] = block;
+    return CKR_OK;
+}
+
+/* The slot lives in `slot`, memory of a kept block; the email stays in the
+ * kept string block of the list it came from. */
+static void slot_add(mt_slot *slot, const mt_token_brief *token)
+{
     slot->id = (CK_SLOT_ID)token->id;
     slot->index = mt_g.n_slots;
     slot->token_id = token->id;
     slot->org_id = token->org_id;
     slot->login = MT_NOT_LOGGED_IN;
-    slot->email = strdup(token->email ? token->email : "");
-    if (!slot->email) {
-        free(slot);
-        return CKR_HOST_MEMORY;
-    }
-    mt_token_label(slot->email, slot->label);
-    mt_token_serial(token->org_id, token->id, slot->serial);
+    slot->email = token->email;
     size_t pos = by_id_position(slot->id);
-    memmove(&mt_g.by_id[pos + 1], &mt_g.by_id[pos], (mt_g.n_slots - pos) * sizeof(size_t));
+    if (pos < mt_g.n_slots)
+        memmove(&mt_g.by_id[pos + 1], &mt_g.by_id[pos], (mt_g.n_slots - pos) * sizeof(size_t));
     mt_g.by_id[pos] = slot->index;
     mt_g.slots[mt_g.n_slots++] = slot;
-    *out = slot;
-    return CKR_OK;
 }
 
-static void slot_update(mt_slot *slot, const mt_token *token)
+static bool slot_wanted(const mt_token_brief *token)
 {
-    slot->pin_set = token->pin_set;
-    slot->internal = token->internal;
-    slot->failed_logins = token->failed_logins;
-    slot->max_failures = token->max_failures;
-    slot->n_private_keys = token->n_private_keys;
+    return token->has_account && token->id > 0 && token->id <= 0x7fffffff &&
+           mt_filter_accepts(&mt_g.filter, token);
+}
+
+/* Slots of the listed tokens (NULL for those the filter leaves out): the
+ * existing ones found, the new ones allocated in one block. */
+static CK_RV slots_match(mt_token_briefs *tokens, mt_slot **match)
+{
+    size_t fresh = 0;
+    for (size_t i = 0; i < tokens->n; i++) {
+        bool wanted = slot_wanted(&tokens->items[i]);
+        match[i] = wanted && mt_g.n_slots ? mt_slot_find((CK_SLOT_ID)tokens->items[i].id) : NULL;
+        fresh += wanted && !match[i];
+    }
+    if (fresh == 0)
+        return CKR_OK;
+    mt_slot *block = calloc(fresh, sizeof(*block));
+    CK_RV rv = block ? slots_reserve(fresh) : CKR_HOST_MEMORY;
+    if (rv == CKR_OK)
+        rv = block_keep(block);
+    if (rv == CKR_OK)
+        rv = block_keep(tokens->strings);
+    if (rv != CKR_OK) {
+        if (mt_g.n_blocks && mt_g.blocks[mt_g.n_blocks - 1] == block)
+            mt_g.n_blocks--;
+        free(block);
+        return rv;
+    }
+    tokens->strings = NULL; /* the slots' emails point into it */
+    for (size_t i = 0, k = 0; i < tokens->n && k < fresh; i++) {
+        if (!match[i] && slot_wanted(&tokens->items[i])) {
+            match[i] = &block[k++];
+            slot_add(match[i], &tokens->items[i]);
+        }
+    }
+    return CKR_OK;
 }
 
 /* The token went away: its sessions end, its login and objects go. */
@@ -134,46 +178,39 @@ static mt_status open_store(void)
     return st;
 }
 
-/* Called with the module lock held.  Cheap when nothing changed. */
+/* Called with the module lock held.  Cheap when nothing changed; a change
+ * costs one light query over the tokens (no per-token details). */
 CK_RV mt_slots_rescan(void)
 {
-    mt_token *tokens = NULL;
-    size_t n = 0;
+    mt_token_briefs tokens = {0};
     uint64_t generation = 0;
+    mt_slot **match = NULL;
     bool *seen = NULL;
     CK_RV rv = CKR_OK;
     mt_store_lock();
     mt_status st = open_store();
     if (st == MT_OK && mt_g.store)
         st = mt_store_generation(mt_g.store, &generation);
-    if (st == MT_OK && mt_g.store && (!mt_g.generation_known || generation != mt_g.generation))
-        st = mt_store_token_list(mt_g.store, &tokens, &n);
-    else
-        n = 0, tokens = NULL;
+    bool changed = st == MT_OK && mt_g.store &&
+                   (!mt_g.generation_known || generation != mt_g.generation);
+    if (changed)
+        st = mt_store_token_briefs(mt_g.store, mt_g.filter.kind != MT_FILTER_ALL, &tokens);
     mt_store_unlock();
     if (st != MT_OK) {
         rv = mt_rv_from_status(st);
         goto out;
     }
-    if (!mt_g.store || (mt_g.generation_known && generation == mt_g.generation))
+    if (!changed)
         goto out;
-    seen = calloc(mt_g.n_slots + n + 1, sizeof(*seen));
-    if (!seen) {
-        rv = CKR_HOST_MEMORY;
+    match = malloc((tokens.n + 1) * sizeof(*match));
+    seen = calloc(mt_g.n_slots + tokens.n + 1, sizeof(*seen));
+    rv = match && seen ? slots_match(&tokens, match) : CKR_HOST_MEMORY;
+    if (rv != CKR_OK)
         goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const mt_token *token = &tokens[i];
-        if (!token->has_account || token->id <= 0 || token->id > 0x7fffffff ||
-            !mt_filter_accepts(&mt_g.filter, token))
+    for (size_t i = 0; i < tokens.n; i++) {
+        mt_slot *slot = match[i];
+        if (!slot)
             continue;
-        mt_slot *slot = mt_slot_find((CK_SLOT_ID)token->id);
-        if (!slot) {
-            rv = slot_add(token, &slot);
-            if (rv != CKR_OK)
-                goto out;
-        }
-        slot_update(slot, token);
         seen[slot->index] = true;
         if (!slot->present && mt_g.generation_known)
             add_event(slot->id);
@@ -188,8 +225,9 @@ CK_RV mt_slots_rescan(void)
     mt_g.generation = generation;
     mt_g.generation_known = true;
 out:
+    free(match);
     free(seen);
-    mt_token_list_free(tokens, n);
+    mt_token_briefs_clear(&tokens);
     return rv;
 }
 

@@ -14,7 +14,8 @@ CK_RV mt_slot_token(CK_SLOT_ID id, mt_slot **out)
     return CKR_OK;
 }
 
-/* The failure counter changes without a new account: read it fresh. */
+/* The token's details are read when it is used, never at start-up: the
+ * failure counter changes without a new account, so always fresh. */
 static void refresh_pin_state(mt_slot *slot)
 {
     mt_token *token = NULL;
@@ -23,6 +24,7 @@ static void refresh_pin_state(mt_slot *slot)
         slot->failed_logins = token->failed_logins;
         slot->max_failures = token->max_failures;
         slot->pin_set = token->pin_set;
+        slot->n_private_keys = token->n_private_keys;
     }
     mt_store_unlock();
     mt_token_free(token);
@@ -53,11 +55,14 @@ CK_RV mt_get_token_info(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
     if (rv != CKR_OK)
         goto out;
     refresh_pin_state(slot);
+    char label[33], serial[17];
+    mt_token_label(slot->email, label);
+    mt_token_serial(slot->org_id, slot->token_id, serial);
     memset(info, 0, sizeof(*info));
-    mt_pad(info->label, sizeof(info->label), slot->label);
+    mt_pad(info->label, sizeof(info->label), label);
     mt_pad(info->manufacturerID, sizeof(info->manufacturerID), MT_MANUFACTURER);
     mt_pad(info->model, sizeof(info->model), MT_MODEL);
-    mt_pad(info->serialNumber, sizeof(info->serialNumber), slot->serial);
+    mt_pad(info->serialNumber, sizeof(info->serialNumber), serial);
     info->flags = CKF_TOKEN_INITIALIZED | CKF_RNG | CKF_WRITE_PROTECTED | pin_flags(slot);
     if (slot->pin_set)
         info->flags |= CKF_USER_PIN_INITIALIZED;

@@ -8,17 +8,17 @@ CK_RV mt_unwrap_key(mt_call *call, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key, CK_
 {
     const mt_mech *mech = NULL;
     mt_mech_params params;
-    EVP_PKEY *pkey = NULL;
+    mt_key *opened = NULL;
     uint8_t *value = NULL;
     size_t value_len = 0;
     mt_object *object = NULL;
     if (!out || !wrapped || (!tmpl && count > 0))
         return CKR_ARGUMENTS_BAD;
-    CK_RV rv = mt_key_use(call->session, m, CKF_UNWRAP, CKA_UNWRAP, key, &mech, &params, &pkey);
+    CK_RV rv = mt_key_use(call->session, m, CKF_UNWRAP, CKA_UNWRAP, key, &mech, &params, &opened);
     if (rv != CKR_OK)
         return rv;
     mt_unlock();
-    rv = mt_rsa_decrypt(mech, &params, pkey, wrapped, wrapped_len, &value, &value_len);
+    rv = mt_rsa_decrypt(mech, &params, opened->pkey, wrapped, wrapped_len, &value, &value_len);
     mt_lock();
     if (rv == CKR_ENCRYPTED_DATA_LEN_RANGE)
         rv = CKR_WRAPPED_KEY_LEN_RANGE;
@@ -32,6 +32,6 @@ CK_RV mt_unwrap_key(mt_call *call, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key, CK_
         mt_object_free(object);
     OPENSSL_clear_free(value, value_len);
     mt_mech_params_clear(&params);
-    EVP_PKEY_free(pkey);
+    mt_key_unref(opened);
     return rv;
 }

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
+#include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -262,17 +263,37 @@ out:
     return st;
 }
 
+/* The key of a SubjectPublicKeyInfo through the providers' decoders, never
+ * the legacy methods: in a process where an ENGINE was made OpenSSL's
+ * default (openssl -engine pkcs11 loading the PKCS#11 module), a legacy EC
+ * key belongs to that engine and its parameters cannot be read.  NULL for a
+ * key type no provider decodes. */
+static EVP_PKEY *spki_key(const uint8_t *spki, size_t len)
+{
+    EVP_PKEY *pkey = NULL;
+    const unsigned char *p = spki;
+    OSSL_DECODER_CTX *dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", "SubjectPublicKeyInfo",
+                                                           NULL, EVP_PKEY_PUBLIC_KEY, NULL, NULL);
+    if (dctx && OSSL_DECODER_from_data(dctx, &p, &len) != 1) {
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
+    OSSL_DECODER_CTX_free(dctx);
+    return pkey;
+}
+
 static mt_status key_fields(X509 *x, mt_cert_info *info)
 {
     mt_status st = MT_OK;
     uint8_t *value = NULL;
     size_t value_len = 0;
     X509_PUBKEY *xpk = X509_get_X509_PUBKEY(x);
-    EVP_PKEY *pkey = X509_get0_pubkey(x);
+    EVP_PKEY *pkey = NULL;
 
     st = encode_der(xpk, (i2d_fn)i2d_X509_PUBKEY, "public key", &info->spki, &info->spki_len);
     if (st != MT_OK)
         goto out;
+    pkey = spki_key(info->spki, info->spki_len);
     if (!pkey) {
         /* A key this OpenSSL cannot decode: keep the certificate, say so later. */
         info->key_type = MT_KEY_OTHER;
@@ -317,6 +338,7 @@ hash:
         st = mt_fail(MT_ERR_CRYPTO, "SHA-1 of the public key failed");
 out:
     free(value);
+    EVP_PKEY_free(pkey);
     ERR_clear_error();
     return st;
 }

@@ -377,6 +377,30 @@ mt_status mt_store_token_find(mt_store *store, int64_t org_id, const char *email
 void mt_token_free(mt_token *token);
 void mt_token_list_free(mt_token *tokens, size_t n);
 
+/* Added for the PKCS#11 module's slot list: what listing and filtering slots
+ * needs, every token in id order from one indexed query, without the
+ * per-token details of mt_token (PIN state, counters, key count: read them
+ * with mt_store_token_get when a token is used).  `internal` is read only
+ * when asked (it costs a look at each account's primary certificate).  The
+ * strings live in one block the list owns. */
+typedef struct mt_token_brief {
+    int64_t id;
+    int64_t org_id;
+    const char *org_name;
+    const char *email;
+    bool has_account;
+    bool internal;          /* with_internal: the account's primary has a private key */
+} mt_token_brief;
+
+typedef struct mt_token_briefs {
+    mt_token_brief *items;
+    size_t n;
+    char *strings;          /* the block org_name and email point into */
+} mt_token_briefs;
+
+mt_status mt_store_token_briefs(mt_store *store, bool with_internal, mt_token_briefs *out);
+void mt_token_briefs_clear(mt_token_briefs *list);
+
 /* How a token presents itself, shared by the PKCS#11 module and `mailtoken
  * uri` so both always agree.  Label: the email when it fits 32 bytes, else a
  * UTF-8-safe truncation ending in "~" and 6 hex digits of a hash of the

@@ -6,8 +6,11 @@ for token in alice@example.org bob@example.org carol@example.org; do
     expect "No errors"
 done
 run p11 --token-label alice@example.org --login --pin "$PIN" --test
-expect "all 4 signature functions seem to work"
-expect "SHA256-RSA-PKCS: OK"
+# The mechanisms carry no CKF_HW (a software token), so the self test skips
+# its signature part: sign.sh signs with every mechanism family explicitly.
+expect "all 4 digest functions seem to work"
+expect "SHA1-RSA-PKCS: OK"
+expect "RSA-PKCS-OAEP: mgf not set"
 run p11 --test-fork -L
 expect "Calling C_Initialize in forked child process"
 echo "ok"

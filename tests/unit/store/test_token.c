@@ -85,6 +85,50 @@ static void created_on_import(void **state)
     assert_int_equal(test_count(env->path, "tokens"), 1);
 }
 
+/* The slot list's light query agrees with the full list on every token:
+ * id order, organisation, email, account and internal flags. */
+static void briefs_match_full_list(void **state)
+{
+    test_env *env = *state;
+    int64_t alice = test_import(env, "alice", false);
+    test_import(env, "carol", false);
+    test_import(env, "partner", true); /* PEM only: no token */
+    assert_int_equal(mt_store_account_create(env->store, env->org_id, "alice@example.org", alice,
+                                             &alice, 1), MT_OK);
+    mt_token *tokens = NULL;
+    size_t n = 0;
+    mt_token_briefs briefs = {0};
+    assert_int_equal(mt_store_token_list(env->store, &tokens, &n), MT_OK);
+    mt_token_briefs light = {0};
+    assert_int_equal(mt_store_token_briefs(env->store, true, &briefs), MT_OK);
+    assert_int_equal(mt_store_token_briefs(env->store, false, &light), MT_OK);
+    assert_int_equal(light.n, n);
+    assert_int_equal(n, 2); /* alice, carol (no account yet) */
+    assert_int_equal(briefs.n, n);
+    size_t with_account = 0, internal = 0;
+    for (size_t i = 0; i < n; i++) {
+        const mt_token_brief *b = &briefs.items[i];
+        assert_int_equal(b->id, tokens[i].id);
+        assert_int_equal(b->org_id, tokens[i].org_id);
+        assert_string_equal(b->org_name, "acme");
+        assert_string_equal(b->email, tokens[i].email);
+        assert_int_equal(b->has_account, tokens[i].has_account);
+        assert_int_equal(b->internal, tokens[i].internal);
+        assert_int_equal(light.items[i].id, b->id);
+        assert_string_equal(light.items[i].email, b->email);
+        assert_string_equal(light.items[i].org_name, "acme");
+        assert_int_equal(light.items[i].has_account, b->has_account);
+        with_account += b->has_account;
+        internal += b->internal;
+    }
+    assert_int_equal(with_account, 1);
+    assert_int_equal(internal, 1);
+    mt_token_briefs_clear(&briefs);
+    mt_token_briefs_clear(&light);
+    assert_null(briefs.items);
+    mt_token_list_free(tokens, n);
+}
+
 static void pin_flows(void **state)
 {
     test_env *env = *state;
@@ -314,6 +358,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(created_on_import, test_env_setup, test_env_teardown),
+        cmocka_unit_test_setup_teardown(briefs_match_full_list, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(pin_flows, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(other_token_cannot_open, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(lock_after_max_failures, test_env_setup, test_env_teardown),

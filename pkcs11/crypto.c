@@ -1,0 +1,77 @@
+/* The module's own OpenSSL library context.  Keys are decoded into it and
+ * every operation, digest and KDF is fetched from it, so whatever the host
+ * application made OpenSSL's default (an ENGINE, a configuration file, other
+ * providers) never reaches the module's cryptography. */
+#include "module.h"
+
+#include <openssl/decoder.h>
+#include <openssl/provider.h>
+#include <string.h>
+
+static const char *const digest_names[MT_N_DIGESTS] = {"SHA1", "SHA224", "SHA256", "SHA384",
+                                                       "SHA512"};
+
+/* Called locked, from C_Initialize. */
+CK_RV mt_crypto_init(void)
+{
+    mt_g.libctx = OSSL_LIB_CTX_new();
+    if (!mt_g.libctx)
+        return CKR_HOST_MEMORY;
+    mt_g.provider = OSSL_PROVIDER_load(mt_g.libctx, "default");
+    if (!mt_g.provider)
+        return CKR_GENERAL_ERROR;
+    for (size_t i = 0; i < MT_N_DIGESTS; i++)
+        if (!(mt_g.digests[i] = EVP_MD_fetch(mt_g.libctx, digest_names[i], NULL)))
+            return CKR_GENERAL_ERROR;
+    return CKR_OK;
+}
+
+/* Called locked, from C_Finalize (after every key is gone) or a failed
+ * C_Initialize.  While OpenSSL shuts down (a client finalizing from its
+ * atexit cleanup) nothing of it may be touched: the context is left behind. */
+void mt_crypto_free(void)
+{
+    if (!mt_openssl_down) {
+        for (size_t i = 0; i < MT_N_DIGESTS; i++)
+            EVP_MD_free(mt_g.digests[i]);
+        if (mt_g.provider)
+            OSSL_PROVIDER_unload(mt_g.provider);
+        if (mt_g.libctx)
+            OSSL_LIB_CTX_free(mt_g.libctx);
+    }
+    memset(mt_g.digests, 0, sizeof(mt_g.digests));
+    mt_g.provider = NULL;
+    mt_g.libctx = NULL;
+}
+
+const EVP_MD *mt_md(const char *name)
+{
+    for (size_t i = 0; name && i < MT_N_DIGESTS; i++)
+        if (strcmp(digest_names[i], name) == 0)
+            return mt_g.digests[i];
+    return NULL;
+}
+
+/* A provider-native key from DER (SubjectPublicKeyInfo, or PKCS#8
+ * PrivateKeyInfo), never through the legacy methods an ENGINE can replace. */
+mt_key *mt_key_from_der(const uint8_t *der, size_t len, bool private_key)
+{
+    EVP_PKEY *pkey = NULL;
+    const char *structure = private_key ? "PrivateKeyInfo" : "SubjectPublicKeyInfo";
+    int selection = private_key ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY;
+    OSSL_DECODER_CTX *dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", structure, NULL,
+                                                           selection, mt_g.libctx, NULL);
+    const unsigned char *p = der;
+    size_t left = len;
+    if (dctx && OSSL_DECODER_from_data(dctx, &p, &left) != 1) {
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
+    OSSL_DECODER_CTX_free(dctx);
+    return pkey ? mt_key_new(pkey) : NULL;
+}
+
+EVP_PKEY_CTX *mt_pkey_ctx(EVP_PKEY *pkey)
+{
+    return EVP_PKEY_CTX_new_from_pkey(mt_g.libctx, pkey, NULL);
+}
