@@ -246,7 +246,10 @@ typedef struct mt_module {
     uint64_t generation;
     bool generation_known;
     mt_slot **slots;         /* stable positions: object handles encode them */
-    void **blocks;           /* the slots and their emails, allocated a scan at a time */
+    struct mt_block {        /* the slots and their emails, allocated a scan at a time */
+        void *data;
+        size_t mapped;       /* mmap'd length, 0: malloc'd */
+    } *blocks;
     size_t n_blocks;
     size_t n_slots, cap_slots;
     size_t *by_id;           /* slot positions sorted by slot id */

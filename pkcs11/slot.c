@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static void slot_free(mt_slot *slot)
@@ -18,8 +19,12 @@ void mt_slots_free(void)
 {
     for (size_t i = 0; i < mt_g.n_slots; i++)
         slot_free(mt_g.slots[i]);
-    for (size_t i = 0; i < mt_g.n_blocks; i++)
-        free(mt_g.blocks[i]);
+    for (size_t i = 0; i < mt_g.n_blocks; i++) {
+        if (mt_g.blocks[i].mapped)
+            munmap(mt_g.blocks[i].data, mt_g.blocks[i].mapped);
+        else
+            free(mt_g.blocks[i].data);
+    }
     free(mt_g.blocks);
     free(mt_g.slots);
     free(mt_g.by_id);
@@ -87,14 +92,39 @@ static CK_RV slots_reserve(size_t more)
 }
 
 /* Keeps a block until C_Finalize (slots never go while the module runs). */
-static CK_RV block_keep(void *block)
+static CK_RV block_keep(void *data, size_t mapped)
 {
-    void **blocks = realloc(mt_g.blocks, (mt_g.n_blocks + 1) * sizeof(*blocks));
+    struct mt_block *blocks = realloc(mt_g.blocks, (mt_g.n_blocks + 1) * sizeof(*blocks));
     if (!blocks)
         return CKR_HOST_MEMORY;
     mt_g.blocks = blocks;
-    mt_g.blocks[mt_g.n_blocks++] = block;
+    mt_g.blocks[mt_g.n_blocks++] = (struct mt_block){data, mapped};
     return CKR_OK;
+}
+
+/* Zeroed memory for `n` slots.  A large block is mapped with its pages
+ * populated at once: 100,000 slots would otherwise take thousands of page
+ * faults one by one as they are filled in. */
+static mt_slot *slot_block_new(size_t n, size_t *mapped)
+{
+    size_t size = n * sizeof(mt_slot);
+    *mapped = 0;
+    if (size < (1u << 20))
+        return calloc(n, sizeof(mt_slot));
+    void *data = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (data == MAP_FAILED)
+        return NULL;
+    *mapped = size;
+    return data;
+}
+
+static void slot_block_free(mt_slot *block, size_t mapped)
+{
+    if (mapped)
+        munmap(block, mapped);
+    else
+        free(block);
 }
 
 /* The slot lives in `slot`, memory of a kept block; the email stays in the
@@ -124,29 +154,38 @@ static bool slot_wanted(const mt_token_brief *token)
  * existing ones found, the new ones allocated in one block. */
 static CK_RV slots_match(mt_token_briefs *tokens, mt_slot **match)
 {
+    static mt_slot new_slot; /* marks a wanted token without a slot yet */
     size_t fresh = 0;
     for (size_t i = 0; i < tokens->n; i++) {
-        bool wanted = slot_wanted(&tokens->items[i]);
-        match[i] = wanted && mt_g.n_slots ? mt_slot_find((CK_SLOT_ID)tokens->items[i].id) : NULL;
-        fresh += wanted && !match[i];
+        match[i] = NULL;
+        if (!slot_wanted(&tokens->items[i]))
+            continue;
+        if (mt_g.n_slots)
+            match[i] = mt_slot_find((CK_SLOT_ID)tokens->items[i].id);
+        if (!match[i]) {
+            match[i] = &new_slot;
+            fresh++;
+        }
     }
     if (fresh == 0)
         return CKR_OK;
-    mt_slot *block = calloc(fresh, sizeof(*block));
+    size_t mapped = 0;
+    mt_slot *block = slot_block_new(fresh, &mapped);
     CK_RV rv = block ? slots_reserve(fresh) : CKR_HOST_MEMORY;
     if (rv == CKR_OK)
-        rv = block_keep(block);
+        rv = block_keep(block, mapped);
     if (rv == CKR_OK)
-        rv = block_keep(tokens->strings);
+        rv = block_keep(tokens->strings, 0);
     if (rv != CKR_OK) {
-        if (mt_g.n_blocks && mt_g.blocks[mt_g.n_blocks - 1] == block)
+        if (mt_g.n_blocks && mt_g.blocks[mt_g.n_blocks - 1].data == block)
             mt_g.n_blocks--;
-        free(block);
+        if (block)
+            slot_block_free(block, mapped);
         return rv;
     }
     tokens->strings = NULL; /* the slots' emails point into it */
     for (size_t i = 0, k = 0; i < tokens->n && k < fresh; i++) {
-        if (!match[i] && slot_wanted(&tokens->items[i])) {
+        if (match[i] == &new_slot) {
             match[i] = &block[k++];
             slot_add(match[i], &tokens->items[i]);
         }
