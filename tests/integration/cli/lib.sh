@@ -12,28 +12,10 @@ unset MAILTOKEN_CONF MAILTOKEN_SO_PIN MAILTOKEN_PIN MAILTOKEN_NEW_PIN MAILTOKEN_
 export MAILTOKEN_STORE=$T/store.db
 umask 077
 
-fail() {
-    printf 'FAIL: %s\n' "$*" >&2
-    exit 1
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../mailtoken-run.sh"
 
 mt() { "$MT_BIN" "$@"; }
 
-# run CODE ARGS...: runs mailtoken, checks its exit code; output in $T/out, $T/err.
-run() {
-    local want=$1 got=0
-    shift
-    "$MT_BIN" "$@" >"$T/out" 2>"$T/err" || got=$?
-    if [ "$got" -ne "$want" ]; then
-        printf 'stdout:\n%s\nstderr:\n%s\n' "$(head -c 3000 "$T/out")" "$(head -c 3000 "$T/err")" >&2
-        fail "mailtoken $*: exit $got, expected $want"
-    fi
-}
-
-# out_has TEXT / err_has TEXT / out_lacks TEXT: fixed-string checks.
-out_has() { grep -qF -- "$1" "$T/out" || fail "stdout lacks '$1': $(head -c 2000 "$T/out")"; }
-err_has() { grep -qF -- "$1" "$T/err" || fail "stderr lacks '$1': $(head -c 2000 "$T/err")"; }
-out_lacks() { ! grep -qF -- "$1" "$T/out" || fail "stdout has '$1'"; }
 # jq_is FILTER VALUE: the JSON in $T/out gives VALUE for FILTER.
 jq_is() {
     local got

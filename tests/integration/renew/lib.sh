@@ -24,23 +24,7 @@ umask 077
 
 EMAIL=alice@example.org
 
-fail() {
-    printf 'FAIL: %s\n' "$*" >&2
-    exit 1
-}
-
-# run CODE ARGS...: runs mailtoken, checks its exit code; output in $T/out, $T/err.
-run() {
-    local want=$1 got=0
-    shift
-    "$MT_BIN" "$@" >"$T/out" 2>"$T/err" || got=$?
-    if [ "$got" -ne "$want" ]; then
-        printf 'stdout:\n%s\nstderr:\n%s\n' "$(head -c 3000 "$T/out")" "$(head -c 3000 "$T/err")" >&2
-        fail "mailtoken $*: exit $got, expected $want"
-    fi
-}
-out_has() { grep -qF -- "$1" "$T/out" || fail "stdout lacks '$1': $(head -c 2000 "$T/out")"; }
-err_has() { grep -qF -- "$1" "$T/err" || fail "stderr lacks '$1': $(head -c 2000 "$T/err")"; }
+. "$(dirname "${BASH_SOURCE[0]}")/../mailtoken-run.sh"
 
 # The template store: organisation, alice's P12 imported, her account.
 make_template() {
