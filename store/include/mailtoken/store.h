@@ -70,8 +70,9 @@ typedef struct mt_secret {
 
 mt_status mt_secret_new(size_t len, mt_secret **out);
 mt_status mt_secret_from(const void *data, size_t len, mt_secret **out);
-/* Reads a secret from a file (trailing newline stripped); the file must not be
- * readable by others when strict is true.  Names the file on error. */
+/* Reads a secret from a file (trailing newline stripped).  Names the file on
+ * error.  It does not check the file's mode: callers that require 0600 (the
+ * store key file, CA credentials) check it themselves. */
 mt_status mt_secret_from_file(const char *path, mt_secret **out);
 /* Reads one line from a file descriptor (trailing newline stripped). */
 mt_status mt_secret_from_fd(int fd, mt_secret **out);
