@@ -1,7 +1,12 @@
 /* The module's own OpenSSL library context.  Keys are decoded into it and
- * every operation, digest and KDF is fetched from it, so whatever the host
- * application made OpenSSL's default (an ENGINE, a configuration file, other
- * providers) never reaches the module's cryptography. */
+ * every operation, digest and KDF is fetched from it, so the host
+ * application's configuration file and providers never reach the module's
+ * cryptography.  One thing OpenSSL 3.0 does not let a library context keep
+ * out: an ENGINE the host made the default for RSA or EC (`openssl
+ * -engine pkcs11` does) takes over every EVP_PKEY_CTX of that key type.
+ * The pkcs11 engine hands keys that are not its own back to OpenSSL's
+ * methods, so the results are the same; only what those legacy methods
+ * lack (the quick public key check) is missing, and derive.c falls back. */
 #include "module.h"
 
 #include <openssl/decoder.h>

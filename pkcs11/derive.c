@@ -4,6 +4,7 @@
 #include "module.h"
 
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/kdf.h>
 #include <string.h>
 
@@ -45,6 +46,45 @@ static void public_point(const CK_ECDH1_DERIVE_PARAMS *p, size_t field_bytes,
     }
 }
 
+/* Curves of prime order (cofactor 1): a point on one of them that is not
+ * the identity has the group's order, so the partial validation of SP
+ * 800-56A (5.6.2.3.4) is complete, and the full check OpenSSL makes by
+ * default (a multiplication by the order, the cost of the key agreement
+ * itself) adds nothing.  Any other curve gets the full check. */
+static const char *const prime_order_curves[] = {
+    "prime256v1", "secp384r1", "secp521r1", "secp256k1",
+    "brainpoolP256r1", "brainpoolP384r1", "brainpoolP512r1",
+};
+
+static bool prime_order(const EVP_PKEY *peer)
+{
+    char name[64];
+    size_t len = 0;
+    if (EVP_PKEY_get_group_name(peer, name, sizeof(name), &len) != 1)
+        return false;
+    for (size_t i = 0; i < sizeof(prime_order_curves) / sizeof(prime_order_curves[0]); i++)
+        if (strcmp(name, prime_order_curves[i]) == 0)
+            return true;
+    return false;
+}
+
+/* The peer's point was decoded onto the curve; what is left to check. */
+static bool set_checked_peer(EVP_PKEY_CTX *ctx, EVP_PKEY *peer)
+{
+    if (!prime_order(peer))
+        return EVP_PKEY_derive_set_peer(ctx, peer) == 1;
+    EVP_PKEY_CTX *check = mt_pkey_ctx(peer);
+    ERR_set_mark();
+    int quick = check ? EVP_PKEY_public_check_quick(check) : 0;
+    ERR_pop_to_mark();
+    EVP_PKEY_CTX_free(check);
+    /* -2: a host ENGINE took the context over (crypto.c), and its methods
+     * know only the full check */
+    if (quick == -2)
+        return EVP_PKEY_derive_set_peer(ctx, peer) == 1;
+    return quick == 1 && EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) == 1;
+}
+
 static CK_RV ecdh(EVP_PKEY *pkey, const CK_ECDH1_DERIVE_PARAMS *p, uint8_t **secret, size_t *len)
 {
     const uint8_t *point;
@@ -57,7 +97,7 @@ static CK_RV ecdh(EVP_PKEY *pkey, const CK_ECDH1_DERIVE_PARAMS *p, uint8_t **sec
         EVP_PKEY_set1_encoded_public_key(peer, point, point_len) != 1)
         goto out;
     ctx = mt_pkey_ctx(pkey);
-    if (!ctx || EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer(ctx, peer) != 1 ||
+    if (!ctx || EVP_PKEY_derive_init(ctx) != 1 || !set_checked_peer(ctx, peer) ||
         EVP_PKEY_derive(ctx, NULL, len) != 1)
         goto out;
     rv = CKR_HOST_MEMORY;

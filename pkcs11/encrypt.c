@@ -16,9 +16,10 @@ static CK_RV encrypt_compute(mt_op *op, const uint8_t *in, size_t in_len, uint8_
     if (rv == CKR_OK && !(*out = OPENSSL_malloc(k)))
         rv = CKR_HOST_MEMORY;
     *out_len = k;
-    if (rv == CKR_OK && EVP_PKEY_encrypt(ctx, *out, out_len, in, in_len) != 1)
+    if (rv == CKR_OK && EVP_PKEY_encrypt(ctx, *out, out_len, in, in_len) != 1) {
+        mt_op_pkey_ctx_failed(op);
         rv = CKR_FUNCTION_FAILED;
-    EVP_PKEY_CTX_free(ctx);
+    }
     return rv;
 }
 

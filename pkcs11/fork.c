@@ -56,6 +56,14 @@ bool mt_forked(void)
     return forked_child || (mt_g.initialised && mt_g.pid != getpid());
 }
 
+/* The same for calls made per operation, without the system call: fork()
+ * always runs the handlers; only a raw clone() escapes them, and that child
+ * meets the pid check at its next C_OpenSession or C_Initialize. */
+bool mt_fork_seen(void)
+{
+    return forked_child;
+}
+
 /* Called with the module lock held.  The parent's state is abandoned, never
  * freed: the store connection and the keys belong to the parent. */
 void mt_fork_start_over(void)

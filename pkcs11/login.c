@@ -11,6 +11,7 @@ void mt_slot_logout(mt_slot *slot)
     slot->token_secret = NULL;
     slot->so_pin = NULL;
     slot->login = MT_NOT_LOGGED_IN;
+    mt_sessions_drop_warm(slot);
     if (!slot->objects)
         return;
     /* running operations keep their own references */

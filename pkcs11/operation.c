@@ -71,6 +71,7 @@ CK_RV mt_op_init(mt_call *call, mt_op_kind kind, CK_FLAGS flag, CK_MECHANISM_PTR
         return CKR_ARGUMENTS_BAD;
     if (op->active)
         return CKR_OPERATION_ACTIVE;
+    op->warm = &s->warm[kind];
     CK_RV rv = mt_object_get(s, key, &object);
     if (rv != CKR_OK) {
         /* a private key before login is there, just not usable yet */
@@ -141,21 +142,63 @@ CK_RV mt_op_output(mt_op *op, CK_RV rv, const uint8_t *result, size_t result_len
     return rv;
 }
 
-/* A fresh EVP_PKEY_CTX for a single-shot operation, set up for the mechanism. */
-CK_RV mt_op_pkey_ctx(mt_op *op, int (*init)(EVP_PKEY_CTX *), EVP_PKEY_CTX **out)
+CK_RV mt_pkey_ctx_for(EVP_PKEY *pkey, int (*init)(EVP_PKEY_CTX *), const mt_mech *mech,
+                      const mt_mech_params *params, EVP_PKEY_CTX **out)
 {
-    EVP_PKEY_CTX *ctx = mt_pkey_ctx(op->key->pkey);
+    EVP_PKEY_CTX *ctx = mt_pkey_ctx(pkey);
     CK_RV rv = CKR_DEVICE_ERROR;
     if (!ctx)
         return CKR_HOST_MEMORY;
     if (init(ctx) == 1)
-        rv = mt_mech_setup_pkey_ctx(op->mech, &op->params, ctx, true);
+        rv = mt_mech_setup_pkey_ctx(mech, params, ctx, true);
     if (rv != CKR_OK) {
         EVP_PKEY_CTX_free(ctx);
         return rv;
     }
     *out = ctx;
     return CKR_OK;
+}
+
+void mt_warm_ctx_drop(mt_warm_ctx *warm)
+{
+    if (!mt_openssl_down)
+        EVP_PKEY_CTX_free(warm->ctx);
+    mt_key_unref(warm->key);
+    memset(warm, 0, sizeof(*warm));
+}
+
+static bool warm_fits(const mt_warm_ctx *warm, const mt_op *op)
+{
+    return warm->ctx && warm->mech && warm->mech == op->mech && warm->key == op->key &&
+           warm->md == op->params.md && warm->mgf1_md == op->params.mgf1_md &&
+           warm->salt_len == op->params.salt_len && op->params.label_len == 0;
+}
+
+CK_RV mt_op_pkey_ctx(mt_op *op, int (*init)(EVP_PKEY_CTX *), EVP_PKEY_CTX **out)
+{
+    mt_warm_ctx *warm = op->warm;
+    if (warm_fits(warm, op)) {
+        *out = warm->ctx;
+        return CKR_OK;
+    }
+    mt_warm_ctx_drop(warm);
+    CK_RV rv = mt_pkey_ctx_for(op->key->pkey, init, op->mech, &op->params, &warm->ctx);
+    if (rv != CKR_OK)
+        return rv;
+    warm->key = mt_key_ref(op->key);
+    /* a label is set into the context: such a context is not reused */
+    warm->mech = op->params.label_len ? NULL : op->mech;
+    warm->md = op->params.md;
+    warm->mgf1_md = op->params.mgf1_md;
+    warm->salt_len = op->params.salt_len;
+    *out = warm->ctx;
+    return CKR_OK;
+}
+
+/* A context an operation failed in is not trusted again. */
+void mt_op_pkey_ctx_failed(mt_op *op)
+{
+    mt_warm_ctx_drop(op->warm);
 }
 
 /* A private key for a one-call operation (derive, unwrap): visible, allowed

@@ -55,10 +55,19 @@ static void find_reset(mt_find_state *find)
     memset(find, 0, sizeof(*find));
 }
 
+/* The contexts holding a private key. */
+static void session_drop_private_warm(mt_session *s)
+{
+    mt_warm_ctx_drop(&s->warm[MT_OP_SIGN]);
+    mt_warm_ctx_drop(&s->warm[MT_OP_DECRYPT]);
+}
+
 static void session_destroy(mt_session *s)
 {
     for (size_t i = 0; i < MT_OP_COUNT; i++)
         mt_op_reset(&s->ops[i]);
+    for (size_t i = 0; i < MT_OP_COUNT; i++)
+        mt_warm_ctx_drop(&s->warm[i]);
     find_reset(&s->find);
     for (size_t i = 0; i < s->n_objects; i++)
         mt_object_free(s->objects[i]);
@@ -111,7 +120,7 @@ CK_RV mt_call_begin(mt_call *call, CK_SESSION_HANDLE handle, unsigned flags)
 {
     memset(call, 0, sizeof(*call));
     mt_lock();
-    if (!mt_g.initialised || mt_forked()) {
+    if (!mt_g.initialised || mt_fork_seen()) {
         mt_unlock();
         return CKR_CRYPTOKI_NOT_INITIALIZED;
     }
@@ -140,6 +149,8 @@ CK_RV mt_call_end(mt_call *call, CK_RV rv)
     s->refs--;
     if (s->closed && s->refs == 0)
         session_destroy(s);
+    else if (s->slot->login != CKU_USER && s->refs == 0)
+        session_drop_private_warm(s); /* logged out during the call */
     mt_unlock();
     return rv;
 }
@@ -218,6 +229,13 @@ void mt_sessions_drop_slot(mt_slot *slot)
     for (size_t i = mt_g.n_sessions; i-- > 0;)
         if (mt_g.sessions[i]->slot == slot)
             session_close(mt_g.sessions[i]);
+}
+
+void mt_sessions_drop_warm(mt_slot *slot)
+{
+    for (size_t i = 0; i < mt_g.n_sessions; i++)
+        if (mt_g.sessions[i]->slot == slot && mt_g.sessions[i]->refs == 0)
+            session_drop_private_warm(mt_g.sessions[i]);
 }
 
 CK_RV mt_session_state(const mt_session *s, CK_STATE *state)

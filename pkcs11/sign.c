@@ -26,10 +26,11 @@ static CK_RV sign_raw(mt_op *op, const uint8_t *data, size_t len, uint8_t *sig, 
     CK_RV rv = mt_sign_input_check(op, len);
     if (rv == CKR_OK)
         rv = mt_op_pkey_ctx(op, EVP_PKEY_sign_init, &ctx);
-    if (rv == CKR_OK && EVP_PKEY_sign(ctx, sig, sig_len, data, len) != 1)
+    if (rv == CKR_OK && EVP_PKEY_sign(ctx, sig, sig_len, data, len) != 1) {
+        mt_op_pkey_ctx_failed(op);
         rv = op->mech->padding == RSA_PKCS1_PSS_PADDING ? CKR_MECHANISM_PARAM_INVALID
                                                         : CKR_FUNCTION_FAILED;
-    EVP_PKEY_CTX_free(ctx);
+    }
     return rv;
 }
 

@@ -18,7 +18,11 @@ CK_RV mt_unwrap_key(mt_call *call, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key, CK_
     if (rv != CKR_OK)
         return rv;
     mt_unlock();
-    rv = mt_rsa_decrypt(mech, &params, opened->pkey, wrapped, wrapped_len, &value, &value_len);
+    EVP_PKEY_CTX *ctx = NULL;
+    rv = mt_pkey_ctx_for(opened->pkey, EVP_PKEY_decrypt_init, mech, &params, &ctx);
+    if (rv == CKR_OK)
+        rv = mt_rsa_decrypt(ctx, wrapped, wrapped_len, &value, &value_len);
+    EVP_PKEY_CTX_free(ctx);
     mt_lock();
     if (rv == CKR_ENCRYPTED_DATA_LEN_RANGE)
         rv = CKR_WRAPPED_KEY_LEN_RANGE;

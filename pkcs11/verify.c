@@ -30,9 +30,11 @@ static CK_RV verify_raw(mt_op *op, const uint8_t *data, size_t len, const uint8_
     CK_RV rv = mt_sign_input_check(op, len);
     if (rv == CKR_OK)
         rv = mt_op_pkey_ctx(op, EVP_PKEY_verify_init, &ctx);
-    if (rv == CKR_OK)
+    if (rv == CKR_OK) {
         rv = verify_result(EVP_PKEY_verify(ctx, sig, sig_len, data, len));
-    EVP_PKEY_CTX_free(ctx);
+        if (rv != CKR_OK)
+            mt_op_pkey_ctx_failed(op);
+    }
     return rv;
 }
 

@@ -6,6 +6,7 @@ the SO PIN is asked, types Ctrl-C, and checks that the tool died of SIGINT with
 the terminal's echo restored."""
 import os
 import pty
+import shutil
 import signal
 import sys
 import tempfile
@@ -25,6 +26,13 @@ def echo_on(fd):
 def main():
     binary = sys.argv[1]
     work = tempfile.mkdtemp(prefix="mt-tty-interrupt-")
+    try:
+        run(binary, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(binary, work):
     pid, fd = pty.fork()
     if pid == 0:
         os.environ["MAILTOKEN_STORE"] = os.path.join(work, "store.db")

@@ -416,6 +416,12 @@ static void ecdh_derive(void **state)
     p.ulPublicDataLen = sizeof(point);
     point[10] ^= 0x55; /* not on the curve */
     assert_int_equal(p11->C_DeriveKey(ec, &m, ec_priv, tmpl, 2, &key), CKR_MECHANISM_PARAM_INVALID);
+    memset(point + 1, 0xff, 64); /* coordinates beyond the field */
+    assert_int_equal(p11->C_DeriveKey(ec, &m, ec_priv, tmpl, 2, &key), CKR_MECHANISM_PARAM_INVALID);
+    uint8_t identity[1] = {0x00}; /* the point at infinity */
+    CK_ECDH1_DERIVE_PARAMS at_infinity = {CKD_NULL, 0, NULL, sizeof(identity), identity};
+    CK_MECHANISM mi = {CKM_ECDH1_DERIVE, &at_infinity, sizeof(at_infinity)};
+    assert_int_equal(p11->C_DeriveKey(ec, &mi, ec_priv, tmpl, 2, &key), CKR_MECHANISM_PARAM_INVALID);
     CK_MECHANISM short_params = {CKM_ECDH1_DERIVE, &p, sizeof(p) - 1};
     assert_int_equal(p11->C_DeriveKey(ec, &short_params, ec_priv, tmpl, 2, &key),
                      CKR_MECHANISM_PARAM_INVALID);
