@@ -379,11 +379,11 @@ void mt_token_free(mt_token *token);
 void mt_token_list_free(mt_token *tokens, size_t n);
 
 /* Added for the PKCS#11 module's slot list: what listing and filtering slots
- * needs, every token in id order from one indexed query, without the
- * per-token details of mt_token (PIN state, counters, key count: read them
- * with mt_store_token_get when a token is used).  `internal` is read only
- * when asked (it costs a look at each account's primary certificate).  The
- * strings live in one block the list owns. */
+ * needs, every token in id order from sequential index scans (no lookup per
+ * token), without the per-token details of mt_token (PIN state, counters,
+ * key count: read them with mt_store_token_get when a token is used).
+ * `internal` is read only when asked (it costs a look at each account's
+ * primary certificate).  The strings live in one block the list owns. */
 typedef struct mt_token_brief {
     int64_t id;
     int64_t org_id;

@@ -239,6 +239,34 @@ static void ecdsa(void **state)
     assert_int_equal(p11->C_Sign(ec, hash, 0, sig, &len), CKR_DATA_LEN_RANGE);
 }
 
+/* A session reuses its signing context; logging out must still end the
+ * key's use at once, and a new login sign with the reopened key. */
+static void sign_after_logout(void **state)
+{
+    (void)state;
+    uint8_t sig[132], hash[32];
+    unsigned hash_len = 0;
+    CK_ULONG len = sizeof(sig);
+    CK_MECHANISM raw = {CKM_ECDSA, NULL, 0};
+    EVP_Digest(msg, sizeof(msg), hash, &hash_len, EVP_sha256(), NULL);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(p11->C_SignInit(ec, &raw, ec_priv), CKR_OK);
+        len = sizeof(sig);
+        assert_int_equal(p11->C_Sign(ec, hash, hash_len, sig, &len), CKR_OK);
+        assert_int_equal(p11->C_VerifyInit(ec, &raw, ec_pub), CKR_OK);
+        assert_int_equal(p11->C_Verify(ec, hash, hash_len, sig, len), CKR_OK);
+    }
+    assert_int_equal(p11->C_Logout(ec), CKR_OK);
+    assert_int_equal(p11->C_SignInit(ec, &raw, ec_priv), CKR_USER_NOT_LOGGED_IN);
+    assert_int_equal(p11->C_Login(ec, CKU_USER, (CK_UTF8CHAR_PTR)TEST_PIN, strlen(TEST_PIN)),
+                     CKR_OK);
+    assert_int_equal(p11->C_SignInit(ec, &raw, ec_priv), CKR_OK);
+    len = sizeof(sig);
+    assert_int_equal(p11->C_Sign(ec, hash, hash_len, sig, &len), CKR_OK);
+    assert_int_equal(p11->C_VerifyInit(ec, &raw, ec_pub), CKR_OK);
+    assert_int_equal(p11->C_Verify(ec, hash, hash_len, sig, len), CKR_OK);
+}
+
 static void rsa_decrypt(void **state)
 {
     (void)state;
@@ -475,6 +503,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sign_init_errors), cmocka_unit_test(rsa_sign),
         cmocka_unit_test(rsa_pss_any_salt), cmocka_unit_test(ecdsa),
+        cmocka_unit_test(sign_after_logout),
         cmocka_unit_test(rsa_decrypt),      cmocka_unit_test(unwrap),
         cmocka_unit_test(ecdh_derive),      cmocka_unit_test(digest_and_random),
     };

@@ -124,6 +124,20 @@ int64_t test_import(test_env *env, const char *name, bool pem)
     return id;
 }
 
+void test_sql(const char *db_path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *error = NULL;
+    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &error);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "%s: %s\n", sql, error);
+    sqlite3_free(error);
+    sqlite3_close(db);
+    assert_int_equal(rc, SQLITE_OK);
+}
+
 long test_count(const char *db_path, const char *table)
 {
     sqlite3 *db = NULL;

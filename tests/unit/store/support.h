@@ -40,6 +40,8 @@ mt_parsed *test_parse_user_pem(const char *name);
 int64_t test_import(test_env *env, const char *name, bool pem);
 /* Row count of a table, through a separate connection. */
 long test_count(const char *db_path, const char *table);
+/* Runs SQL on the store file behind the API's back (to craft odd states). */
+void test_sql(const char *db_path, const char *sql);
 /* A config with fast KDF limits (caller frees). */
 mt_config *test_fast_config(void);
 /* Reads a whole file (malloc'd). */

@@ -129,6 +129,43 @@ static void briefs_match_full_list(void **state)
     mt_token_list_free(tokens, n);
 }
 
+/* Token ids far apart (the list orders them by sorting, not by a table
+ * indexed by id): still every token, in id order, with its own account flag. */
+static void briefs_with_sparse_ids(void **state)
+{
+    test_env *env = *state;
+    int64_t alice = test_import(env, "alice", false);
+    test_import(env, "carol", false);
+    assert_int_equal(mt_store_account_create(env->store, env->org_id, "alice@example.org", alice,
+                                             &alice, 1), MT_OK);
+    /* copies of carol's token row under ids beyond any table of ids */
+    test_sql(env->path, "INSERT INTO tokens (id, org_id, email, public_key, recovery_sealed,"
+                        " max_failures, created_at, updated_at)"
+                        " SELECT 9000000 + id, org_id, 'far' || id || '@example.org', public_key,"
+                        " recovery_sealed, max_failures, created_at, updated_at"
+                        " FROM tokens WHERE email = 'carol@example.org'");
+    test_sql(env->path, "INSERT INTO tokens (id, org_id, email, public_key, recovery_sealed,"
+                        " max_failures, created_at, updated_at)"
+                        " SELECT 5000000, org_id, 'middle@example.org', public_key,"
+                        " recovery_sealed, max_failures, created_at, updated_at"
+                        " FROM tokens WHERE email = 'carol@example.org'");
+    mt_token_briefs briefs = {0};
+    assert_int_equal(mt_store_token_briefs(env->store, false, &briefs), MT_OK);
+    assert_int_equal(briefs.n, 4);
+    for (size_t i = 1; i < briefs.n; i++)
+        assert_true(briefs.items[i - 1].id < briefs.items[i].id);
+    assert_string_equal(briefs.items[0].email, "alice@example.org");
+    assert_true(briefs.items[0].has_account);
+    assert_string_equal(briefs.items[1].email, "carol@example.org");
+    assert_false(briefs.items[1].has_account);
+    assert_int_equal(briefs.items[2].id, 5000000);
+    assert_string_equal(briefs.items[2].email, "middle@example.org");
+    assert_int_equal(briefs.items[3].id, 9000000 + briefs.items[1].id);
+    for (size_t i = 0; i < briefs.n; i++)
+        assert_string_equal(briefs.items[i].org_name, "acme");
+    mt_token_briefs_clear(&briefs);
+}
+
 static void pin_flows(void **state)
 {
     test_env *env = *state;
@@ -359,6 +396,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(created_on_import, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(briefs_match_full_list, test_env_setup, test_env_teardown),
+        cmocka_unit_test_setup_teardown(briefs_with_sparse_ids, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(pin_flows, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(other_token_cannot_open, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(lock_after_max_failures, test_env_setup, test_env_teardown),
