@@ -26,7 +26,9 @@ static void in_parent(void)
 static void in_child(void)
 {
     for (size_t i = 0; i < mt_g.n_slots; i++) {
-        mt_slot *slot = mt_g.slots[i];
+        mt_slot *slot = mt_g.slots[i]->slot;
+        if (!slot)
+            continue;
         if (slot->token_secret)
             sodium_memzero(slot->token_secret->data, slot->token_secret->len);
         if (slot->so_pin)

@@ -127,14 +127,16 @@ size_t mt_index_lookup(const mt_index *index, uint64_t key, uint32_t *positions,
 
 /* ---------------------------------------------------------------- slots */
 
+/* The state of a slot's token, made when the token is first used (C_GetTokenInfo,
+ * C_OpenSession...): a store of 100,000 accounts lists as many slots, and
+ * start-up only fills their small entries. */
 typedef struct mt_slot {
     CK_SLOT_ID id;            /* derived from the persistent token id */
-    size_t index;             /* position in the module's slot array (stable) */
+    size_t index;             /* position in the module's slot list (stable) */
     int64_t token_id;
     int64_t org_id;
-    const char *email;        /* in a block of mt_g.blocks; label and serial derive from
-                                 it and the ids when asked (mt_token_label, _serial) */
-    bool present;
+    const char *email;        /* the entry's; label and serial derive from it and
+                                 the ids when asked (mt_token_label, _serial) */
     /* read when the token is used (C_GetTokenInfo), not at start-up */
     bool pin_set;
     unsigned failed_logins;
@@ -150,6 +152,16 @@ typedef struct mt_slot {
     mt_handles handles;
     size_t sessions, rw_sessions;
 } mt_slot;
+
+/* One per slot, in blocks allocated a scan at a time (stable addresses). */
+typedef struct mt_slot_entry {
+    CK_SLOT_ID id;
+    int64_t org_id;
+    const char *email;        /* in a kept string block of mt_g.blocks */
+    bool present;
+    bool seen;                /* during a scan: the store still lists it */
+    mt_slot *slot;            /* NULL until the token is first used */
+} mt_slot_entry;
 
 #define MT_NOT_LOGGED_IN ((CK_USER_TYPE)-1)
 
@@ -260,8 +272,8 @@ typedef struct mt_module {
     char *store_path;
     uint64_t generation;
     bool generation_known;
-    mt_slot **slots;         /* stable positions: object handles encode them */
-    struct mt_block {        /* the slots and their emails, allocated a scan at a time */
+    mt_slot_entry **slots;   /* stable positions: object handles encode them */
+    struct mt_block {        /* slot entries and their emails, allocated a scan at a time */
         void *data;
         size_t mapped;       /* mmap'd length, 0: malloc'd */
     } *blocks;
@@ -307,7 +319,7 @@ void mt_fork_start_over(void);
 
 /* slot.c */
 CK_RV mt_slots_rescan(void);
-mt_slot *mt_slot_find(CK_SLOT_ID id);
+mt_slot_entry *mt_slot_entry_find(CK_SLOT_ID id);
 void mt_slots_free(void);
 CK_RV mt_get_slot_list(CK_BBOOL present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count);
 CK_RV mt_get_slot_info(CK_SLOT_ID id, CK_SLOT_INFO_PTR info);
@@ -317,7 +329,8 @@ CK_RV mt_wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR re
 CK_RV mt_get_token_info(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info);
 CK_RV mt_get_mechanism_list(CK_SLOT_ID id, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count);
 CK_RV mt_get_mechanism_info(CK_SLOT_ID id, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR info);
-/* Present token of a slot, or CKR_SLOT_ID_INVALID / CKR_TOKEN_NOT_PRESENT. */
+/* Present token of a slot, its state made on first use; or
+ * CKR_SLOT_ID_INVALID / CKR_TOKEN_NOT_PRESENT / CKR_HOST_MEMORY. */
 CK_RV mt_slot_token(CK_SLOT_ID id, mt_slot **out);
 
 /* session.c: the one wrapper every session entry point goes through */

@@ -215,11 +215,11 @@ CK_RV mt_close_all_sessions(CK_SLOT_ID id)
     if (rv != CKR_OK)
         return rv;
     mt_lock();
-    mt_slot *slot = mt_slot_find(id);
-    if (!slot)
+    mt_slot_entry *entry = mt_slot_entry_find(id);
+    if (!entry)
         rv = CKR_SLOT_ID_INVALID;
-    else
-        mt_sessions_drop_slot(slot);
+    else if (entry->slot) /* a token never used has no sessions */
+        mt_sessions_drop_slot(entry->slot);
     mt_unlock();
     return rv;
 }

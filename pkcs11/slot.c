@@ -10,15 +10,18 @@
 
 static void slot_free(mt_slot *slot)
 {
+    if (!slot)
+        return;
     mt_slot_logout(slot);
     mt_objects_free(slot->objects);
     free(slot->handles.keys);
+    free(slot);
 }
 
 void mt_slots_free(void)
 {
     for (size_t i = 0; i < mt_g.n_slots; i++)
-        slot_free(mt_g.slots[i]);
+        slot_free(mt_g.slots[i]->slot);
     for (size_t i = 0; i < mt_g.n_blocks; i++) {
         if (mt_g.blocks[i].mapped)
             munmap(mt_g.blocks[i].data, mt_g.blocks[i].mapped);
@@ -50,7 +53,7 @@ static size_t by_id_position(CK_SLOT_ID id)
     return lo;
 }
 
-mt_slot *mt_slot_find(CK_SLOT_ID id)
+mt_slot_entry *mt_slot_entry_find(CK_SLOT_ID id)
 {
     size_t pos = by_id_position(id);
     if (pos < mt_g.n_slots && mt_g.slots[mt_g.by_id[pos]]->id == id)
@@ -79,7 +82,7 @@ static CK_RV slots_reserve(size_t more)
     size_t cap = mt_g.cap_slots ? mt_g.cap_slots : 64;
     while (cap < mt_g.n_slots + more)
         cap *= 2;
-    mt_slot **slots = realloc(mt_g.slots, cap * sizeof(*slots));
+    mt_slot_entry **slots = realloc(mt_g.slots, cap * sizeof(*slots));
     if (!slots)
         return CKR_HOST_MEMORY;
     mt_g.slots = slots;
@@ -102,15 +105,15 @@ static CK_RV block_keep(void *data, size_t mapped)
     return CKR_OK;
 }
 
-/* Zeroed memory for `n` slots.  A large block is mapped with its pages
- * populated at once: 100,000 slots would otherwise take thousands of page
- * faults one by one as they are filled in. */
-static mt_slot *slot_block_new(size_t n, size_t *mapped)
+/* Zeroed memory for `n` slot entries.  A large block is mapped with its
+ * pages populated at once: 100,000 entries would otherwise take a thousand
+ * page faults one by one as they are filled in. */
+static mt_slot_entry *entry_block_new(size_t n, size_t *mapped)
 {
-    size_t size = n * sizeof(mt_slot);
+    size_t size = n * sizeof(mt_slot_entry);
     *mapped = 0;
     if (size < (1u << 20))
-        return calloc(n, sizeof(mt_slot));
+        return calloc(n, sizeof(mt_slot_entry));
     void *data = mmap(NULL, size, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (data == MAP_FAILED)
@@ -119,7 +122,7 @@ static mt_slot *slot_block_new(size_t n, size_t *mapped)
     return data;
 }
 
-static void slot_block_free(mt_slot *block, size_t mapped)
+static void entry_block_free(mt_slot_entry *block, size_t mapped)
 {
     if (mapped)
         munmap(block, mapped);
@@ -127,21 +130,47 @@ static void slot_block_free(mt_slot *block, size_t mapped)
         free(block);
 }
 
-/* The slot lives in `slot`, memory of a kept block; the email stays in the
- * kept string block of the list it came from. */
-static void slot_add(mt_slot *slot, const mt_token_brief *token)
+/* The entry lives in memory of a kept block; the email stays in the kept
+ * string block of the list it came from. */
+static void slot_add(mt_slot_entry *entry, const mt_token_brief *token)
 {
-    slot->id = (CK_SLOT_ID)token->id;
-    slot->index = mt_g.n_slots;
-    slot->token_id = token->id;
-    slot->org_id = token->org_id;
-    slot->login = MT_NOT_LOGGED_IN;
-    slot->email = token->email;
-    size_t pos = by_id_position(slot->id);
+    entry->id = (CK_SLOT_ID)token->id;
+    entry->org_id = token->org_id;
+    entry->email = token->email;
+    size_t pos = by_id_position(entry->id);
     if (pos < mt_g.n_slots)
         memmove(&mt_g.by_id[pos + 1], &mt_g.by_id[pos], (mt_g.n_slots - pos) * sizeof(size_t));
-    mt_g.by_id[pos] = slot->index;
-    mt_g.slots[mt_g.n_slots++] = slot;
+    mt_g.by_id[pos] = mt_g.n_slots;
+    mt_g.slots[mt_g.n_slots++] = entry;
+}
+
+/* The token state of a slot, made from its entry. */
+static mt_slot *slot_state(mt_slot_entry *entry, size_t index)
+{
+    if (entry->slot)
+        return entry->slot;
+    mt_slot *slot = calloc(1, sizeof(*slot));
+    if (!slot)
+        return NULL;
+    slot->id = entry->id;
+    slot->index = index;
+    slot->token_id = (int64_t)entry->id;
+    slot->org_id = entry->org_id;
+    slot->email = entry->email;
+    slot->login = MT_NOT_LOGGED_IN;
+    return entry->slot = slot;
+}
+
+CK_RV mt_slot_token(CK_SLOT_ID id, mt_slot **out)
+{
+    size_t pos = by_id_position(id);
+    if (pos == mt_g.n_slots || mt_g.slots[mt_g.by_id[pos]]->id != id)
+        return CKR_SLOT_ID_INVALID;
+    mt_slot_entry *entry = mt_g.slots[mt_g.by_id[pos]];
+    if (!entry->present)
+        return CKR_TOKEN_NOT_PRESENT;
+    *out = slot_state(entry, mt_g.by_id[pos]);
+    return *out ? CKR_OK : CKR_HOST_MEMORY;
 }
 
 static bool slot_wanted(const mt_token_brief *token)
@@ -152,16 +181,16 @@ static bool slot_wanted(const mt_token_brief *token)
 
 /* Slots of the listed tokens (NULL for those the filter leaves out): the
  * existing ones found, the new ones allocated in one block. */
-static CK_RV slots_match(mt_token_briefs *tokens, mt_slot **match)
+static CK_RV slots_match(mt_token_briefs *tokens, mt_slot_entry **match)
 {
-    static mt_slot new_slot; /* marks a wanted token without a slot yet */
+    static mt_slot_entry new_slot; /* marks a wanted token without a slot yet */
     size_t fresh = 0;
     for (size_t i = 0; i < tokens->n; i++) {
         match[i] = NULL;
         if (!slot_wanted(&tokens->items[i]))
             continue;
         if (mt_g.n_slots)
-            match[i] = mt_slot_find((CK_SLOT_ID)tokens->items[i].id);
+            match[i] = mt_slot_entry_find((CK_SLOT_ID)tokens->items[i].id);
         if (!match[i]) {
             match[i] = &new_slot;
             fresh++;
@@ -170,7 +199,7 @@ static CK_RV slots_match(mt_token_briefs *tokens, mt_slot **match)
     if (fresh == 0)
         return CKR_OK;
     size_t mapped = 0;
-    mt_slot *block = slot_block_new(fresh, &mapped);
+    mt_slot_entry *block = entry_block_new(fresh, &mapped);
     CK_RV rv = block ? slots_reserve(fresh) : CKR_HOST_MEMORY;
     if (rv == CKR_OK)
         rv = block_keep(block, mapped);
@@ -180,7 +209,7 @@ static CK_RV slots_match(mt_token_briefs *tokens, mt_slot **match)
         if (mt_g.n_blocks && mt_g.blocks[mt_g.n_blocks - 1].data == block)
             mt_g.n_blocks--;
         if (block)
-            slot_block_free(block, mapped);
+            entry_block_free(block, mapped);
         return rv;
     }
     tokens->strings = NULL; /* the slots' emails point into it */
@@ -194,13 +223,16 @@ static CK_RV slots_match(mt_token_briefs *tokens, mt_slot **match)
 }
 
 /* The token went away: its sessions end, its login and objects go. */
-static void slot_remove_token(mt_slot *slot)
+static void slot_remove_token(mt_slot_entry *entry)
 {
+    mt_slot *slot = entry->slot;
+    entry->present = false;
+    if (!slot)
+        return;
     mt_sessions_drop_slot(slot);
     mt_slot_logout(slot);
     mt_objects_free(slot->objects);
     slot->objects = NULL;
-    slot->present = false;
 }
 
 static mt_status open_store(void)
@@ -223,8 +255,7 @@ CK_RV mt_slots_rescan(void)
 {
     mt_token_briefs tokens = {0};
     uint64_t generation = 0;
-    mt_slot **match = NULL;
-    bool *seen = NULL;
+    mt_slot_entry **match = NULL;
     CK_RV rv = CKR_OK;
     mt_store_lock();
     mt_status st = open_store();
@@ -242,30 +273,30 @@ CK_RV mt_slots_rescan(void)
     if (!changed)
         goto out;
     match = malloc((tokens.n + 1) * sizeof(*match));
-    seen = calloc(mt_g.n_slots + tokens.n + 1, sizeof(*seen));
-    rv = match && seen ? slots_match(&tokens, match) : CKR_HOST_MEMORY;
+    rv = match ? slots_match(&tokens, match) : CKR_HOST_MEMORY;
     if (rv != CKR_OK)
         goto out;
     for (size_t i = 0; i < tokens.n; i++) {
-        mt_slot *slot = match[i];
-        if (!slot)
+        mt_slot_entry *entry = match[i];
+        if (!entry)
             continue;
-        seen[slot->index] = true;
-        if (!slot->present && mt_g.generation_known)
-            add_event(slot->id);
-        slot->present = true;
+        entry->seen = true;
+        if (!entry->present && mt_g.generation_known)
+            add_event(entry->id);
+        entry->present = true;
     }
     for (size_t i = 0; i < mt_g.n_slots; i++) {
-        if (mt_g.slots[i]->present && !seen[i]) {
-            slot_remove_token(mt_g.slots[i]);
-            add_event(mt_g.slots[i]->id);
+        mt_slot_entry *entry = mt_g.slots[i];
+        if (entry->present && !entry->seen) {
+            slot_remove_token(entry);
+            add_event(entry->id);
         }
+        entry->seen = false;
     }
     mt_g.generation = generation;
     mt_g.generation_known = true;
 out:
     free(match);
-    free(seen);
     mt_token_briefs_clear(&tokens);
     return rv;
 }
@@ -284,11 +315,11 @@ CK_RV mt_get_slot_list(CK_BBOOL present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count
         goto out;
     CK_ULONG n = 0;
     for (size_t i = 0; i < mt_g.n_slots; i++) {
-        const mt_slot *slot = mt_g.slots[mt_g.by_id[i]];
-        if (present && !slot->present)
+        const mt_slot_entry *entry = mt_g.slots[mt_g.by_id[i]];
+        if (present && !entry->present)
             continue;
         if (list && n < *count)
-            list[n] = slot->id;
+            list[n] = entry->id;
         n++;
     }
     if (list && n > *count)
@@ -307,17 +338,17 @@ CK_RV mt_get_slot_info(CK_SLOT_ID id, CK_SLOT_INFO_PTR info)
     if (!info)
         return CKR_ARGUMENTS_BAD;
     mt_lock();
-    const mt_slot *slot = mt_slot_find(id);
-    if (!slot) {
+    const mt_slot_entry *entry = mt_slot_entry_find(id);
+    if (!entry) {
         rv = CKR_SLOT_ID_INVALID;
         goto out;
     }
     char description[80];
-    snprintf(description, sizeof(description), "mailtoken %s", slot->email);
+    snprintf(description, sizeof(description), "mailtoken %s", entry->email);
     memset(info, 0, sizeof(*info));
     mt_pad(info->slotDescription, sizeof(info->slotDescription), description);
     mt_pad(info->manufacturerID, sizeof(info->manufacturerID), MT_MANUFACTURER);
-    info->flags = CKF_REMOVABLE_DEVICE | (slot->present ? CKF_TOKEN_PRESENT : 0);
+    info->flags = CKF_REMOVABLE_DEVICE | (entry->present ? CKF_TOKEN_PRESENT : 0);
     info->hardwareVersion.major = 0;
     info->hardwareVersion.minor = 1;
     info->firmwareVersion = info->hardwareVersion;

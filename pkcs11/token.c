@@ -3,17 +3,6 @@
 
 #include <string.h>
 
-CK_RV mt_slot_token(CK_SLOT_ID id, mt_slot **out)
-{
-    mt_slot *slot = mt_slot_find(id);
-    if (!slot)
-        return CKR_SLOT_ID_INVALID;
-    if (!slot->present)
-        return CKR_TOKEN_NOT_PRESENT;
-    *out = slot;
-    return CKR_OK;
-}
-
 /* The token's details are read when it is used, never at start-up: the
  * failure counter changes without a new account, so always fresh. */
 static void refresh_pin_state(mt_slot *slot)

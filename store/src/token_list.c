@@ -1,21 +1,20 @@
 /* The light token list behind the PKCS#11 module's slot list, built for
- * stores of a hundred thousand accounts.  Three sequential passes inside one
+ * stores of a hundred thousand accounts.  Sequential passes inside one
  * read transaction, none probing an index per token:
  *   - the tokens, from their (org_id, email) index, which holds id, org_id
  *     and email and is a fraction of the table's size;
  *   - the accounts, in token order from their token index (with the
  *     primary's has_key only when `internal` is asked), merged in;
  *   - the organisation names (a handful).
- * The id order the slot list needs is restored in memory; strings go in one
- * block the list owns. */
+ * The id order the slot list needs is restored in memory, without a copy
+ * of the list; strings go in one block the list owns. */
 #include "db.h"
 #include "internal.h"
 
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const MAX_ID_SQL = "SELECT COALESCE(MAX(id), 0) FROM tokens";
+static const char *const SIZE_SQL = "SELECT count(*), COALESCE(MAX(id), 0) FROM tokens";
 static const char *const TOKENS_SQL = "SELECT id, org_id, email FROM tokens";
 static const char *const ACCOUNTS_SQL = "SELECT token_id, 0 FROM accounts ORDER BY token_id";
 static const char *const ACCOUNTS_INTERNAL_SQL =
@@ -23,19 +22,13 @@ static const char *const ACCOUNTS_INTERNAL_SQL =
     " LEFT JOIN certificates c ON c.id = a.primary_cert_id ORDER BY a.token_id";
 static const char *const ORG_SQL = "SELECT id, name FROM organizations ORDER BY id";
 
-/* A token while the list is built: strings are offsets into the growing block. */
-typedef struct row {
-    int64_t id, org_id;
-    size_t email_at;
-    bool has_account, internal;
-} row;
-
 typedef struct builder {
-    row *rows;              /* in the order the index gives them */
+    mt_token_brief *items;  /* dense ids: at their id, else appended */
+    size_t *email_at;       /* beside each item: its email's offset in text */
     size_t n, cap;
-    size_t *order;          /* positions in rows, by token id */
-    size_t merged;          /* accounts pass: next position in order */
-    char *text;
+    bool by_id;             /* items[id] is token id's place */
+    size_t merged;          /* accounts pass: next item to look at */
+    char *text;             /* every string, pointed to once complete */
     size_t text_len, text_cap;
     int64_t *org_ids;       /* organisations in id order, their names at org_names */
     size_t *org_names, n_orgs;
@@ -62,16 +55,6 @@ static bool text_add(builder *b, const unsigned char *value, size_t *at)
     return true;
 }
 
-static bool rows_reserve(builder *b, size_t cap)
-{
-    row *rows = realloc(b->rows, cap * sizeof(*rows));
-    if (!rows)
-        return false;
-    b->rows = rows;
-    b->cap = cap;
-    return true;
-}
-
 static bool org_add(builder *b, sqlite3_stmt *stmt)
 {
     int64_t *ids = realloc(b->org_ids, (b->n_orgs + 1) * sizeof(*ids));
@@ -86,8 +69,8 @@ static bool org_add(builder *b, sqlite3_stmt *stmt)
     return true;
 }
 
-/* The organisation's name (binary search); NULL if unknown. */
-static const char *org_name(const builder *b, const char *text, int64_t org_id)
+/* Position of the organisation's name in text (binary search). */
+static bool org_name_at(const builder *b, int64_t org_id, size_t *at)
 {
     size_t lo = 0, hi = b->n_orgs;
     while (lo < hi) {
@@ -97,33 +80,72 @@ static const char *org_name(const builder *b, const char *text, int64_t org_id)
         else
             hi = mid;
     }
-    return lo < b->n_orgs && b->org_ids[lo] == org_id ? text + b->org_names[lo] : NULL;
+    if (lo == b->n_orgs || b->org_ids[lo] != org_id)
+        return false;
+    *at = b->org_names[lo];
+    return true;
+}
+
+/* Where the token goes: its id's place, or the end (sparse ids, growing). */
+static bool token_place(builder *b, int64_t id, size_t *pos)
+{
+    if (b->by_id) {
+        *pos = (size_t)id;
+        return id > 0 && (size_t)id < b->cap && b->items[id].id == 0;
+    }
+    if (b->n == b->cap) {
+        size_t cap = b->cap * 2 + 256;
+        mt_token_brief *items = realloc(b->items, cap * sizeof(*items));
+        if (items)
+            b->items = items;
+        size_t *email_at = realloc(b->email_at, cap * sizeof(*email_at));
+        if (email_at)
+            b->email_at = email_at;
+        if (!items || !email_at)
+            return false;
+        b->cap = cap;
+    }
+    *pos = b->n;
+    return true;
 }
 
 static bool token_add(builder *b, sqlite3_stmt *stmt)
 {
-    if (b->n == b->cap && !rows_reserve(b, b->cap * 2 + 256))
+    int64_t id = sqlite3_column_int64(stmt, 0), org_id = sqlite3_column_int64(stmt, 1);
+    size_t pos = 0, org_at = 0;
+    /* ids are positive and unique and organisations known: anything else is a damaged store */
+    if (!org_name_at(b, org_id, &org_at) || !token_place(b, id, &pos) ||
+        !text_add(b, sqlite3_column_text(stmt, 2), &b->email_at[pos]))
         return false;
-    row *r = &b->rows[b->n];
-    r->id = sqlite3_column_int64(stmt, 0);
-    r->org_id = sqlite3_column_int64(stmt, 1);
-    r->has_account = r->internal = false;
-    if (!text_add(b, sqlite3_column_text(stmt, 2), &r->email_at))
-        return false;
+    b->items[pos] = (mt_token_brief){.id = id, .org_id = org_id};
     b->n++;
     return true;
 }
 
-/* Accounts come in token order, as the tokens are in b->order: a merge. */
+/* The text is complete: the items' strings can point into it. */
+static void resolve_strings(builder *b)
+{
+    size_t end = b->by_id ? b->cap : b->n;
+    for (size_t i = 0; i < end; i++) {
+        mt_token_brief *t = &b->items[i];
+        size_t org_at = 0;
+        if (t->id == 0 || !org_name_at(b, t->org_id, &org_at))
+            continue;
+        t->org_name = b->text + org_at;
+        t->email = b->text + b->email_at[i];
+    }
+}
+
+/* Accounts come in token order, as the items are once ordered: a merge. */
 static bool account_add(builder *b, sqlite3_stmt *stmt)
 {
     int64_t token_id = sqlite3_column_int64(stmt, 0);
-    while (b->merged < b->n && b->rows[b->order[b->merged]].id < token_id)
+    while (b->merged < b->n && b->items[b->merged].id < token_id)
         b->merged++;
-    if (b->merged < b->n && b->rows[b->order[b->merged]].id == token_id) {
-        row *r = &b->rows[b->order[b->merged]];
-        r->has_account = true;
-        r->internal = r->internal || sqlite3_column_int(stmt, 1) != 0;
+    if (b->merged < b->n && b->items[b->merged].id == token_id) {
+        mt_token_brief *t = &b->items[b->merged];
+        t->has_account = true;
+        t->internal = t->internal || sqlite3_column_int(stmt, 1) != 0;
     }
     return true; /* an account without its token cannot be: foreign keys */
 }
@@ -137,114 +159,76 @@ static mt_status rows(mt_store *store, const char *sql, builder *b,
     mt_status st = mt_db_stmt(store, sql, &stmt);
     while (st == MT_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
         if (!add(b, stmt))
-            st = mt_fail(MT_ERR_NOMEM, "listing tokens: out of memory");
+            st = mt_fail(MT_ERR_DB, "listing tokens: out of memory, or a token with a bad id");
     if (st == MT_OK && rc != SQLITE_DONE)
         st = mt_db_error(store, rc, "listing tokens");
     mt_db_done(stmt);
     return st;
 }
 
-static mt_status max_token_id(mt_store *store, int64_t *max_id)
+/* How many tokens, and the highest id (count from the smallest index, max from the key). */
+static mt_status token_range(mt_store *store, int64_t *count, int64_t *max_id)
 {
     sqlite3_stmt *stmt = NULL;
     bool found = false;
-    mt_status st = mt_db_stmt(store, MAX_ID_SQL, &stmt);
+    mt_status st = mt_db_stmt(store, SIZE_SQL, &stmt);
     if (st == MT_OK)
         st = mt_db_step_row(store, stmt, "listing tokens", &found);
-    *max_id = st == MT_OK && found ? sqlite3_column_int64(stmt, 0) : 0;
+    *count = st == MT_OK && found ? sqlite3_column_int64(stmt, 0) : 0;
+    *max_id = st == MT_OK && found ? sqlite3_column_int64(stmt, 1) : 0;
     mt_db_done(stmt);
     return st;
 }
 
-typedef struct id_at {
-    int64_t id;
-    size_t at;
-} id_at;
-
-static int id_at_cmp(const void *a, const void *b)
+static int brief_cmp(const void *a, const void *b)
 {
-    int64_t x = ((const id_at *)a)->id, y = ((const id_at *)b)->id;
+    int64_t x = ((const mt_token_brief *)a)->id, y = ((const mt_token_brief *)b)->id;
     return x < y ? -1 : x > y;
 }
 
-/* b->order: positions of the rows by id.  Ids are dense in practice (tokens
- * go only with their organisation), so a table indexed by id does it in two
- * linear passes; a sparse range is sorted instead. */
-static bool order_by_id(builder *b, int64_t max_id)
+/* Ids are dense in practice (tokens go only with their organisation), so
+ * each token is put at its id's place and the gaps closed in one pass; a
+ * sparse range is appended and sorted instead.  The text block starts at
+ * about the size the emails will need, so it seldom moves. */
+static bool prepare(builder *b, int64_t count, int64_t max_id)
 {
-    if (!(b->order = malloc((b->n + 1) * sizeof(*b->order))))
-        return false;
-    bool dense = max_id >= 0 && (uint64_t)max_id <= 4 * (uint64_t)b->n + 4096;
-    for (size_t i = 0; dense && i < b->n; i++)
-        dense = b->rows[i].id >= 0 && b->rows[i].id <= max_id;
-    if (dense) {
-        size_t *at = calloc((size_t)max_id + 1, sizeof(*at));
-        if (!at)
-            return false;
-        for (size_t i = 0; i < b->n; i++)
-            at[b->rows[i].id] = i + 1;
-        size_t k = 0;
-        for (int64_t id = 0; id <= max_id; id++)
-            if (at[id])
-                b->order[k++] = at[id] - 1;
-        free(at);
-        return true;
-    }
-    id_at *pairs = malloc((b->n + 1) * sizeof(*pairs));
-    if (!pairs)
-        return false;
-    for (size_t i = 0; i < b->n; i++)
-        pairs[i] = (id_at){b->rows[i].id, i};
-    qsort(pairs, b->n, sizeof(*pairs), id_at_cmp);
-    for (size_t i = 0; i < b->n; i++)
-        b->order[i] = pairs[i].at;
-    free(pairs);
-    return true;
+    b->by_id = count >= 0 && max_id >= 0 && max_id <= 2 * count + 1024;
+    b->cap = b->by_id ? (size_t)max_id + 1 : (size_t)count + 1;
+    b->items = calloc(b->cap, sizeof(*b->items));
+    b->email_at = malloc(b->cap * sizeof(*b->email_at));
+    b->text_cap = (size_t)count * 32 + 4096;
+    b->text = malloc(b->text_cap);
+    return b->items && b->email_at && b->text;
 }
 
-/* The rows in id order as the public list, its strings pointing into the block. */
-static mt_status finish(builder *b, mt_token_briefs *out)
+static void order_by_id(builder *b)
 {
-    mt_token_brief *items = malloc((b->n + 1) * sizeof(*items));
-    if (!items)
-        return mt_fail(MT_ERR_NOMEM, "listing tokens: out of memory");
-    for (size_t k = 0; k < b->n; k++) {
-        const row *r = &b->rows[b->order[k]];
-        items[k] = (mt_token_brief){.id = r->id,
-                                    .org_id = r->org_id,
-                                    .org_name = org_name(b, b->text, r->org_id),
-                                    .email = b->text + r->email_at,
-                                    .has_account = r->has_account,
-                                    .internal = r->internal};
-        if (!items[k].org_name) { /* cannot happen: tokens reference their organisation */
-            free(items);
-            return mt_fail(MT_ERR_DB, "listing tokens: token %lld of unknown organisation %lld",
-                           (long long)r->id, (long long)r->org_id);
-        }
+    if (!b->by_id) {
+        qsort(b->items, b->n, sizeof(*b->items), brief_cmp);
+        return;
     }
-    out->items = items;
-    out->n = b->n;
-    out->strings = b->text;
-    b->text = NULL;
-    return MT_OK;
+    size_t k = 0;
+    for (size_t id = 1; id < b->cap; id++)
+        if (b->items[id].id != 0)
+            b->items[k++] = b->items[id];
+    b->by_id = false; /* from here on items[0..n) in id order */
 }
 
 static mt_status collect(mt_store *store, bool with_internal, builder *b)
 {
-    int64_t max_id = 0;
-    mt_status st = rows(store, ORG_SQL, b, org_add);
-    if (st == MT_OK)
-        st = max_token_id(store, &max_id);
-    /* room for every token at once: ids bound their number */
-    size_t guess = max_id > 0 && max_id < (1 << 22) ? (size_t)max_id : 1024;
-    if (st == MT_OK && !rows_reserve(b, guess))
+    int64_t count = 0, max_id = 0;
+    mt_status st = token_range(store, &count, &max_id);
+    if (st == MT_OK && !prepare(b, count, max_id))
         st = mt_fail(MT_ERR_NOMEM, "listing tokens: out of memory");
+    if (st == MT_OK)
+        st = rows(store, ORG_SQL, b, org_add);
     if (st == MT_OK)
         st = rows(store, TOKENS_SQL, b, token_add);
-    if (st == MT_OK && !order_by_id(b, max_id))
-        st = mt_fail(MT_ERR_NOMEM, "listing tokens: out of memory");
-    if (st == MT_OK)
+    if (st == MT_OK) {
+        resolve_strings(b);
+        order_by_id(b);
         st = rows(store, with_internal ? ACCOUNTS_INTERNAL_SQL : ACCOUNTS_SQL, b, account_add);
+    }
     return st;
 }
 
@@ -263,10 +247,15 @@ mt_status mt_store_token_briefs(mt_store *store, bool with_internal, mt_token_br
         st = mt_db_exec(store, "COMMIT");
     else
         mt_db_exec(store, "ROLLBACK");
-    if (st == MT_OK)
-        st = finish(&b, out);
-    free(b.rows);
-    free(b.order);
+    if (st == MT_OK) {
+        out->items = b.items;
+        out->n = b.n;
+        out->strings = b.text;
+        b.items = NULL;
+        b.text = NULL;
+    }
+    free(b.items);
+    free(b.email_at);
     free(b.text);
     free(b.org_ids);
     free(b.org_names);
