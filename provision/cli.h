@@ -141,6 +141,10 @@ mt_status mt_cli_read_secret_from(mt_cli *cli, const mt_secret_source *src, bool
         {name "-env", required_argument, NULL, (base) + 1},                            \
         {name "-fd", required_argument, NULL, (base) + 2}
 bool mt_cli_secret_opt(mt_secret_source *src, int opt, int base, const char *arg);
+/* After the options: a --NAME-fd that is not a number is a usage error
+ * (prints it, sets *code to MT_EXIT_USAGE and returns false). */
+bool mt_cli_secret_source_ok(mt_cli *cli, const char *cmd, const mt_secret_source *src,
+                             int *code);
 
 /* The configuration (--config, else the default places), loaded once. */
 mt_status mt_cli_config(mt_cli *cli, const mt_config **out);

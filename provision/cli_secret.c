@@ -171,6 +171,15 @@ mt_status mt_cli_read_secret_from(mt_cli *cli, const mt_secret_source *src, bool
     return mt_cli_read_secret(cli, src->what, src->file, env, src->fd, confirm, out);
 }
 
+bool mt_cli_secret_source_ok(mt_cli *cli, const char *cmd, const mt_secret_source *src,
+                             int *code)
+{
+    if (src->fd != MT_SECRET_BAD_FD)
+        return true;
+    *code = mt_cli_usage_error(cli, cmd, "--%s-fd: not a file descriptor number", src->option);
+    return false;
+}
+
 bool mt_cli_secret_opt(mt_secret_source *src, int opt, int base, const char *arg)
 {
     if (opt == base) {

@@ -66,6 +66,10 @@ static int change_pin(mt_cli *cli, int argc, char **argv, bool with_so_pin)
         code = mt_cli_usage_error(cli, cmd, "give one EMAIL");
         goto out;
     }
+    if (!mt_cli_secret_source_ok(cli, cmd, &user_src, &code) ||
+        !mt_cli_secret_source_ok(cli, cmd, &new_src, &code) ||
+        !mt_cli_secret_source_ok(cli, cmd, &so_src, &code))
+        goto out;
     const char *email = argv[optind];
     code = mt_cli_session(cli, 0, &store, &org_id);
     if (code != MT_EXIT_OK)

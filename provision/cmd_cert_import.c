@@ -116,7 +116,7 @@ static bool parse_options(mt_cli *cli, int argc, char **argv, import_run *run, i
         *code = mt_cli_usage_error(cli, "cert import", "give FILE... or --dir FOLDER");
         return false;
     }
-    return true;
+    return mt_cli_secret_source_ok(cli, "cert import", &run->password_src, code);
 }
 
 /* Files from the operands and the folder; the folder without trailing '/'. */

@@ -46,6 +46,8 @@ int mt_cmd_init(mt_cli *cli, int argc, char **argv)
         code = mt_cli_usage_error(cli, "init", "unexpected argument '%s'", argv[optind]);
         goto out;
     }
+    if (!mt_cli_secret_source_ok(cli, "init", &so_src, &code))
+        goto out;
     const mt_config *config = NULL;
     st = mt_cli_config(cli, &config);
     if (st != MT_OK) {

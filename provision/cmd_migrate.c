@@ -220,6 +220,8 @@ static int parse_args(mt_cli *cli, int argc, char **argv, migrate_args *args)
         return mt_cli_usage_error(cli, "migrate", "unexpected argument \"%s\"", argv[optind]);
     if (!args->module || !args->token)
         return mt_cli_usage_error(cli, "migrate", "give --from-module PATH and --token LABEL");
+    if (!mt_cli_secret_source_ok(cli, "migrate", &args->pin, &code))
+        return code;
     return MT_EXIT_OK;
 }
 

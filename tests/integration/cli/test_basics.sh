@@ -87,8 +87,15 @@ run 5 init --org third --so-pin-env UNSET_VARIABLE_X
 err_has "UNSET_VARIABLE_X is not set"
 run 0 init --org third --so-pin-fd 3 3<"$SO_PIN"
 MAILTOKEN_SO_PIN=so-secret-env-2 run 0 init --org fourth
-run 5 init --org fifth --so-pin-fd nope
+run 2 init --org fifth --so-pin-fd nope
 err_has "--so-pin-fd"
+# a descriptor that is not a number is a usage error wherever a secret is read
+run 2 --org second cert import --password-fd 1x some.p12
+err_has "--password-fd: not a file descriptor number"
+run 2 --org second account set-pin someone@example.org --new-pin-fd -3
+err_has "--new-pin-fd: not a file descriptor number"
+run 2 migrate --from-module /nonexistent.so --token t --pin-fd many
+err_has "--pin-fd: not a file descriptor number"
 
 # Several organisations: --org is required, and selects.
 run 5 cert list
