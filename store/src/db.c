@@ -144,12 +144,16 @@ mt_status mt_tx_begin(mt_store *store)
         snprintf(sql, sizeof(sql), "SAVEPOINT mt%d", store->tx_depth);
     if ((st = mt_db_exec(store, sql)) != MT_OK)
         return st;
+    if (store->tx_depth == 0)
+        store->changes_at_begin = sqlite3_total_changes64(store->db);
     store->tx_depth++;
     return MT_OK;
 }
 
-/* Ends the innermost level: commits (with the generation bump at the outermost)
- * when status is MT_OK, else rolls back.  The error message of a failure is kept. */
+/* Ends the innermost level: commits when status is MT_OK, else rolls back.
+ * The outermost commit bumps the generation when the transaction wrote a row:
+ * one that changed nothing must not make every reader rebuild its view.  The
+ * error message of a failure is kept. */
 mt_status mt_tx_end(mt_store *store, mt_status status)
 {
     char sql[64];
@@ -158,7 +162,7 @@ mt_status mt_tx_end(mt_store *store, mt_status status)
     int level = --store->tx_depth;
     if (status == MT_OK) {
         mt_status st = MT_OK;
-        if (level == 0)
+        if (level == 0 && sqlite3_total_changes64(store->db) != store->changes_at_begin)
             st = bump_generation(store);
         if (st == MT_OK) {
             if (level == 0)

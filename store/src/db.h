@@ -21,6 +21,7 @@ struct mt_store {
     bool immutable;           /* read-only fallback: no -wal/-shm could be used */
     int64_t file_stamp;       /* immutable mode: db mtime+size when opened */
     int tx_depth;             /* 0: no transaction open */
+    int64_t changes_at_begin; /* sqlite3_total_changes64 when the outermost began */
     int64_t data_version;     /* PRAGMA data_version when generation was read */
     uint64_t generation;      /* cached meta generation */
     bool generation_valid;

@@ -261,8 +261,9 @@ const char *mt_store_path(const mt_store *store);
 int mt_store_schema_version(mt_store *store);
 /* Who is acting, recorded in every audit event ("cli:root", "pkcs11:1234"). */
 mt_status mt_store_set_actor(mt_store *store, const char *actor);
-/* A number that changes whenever any process commits a change to the store;
- * cheap enough to call on every C_GetSlotList / C_FindObjectsInit. */
+/* A number that changes whenever any process commits a change to the store
+ * (a transaction that wrote no row leaves it); cheap enough to call on every
+ * C_GetSlotList / C_FindObjectsInit. */
 mt_status mt_store_generation(mt_store *store, uint64_t *out);
 
 /* Explicit transactions.  Every mt_store_* write is atomic on its own; these

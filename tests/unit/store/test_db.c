@@ -165,6 +165,17 @@ static void generation_counter(void **state)
     assert_int_equal(mt_store_cert_update(other, 999, "x", NULL), MT_ERR_NOT_FOUND);
     assert_int_equal(mt_store_generation(reader, &g3), MT_OK);
     assert_true(g3 == g2);
+    /* nor does a transaction that writes no row */
+    assert_int_equal(mt_store_begin(other), MT_OK);
+    assert_int_equal(mt_store_commit(other), MT_OK);
+    assert_int_equal(mt_store_generation(reader, &g3), MT_OK);
+    assert_true(g3 == g2);
+    /* while a real change inside one does */
+    assert_int_equal(mt_store_begin(other), MT_OK);
+    assert_int_equal(mt_store_cert_update(other, 1, "renamed again", NULL), MT_OK);
+    assert_int_equal(mt_store_commit(other), MT_OK);
+    assert_int_equal(mt_store_generation(reader, &g3), MT_OK);
+    assert_true(g3 > g2);
     mt_store_close(other);
     mt_store_close(reader);
 }
