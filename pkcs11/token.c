@@ -79,13 +79,14 @@ out:
 static CK_RV mechanism_query_check(CK_SLOT_ID id, const void *out)
 {
     CK_RV rv = mt_check_initialised();
-    mt_slot *slot = NULL;
     if (rv != CKR_OK)
         return rv;
     if (!out)
         return CKR_ARGUMENTS_BAD;
     mt_lock();
-    rv = mt_slot_token(id, &slot);
+    /* the entry tells: no token state is made for a query */
+    const mt_slot_entry *entry = mt_slot_entry_find(id);
+    rv = !entry ? CKR_SLOT_ID_INVALID : entry->present ? CKR_OK : CKR_TOKEN_NOT_PRESENT;
     mt_unlock();
     return rv;
 }
