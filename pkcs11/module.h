@@ -320,6 +320,11 @@ void mt_fork_start_over(void);
 /* slot.c */
 CK_RV mt_slots_rescan(void);
 mt_slot_entry *mt_slot_entry_find(CK_SLOT_ID id);
+/* Present token of a slot, its state made on first use; or
+ * CKR_SLOT_ID_INVALID / CKR_TOKEN_NOT_PRESENT / CKR_HOST_MEMORY. */
+CK_RV mt_slot_token(CK_SLOT_ID id, mt_slot **out);
+/* The same answer without making the token's state. */
+CK_RV mt_slot_present(CK_SLOT_ID id);
 void mt_slots_free(void);
 CK_RV mt_get_slot_list(CK_BBOOL present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count);
 CK_RV mt_get_slot_info(CK_SLOT_ID id, CK_SLOT_INFO_PTR info);
@@ -329,9 +334,6 @@ CK_RV mt_wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR re
 CK_RV mt_get_token_info(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info);
 CK_RV mt_get_mechanism_list(CK_SLOT_ID id, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count);
 CK_RV mt_get_mechanism_info(CK_SLOT_ID id, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR info);
-/* Present token of a slot, its state made on first use; or
- * CKR_SLOT_ID_INVALID / CKR_TOKEN_NOT_PRESENT / CKR_HOST_MEMORY. */
-CK_RV mt_slot_token(CK_SLOT_ID id, mt_slot **out);
 
 /* session.c: the one wrapper every session entry point goes through */
 typedef struct mt_call {

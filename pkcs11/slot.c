@@ -53,12 +53,36 @@ static size_t by_id_position(CK_SLOT_ID id)
     return lo;
 }
 
-mt_slot_entry *mt_slot_entry_find(CK_SLOT_ID id)
+/* The slot's entry and its position in mt_g.slots, or NULL. */
+static mt_slot_entry *entry_find(CK_SLOT_ID id, size_t *index)
 {
     size_t pos = by_id_position(id);
-    if (pos < mt_g.n_slots && mt_g.slots[mt_g.by_id[pos]]->id == id)
-        return mt_g.slots[mt_g.by_id[pos]];
-    return NULL;
+    if (pos == mt_g.n_slots || mt_g.slots[mt_g.by_id[pos]]->id != id)
+        return NULL;
+    *index = mt_g.by_id[pos];
+    return mt_g.slots[*index];
+}
+
+mt_slot_entry *mt_slot_entry_find(CK_SLOT_ID id)
+{
+    size_t index = 0;
+    return entry_find(id, &index);
+}
+
+/* A slot with its token present, or CKR_SLOT_ID_INVALID / CKR_TOKEN_NOT_PRESENT. */
+static CK_RV entry_with_token(CK_SLOT_ID id, mt_slot_entry **entry, size_t *index)
+{
+    *entry = entry_find(id, index);
+    if (!*entry)
+        return CKR_SLOT_ID_INVALID;
+    return (*entry)->present ? CKR_OK : CKR_TOKEN_NOT_PRESENT;
+}
+
+CK_RV mt_slot_present(CK_SLOT_ID id)
+{
+    mt_slot_entry *entry = NULL;
+    size_t index = 0;
+    return entry_with_token(id, &entry, &index);
 }
 
 static CK_RV add_event(CK_SLOT_ID id)
@@ -163,13 +187,12 @@ static mt_slot *slot_state(mt_slot_entry *entry, size_t index)
 
 CK_RV mt_slot_token(CK_SLOT_ID id, mt_slot **out)
 {
-    size_t pos = by_id_position(id);
-    if (pos == mt_g.n_slots || mt_g.slots[mt_g.by_id[pos]]->id != id)
-        return CKR_SLOT_ID_INVALID;
-    mt_slot_entry *entry = mt_g.slots[mt_g.by_id[pos]];
-    if (!entry->present)
-        return CKR_TOKEN_NOT_PRESENT;
-    *out = slot_state(entry, mt_g.by_id[pos]);
+    mt_slot_entry *entry = NULL;
+    size_t index = 0;
+    CK_RV rv = entry_with_token(id, &entry, &index);
+    if (rv != CKR_OK)
+        return rv;
+    *out = slot_state(entry, index);
     return *out ? CKR_OK : CKR_HOST_MEMORY;
 }
 

@@ -84,9 +84,7 @@ static CK_RV mechanism_query_check(CK_SLOT_ID id, const void *out)
     if (!out)
         return CKR_ARGUMENTS_BAD;
     mt_lock();
-    /* the entry tells: no token state is made for a query */
-    const mt_slot_entry *entry = mt_slot_entry_find(id);
-    rv = !entry ? CKR_SLOT_ID_INVALID : entry->present ? CKR_OK : CKR_TOKEN_NOT_PRESENT;
+    rv = mt_slot_present(id); /* no token state is made for a query */
     mt_unlock();
     return rv;
 }

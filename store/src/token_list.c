@@ -112,10 +112,9 @@ static bool token_place(builder *b, int64_t id, size_t *pos)
 static bool token_add(builder *b, sqlite3_stmt *stmt)
 {
     int64_t id = sqlite3_column_int64(stmt, 0), org_id = sqlite3_column_int64(stmt, 1);
-    size_t pos = 0, org_at = 0;
-    /* ids are positive and unique and organisations known: anything else is a damaged store */
-    if (!org_name_at(b, org_id, &org_at) || !token_place(b, id, &pos) ||
-        !text_add(b, sqlite3_column_text(stmt, 2), &b->email_at[pos]))
+    size_t pos = 0;
+    /* ids are positive and unique: anything else is a damaged store */
+    if (!token_place(b, id, &pos) || !text_add(b, sqlite3_column_text(stmt, 2), &b->email_at[pos]))
         return false;
     b->items[pos] = (mt_token_brief){.id = id, .org_id = org_id};
     b->n++;
@@ -123,17 +122,21 @@ static bool token_add(builder *b, sqlite3_stmt *stmt)
 }
 
 /* The text is complete: the items' strings can point into it. */
-static void resolve_strings(builder *b)
+static mt_status resolve_strings(builder *b)
 {
     size_t end = b->by_id ? b->cap : b->n;
     for (size_t i = 0; i < end; i++) {
         mt_token_brief *t = &b->items[i];
         size_t org_at = 0;
-        if (t->id == 0 || !org_name_at(b, t->org_id, &org_at))
+        if (t->id == 0)
             continue;
+        if (!org_name_at(b, t->org_id, &org_at)) /* cannot be: foreign keys */
+            return mt_fail(MT_ERR_DB, "listing tokens: token %lld of unknown organisation %lld",
+                           (long long)t->id, (long long)t->org_id);
         t->org_name = b->text + org_at;
         t->email = b->text + b->email_at[i];
     }
+    return MT_OK;
 }
 
 /* Accounts come in token order, as the items are once ordered: a merge. */
@@ -224,8 +227,9 @@ static mt_status collect(mt_store *store, bool with_internal, builder *b)
         st = rows(store, ORG_SQL, b, org_add);
     if (st == MT_OK)
         st = rows(store, TOKENS_SQL, b, token_add);
+    if (st == MT_OK)
+        st = resolve_strings(b);
     if (st == MT_OK) {
-        resolve_strings(b);
         order_by_id(b);
         st = rows(store, with_internal ? ACCOUNTS_INTERNAL_SQL : ACCOUNTS_SQL, b, account_add);
     }

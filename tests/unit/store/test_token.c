@@ -138,17 +138,15 @@ static void briefs_with_sparse_ids(void **state)
     test_import(env, "carol", false);
     assert_int_equal(mt_store_account_create(env->store, env->org_id, "alice@example.org", alice,
                                              &alice, 1), MT_OK);
-    /* copies of carol's token row under ids beyond any table of ids */
+    /* two copies of carol's token row under ids beyond any table of ids */
     test_sql(env->path, "INSERT INTO tokens (id, org_id, email, public_key, recovery_sealed,"
                         " max_failures, created_at, updated_at)"
-                        " SELECT 9000000 + id, org_id, 'far' || id || '@example.org', public_key,"
-                        " recovery_sealed, max_failures, created_at, updated_at"
-                        " FROM tokens WHERE email = 'carol@example.org'");
-    test_sql(env->path, "INSERT INTO tokens (id, org_id, email, public_key, recovery_sealed,"
-                        " max_failures, created_at, updated_at)"
-                        " SELECT 5000000, org_id, 'middle@example.org', public_key,"
-                        " recovery_sealed, max_failures, created_at, updated_at"
-                        " FROM tokens WHERE email = 'carol@example.org'");
+                        " SELECT n.id, t.org_id, n.email, t.public_key, t.recovery_sealed,"
+                        " t.max_failures, t.created_at, t.updated_at"
+                        " FROM tokens t, (SELECT 5000000 AS id, 'middle@example.org' AS email"
+                        "  UNION ALL SELECT 9000000 + (SELECT id FROM tokens"
+                        "  WHERE email = 'carol@example.org'), 'far@example.org') n"
+                        " WHERE t.email = 'carol@example.org'");
     mt_token_briefs briefs = {0};
     assert_int_equal(mt_store_token_briefs(env->store, false, &briefs), MT_OK);
     assert_int_equal(briefs.n, 4);
