@@ -1,8 +1,13 @@
 /* Login state is per token for the whole application.  The PIN KDF runs once
- * per login, outside the module lock; opened keys live until logout. */
+ * per login, with no lock held: the login works on a store handle of its own
+ * and takes the module lock only to publish what it opened; opened keys live
+ * until logout. */
 #include "module.h"
 
+#include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 void mt_slot_logout(mt_slot *slot)
 {
@@ -50,12 +55,49 @@ static CK_RV login_state_check(const mt_session *s, CK_USER_TYPE user)
     return CKR_OK;
 }
 
-/* Called with the module lock held (call->locked); releases it around the KDF. */
+/* A store handle of the caller's own for a PIN check or change, opened and
+ * closed with no module lock held: Argon2id then stalls no other call.  The
+ * audit trail names the process and its user. */
+static mt_status own_store(unsigned flags, mt_store **out)
+{
+    char actor[64];
+    snprintf(actor, sizeof(actor), "pkcs11:pid=%ld,uid=%lu", (long)getpid(), (unsigned long)getuid());
+    mt_status st = mt_store_open(mt_g.store_path, mt_g.config, flags, out);
+    if (st == MT_OK)
+        st = mt_store_set_actor(*out, actor);
+    return st;
+}
+
+/* A login the store could not count (or check) is refused; the client's log
+ * says why, once per process (the usual cause: a store file this user cannot
+ * write, see pin_counter in docs/pkcs11.md). */
+static CK_RV login_device_error(void)
+{
+    static atomic_bool said;
+    if (!atomic_exchange(&said, true))
+        fprintf(stderr, "mailtoken-pkcs11: login refused: %s\n", mt_errmsg());
+    return CKR_DEVICE_ERROR;
+}
+
+static CK_RV login_rv(mt_status st)
+{
+    switch (st) {
+    case MT_ERR_INVALID: return CKR_PIN_INCORRECT;
+    case MT_ERR_READONLY:
+    case MT_ERR_IO:
+    case MT_ERR_BUSY:
+    case MT_ERR_DB: return login_device_error();
+    default: return mt_rv_from_status(st);
+    }
+}
+
+/* Called with the module lock held (call->locked); releases it while the
+ * store counts the attempt and runs the KDF. */
 CK_RV mt_login(mt_call *call, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len)
 {
     mt_slot *slot = call->session->slot;
     mt_secret *pin_value = NULL, *token_secret = NULL;
-    mt_status st = MT_OK;
+    mt_store *store = NULL;
     CK_RV rv = login_state_check(call->session, user);
     if (rv != CKR_OK)
         return rv;
@@ -64,21 +106,17 @@ CK_RV mt_login(mt_call *call, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG p
         return rv;
     int64_t token_id = slot->token_id, org_id = slot->org_id;
     mt_unlock();
-    mt_store_lock();
-    if (!mt_g.store)
-        st = MT_ERR_NOT_FOUND;
-    else if (user == CKU_USER)
-        st = mt_store_token_login(mt_g.store, token_id, pin_value, &token_secret);
-    else
-        st = mt_store_so_check(mt_g.store, org_id, pin_value);
-    mt_store_unlock();
+    mt_status st = own_store(MT_OPEN_READONLY, &store);
+    if (st == MT_OK && user == CKU_USER)
+        st = mt_store_token_login(store, token_id, pin_value, &token_secret);
+    else if (st == MT_OK)
+        st = mt_store_so_check(store, org_id, pin_value);
+    if (st != MT_OK)
+        rv = login_rv(st);
+    mt_store_close(store);
     mt_lock();
-    if (st != MT_OK) {
-        rv = mt_rv_from_status(st);
-        if (st == MT_ERR_INVALID)
-            rv = CKR_PIN_INCORRECT;
+    if (rv != CKR_OK)
         goto out;
-    }
     rv = login_state_check(call->session, user); /* another thread may have logged in */
     if (rv != CKR_OK)
         goto out;
@@ -118,7 +156,7 @@ static CK_RV change_pin(mt_call *call, pin_change_fn fn, int64_t id, mt_secret *
 {
     mt_store *rw = NULL;
     mt_unlock();
-    mt_status st = mt_store_open(mt_g.store_path, mt_g.config, 0, &rw);
+    mt_status st = own_store(0, &rw);
     if (st == MT_OK)
         st = fn(rw, id, a, b);
     mt_store_close(rw);

@@ -141,6 +141,7 @@ typedef struct mt_slot {
     bool pin_set;
     unsigned failed_logins;
     unsigned max_failures;
+    unsigned so_failed_logins, so_max_failures; /* the organisation's SO PIN */
     size_t n_private_keys;
     /* login state, application-wide per token */
     CK_USER_TYPE login;       /* CKU_USER, CKU_SO, or MT_NOT_LOGGED_IN */

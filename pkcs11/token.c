@@ -12,6 +12,8 @@ static void refresh_pin_state(mt_slot *slot)
     if (mt_g.store && mt_store_token_get(mt_g.store, slot->token_id, &token) == MT_OK) {
         slot->failed_logins = token->failed_logins;
         slot->max_failures = token->max_failures;
+        slot->so_failed_logins = token->so_failed_logins;
+        slot->so_max_failures = token->so_max_failures;
         slot->pin_set = token->pin_set;
         slot->n_private_keys = token->n_private_keys;
     }
@@ -19,16 +21,24 @@ static void refresh_pin_state(mt_slot *slot)
     mt_token_free(token);
 }
 
-static CK_FLAGS pin_flags(const mt_slot *slot)
+/* The COUNT_LOW, FINAL_TRY and LOCKED flags of one PIN (user or SO: the SO
+ * flags are the user ones shifted left by 4). */
+static CK_FLAGS counter_flags(unsigned failed, unsigned max)
 {
     CK_FLAGS flags = 0;
-    if (slot->failed_logins > 0)
+    if (failed > 0)
         flags |= CKF_USER_PIN_COUNT_LOW;
-    if (slot->max_failures > 0 && slot->failed_logins + 1 == slot->max_failures)
+    if (max > 0 && failed + 1 == max)
         flags |= CKF_USER_PIN_FINAL_TRY;
-    if (slot->max_failures > 0 && slot->failed_logins >= slot->max_failures)
+    if (max > 0 && failed >= max)
         flags |= CKF_USER_PIN_LOCKED;
     return flags;
+}
+
+static CK_FLAGS pin_flags(const mt_slot *slot)
+{
+    return counter_flags(slot->failed_logins, slot->max_failures) |
+           counter_flags(slot->so_failed_logins, slot->so_max_failures) << 4;
 }
 
 CK_RV mt_get_token_info(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)

@@ -287,15 +287,30 @@ mt_status mt_account_history(mt_store *store, int64_t account_id, int64_t **out,
     return st;
 }
 
-static mt_status delete_account_row(mt_store *store, int64_t account_id)
+/* The token outlives its account (slot numbers), its user PIN and counter do
+ * not: the next holder of the address gets a PIN from the SO, never this one.
+ * *cleared: there was a PIN or a count to clear. */
+static mt_status delete_account_row(mt_store *store, int64_t account_id, bool *cleared)
 {
     sqlite3_stmt *stmt = NULL;
-    mt_status st = mt_db_stmt(store, "DELETE FROM accounts WHERE id = ?", &stmt);
-    if (st != MT_OK)
-        return st;
-    sqlite3_bind_int64(stmt, 1, account_id);
-    st = mt_db_step_done(store, stmt, "deleting the account");
-    mt_db_done(stmt);
+    mt_status st = mt_db_stmt(store,
+                              "UPDATE tokens SET pin_wrapped = NULL, pin_salt = NULL, pin_ops = NULL,"
+                              " pin_mem = NULL, pin_store_key = NULL, failed_logins = 0, updated_at = ?"
+                              " WHERE id = (SELECT token_id FROM accounts WHERE id = ?)"
+                              " AND (pin_wrapped IS NOT NULL OR failed_logins > 0)",
+                              &stmt);
+    if (st == MT_OK) {
+        sqlite3_bind_int64(stmt, 1, mt_now());
+        sqlite3_bind_int64(stmt, 2, account_id);
+        st = mt_db_step_done(store, stmt, "clearing the token's PIN");
+        *cleared = sqlite3_changes(store->db) > 0;
+        mt_db_done(stmt);
+    }
+    if (st == MT_OK && (st = mt_db_stmt(store, "DELETE FROM accounts WHERE id = ?", &stmt)) == MT_OK) {
+        sqlite3_bind_int64(stmt, 1, account_id);
+        st = mt_db_step_done(store, stmt, "deleting the account");
+        mt_db_done(stmt);
+    }
     return st;
 }
 
@@ -319,6 +334,7 @@ mt_status mt_store_account_delete(mt_store *store, int64_t org_id, const char *e
     int64_t account_id = 0, *history = NULL;
     size_t n = 0;
     char detail[64];
+    bool cleared = false;
     if (!store)
         return mt_fail(MT_ERR_INVALID, "store is required");
     mt_status st = mt_email_normalize("email", email, &lower);
@@ -328,9 +344,10 @@ mt_status mt_store_account_delete(mt_store *store, int64_t org_id, const char *e
         goto done;
     if ((st = find_account(store, org_id, lower, &account_id, NULL)) != MT_OK ||
         (st = mt_account_history(store, account_id, &history, &n)) != MT_OK ||
-        (st = delete_account_row(store, account_id)) != MT_OK)
+        (st = delete_account_row(store, account_id, &cleared)) != MT_OK)
         goto out;
-    snprintf(detail, sizeof(detail), "{\"purge\":%s}", purge ? "true" : "false");
+    snprintf(detail, sizeof(detail), "{\"purge\":%s,\"pinCleared\":%s}", purge ? "true" : "false",
+             cleared ? "true" : "false");
     if ((st = mt_event_add(store, org_id, "account.delete", lower, detail)) == MT_OK && purge)
         st = purge_unused(store, history, n);
 out:

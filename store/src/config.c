@@ -34,6 +34,8 @@ mt_status mt_config_defaults(mt_config **out)
         return mt_fail(MT_ERR_NOMEM, "out of memory");
     config->pin_min_length = 8;
     config->pin_max_failures = 10;
+    config->so_pin_max_failures = 10;
+    config->so_pin_max_delay = 30;
     config->kdf_opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
     config->kdf_memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
     *out = config;
@@ -97,10 +99,24 @@ static mt_status apply_key(mt_config *config, const char *where, const char *key
         config->pin_min_length = (unsigned)n;
         return MT_OK;
     }
-    if (!strcmp(key, "pin_max_failures")) {
+    if (!strcmp(key, "pin_max_failures") || !strcmp(key, "so_pin_max_failures")) {
+        unsigned *limit = key[0] == 's' ? &config->so_pin_max_failures : &config->pin_max_failures;
         if ((st = parse_uint(where, key, value, 1000, &n)) != MT_OK)
             return st;
-        config->pin_max_failures = (unsigned)n;
+        *limit = (unsigned)n;
+        return MT_OK;
+    }
+    if (!strcmp(key, "so_pin_max_delay")) {
+        if ((st = parse_uint(where, key, value, 3600, &n)) != MT_OK)
+            return st;
+        config->so_pin_max_delay = (unsigned)n;
+        return MT_OK;
+    }
+    if (!strcmp(key, "pin_counter")) {
+        if (strcmp(value, "required") && strcmp(value, "best-effort"))
+            return mt_fail(MT_ERR_INVALID, "%s: pin_counter must be required or best-effort, not \"%s\"",
+                           where, value);
+        config->pin_counter_best_effort = !strcmp(value, "best-effort");
         return MT_OK;
     }
     if (!strcmp(key, "kdf_opslimit")) {

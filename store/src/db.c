@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,8 +280,11 @@ static mt_status check_permissions(mt_store *store)
     if (store->config.strict)
         return mt_fail(MT_ERR_IO, "%s: readable by others (mode %03o); run chmod 600 on it",
                        store->path, (unsigned)(sb.st_mode & 0777));
-    fprintf(stderr, "mailtoken: warning: %s is readable by others (mode %03o); run chmod 600 on it\n",
-            store->path, (unsigned)(sb.st_mode & 0777));
+    /* once per process: the PKCS#11 module opens the store again for every login */
+    static atomic_bool warned;
+    if (!atomic_exchange(&warned, true))
+        fprintf(stderr, "mailtoken: warning: %s is readable by others (mode %03o); run chmod 600 on it\n",
+                store->path, (unsigned)(sb.st_mode & 0777));
     return MT_OK;
 }
 
@@ -318,6 +322,8 @@ static mt_status connect(mt_store *store, bool immutable)
     }
     if (st == MT_OK)
         st = mt_schema_migrate(store);
+    if (st == MT_OK && (store->flags & MT_DB_COUNTER) && sqlite3_db_readonly(store->db, "main") == 1)
+        st = mt_fail(MT_ERR_READONLY, "%s: not writable by this user", store->path);
     store->immutable = immutable;
     if (immutable)
         store->file_stamp = file_stamp(store->path);
@@ -407,12 +413,47 @@ out:
     return MT_OK;
 }
 
+mt_status mt_db_counter(mt_store *store, mt_store **out)
+{
+    mt_store *counter = store->counter;
+    mt_status st = MT_OK;
+    *out = NULL;
+    if (!(store->flags & MT_OPEN_READONLY)) {
+        if (store->tx_depth > 0)
+            return mt_fail(MT_ERR_INTERNAL, "a PIN is checked outside any transaction "
+                           "(its attempt is counted in a transaction of its own)");
+        *out = store;
+        return MT_OK;
+    }
+    if (!counter) {
+        if (!(counter = calloc(1, sizeof(*counter))))
+            return mt_fail(MT_ERR_NOMEM, "out of memory");
+        counter->flags = MT_DB_COUNTER;
+        counter->config = store->config; /* its strings are NULL: scalars only */
+        if (!(counter->path = strdup(store->path)))
+            st = mt_fail(MT_ERR_NOMEM, "out of memory");
+        else
+            st = connect(counter, false);
+        if (st != MT_OK) {
+            mt_store_close(counter);
+            return st;
+        }
+        store->counter = counter;
+    }
+    free(counter->actor);
+    if (!(counter->actor = strdup(store->actor)))
+        return mt_fail(MT_ERR_NOMEM, "out of memory");
+    *out = counter;
+    return MT_OK;
+}
+
 void mt_store_close(mt_store *store)
 {
     if (!store)
         return;
     while (store->tx_depth > 0)
         mt_tx_end(store, MT_ERR_INTERNAL);
+    mt_store_close(store->counter);
     disconnect(store);
     mt_secret_free(store->store_key);
     mt_secret_free(store->scratch_sk);

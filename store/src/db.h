@@ -30,7 +30,20 @@ struct mt_store {
         sqlite3_stmt *stmt;
     } stmts[MT_STMT_CACHE];
     size_t n_stmts;
+    struct mt_store *counter; /* read-only store: the connection PIN attempts are
+                                 counted on (mt_db_counter), or NULL */
 };
+
+/* Internal open flag: a read-only store's counter connection, which never
+ * migrates the schema. */
+#define MT_DB_COUNTER (1u << 30)
+
+/* The store PIN attempts are written through: the store itself when it is
+ * read-write (never inside a transaction: an attempt's count must outlive
+ * whatever the caller rolls back), else a read-write connection of the
+ * read-only store's own, opened on first use and used for nothing else.
+ * MT_ERR_READONLY when this user cannot write the file. */
+mt_status mt_db_counter(mt_store *store, mt_store **out);
 
 /* Maps the connection's last SQLite error to a status, naming what failed. */
 mt_status mt_db_error(mt_store *store, int rc, const char *what);

@@ -110,6 +110,15 @@ static const char *const migrations[] = {
     "  at INTEGER NOT NULL, org_id INTEGER NOT NULL DEFAULT 0,"
     "  actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL);"
     "CREATE INDEX events_org_at ON events (org_id, at);",
+    /* 2: the SO PIN gets its own failure counter, limit and delay between wrong
+     * SO PINs; and a token whose account is gone loses its user PIN and counter,
+     * so that whoever gets the address next never inherits the previous PIN */
+    "ALTER TABLE organizations ADD COLUMN so_failed_logins INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE organizations ADD COLUMN so_max_failures INTEGER NOT NULL DEFAULT 10;"
+    "ALTER TABLE organizations ADD COLUMN so_next_attempt_at INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE tokens SET pin_wrapped = NULL, pin_salt = NULL, pin_ops = NULL, pin_mem = NULL,"
+    "  pin_store_key = NULL, failed_logins = 0"
+    "  WHERE pin_wrapped IS NOT NULL AND id NOT IN (SELECT token_id FROM accounts);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -144,7 +153,7 @@ mt_status mt_schema_migrate(mt_store *store)
                        store->path, version, N_MIGRATIONS);
     if (version == N_MIGRATIONS)
         return MT_OK;
-    if (store->flags & MT_OPEN_READONLY)
+    if (store->flags & (MT_OPEN_READONLY | MT_DB_COUNTER))
         return mt_fail(MT_ERR_READONLY,
                        "%s: schema version %d needs upgrading; open it once read-write",
                        store->path, version);

@@ -1,5 +1,6 @@
 /* Organisations: a recovery key pair each, its secret wrapped under the SO PIN. */
 #include "keys.h"
+#include "pin_attempt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +11,7 @@
 
 #include <sodium.h>
 
-#define ORG_COLS "id, name, created_at, updated_at"
+#define ORG_COLS "id, name, created_at, updated_at, so_failed_logins, so_max_failures"
 
 static void org_ad(const char *name, char *ad, size_t len)
 {
@@ -23,6 +24,8 @@ static void org_read(sqlite3_stmt *stmt, mt_org *org)
     org->name = mt_col_text(stmt, 1);
     org->created_at = sqlite3_column_int64(stmt, 2);
     org->updated_at = sqlite3_column_int64(stmt, 3);
+    org->so_failed_logins = (unsigned)sqlite3_column_int(stmt, 4);
+    org->so_max_failures = (unsigned)sqlite3_column_int(stmt, 5);
 }
 
 mt_status mt_store_org_create(mt_store *store, const char *name, const mt_secret *so_pin,
@@ -48,7 +51,8 @@ mt_status mt_store_org_create(mt_store *store, const char *name, const mt_secret
         goto out;
     st = mt_db_stmt(store,
                     "INSERT INTO organizations (name, recovery_pk, so_wrapped, so_salt, so_ops, so_mem,"
-                    " so_store_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " so_store_key, created_at, updated_at, so_max_failures)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     &stmt);
     if (st != MT_OK)
         goto out;
@@ -62,6 +66,7 @@ mt_status mt_store_org_create(mt_store *store, const char *name, const mt_secret
     sqlite3_bind_int(stmt, 7, row.store_key);
     sqlite3_bind_int64(stmt, 8, now);
     sqlite3_bind_int64(stmt, 9, now);
+    sqlite3_bind_int(stmt, 10, (int)store->config.so_pin_max_failures);
     if ((st = mt_db_step_done(store, stmt, "creating the organisation")) != MT_OK) {
         if (st == MT_ERR_CONFLICT)
             st = mt_fail(MT_ERR_CONFLICT, "organisation \"%s\" already exists", name);
@@ -205,14 +210,15 @@ static mt_status org_keys(mt_store *store, int64_t org_id, char **name, uint8_t 
     return st;
 }
 
-/* Gateway mode: the recovery secret from the configured file, checked against the org's key. */
-static mt_status recovery_from_file(mt_store *store, int64_t org_id, const uint8_t pk[MT_SEAL_PK_LEN],
+/* The recovery secret from a key file (gateway mode, SO unlock), checked
+ * against the organisation's recovery public key. */
+static mt_status recovery_from_file(const char *path, int64_t org_id, const uint8_t pk[MT_SEAL_PK_LEN],
                                     mt_secret **sk)
 {
     uint8_t derived[MT_SEAL_PK_LEN];
-    if (!store->recovery_key_file)
+    if (!path)
         return mt_fail(MT_ERR_PIN_INCORRECT, "a PIN is required (no recovery_key_file configured)");
-    mt_status st = mt_seal_read_key_file(store->recovery_key_file, sk);
+    mt_status st = mt_seal_read_key_file(path, sk);
     if (st != MT_OK)
         return st;
     if ((*sk)->len != MT_SEAL_SK_LEN || crypto_scalarmult_base(derived, (*sk)->data) != 0 ||
@@ -220,7 +226,7 @@ static mt_status recovery_from_file(mt_store *store, int64_t org_id, const uint8
         mt_secret_free(*sk);
         *sk = NULL;
         return mt_fail(MT_ERR_CRYPTO, "%s: not the recovery key of organisation %lld",
-                       store->recovery_key_file, (long long)org_id);
+                       path, (long long)org_id);
     }
     return MT_OK;
 }
@@ -229,6 +235,7 @@ mt_status mt_org_recovery_open(mt_store *store, int64_t org_id, const mt_secret 
                                uint8_t pk[MT_SEAL_PK_LEN], mt_secret **sk)
 {
     mt_pin_row row = {0};
+    mt_attempt attempt;
     char *name = NULL;
     char ad[300];
     *sk = NULL;
@@ -236,13 +243,17 @@ mt_status mt_org_recovery_open(mt_store *store, int64_t org_id, const mt_secret 
     if (st != MT_OK)
         goto out;
     if (!so_pin) {
-        st = recovery_from_file(store, org_id, pk, sk);
+        st = recovery_from_file(store->recovery_key_file, org_id, pk, sk);
         goto out;
     }
+    /* counted before Argon2id runs; refused without it once locked */
+    if ((st = mt_attempt_begin(store, MT_ATTEMPT_SO, org_id, &attempt)) != MT_OK)
+        goto out;
     org_ad(name, ad, sizeof(ad));
     st = mt_pin_row_unwrap(store, &row, so_pin, ad, sk);
     if (st == MT_ERR_PIN_INCORRECT)
         st = mt_fail(MT_ERR_PIN_INCORRECT, "incorrect SO PIN");
+    st = mt_attempt_end(store, &attempt, st);
 out:
     free(name);
     mt_pin_row_clear(&row);
@@ -260,52 +271,121 @@ mt_status mt_store_so_check(mt_store *store, int64_t org_id, const mt_secret *so
     return st;
 }
 
+/* Wraps the recovery secret under a new SO PIN (policy-checked by the
+ * caller), inside the caller's transaction: the limit comes from the config,
+ * the counter and its delay start again. */
+static mt_status store_so_pin(mt_store *store, int64_t org_id, const char *name, const mt_secret *sk,
+                              const mt_secret *new_so_pin)
+{
+    mt_pin_row row = {0};
+    sqlite3_stmt *stmt = NULL;
+    char ad[300];
+    org_ad(name, ad, sizeof(ad));
+    mt_status st = mt_pin_row_wrap(store, new_so_pin, sk, ad, &row);
+    if (st == MT_OK)
+        st = mt_db_stmt(store,
+                        "UPDATE organizations SET so_wrapped = ?, so_salt = ?, so_ops = ?, so_mem = ?,"
+                        " so_store_key = ?, so_failed_logins = 0, so_max_failures = ?,"
+                        " so_next_attempt_at = 0, updated_at = ? WHERE id = ?",
+                        &stmt);
+    if (st == MT_OK) {
+        sqlite3_bind_blob(stmt, 1, row.wrapped.data, (int)row.wrapped.len, SQLITE_STATIC);
+        sqlite3_bind_blob(stmt, 2, row.kdf.salt, MT_SEAL_SALT_LEN, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 3, (int64_t)row.kdf.opslimit);
+        sqlite3_bind_int64(stmt, 4, (int64_t)row.kdf.memlimit);
+        sqlite3_bind_int(stmt, 5, row.store_key);
+        sqlite3_bind_int(stmt, 6, (int)store->config.so_pin_max_failures);
+        sqlite3_bind_int64(stmt, 7, mt_now());
+        sqlite3_bind_int64(stmt, 8, org_id);
+        st = mt_db_step_done(store, stmt, "changing the SO PIN");
+    }
+    mt_db_done(stmt);
+    mt_pin_row_clear(&row);
+    return st;
+}
+
 mt_status mt_store_so_set_pin(mt_store *store, int64_t org_id, const mt_secret *old_so_pin,
                               const mt_secret *new_so_pin)
 {
     uint8_t pk[MT_SEAL_PK_LEN];
     mt_secret *sk = NULL;
-    mt_pin_row row = {0};
-    sqlite3_stmt *stmt = NULL;
-    char *name = NULL;
-    char ad[300];
     mt_pin_row old_row = {0};
+    char *name = NULL;
     if (!store || !old_so_pin || !new_so_pin)
         return mt_fail(MT_ERR_INVALID, "store, old and new SO PIN are required");
     mt_status st = mt_pin_policy_check(&store->config, new_so_pin);
     if (st != MT_OK)
         return mt_fail_prefix(st, "new SO PIN: ");
-    if ((st = mt_tx_begin(store)) != MT_OK)
-        return st;
-    if ((st = org_keys(store, org_id, &name, pk, &old_row)) != MT_OK)
+    if ((st = mt_db_writable(store)) != MT_OK || (st = org_keys(store, org_id, &name, pk, &old_row)) != MT_OK)
         goto out;
-    if ((st = mt_org_recovery_open(store, org_id, old_so_pin, pk, &sk)) != MT_OK)
+    /* checked (and counted) before the transaction, so that a wrong PIN's count stays */
+    if ((st = mt_org_recovery_open(store, org_id, old_so_pin, pk, &sk)) != MT_OK ||
+        (st = mt_tx_begin(store)) != MT_OK)
         goto out;
-    org_ad(name, ad, sizeof(ad));
-    if ((st = mt_pin_row_wrap(store, new_so_pin, sk, ad, &row)) != MT_OK)
-        goto out;
-    st = mt_db_stmt(store,
-                    "UPDATE organizations SET so_wrapped = ?, so_salt = ?, so_ops = ?, so_mem = ?,"
-                    " so_store_key = ?, updated_at = ? WHERE id = ?",
-                    &stmt);
-    if (st != MT_OK)
-        goto out;
-    sqlite3_bind_blob(stmt, 1, row.wrapped.data, (int)row.wrapped.len, SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 2, row.kdf.salt, MT_SEAL_SALT_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 3, (int64_t)row.kdf.opslimit);
-    sqlite3_bind_int64(stmt, 4, (int64_t)row.kdf.memlimit);
-    sqlite3_bind_int(stmt, 5, row.store_key);
-    sqlite3_bind_int64(stmt, 6, mt_now());
-    sqlite3_bind_int64(stmt, 7, org_id);
-    if ((st = mt_db_step_done(store, stmt, "changing the SO PIN")) == MT_OK)
+    st = store_so_pin(store, org_id, name, sk, new_so_pin);
+    if (st == MT_OK)
         st = mt_event_add(store, org_id, "org.so-set-pin", name, "{}");
+    st = mt_tx_end(store, st);
 out:
-    mt_db_done(stmt);
-    mt_pin_row_clear(&row);
     mt_pin_row_clear(&old_row);
     mt_secret_free(sk);
     free(name);
-    return mt_tx_end(store, st);
+    return st;
+}
+
+static mt_status so_counter(mt_store *store, int64_t org_id, unsigned *failed)
+{
+    sqlite3_stmt *stmt = NULL;
+    bool found = false;
+    mt_status st = mt_db_stmt(store, "SELECT so_failed_logins FROM organizations WHERE id = ?", &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, org_id);
+    st = mt_db_step_row(store, stmt, "reading the SO PIN counter", &found);
+    *failed = found ? (unsigned)sqlite3_column_int(stmt, 0) : 0;
+    mt_db_done(stmt);
+    return st;
+}
+
+mt_status mt_store_org_unlock_so(mt_store *store, int64_t org_id, const char *recovery_key_file,
+                                 const mt_secret *new_so_pin)
+{
+    uint8_t pk[MT_SEAL_PK_LEN];
+    mt_secret *sk = NULL;
+    mt_pin_row row = {0};
+    sqlite3_stmt *stmt = NULL;
+    char *name = NULL, detail[96];
+    unsigned failed = 0;
+    if (!store || !recovery_key_file || !*recovery_key_file)
+        return mt_fail(MT_ERR_INVALID, "store and recovery key file are required");
+    mt_status st = new_so_pin ? mt_pin_policy_check(&store->config, new_so_pin) : MT_OK;
+    if (st != MT_OK)
+        return mt_fail_prefix(st, "new SO PIN: ");
+    if ((st = mt_db_writable(store)) != MT_OK || (st = org_keys(store, org_id, &name, pk, &row)) != MT_OK ||
+        (st = recovery_from_file(recovery_key_file, org_id, pk, &sk)) != MT_OK ||
+        (st = mt_tx_begin(store)) != MT_OK)
+        goto out;
+    if ((st = so_counter(store, org_id, &failed)) == MT_OK && new_so_pin) {
+        st = store_so_pin(store, org_id, name, sk, new_so_pin);
+    } else if (st == MT_OK && (st = mt_db_stmt(store,
+                                               "UPDATE organizations SET so_failed_logins = 0,"
+                                               " so_next_attempt_at = 0, updated_at = ? WHERE id = ?",
+                                               &stmt)) == MT_OK) {
+        sqlite3_bind_int64(stmt, 1, mt_now());
+        sqlite3_bind_int64(stmt, 2, org_id);
+        st = mt_db_step_done(store, stmt, "unlocking the SO PIN");
+        mt_db_done(stmt);
+    }
+    snprintf(detail, sizeof(detail), "{\"failedLogins\":%u,\"soPinChanged\":%s}", failed,
+             new_so_pin ? "true" : "false");
+    if (st == MT_OK)
+        st = mt_event_add(store, org_id, "org.so-unlock", name, detail);
+    st = mt_tx_end(store, st);
+out:
+    mt_pin_row_clear(&row);
+    mt_secret_free(sk);
+    free(name);
+    return st;
 }
 
 /* Hex text of the secret in secure memory, written with one write(). */
@@ -338,16 +418,16 @@ mt_status mt_store_org_export_recovery_key(mt_store *store, int64_t org_id,
     char detail[4200], escaped[4100];
     if (!store || !so_pin || !path || !*path)
         return mt_fail(MT_ERR_INVALID, "store, SO PIN and path are required");
-    mt_status st = mt_tx_begin(store);
-    if (st != MT_OK)
-        return st;
-    if ((st = mt_org_recovery_open(store, org_id, so_pin, pk, &sk)) != MT_OK)
-        goto out;
-    mt_json_escape(path, escaped, sizeof(escaped));
-    snprintf(detail, sizeof(detail), "{\"file\":\"%s\"}", escaped);
-    if ((st = mt_event_add(store, org_id, "org.export-recovery-key", "", detail)) == MT_OK)
-        st = write_hex_secret(path, sk);
-out:
+    /* checked (and counted) before the transaction, so that a wrong PIN's count stays */
+    mt_status st = mt_db_writable(store);
+    if (st == MT_OK && (st = mt_org_recovery_open(store, org_id, so_pin, pk, &sk)) == MT_OK &&
+        (st = mt_tx_begin(store)) == MT_OK) {
+        mt_json_escape(path, escaped, sizeof(escaped));
+        snprintf(detail, sizeof(detail), "{\"file\":\"%s\"}", escaped);
+        if ((st = mt_event_add(store, org_id, "org.export-recovery-key", "", detail)) == MT_OK)
+            st = write_hex_secret(path, sk);
+        st = mt_tx_end(store, st);
+    }
     mt_secret_free(sk);
-    return mt_tx_end(store, st);
+    return st;
 }

@@ -13,7 +13,7 @@ static const char *const TOKEN_SQL =
     " t.pin_wrapped IS NOT NULL, t.failed_logins, t.max_failures,"
     " (SELECT count(*) FROM account_certificates ac JOIN sealed_keys s"
     "   ON s.cert_id = ac.cert_id AND s.token_id = t.id WHERE ac.account_id = a.id),"
-    " max(t.updated_at, COALESCE(a.updated_at, 0))"
+    " max(t.updated_at, COALESCE(a.updated_at, 0)), o.so_failed_logins, o.so_max_failures"
     " FROM tokens t JOIN organizations o ON o.id = t.org_id"
     " LEFT JOIN accounts a ON a.token_id = t.id"
     " LEFT JOIN certificates c ON c.id = a.primary_cert_id"
@@ -33,6 +33,8 @@ static mt_status token_read(sqlite3_stmt *stmt, mt_token *t)
     t->max_failures = (unsigned)sqlite3_column_int(stmt, 8);
     t->n_private_keys = (size_t)sqlite3_column_int64(stmt, 9);
     t->updated_at = sqlite3_column_int64(stmt, 10);
+    t->so_failed_logins = (unsigned)sqlite3_column_int(stmt, 11);
+    t->so_max_failures = (unsigned)sqlite3_column_int(stmt, 12);
     return t->org_name && t->email ? MT_OK : mt_fail(MT_ERR_NOMEM, "out of memory");
 }
 

@@ -1,5 +1,6 @@
 /* Token PINs: login, PIN change, SO reset, and opening sealed keys. */
 #include "keys.h"
+#include "pin_attempt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,54 +78,27 @@ static mt_status check_secret(const token_secrets *t, const mt_secret *sk)
     return MT_OK;
 }
 
-/* The failure counter is written even on a read-only store (the module's
- * connection): through a short-lived read-write connection, best effort. */
-static void counter_write(mt_store *store, int64_t token_id, bool failed)
-{
-    const char *sql = failed ? "UPDATE tokens SET failed_logins = failed_logins + 1 WHERE id = ?"
-                             : "UPDATE tokens SET failed_logins = 0 WHERE id = ?";
-    sqlite3 *db = store->db;
-    sqlite3_stmt *stmt = NULL;
-    if (store->flags & MT_OPEN_READONLY) {
-        db = NULL;
-        if (sqlite3_open_v2(store->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-            sqlite3_close(db);
-            return;
-        }
-        sqlite3_busy_timeout(db, 5000);
-    }
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(stmt, 1, token_id);
-        sqlite3_step(stmt);
-    }
-    sqlite3_finalize(stmt);
-    if (db != store->db)
-        sqlite3_close(db);
-}
-
-/* Unwraps the token secret with a PIN, counting failures and refusing a locked token. */
+/* Unwraps the token secret with a PIN: the attempt is counted before Argon2id
+ * runs (pin_attempt.c), and a locked token is refused without running it. */
 static mt_status unwrap_with_pin(mt_store *store, token_secrets *t, const mt_secret *pin,
                                  mt_secret **sk)
 {
+    mt_attempt attempt;
     char ad[32];
     if (!t->pin_set)
         return mt_fail(MT_ERR_PIN_NOT_SET, "%s: no user PIN set yet (the SO sets the first one)", t->email);
-    if (t->max_failures && t->failed >= t->max_failures)
-        return mt_fail(MT_ERR_PIN_LOCKED, "%s: PIN locked after %u failed logins (the SO can reset it)",
-                       t->email, t->failed);
+    mt_status st = mt_attempt_begin(store, MT_ATTEMPT_USER, t->id, &attempt);
+    if (st != MT_OK)
+        return st;
     token_ad(t->id, ad);
-    mt_status st = mt_pin_row_unwrap(store, &t->pin, pin, ad, sk);
-    if (st == MT_ERR_PIN_INCORRECT) {
-        counter_write(store, t->id, true);
-        return mt_fail(MT_ERR_PIN_INCORRECT, "%s: incorrect PIN", t->email);
-    }
+    st = mt_pin_row_unwrap(store, &t->pin, pin, ad, sk);
+    if (st == MT_ERR_PIN_INCORRECT)
+        st = mt_fail(MT_ERR_PIN_INCORRECT, "%s: incorrect PIN", t->email);
     if (st == MT_OK && (st = check_secret(t, *sk)) != MT_OK) {
         mt_secret_free(*sk);
         *sk = NULL;
     }
-    if (st == MT_OK && t->failed)
-        counter_write(store, t->id, false);
-    return st;
+    return mt_attempt_end(store, &attempt, st);
 }
 
 /* The token secret through the recovery key (SO PIN, or the gateway's key file). */
@@ -188,11 +162,14 @@ static mt_status store_pin(mt_store *store, token_secrets *t, const mt_secret *s
     }
     mt_db_done(stmt);
     mt_pin_row_clear(&row);
-    if (st == MT_OK) {
-        char detail[64];
-        snprintf(detail, sizeof(detail), "{\"token\":%lld}", (long long)t->id);
+    char detail[96];
+    snprintf(detail, sizeof(detail), "{\"token\":%lld}", (long long)t->id);
+    if (st == MT_OK)
         st = mt_event_add(store, t->org_id, action, t->email, detail);
-    }
+    /* a locked token opens again: that is an event of its own */
+    snprintf(detail, sizeof(detail), "{\"token\":%lld,\"failedLogins\":%u}", (long long)t->id, t->failed);
+    if (st == MT_OK && t->max_failures && t->failed >= t->max_failures)
+        st = mt_event_add(store, t->org_id, "token.unlock", t->email, detail);
     return st;
 }
 

@@ -119,6 +119,13 @@ typedef struct mt_config {
     unsigned pin_min_length;  /* `pin_min_length`, default 8 */
     bool pin_allow_digits_only; /* `pin_allow_digits_only`, default false */
     unsigned pin_max_failures;  /* `pin_max_failures`, default 10 (0: never lock) */
+    unsigned so_pin_max_failures; /* `so_pin_max_failures`, default 10 (0: never lock) */
+    unsigned so_pin_max_delay;  /* `so_pin_max_delay`: seconds, default 30; the wait
+                                   before the next SO PIN doubles from 1 s after each
+                                   wrong one, up to this (0: no wait) */
+    bool pin_counter_best_effort; /* `pin_counter = best-effort`: a login whose attempt
+                                     cannot be recorded is still checked (the default,
+                                     `required`, refuses it) */
     uint64_t kdf_opslimit;    /* `kdf_opslimit`, default crypto_pwhash_OPSLIMIT_INTERACTIVE */
     size_t kdf_memlimit;      /* `kdf_memlimit`, default crypto_pwhash_MEMLIMIT_INTERACTIVE */
     bool strict;              /* `strict`: a store readable by others is an error */
@@ -248,7 +255,7 @@ void mt_fingerprint_hex(const uint8_t sha256[32], char out[65]);
 typedef struct mt_store mt_store;
 
 enum {
-    MT_OPEN_READONLY = 1u << 0, /* the PKCS#11 module: never writes but the PIN counter */
+    MT_OPEN_READONLY = 1u << 0, /* the PKCS#11 module: never writes but PIN attempts */
     MT_OPEN_CREATE = 1u << 1    /* create the file (0600) and schema if missing */
 };
 
@@ -279,6 +286,8 @@ typedef struct mt_org {
     char *name;
     int64_t created_at;
     int64_t updated_at;
+    unsigned so_failed_logins; /* SO PIN attempts since the last right one */
+    unsigned so_max_failures;  /* the SO PIN locks there (0: never) */
 } mt_org;
 
 /* Creates an organisation with its recovery key pair; the recovery secret is
@@ -291,9 +300,21 @@ mt_status mt_store_org_find(mt_store *store, const char *name, mt_org **out);
 mt_status mt_store_org_list(mt_store *store, mt_org **out, size_t *n);
 void mt_org_free(mt_org *org);
 void mt_org_list_free(mt_org *orgs, size_t n);
+/* Every SO PIN check (here, mt_store_so_set_pin, mt_store_token_init_pin,
+ * mt_store_org_export_recovery_key) is a counted attempt, as user logins are
+ * (mt_store_token_login): MT_ERR_PIN_LOCKED once `so_pin_max_failures` wrong
+ * SO PINs follow each other, until mt_store_org_unlock_so.  After a wrong SO
+ * PIN the next one waits 1 s, then 2, 4... up to `so_pin_max_delay` before it
+ * is checked (these calls sleep). */
 mt_status mt_store_so_check(mt_store *store, int64_t org_id, const mt_secret *so_pin);
 mt_status mt_store_so_set_pin(mt_store *store, int64_t org_id, const mt_secret *old_so_pin,
                               const mt_secret *new_so_pin);
+/* Added for locked SO PINs: unlocks with the organisation's recovery key file
+ * (as written by mt_store_org_export_recovery_key), which stands for the SO
+ * PIN; with new_so_pin (policy-checked), also sets a new SO PIN.  Records an
+ * audit event. */
+mt_status mt_store_org_unlock_so(mt_store *store, int64_t org_id, const char *recovery_key_file,
+                                 const mt_secret *new_so_pin);
 /* Added for gateway mode: writes the organisation's recovery secret (64 hex
  * digits) to a new file created 0600, for the `recovery_key_file` config key;
  * needs the SO PIN, refuses an existing file, records an audit event. */
@@ -370,6 +391,8 @@ typedef struct mt_token {
     unsigned max_failures;  /* 0: never locks */
     size_t n_private_keys;  /* keys among the account's certificates */
     int64_t updated_at;
+    unsigned so_failed_logins; /* the organisation's SO PIN counter and limit */
+    unsigned so_max_failures;
 } mt_token;
 
 /* Every token, in id order (the PKCS#11 module filters them). */
@@ -411,11 +434,19 @@ void mt_token_briefs_clear(mt_token_briefs *list);
 void mt_token_label(const char *email, char label[33]);
 void mt_token_serial(int64_t org_id, int64_t token_id, char serial[17]);
 
-/* User login: Argon2id of the PIN unwraps the token secret.  On a wrong PIN
- * the failure counter is incremented (best effort on a read-only store) and
- * MT_ERR_PIN_INCORRECT returned; once it reaches max_failures,
- * MT_ERR_PIN_LOCKED.  Success resets the counter.  With a recovery key file
- * configured (gateway mode), pin may be NULL. */
+/* User login: Argon2id of the PIN unwraps the token secret.  The attempt is
+ * counted before the PIN is checked, in one write transaction (refused with
+ * MT_ERR_PIN_LOCKED when max_failures attempts are already counted, else
+ * counted), so that parallel attempts never check more PINs than the limit;
+ * a right PIN sets the counter back to 0, a wrong one is MT_ERR_PIN_INCORRECT.
+ * Failures, refusals and the lock are audit events.  A read-only store counts
+ * through a read-write connection of its own; when the attempt cannot be
+ * written (a file this user cannot write) the login is refused with that
+ * error (MT_ERR_READONLY...), unless the config says `pin_counter =
+ * best-effort`.  PIN checks are never made inside an explicit transaction
+ * (MT_ERR_INTERNAL): their count must stay whatever the caller rolls back.
+ * Counting changes no token's objects: mt_store_generation stays.  With a
+ * recovery key file configured (gateway mode), pin may be NULL (not counted). */
 mt_status mt_store_token_login(mt_store *store, int64_t token_id, const mt_secret *pin,
                                mt_secret **token_secret);
 /* Opens the sealed private key of a certificate of this token: PKCS#8 DER.
@@ -467,7 +498,10 @@ mt_status mt_store_account_set_primary(mt_store *store, int64_t org_id, const ch
 /* Idempotent: adding a certificate already in the history changes nothing. */
 mt_status mt_store_account_add_to_history(mt_store *store, int64_t org_id, const char *email,
                                           int64_t cert_id);
-/* purge: also delete the account's certificates no other account uses. */
+/* The account's token stays (slot numbers), but loses its user PIN and
+ * failure counter, so that the next holder of the address gets a PIN from
+ * the SO and never the previous one.  purge: also delete the account's
+ * certificates no other account uses. */
 mt_status mt_store_account_delete(mt_store *store, int64_t org_id, const char *email,
                                   bool purge);
 

@@ -34,6 +34,7 @@ mt_config *test_fast_config(void)
     assert_int_equal(mt_config_defaults(&config), MT_OK);
     config->kdf_opslimit = crypto_pwhash_OPSLIMIT_MIN;
     config->kdf_memlimit = crypto_pwhash_MEMLIMIT_MIN;
+    config->so_pin_max_delay = 0; /* wrong SO PINs do not slow the tests (test_org checks the wait) */
     return config;
 }
 

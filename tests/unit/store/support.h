@@ -42,7 +42,7 @@ int64_t test_import(test_env *env, const char *name, bool pem);
 long test_count(const char *db_path, const char *table);
 /* Runs SQL on the store file behind the API's back (to craft odd states). */
 void test_sql(const char *db_path, const char *sql);
-/* A config with fast KDF limits (caller frees). */
+/* A config with fast KDF limits and no wait after a wrong SO PIN (caller frees). */
 mt_config *test_fast_config(void);
 /* Reads a whole file (malloc'd). */
 uint8_t *test_read_file(const char *path, size_t *len);

@@ -206,6 +206,68 @@ static void delete_keeps_token_and_purges(void **state)
     mt_account_free(account);
 }
 
+static mt_status login_with(test_env *env, int64_t token_id, const char *pin_text)
+{
+    mt_secret *pin = test_secret(pin_text), *secret = NULL;
+    mt_status st = mt_store_token_login(env->store, token_id, pin, &secret);
+    mt_secret_free(secret);
+    mt_secret_free(pin);
+    return st;
+}
+
+static void set_pin(test_env *env, int64_t token_id, const char *pin_text)
+{
+    mt_secret *so = test_secret(SO_PIN), *pin = test_secret(pin_text);
+    assert_int_equal(mt_store_token_init_pin(env->store, token_id, so, pin), MT_OK);
+    mt_secret_free(so);
+    mt_secret_free(pin);
+}
+
+/* Delete (with and without --purge), re-create: the old holder's PIN and
+ * counter are gone, the new holder gets a PIN from the SO. */
+static void recreated_account_starts_clean(void **state)
+{
+    test_env *env = *state;
+    for (int purge = 0; purge <= 1; purge++) {
+        int64_t cert = test_import(env, "alice", false);
+        mt_account *account = NULL;
+        assert_int_equal(mt_store_account_create(env->store, env->org_id, "alice@example.org", cert,
+                                                 &cert, 1), MT_OK);
+        assert_int_equal(mt_store_account_get(env->store, env->org_id, "alice@example.org", &account), MT_OK);
+        int64_t token_id = account->token_id;
+        mt_account_free(account);
+        set_pin(env, token_id, "previous-holder-pin");
+        assert_int_equal(login_with(env, token_id, "wrong-guess-999"), MT_ERR_PIN_INCORRECT);
+        assert_int_equal(login_with(env, token_id, "previous-holder-pin"), MT_OK);
+        assert_int_equal(login_with(env, token_id, "wrong-guess-999"), MT_ERR_PIN_INCORRECT);
+
+        assert_int_equal(mt_store_account_delete(env->store, env->org_id, "alice@example.org", purge), MT_OK);
+        cert = test_import(env, "alice", false);
+        assert_int_equal(mt_store_account_create(env->store, env->org_id, "alice@example.org", cert,
+                                                 &cert, 1), MT_OK);
+        mt_token *token = NULL;
+        assert_int_equal(mt_store_token_get(env->store, token_id, &token), MT_OK);
+        assert_true(token->has_account); /* the same token, slot number kept */
+        assert_false(token->pin_set);
+        assert_int_equal(token->failed_logins, 0);
+        mt_token_free(token);
+        assert_int_equal(login_with(env, token_id, "previous-holder-pin"), MT_ERR_PIN_NOT_SET);
+        set_pin(env, token_id, "next-holder-pin-1");
+        assert_int_equal(login_with(env, token_id, "previous-holder-pin"), MT_ERR_PIN_INCORRECT);
+        assert_int_equal(login_with(env, token_id, "next-holder-pin-1"), MT_OK);
+
+        mt_event *events = NULL;
+        size_t n = 0;
+        mt_event_query q = {.org_id = env->org_id, .action = "account.delete", .limit = 1};
+        assert_int_equal(mt_store_event_list(env->store, &q, &events, &n), MT_OK);
+        assert_int_equal(n, 1);
+        assert_string_equal(events[0].detail, purge ? "{\"purge\":true,\"pinCleared\":true}"
+                                                    : "{\"purge\":false,\"pinCleared\":true}");
+        mt_event_list_free(events, n);
+        assert_int_equal(mt_store_account_delete(env->store, env->org_id, "alice@example.org", true), MT_OK);
+    }
+}
+
 static void list_and_by_token(void **state)
 {
     test_env *env = *state;
@@ -243,6 +305,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(set_primary_and_history, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(external_account, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(delete_keeps_token_and_purges, test_env_setup, test_env_teardown),
+        cmocka_unit_test_setup_teardown(recreated_account_starts_clean, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(list_and_by_token, test_env_setup, test_env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

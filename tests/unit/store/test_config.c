@@ -43,6 +43,9 @@ static void defaults(void **state)
     assert_null(config->source_path);
     assert_int_equal(config->pin_min_length, 8);
     assert_int_equal(config->pin_max_failures, 10);
+    assert_int_equal(config->so_pin_max_failures, 10);
+    assert_int_equal(config->so_pin_max_delay, 30);
+    assert_false(config->pin_counter_best_effort);
     assert_false(config->pin_allow_digits_only);
     assert_false(config->strict);
     mt_config_free(config);
@@ -58,6 +61,9 @@ static void full_file(void **state)
                                   "  pin_min_length = 10  \n"
                                   "pin_allow_digits_only = yes\n"
                                   "pin_max_failures = 0\n"
+                                  "so_pin_max_failures = 5\n"
+                                  "so_pin_max_delay = 0\n"
+                                  "pin_counter = best-effort\n"
                                   "kdf_opslimit = 3\n"
                                   "kdf_memlimit = 67108864\n"
                                   "strict = true\n"
@@ -72,6 +78,9 @@ static void full_file(void **state)
     assert_int_equal(config->pin_min_length, 10);
     assert_true(config->pin_allow_digits_only);
     assert_int_equal(config->pin_max_failures, 0);
+    assert_int_equal(config->so_pin_max_failures, 5);
+    assert_int_equal(config->so_pin_max_delay, 0);
+    assert_true(config->pin_counter_best_effort);
     assert_int_equal(config->kdf_opslimit, 3);
     assert_int_equal(config->kdf_memlimit, 67108864);
     assert_true(config->strict);
@@ -101,6 +110,8 @@ static void errors_name_file_and_line(void **state)
         {"no equals sign\n", ":1: expected key = value"},
         {"kdf_opslimit = 0\n", ":1: kdf_opslimit must be at least"},
         {"accounts = kind=sideways\n", ":1: accounts filter: kind must be"},
+        {"pin_counter = sometimes\n", ":1: pin_counter must be required or best-effort"},
+        {"so_pin_max_delay = 7200\n", ":1: so_pin_max_delay must be a number up to 3600"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *path = write_conf("bad.conf", cases[i].text);

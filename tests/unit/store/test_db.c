@@ -2,6 +2,8 @@
  * generation counter, read-only use while another connection writes. */
 #include "support.h"
 
+#include "db.h" /* mt_schema_latest */
+
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -53,7 +55,7 @@ static void create_mode_0600(void **state)
     snprintf(wal, sizeof(wal), "%s-wal", env->path);
     if (stat(wal, &sb) == 0)
         assert_int_equal(sb.st_mode & 0077, 0);
-    assert_int_equal(mt_store_schema_version(store), 1);
+    assert_int_equal(mt_store_schema_version(store), mt_schema_latest());
     assert_string_equal(mt_store_path(store), env->path);
     mt_store_close(store);
 }
@@ -95,7 +97,7 @@ static void migrations(void **state)
     set_user_version(path, 0, "CREATE TABLE unrelated (x)");
     chmod(path, 0600);
     assert_int_equal(mt_store_open(path, env->config, 0, &store), MT_OK);
-    assert_int_equal(mt_store_schema_version(store), 1);
+    assert_int_equal(mt_store_schema_version(store), mt_schema_latest());
     mt_store_close(store);
     assert_int_equal(test_count(path, "meta"), 1);
     assert_int_equal(test_count(path, "unrelated"), 0);
@@ -111,6 +113,42 @@ static void migrations(void **state)
     chmod(path, 0600);
     assert_int_equal(mt_store_open(path, env->config, 0, &store), MT_ERR_DB);
     assert_non_null(strstr(mt_errmsg(), "newer"));
+}
+
+/* Version 2 gives the SO PIN its counter and clears the PIN of every token
+ * whose account is gone (the next holder of the address must not inherit it). */
+static void migration_2(void **state)
+{
+    test_env *env = *state;
+    mt_secret *so = test_secret(SO_PIN), *pin = test_secret(USER_PIN);
+    int64_t alice = test_import(env, "alice", false);
+    test_import(env, "bob", false);
+    assert_int_equal(mt_store_account_create(env->store, env->org_id, "alice@example.org", alice, &alice, 1),
+                     MT_OK);
+    mt_token *tokens = NULL;
+    size_t n = 0;
+    assert_int_equal(mt_store_token_list(env->store, &tokens, &n), MT_OK);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(mt_store_token_init_pin(env->store, tokens[i].id, so, pin), MT_OK);
+    mt_token_list_free(tokens, n);
+    mt_store_close(env->store);
+    env->store = NULL;
+    /* back to version 1: as a store deleted accounts in before this version */
+    test_sql(env->path, "ALTER TABLE organizations DROP COLUMN so_failed_logins;"
+                        "ALTER TABLE organizations DROP COLUMN so_max_failures;"
+                        "ALTER TABLE organizations DROP COLUMN so_next_attempt_at;"
+                        "PRAGMA user_version = 1");
+    assert_int_equal(mt_store_open(env->path, env->config, 0, &env->store), MT_OK);
+    assert_int_equal(mt_store_schema_version(env->store), mt_schema_latest());
+    assert_int_equal(mt_store_token_list(env->store, &tokens, &n), MT_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(tokens[i].pin_set, tokens[i].has_account);
+    assert_int_equal(tokens[0].so_max_failures, 10);
+    assert_int_equal(tokens[0].so_failed_logins, 0);
+    mt_token_list_free(tokens, n);
+    mt_secret_free(so);
+    mt_secret_free(pin);
 }
 
 static void nested_transactions(void **state)
@@ -289,6 +327,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(create_mode_0600, dir_setup, dir_teardown),
         cmocka_unit_test_setup_teardown(permissions_warning_and_strict, dir_setup, dir_teardown),
         cmocka_unit_test_setup_teardown(migrations, dir_setup, dir_teardown),
+        cmocka_unit_test_setup_teardown(migration_2, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(nested_transactions, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(generation_counter, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(read_only_while_writing, test_env_setup, test_env_teardown),

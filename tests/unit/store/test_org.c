@@ -1,10 +1,13 @@
-/* Organisations: creation, lookup, the SO PIN, and gateway mode's recovery key file. */
+/* Organisations: creation, lookup, the SO PIN (its counter, lock, unlock and
+ * wait), and gateway mode's recovery key file. */
 #include "support.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 static void create_and_find(void **state)
 {
@@ -136,6 +139,137 @@ static void gateway_mode(void **state)
     mt_secret_free(wrong);
 }
 
+static size_t count_events(test_env *env, const char *action)
+{
+    mt_event *events = NULL;
+    size_t n = 0, found = 0;
+    mt_event_query q = {.org_id = env->org_id, .action = action};
+    assert_int_equal(mt_store_event_list(env->store, &q, &events, &n), MT_OK);
+    for (size_t i = 0; i < n; i++)
+        found += strcmp(events[i].action, action) == 0;
+    mt_event_list_free(events, n);
+    return found;
+}
+
+static unsigned so_failed(test_env *env)
+{
+    mt_org *org = NULL;
+    assert_int_equal(mt_store_org_find(env->store, "acme", &org), MT_OK);
+    unsigned failed = org->so_failed_logins;
+    mt_org_free(org);
+    return failed;
+}
+
+/* so_pin_max_failures wrong SO PINs lock every SO use (check, user PIN reset,
+ * SO PIN change, export); the recovery key file unlocks, and may set a new
+ * SO PIN at the same time. */
+static void so_pin_locks_and_unlocks(void **state)
+{
+    test_env *env = *state;
+    char key_path[400], other_path[400];
+    mt_secret *so = test_secret(SO_PIN), *wrong = test_secret("wrong-so-pin"), *next = test_secret("next-so-pin-2");
+    mt_org *org = NULL;
+    assert_int_equal(mt_store_org_find(env->store, "acme", &org), MT_OK);
+    assert_int_equal(org->so_max_failures, 10); /* the default */
+    mt_org_free(org);
+    snprintf(key_path, sizeof(key_path), "%s/recovery.key", env->dir);
+    assert_int_equal(mt_store_org_export_recovery_key(env->store, env->org_id, so, key_path), MT_OK);
+    test_sql(env->path, "UPDATE organizations SET so_max_failures = 3");
+    test_import(env, "bob", false);
+    mt_token *token = NULL;
+    assert_int_equal(mt_store_token_find(env->store, env->org_id, "bob@example.org", &token), MT_OK);
+
+    assert_int_equal(mt_store_so_check(env->store, env->org_id, wrong), MT_ERR_PIN_INCORRECT);
+    assert_int_equal(mt_store_token_init_pin(env->store, token->id, wrong, next), MT_ERR_PIN_INCORRECT);
+    assert_int_equal(so_failed(env), 2);
+    assert_int_equal(mt_store_so_check(env->store, env->org_id, so), MT_OK); /* a right one resets */
+    assert_int_equal(so_failed(env), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(mt_store_so_check(env->store, env->org_id, wrong), MT_ERR_PIN_INCORRECT);
+    /* locked: the right SO PIN is refused everywhere */
+    assert_int_equal(mt_store_so_check(env->store, env->org_id, so), MT_ERR_PIN_LOCKED);
+    assert_non_null(strstr(mt_errmsg(), "org unlock-so"));
+    assert_int_equal(mt_store_token_init_pin(env->store, token->id, so, next), MT_ERR_PIN_LOCKED);
+    assert_int_equal(mt_store_so_set_pin(env->store, env->org_id, so, next), MT_ERR_PIN_LOCKED);
+    snprintf(other_path, sizeof(other_path), "%s/again.key", env->dir);
+    assert_int_equal(mt_store_org_export_recovery_key(env->store, env->org_id, so, other_path), MT_ERR_PIN_LOCKED);
+    assert_int_equal(so_failed(env), 3);
+    assert_int_equal(count_events(env, "org.so-login-failed"), 5);
+    assert_int_equal(count_events(env, "org.so-locked"), 1);
+    assert_int_equal(count_events(env, "org.so-login-refused"), 4);
+
+    /* another organisation's recovery key does not unlock */
+    int64_t other_org = 0;
+    assert_int_equal(mt_store_org_create(env->store, "globex", so, &other_org), MT_OK);
+    assert_int_equal(mt_store_org_export_recovery_key(env->store, other_org, so, other_path), MT_OK);
+    assert_int_equal(mt_store_org_unlock_so(env->store, env->org_id, other_path, NULL), MT_ERR_CRYPTO);
+    assert_int_equal(so_failed(env), 3);
+    assert_int_equal(mt_store_org_unlock_so(env->store, env->org_id, key_path, NULL), MT_OK);
+    assert_int_equal(so_failed(env), 0);
+    assert_int_equal(count_events(env, "org.so-unlock"), 1);
+    assert_int_equal(mt_store_token_init_pin(env->store, token->id, so, next), MT_OK);
+
+    /* unlock with a new SO PIN: the old one no longer works */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(mt_store_so_check(env->store, env->org_id, wrong), MT_ERR_PIN_INCORRECT);
+    mt_secret *weak = test_secret("123");
+    assert_int_equal(mt_store_org_unlock_so(env->store, env->org_id, key_path, weak), MT_ERR_PIN_POLICY);
+    assert_int_equal(so_failed(env), 3);
+    assert_int_equal(mt_store_org_unlock_so(env->store, env->org_id, key_path, next), MT_OK);
+    assert_int_equal(mt_store_so_check(env->store, env->org_id, so), MT_ERR_PIN_INCORRECT);
+    assert_int_equal(mt_store_so_check(env->store, env->org_id, next), MT_OK);
+    assert_int_equal(count_events(env, "org.so-unlock"), 2);
+    mt_token_free(token);
+    mt_secret_free(weak);
+    mt_secret_free(so);
+    mt_secret_free(wrong);
+    mt_secret_free(next);
+}
+
+static int64_t so_next_attempt_at(test_env *env)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    int64_t at = -1;
+    assert_int_equal(sqlite3_open_v2(env->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT so_next_attempt_at FROM organizations WHERE name = 'acme'",
+                                        -1, &stmt, NULL), SQLITE_OK);
+    if (sqlite3_step(stmt) == SQLITE_ROW)
+        at = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return at;
+}
+
+/* After a wrong SO PIN the next one waits 1 s, then 2, 4... up to
+ * so_pin_max_delay (2 here); a right one clears the wait. */
+static void so_pin_waits_longer_after_each_failure(void **state)
+{
+    test_env *env = *state;
+    mt_secret *so = test_secret(SO_PIN), *wrong = test_secret("wrong-so-pin");
+    mt_config *config = test_fast_config();
+    config->so_pin_max_delay = 2;
+    mt_store *store = NULL;
+    assert_int_equal(mt_store_open(env->path, config, 0, &store), MT_OK);
+    int64_t before = (int64_t)time(NULL);
+    assert_int_equal(mt_store_so_check(store, env->org_id, wrong), MT_ERR_PIN_INCORRECT);
+    int64_t first = so_next_attempt_at(env);
+    assert_true(first >= before + 1 && first <= (int64_t)time(NULL) + 1);
+    assert_int_equal(mt_store_so_check(store, env->org_id, wrong), MT_ERR_PIN_INCORRECT);
+    assert_true((int64_t)time(NULL) >= first); /* it was not checked before its time */
+    int64_t second = so_next_attempt_at(env);
+    assert_true(second >= first + 2);
+    assert_int_equal(mt_store_so_check(store, env->org_id, wrong), MT_ERR_PIN_INCORRECT);
+    assert_true((int64_t)time(NULL) >= second);
+    assert_true(so_next_attempt_at(env) >= second + 2); /* capped at 2 s */
+    assert_int_equal(mt_store_so_check(store, env->org_id, so), MT_OK);
+    assert_int_equal(so_next_attempt_at(env), 0);
+    mt_store_close(store);
+    mt_config_free(config);
+    mt_secret_free(so);
+    mt_secret_free(wrong);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -143,6 +277,9 @@ int main(void)
         cmocka_unit_test(empty_store_has_no_org),
         cmocka_unit_test_setup_teardown(so_pin, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(gateway_mode, test_env_setup, test_env_teardown),
+        cmocka_unit_test_setup_teardown(so_pin_locks_and_unlocks, test_env_setup, test_env_teardown),
+        cmocka_unit_test_setup_teardown(so_pin_waits_longer_after_each_failure, test_env_setup,
+                                        test_env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

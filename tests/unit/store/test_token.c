@@ -1,11 +1,14 @@
-/* Tokens: created on demand, PIN flows, failure counter, store key file, gateway mode,
- * label and serial. */
+/* Tokens: created on demand, PIN flows, failure counter (counted before the
+ * PIN is checked, exact under parallel attempts, fail-closed where it cannot
+ * be written), store key file, gateway mode, label and serial. */
 #include "support.h"
 
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -43,6 +46,28 @@ static void init_pin(test_env *env, int64_t token_id, const char *pin_text)
     assert_int_equal(st, MT_OK);
     mt_secret_free(so);
     mt_secret_free(pin);
+}
+
+static unsigned failed_logins(mt_store *store, int64_t token_id)
+{
+    mt_token *token = NULL;
+    assert_int_equal(mt_store_token_get(store, token_id, &token), MT_OK);
+    unsigned failed = token->failed_logins;
+    mt_token_free(token);
+    return failed;
+}
+
+/* How many events of the organisation have this exact action. */
+static size_t count_events(test_env *env, const char *action)
+{
+    mt_event *events = NULL;
+    size_t n = 0, found = 0;
+    mt_event_query q = {.org_id = env->org_id, .action = action};
+    assert_int_equal(mt_store_event_list(env->store, &q, &events, &n), MT_OK);
+    for (size_t i = 0; i < n; i++)
+        found += strcmp(events[i].action, action) == 0;
+    mt_event_list_free(events, n);
+    return found;
 }
 
 static mt_status login(test_env *env, int64_t token_id, const char *pin_text, mt_secret **secret)
@@ -222,11 +247,28 @@ static void pin_flows(void **state)
     size_t n = 0;
     mt_event_query q = {.org_id = env->org_id, .action = "token."};
     assert_int_equal(mt_store_event_list(env->store, &q, &events, &n), MT_OK);
-    assert_int_equal(n, 4); /* create, init, set, init */
+    static const char *const actions[] = {"token.create", "token.init-pin", "token.login-failed",
+                                          "token.login-failed", "token.set-pin",
+                                          "token.login-failed", "token.init-pin"};
+    assert_int_equal(n, 7);
     for (size_t i = 0; i < n; i++) {
+        assert_string_equal(events[n - 1 - i].action, actions[i]);
         assert_null(strstr(events[i].detail, "pin-"));
         assert_null(strstr(events[i].detail, USER_PIN));
     }
+    /* each failure names the token and the counter it reached */
+    char expected[96];
+    snprintf(expected, sizeof(expected), "{\"token\":%lld,\"failedLogins\":1,\"maxFailures\":10}",
+             (long long)token_id);
+    assert_string_equal(events[n - 3].detail, expected);
+    assert_string_equal(events[n - 3].subject, "alice@example.org");
+    mt_event_list_free(events, n);
+    /* the wrong SO PIN too, on the organisation */
+    q.action = "org.so-";
+    assert_int_equal(mt_store_event_list(env->store, &q, &events, &n), MT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(events[0].action, "org.so-login-failed");
+    assert_string_equal(events[0].detail, "{\"failedLogins\":1,\"maxFailures\":10}");
     mt_event_list_free(events, n);
 }
 
@@ -263,9 +305,121 @@ static void lock_after_max_failures(void **state)
     /* locked: even the right PIN is refused, the PIN KDF is not even run */
     assert_int_equal(login(env, token_id, USER_PIN, &secret), MT_ERR_PIN_LOCKED);
     assert_null(secret);
+    assert_int_equal(failed_logins(env->store, token_id), 10);
+    /* audited: every failure, the lock, the refusal, then the SO's unlock */
+    assert_int_equal(count_events(env, "token.login-failed"), 10);
+    assert_int_equal(count_events(env, "token.locked"), 1);
+    assert_int_equal(count_events(env, "token.login-refused"), 1);
     init_pin(env, token_id, "fresh-pin-after-lock");
+    assert_int_equal(count_events(env, "token.unlock"), 1);
     assert_int_equal(login(env, token_id, "fresh-pin-after-lock", &secret), MT_OK);
     mt_secret_free(secret);
+}
+
+/* N processes, each with its own read-only store (as PKCS#11 clients have),
+ * guess at once: exactly max_failures PINs are checked, the others refused. */
+static void parallel_attempts_never_pass_the_limit(void **state)
+{
+    enum { N = 12, MAX = 3 };
+    test_env *env = *state;
+    test_import(env, "carol", false);
+    int64_t token_id = token_of(env, "carol@example.org");
+    init_pin(env, token_id, USER_PIN);
+    test_sql(env->path, "UPDATE tokens SET max_failures = 3");
+    int go[2];
+    pid_t pids[N];
+    assert_int_equal(pipe(go), 0);
+    for (int i = 0; i < N; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            mt_store *ro = NULL;
+            mt_secret *pin = test_secret("bad-guess-xyz"), *secret = NULL;
+            char c;
+            close(go[1]);
+            if (mt_store_open(env->path, env->config, MT_OPEN_READONLY, &ro) != MT_OK)
+                _exit(100);
+            if (read(go[0], &c, 1) != 0) /* released together when the parent closes it */
+                _exit(101);
+            _exit((int)mt_store_token_login(ro, token_id, pin, &secret));
+        }
+    }
+    close(go[0]);
+    close(go[1]);
+    int incorrect = 0, locked = 0;
+    for (int i = 0; i < N; i++) {
+        int status = 0;
+        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+        assert_true(WIFEXITED(status));
+        incorrect += WEXITSTATUS(status) == MT_ERR_PIN_INCORRECT;
+        locked += WEXITSTATUS(status) == MT_ERR_PIN_LOCKED;
+    }
+    assert_int_equal(incorrect, MAX);
+    assert_int_equal(locked, N - MAX);
+    assert_int_equal(failed_logins(env->store, token_id), MAX);
+    assert_int_equal(count_events(env, "token.login-failed"), MAX);
+    assert_int_equal(count_events(env, "token.locked"), 1);
+    assert_int_equal(count_events(env, "token.login-refused"), N - MAX);
+}
+
+/* Runs in a child as an ordinary user (root writes any file): a login on a
+ * store this user can read but not write.  Exit: the login's status, or
+ * 100+ when the test itself went wrong. */
+static int login_as_reader(test_env *env, int64_t token_id, const char *pin_text, bool best_effort)
+{
+    mt_store *ro = NULL;
+    mt_secret *pin = test_secret(pin_text), *secret = NULL;
+    if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+        return 100;
+    if (access(env->path, W_OK) == 0)
+        return 101;
+    env->config->pin_counter_best_effort = best_effort;
+    if (mt_store_open(env->path, env->config, MT_OPEN_READONLY, &ro) != MT_OK) {
+        fprintf(stderr, "read-only open: %s\n", mt_errmsg());
+        return 102;
+    }
+    mt_status st = mt_store_token_login(ro, token_id, pin, &secret);
+    if (st == MT_ERR_READONLY && !strstr(mt_errmsg(), "cannot record the login attempt"))
+        return 103;
+    if (st == MT_OK && !secret)
+        return 104;
+    return (int)st;
+}
+
+static int run_as_reader(test_env *env, int64_t token_id, const char *pin_text, bool best_effort)
+{
+    int status = 0;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(login_as_reader(env, token_id, pin_text, best_effort));
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* A reader who cannot write the counter gets no uncounted guesses: refused
+ * by default; the old best-effort behaviour only when the config asks. */
+static void unwritable_store_fails_closed(void **state)
+{
+    test_env *env = *state;
+    test_import(env, "dave", false);
+    int64_t token_id = token_of(env, "dave@example.org");
+    init_pin(env, token_id, USER_PIN);
+    mt_store_close(env->store); /* closed cleanly: no -wal/-shm left to share */
+    env->store = NULL;
+    assert_int_equal(chmod(env->dir, 0755), 0);
+    assert_int_equal(chmod(env->path, 0644), 0);
+    env->config->strict = false;
+
+    assert_int_equal(run_as_reader(env, token_id, "bad-guess-xyz", false), MT_ERR_READONLY);
+    assert_int_equal(run_as_reader(env, token_id, USER_PIN, false), MT_ERR_READONLY);
+    assert_int_equal(run_as_reader(env, token_id, "bad-guess-xyz", true), MT_ERR_PIN_INCORRECT);
+    assert_int_equal(run_as_reader(env, token_id, USER_PIN, true), MT_OK);
+
+    assert_int_equal(mt_store_open(env->path, env->config, 0, &env->store), MT_OK);
+    assert_int_equal(failed_logins(env->store, token_id), 0); /* nothing could be written */
+    assert_int_equal(count_events(env, "token.login-failed"), 0);
 }
 
 static void counter_on_read_only_store(void **state)
@@ -322,6 +476,8 @@ static void store_key_file_required(void **state)
     assert_int_not_equal(mt_store_token_login(env->store, token->id, pin, &secret), MT_OK);
     assert_null(secret);
     assert_non_null(strstr(mt_errmsg(), "store_key_file"));
+    /* no PIN was judged: the attempt is given back */
+    assert_int_equal(failed_logins(env->store, token->id), 0);
     /* with another key file, the PIN is simply wrong */
     char other_path[400];
     snprintf(other_path, sizeof(other_path), "%s/other.key", env->dir);
@@ -399,6 +555,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(other_token_cannot_open, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(lock_after_max_failures, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(counter_on_read_only_store, test_env_setup, test_env_teardown),
+        cmocka_unit_test_setup_teardown(parallel_attempts_never_pass_the_limit, test_env_setup,
+                                        test_env_teardown),
+        cmocka_unit_test_setup_teardown(unwritable_store_fails_closed, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(store_key_file_required, test_env_setup, test_env_teardown),
         cmocka_unit_test(label_and_serial),
         cmocka_unit_test(pin_policy),
