@@ -425,6 +425,8 @@ mt_status mt_db_counter(mt_store *store, mt_store **out)
         *out = store;
         return MT_OK;
     }
+    if (!counter && access(store->path, W_OK) != 0)
+        return mt_fail(MT_ERR_READONLY, "%s: not writable by this user (%s)", store->path, strerror(errno));
     if (!counter) {
         if (!(counter = calloc(1, sizeof(*counter))))
             return mt_fail(MT_ERR_NOMEM, "out of memory");

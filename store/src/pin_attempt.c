@@ -168,8 +168,7 @@ mt_status mt_attempt_begin(mt_store *store, mt_attempt_kind kind, int64_t id, mt
         return MT_OK;
     }
     if (unrecorded)
-        return mt_fail_prefix(st, "cannot record the login attempt, so it is refused "
-                                  "(pin_counter = required): ");
+        return mt_fail_prefix(st, "cannot count the login attempt (refused: pin_counter = required): ");
     if (st != MT_OK)
         return st;
     a->counted = true;

@@ -379,7 +379,7 @@ static int login_as_reader(test_env *env, int64_t token_id, const char *pin_text
         return 102;
     }
     mt_status st = mt_store_token_login(ro, token_id, pin, &secret);
-    if (st == MT_ERR_READONLY && !strstr(mt_errmsg(), "cannot record the login attempt"))
+    if (st == MT_ERR_READONLY && !strstr(mt_errmsg(), "cannot count the login attempt"))
         return 103;
     if (st == MT_OK && !secret)
         return 104;
