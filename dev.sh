@@ -9,10 +9,10 @@ cd "$(dirname "$0")"
 
 PACKAGES=(
   build-essential cmake pkg-config git
-  libssl-dev openssl libsqlite3-dev sqlite3 libsodium-dev libp11-kit-dev p11-kit
+  libssl-dev openssl libsqlite3-dev sqlite3 libsodium-dev libp11-kit-dev p11-kit p11-kit-modules
   libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libcmocka-dev
   softhsm2 opensc gnutls-bin libnss3-tools libengine-pkcs11-openssl
-  jq curl xxd python3
+  jq curl xxd python3 passwd
 )
 JOBS=$(nproc 2>/dev/null || echo 2)
 

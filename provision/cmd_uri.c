@@ -1,6 +1,6 @@
 /* mailtoken uri: the RFC 7512 URI of an account's token (and its primary's
  * objects), as the PKCS#11 module presents them. */
-#include "cli.h"
+#include "uri.h"
 
 #include <p11-kit/pkcs11.h>
 #include <p11-kit/uri.h>
@@ -72,8 +72,8 @@ out:
     return st;
 }
 
-static mt_status build_uri(mt_store *store, const mt_account *account, const char *type,
-                           char label[33], char serial[17], char **out)
+mt_status mt_uri_build(mt_store *store, const mt_account *account, const char *type,
+                       char label[33], char serial[17], char **out)
 {
     CK_OBJECT_CLASS klass = 0;
     mt_status st = MT_OK;
@@ -128,7 +128,7 @@ int mt_cmd_uri(mt_cli *cli, int argc, char **argv)
         goto out;
     mt_status st = mt_store_account_get(store, org_id, argv[optind], &account);
     if (st == MT_OK)
-        st = build_uri(store, account, type, label, serial, &text);
+        st = mt_uri_build(store, account, type, label, serial, &text);
     if (st != MT_OK) {
         code = mt_cli_fail(cli, st, argv[optind]);
         goto out;

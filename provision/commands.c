@@ -4,6 +4,8 @@
 int mt_cmd_init(mt_cli *cli, int argc, char **argv);
 int mt_cmd_cert(mt_cli *cli, int argc, char **argv);
 int mt_cmd_account(mt_cli *cli, int argc, char **argv);
+int mt_cmd_org(mt_cli *cli, int argc, char **argv);
+int mt_cmd_p11_server(mt_cli *cli, int argc, char **argv);
 int mt_cmd_status(mt_cli *cli, int argc, char **argv);
 int mt_cmd_log(mt_cli *cli, int argc, char **argv);
 int mt_cmd_uri(mt_cli *cli, int argc, char **argv);
@@ -15,9 +17,11 @@ const mt_command mt_commands[] = {
     {"init", "create the store and an organisation (asks for the SO PIN)", mt_cmd_init},
     {"cert", "import, list, show, update, export and delete certificates", mt_cmd_cert},
     {"account", "create and manage email accounts, their certificates and PINs", mt_cmd_account},
+    {"org", "the organisation's SO PIN: state, recovery key file, unlock", mt_cmd_org},
     {"status", "store path, counts, certificates expiring soon, pending renewals", mt_cmd_status},
     {"log", "the audit trail", mt_cmd_log},
     {"uri", "the PKCS#11 URI (RFC 7512) of an account's token and objects", mt_cmd_uri},
+    {"p11-server", "privilege-separated mode: a p11-kit server per user (setup)", mt_cmd_p11_server},
     {"migrate", "import certificates and keys from a PKCS#11 token (SoftHSM)", mt_cmd_migrate},
     {"ca", "CA profiles for renewals: add, list, show, remove, test", mt_cmd_ca},
     {"renew", "renew certificates through a CA; status, resume, cancel", mt_cmd_renew},

@@ -361,9 +361,12 @@ mt_status mt_store_org_unlock_so(mt_store *store, int64_t org_id, const char *re
     mt_status st = new_so_pin ? mt_pin_policy_check(&store->config, new_so_pin) : MT_OK;
     if (st != MT_OK)
         return mt_fail_prefix(st, "new SO PIN: ");
-    if ((st = mt_db_writable(store)) != MT_OK || (st = org_keys(store, org_id, &name, pk, &row)) != MT_OK ||
-        (st = recovery_from_file(recovery_key_file, org_id, pk, &sk)) != MT_OK ||
-        (st = mt_tx_begin(store)) != MT_OK)
+    if ((st = mt_db_writable(store)) != MT_OK || (st = org_keys(store, org_id, &name, pk, &row)) != MT_OK)
+        goto out;
+    /* the key file stands for the SO PIN here: another one is a wrong credential */
+    if ((st = recovery_from_file(recovery_key_file, org_id, pk, &sk)) == MT_ERR_CRYPTO)
+        st = mt_fail_prefix(MT_ERR_PIN_INCORRECT, "");
+    if (st != MT_OK || (st = mt_tx_begin(store)) != MT_OK)
         goto out;
     if ((st = so_counter(store, org_id, &failed)) == MT_OK && new_so_pin) {
         st = store_so_pin(store, org_id, name, sk, new_so_pin);
@@ -399,7 +402,8 @@ static mt_status write_hex_secret(const char *path, const mt_secret *sk)
     hex->data[sk->len * 2] = '\n';
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
-        st = mt_fail(MT_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+        st = mt_fail(errno == EEXIST ? MT_ERR_CONFLICT : MT_ERR_IO, "%s: cannot create: %s", path,
+                     strerror(errno));
     else if (write(fd, hex->data, hex->len) != (ssize_t)hex->len || fsync(fd) != 0)
         st = mt_fail(MT_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
     if (fd >= 0 && close(fd) != 0 && st == MT_OK)

@@ -311,8 +311,8 @@ mt_status mt_store_so_set_pin(mt_store *store, int64_t org_id, const mt_secret *
                               const mt_secret *new_so_pin);
 /* Added for locked SO PINs: unlocks with the organisation's recovery key file
  * (as written by mt_store_org_export_recovery_key), which stands for the SO
- * PIN; with new_so_pin (policy-checked), also sets a new SO PIN.  Records an
- * audit event. */
+ * PIN (another organisation's key: MT_ERR_PIN_INCORRECT); with new_so_pin
+ * (policy-checked), also sets a new SO PIN.  Records an audit event. */
 mt_status mt_store_org_unlock_so(mt_store *store, int64_t org_id, const char *recovery_key_file,
                                  const mt_secret *new_so_pin);
 /* Added for gateway mode: writes the organisation's recovery secret (64 hex

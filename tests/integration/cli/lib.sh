@@ -55,10 +55,10 @@ import_pem() { # import_pem FILE: prints the id
 
 # The state of the store: every row of every table (sqlite3 .dump: stricter
 # than any listing).  After a failed command it must not move.
-# SNAPSHOT_SKIP=TABLE leaves out a table's rows (the PIN failure counter
-# moves on a wrong PIN, by design).
+# SNAPSHOT_SKIP='TABLE|TABLE...' leaves out those tables' rows (a wrong PIN
+# moves its failure counter and is an audit event, by design).
 snapshot() {
-    sqlite3 "$MAILTOKEN_STORE" .dump | grep -v "^INSERT INTO \"\?${SNAPSHOT_SKIP:-no table}\"\? " \
+    sqlite3 "$MAILTOKEN_STORE" .dump | grep -Ev "^INSERT INTO \"?(${SNAPSHOT_SKIP:-no table})\"? " \
         >"$T/snapshot.$1" || fail "snapshot $1: sqlite3 .dump failed"
     grep -q '^INSERT INTO' "$T/snapshot.$1" || fail "snapshot $1: an empty store?"
 }

@@ -75,10 +75,18 @@ run 0 --json account show alice@example.org
 jq_is '.token.pinSet' true
 run 0 account set-pin alice@example.org --pin-file "$USER_PIN" --new-pin-file "$USER_PIN2"
 out_has "user PIN changed"
-SNAPSHOT_SKIP=tokens fails_cleanly 6 "incorrect PIN" account set-pin alice@example.org --pin-file "$USER_PIN" --new-pin-file "$USER_PIN"
+# a wrong PIN changes nothing but its counter and the audit trail
+WRONG_PIN_MOVES='tokens|events|sqlite_sequence' WRONG_SO_PIN_MOVES='organizations|events|sqlite_sequence'
+SNAPSHOT_SKIP=$WRONG_PIN_MOVES fails_cleanly 6 "incorrect PIN" account set-pin alice@example.org --pin-file "$USER_PIN" --new-pin-file "$USER_PIN"
 run 0 --json account show alice@example.org
 jq_is '.token.failedLogins' 1
-fails_cleanly 6 "incorrect SO PIN" account reset-pin alice@example.org --so-pin-file "$USER_PIN" --new-pin-file "$USER_PIN"
+run 0 --json log --action token.login-failed
+jq_is '.events[0].subject' alice@example.org
+jq_is '.events[0].detail.failedLogins' 1
+jq_is '.events[0].actor' "cli:$(id -un)"
+SNAPSHOT_SKIP=$WRONG_SO_PIN_MOVES fails_cleanly 6 "incorrect SO PIN" account reset-pin alice@example.org --so-pin-file "$USER_PIN" --new-pin-file "$USER_PIN"
+run 0 --json org show
+jq_is .soFailedLogins 1
 short=$(secret_file short '1234')
 fails_cleanly 5 "PIN" account reset-pin alice@example.org --so-pin-file "$SO_PIN" --new-pin-file "$short"
 MY_PIN=user-secret-5678 MY_NEW=user-secret-9999 run 0 account set-pin alice@example.org --pin-env MY_PIN --new-pin-env MY_NEW
@@ -105,4 +113,9 @@ run 0 --json cert list
 jq_is .total "$((before - 1))"
 # A deleted account can be created again; its token number is kept.
 run 0 account create carol@example.org --primary "$carol"
+# ... but not the previous holder's PIN: the SO sets the next one.
+run 0 cert import --account auto --password-file "$TD/users/bob.pass" "$TD/users/bob.p12"
+fails_cleanly 6 "no user PIN set yet" account set-pin bob@example.org --pin-file "$USER_PIN" --new-pin-file "$USER_PIN2"
+run 0 --json account show bob@example.org
+jq_is '.token.pinSet' false
 echo ok

@@ -104,7 +104,7 @@ static void gateway_mode(void **state)
     assert_int_equal(mt_store_org_export_recovery_key(env->store, env->org_id, so, key_path), MT_OK);
     assert_int_equal(stat(key_path, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
-    assert_int_equal(mt_store_org_export_recovery_key(env->store, env->org_id, so, key_path), MT_ERR_IO);
+    assert_int_equal(mt_store_org_export_recovery_key(env->store, env->org_id, so, key_path), MT_ERR_CONFLICT);
 
     mt_config *config = test_fast_config();
     config->recovery_key_file = strdup(key_path);
@@ -202,7 +202,8 @@ static void so_pin_locks_and_unlocks(void **state)
     int64_t other_org = 0;
     assert_int_equal(mt_store_org_create(env->store, "globex", so, &other_org), MT_OK);
     assert_int_equal(mt_store_org_export_recovery_key(env->store, other_org, so, other_path), MT_OK);
-    assert_int_equal(mt_store_org_unlock_so(env->store, env->org_id, other_path, NULL), MT_ERR_CRYPTO);
+    assert_int_equal(mt_store_org_unlock_so(env->store, env->org_id, other_path, NULL), MT_ERR_PIN_INCORRECT);
+    assert_non_null(strstr(mt_errmsg(), "not the recovery key"));
     assert_int_equal(so_failed(env), 3);
     assert_int_equal(mt_store_org_unlock_so(env->store, env->org_id, key_path, NULL), MT_OK);
     assert_int_equal(so_failed(env), 0);
