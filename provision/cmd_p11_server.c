@@ -135,10 +135,10 @@ static int p11_server_setup(mt_cli *cli, int argc, char **argv)
     uid_t uid = pw->pw_uid;
     if ((code = mt_cli_session(cli, MT_OPEN_READONLY, &store, &org_id)) != MT_EXIT_OK)
         goto out;
-    if (!(store_path = realpath(mt_store_path(store), NULL)))
-        st = mt_cli_set_error(MT_ERR_IO, "%s: %s", mt_store_path(store), strerror(errno));
-    if (st == MT_OK)
+    if ((store_path = realpath(mt_store_path(store), NULL)))
         st = check_store_private(store_path, uid, owner, sizeof(owner));
+    else
+        st = mt_cli_set_error(MT_ERR_IO, "%s: %s", mt_store_path(store), strerror(errno));
     if (st == MT_OK && (st = mt_store_account_get(store, org_id, email, &account)) != MT_OK) {
         code = mt_cli_fail(cli, st, email);
         goto out;

@@ -23,6 +23,11 @@ mt_status mt_pin_row_unwrap(mt_store *store, const mt_pin_row *row, const mt_sec
                             const char *ad, mt_secret **plaintext);
 /* Reads the wrapped value, salt, limits and store-key flag at columns col.. col+4. */
 void mt_pin_row_read(sqlite3_stmt *stmt, int col, mt_pin_row *out);
+/* Runs an UPDATE storing a new wrapping; its parameters are, in order: the
+ * wrapped value, salt, ops, mem, store-key flag, the failure limit,
+ * updated_at (now) and the row's id. */
+mt_status mt_pin_row_update(mt_store *store, const char *sql, const mt_pin_row *row,
+                            unsigned max_failures, int64_t id, const char *what);
 
 /* The organisation's recovery secret: with the SO PIN, or (so_pin NULL) from
  * the configured recovery key file (gateway mode). */

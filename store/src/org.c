@@ -278,58 +278,16 @@ static mt_status store_so_pin(mt_store *store, int64_t org_id, const char *name,
                               const mt_secret *new_so_pin)
 {
     mt_pin_row row = {0};
-    sqlite3_stmt *stmt = NULL;
     char ad[300];
     org_ad(name, ad, sizeof(ad));
     mt_status st = mt_pin_row_wrap(store, new_so_pin, sk, ad, &row);
     if (st == MT_OK)
-        st = mt_db_stmt(store,
-                        "UPDATE organizations SET so_wrapped = ?, so_salt = ?, so_ops = ?, so_mem = ?,"
-                        " so_store_key = ?, so_failed_logins = 0, so_max_failures = ?,"
-                        " so_next_attempt_at = 0, updated_at = ? WHERE id = ?",
-                        &stmt);
-    if (st == MT_OK) {
-        sqlite3_bind_blob(stmt, 1, row.wrapped.data, (int)row.wrapped.len, SQLITE_STATIC);
-        sqlite3_bind_blob(stmt, 2, row.kdf.salt, MT_SEAL_SALT_LEN, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 3, (int64_t)row.kdf.opslimit);
-        sqlite3_bind_int64(stmt, 4, (int64_t)row.kdf.memlimit);
-        sqlite3_bind_int(stmt, 5, row.store_key);
-        sqlite3_bind_int(stmt, 6, (int)store->config.so_pin_max_failures);
-        sqlite3_bind_int64(stmt, 7, mt_now());
-        sqlite3_bind_int64(stmt, 8, org_id);
-        st = mt_db_step_done(store, stmt, "changing the SO PIN");
-    }
-    mt_db_done(stmt);
+        st = mt_pin_row_update(store,
+                               "UPDATE organizations SET so_wrapped = ?, so_salt = ?, so_ops = ?,"
+                               " so_mem = ?, so_store_key = ?, so_max_failures = ?, updated_at = ?,"
+                               " so_failed_logins = 0, so_next_attempt_at = 0 WHERE id = ?",
+                               &row, store->config.so_pin_max_failures, org_id, "changing the SO PIN");
     mt_pin_row_clear(&row);
-    return st;
-}
-
-mt_status mt_store_so_set_pin(mt_store *store, int64_t org_id, const mt_secret *old_so_pin,
-                              const mt_secret *new_so_pin)
-{
-    uint8_t pk[MT_SEAL_PK_LEN];
-    mt_secret *sk = NULL;
-    mt_pin_row old_row = {0};
-    char *name = NULL;
-    if (!store || !old_so_pin || !new_so_pin)
-        return mt_fail(MT_ERR_INVALID, "store, old and new SO PIN are required");
-    mt_status st = mt_pin_policy_check(&store->config, new_so_pin);
-    if (st != MT_OK)
-        return mt_fail_prefix(st, "new SO PIN: ");
-    if ((st = mt_db_writable(store)) != MT_OK || (st = org_keys(store, org_id, &name, pk, &old_row)) != MT_OK)
-        goto out;
-    /* checked (and counted) before the transaction, so that a wrong PIN's count stays */
-    if ((st = mt_org_recovery_open(store, org_id, old_so_pin, pk, &sk)) != MT_OK ||
-        (st = mt_tx_begin(store)) != MT_OK)
-        goto out;
-    st = store_so_pin(store, org_id, name, sk, new_so_pin);
-    if (st == MT_OK)
-        st = mt_event_add(store, org_id, "org.so-set-pin", name, "{}");
-    st = mt_tx_end(store, st);
-out:
-    mt_pin_row_clear(&old_row);
-    mt_secret_free(sk);
-    free(name);
     return st;
 }
 
@@ -347,48 +305,75 @@ static mt_status so_counter(mt_store *store, int64_t org_id, unsigned *failed)
     return st;
 }
 
-mt_status mt_store_org_unlock_so(mt_store *store, int64_t org_id, const char *recovery_key_file,
-                                 const mt_secret *new_so_pin)
+/* Unlock: the counter and its wait start again, the SO PIN stays. */
+static mt_status so_reset(mt_store *store, int64_t org_id)
+{
+    sqlite3_stmt *stmt = NULL;
+    mt_status st = mt_db_stmt(store,
+                              "UPDATE organizations SET so_failed_logins = 0, so_next_attempt_at = 0,"
+                              " updated_at = ? WHERE id = ?",
+                              &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, mt_now());
+    sqlite3_bind_int64(stmt, 2, org_id);
+    st = mt_db_step_done(store, stmt, "unlocking the SO PIN");
+    mt_db_done(stmt);
+    return st;
+}
+
+/* SO PIN changes and unlocks: the recovery secret opened with the old SO PIN
+ * (counted, before the transaction, so that a wrong PIN's count stays) or
+ * with the recovery key file (unlock), then in one transaction the new SO PIN
+ * (optional when unlocking) or the counter reset, and the event. */
+static mt_status so_update(mt_store *store, int64_t org_id, const mt_secret *so_pin,
+                           const char *key_file, const mt_secret *new_so_pin)
 {
     uint8_t pk[MT_SEAL_PK_LEN];
     mt_secret *sk = NULL;
     mt_pin_row row = {0};
-    sqlite3_stmt *stmt = NULL;
-    char *name = NULL, detail[96];
+    char *name = NULL, detail[96] = "{}";
     unsigned failed = 0;
-    if (!store || !recovery_key_file || !*recovery_key_file)
-        return mt_fail(MT_ERR_INVALID, "store and recovery key file are required");
     mt_status st = new_so_pin ? mt_pin_policy_check(&store->config, new_so_pin) : MT_OK;
     if (st != MT_OK)
         return mt_fail_prefix(st, "new SO PIN: ");
     if ((st = mt_db_writable(store)) != MT_OK || (st = org_keys(store, org_id, &name, pk, &row)) != MT_OK)
         goto out;
-    /* the key file stands for the SO PIN here: another one is a wrong credential */
-    if ((st = recovery_from_file(recovery_key_file, org_id, pk, &sk)) == MT_ERR_CRYPTO)
-        st = mt_fail_prefix(MT_ERR_PIN_INCORRECT, "");
+    if (!key_file)
+        st = mt_org_recovery_open(store, org_id, so_pin, pk, &sk);
+    else if ((st = recovery_from_file(key_file, org_id, pk, &sk)) == MT_ERR_CRYPTO)
+        st = mt_fail_prefix(MT_ERR_PIN_INCORRECT, ""); /* the file stands for the SO PIN here */
     if (st != MT_OK || (st = mt_tx_begin(store)) != MT_OK)
         goto out;
-    if ((st = so_counter(store, org_id, &failed)) == MT_OK && new_so_pin) {
-        st = store_so_pin(store, org_id, name, sk, new_so_pin);
-    } else if (st == MT_OK && (st = mt_db_stmt(store,
-                                               "UPDATE organizations SET so_failed_logins = 0,"
-                                               " so_next_attempt_at = 0, updated_at = ? WHERE id = ?",
-                                               &stmt)) == MT_OK) {
-        sqlite3_bind_int64(stmt, 1, mt_now());
-        sqlite3_bind_int64(stmt, 2, org_id);
-        st = mt_db_step_done(store, stmt, "unlocking the SO PIN");
-        mt_db_done(stmt);
-    }
-    snprintf(detail, sizeof(detail), "{\"failedLogins\":%u,\"soPinChanged\":%s}", failed,
-             new_so_pin ? "true" : "false");
+    if (key_file && (st = so_counter(store, org_id, &failed)) == MT_OK)
+        snprintf(detail, sizeof(detail), "{\"failedLogins\":%u,\"soPinChanged\":%s}", failed,
+                 new_so_pin ? "true" : "false");
     if (st == MT_OK)
-        st = mt_event_add(store, org_id, "org.so-unlock", name, detail);
+        st = new_so_pin ? store_so_pin(store, org_id, name, sk, new_so_pin) : so_reset(store, org_id);
+    if (st == MT_OK)
+        st = mt_event_add(store, org_id, key_file ? "org.so-unlock" : "org.so-set-pin", name, detail);
     st = mt_tx_end(store, st);
 out:
     mt_pin_row_clear(&row);
     mt_secret_free(sk);
     free(name);
     return st;
+}
+
+mt_status mt_store_so_set_pin(mt_store *store, int64_t org_id, const mt_secret *old_so_pin,
+                              const mt_secret *new_so_pin)
+{
+    if (!store || !old_so_pin || !new_so_pin)
+        return mt_fail(MT_ERR_INVALID, "store, old and new SO PIN are required");
+    return so_update(store, org_id, old_so_pin, NULL, new_so_pin);
+}
+
+mt_status mt_store_org_unlock_so(mt_store *store, int64_t org_id, const char *recovery_key_file,
+                                 const mt_secret *new_so_pin)
+{
+    if (!store || !recovery_key_file || !*recovery_key_file)
+        return mt_fail(MT_ERR_INVALID, "store and recovery key file are required");
+    return so_update(store, org_id, NULL, recovery_key_file, new_so_pin);
 }
 
 /* Hex text of the secret in secure memory, written with one write(). */

@@ -45,3 +45,23 @@ void mt_pin_row_read(sqlite3_stmt *stmt, int col, mt_pin_row *out)
     out->kdf.memlimit = (size_t)sqlite3_column_int64(stmt, col + 3);
     out->store_key = sqlite3_column_int(stmt, col + 4) != 0;
 }
+
+mt_status mt_pin_row_update(mt_store *store, const char *sql, const mt_pin_row *row,
+                            unsigned max_failures, int64_t id, const char *what)
+{
+    sqlite3_stmt *stmt = NULL;
+    mt_status st = mt_db_stmt(store, sql, &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_blob(stmt, 1, row->wrapped.data, (int)row->wrapped.len, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 2, row->kdf.salt, MT_SEAL_SALT_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, (int64_t)row->kdf.opslimit);
+    sqlite3_bind_int64(stmt, 4, (int64_t)row->kdf.memlimit);
+    sqlite3_bind_int(stmt, 5, row->store_key);
+    sqlite3_bind_int(stmt, 6, (int)max_failures);
+    sqlite3_bind_int64(stmt, 7, mt_now());
+    sqlite3_bind_int64(stmt, 8, id);
+    st = mt_db_step_done(store, stmt, what);
+    mt_db_done(stmt);
+    return st;
+}

@@ -139,30 +139,16 @@ static mt_status store_pin(mt_store *store, token_secrets *t, const mt_secret *s
                            const mt_secret *new_pin, const char *action)
 {
     mt_pin_row row = {0};
-    sqlite3_stmt *stmt = NULL;
-    char ad[32];
+    char ad[32], detail[96];
     token_ad(t->id, ad);
     mt_status st = mt_pin_row_wrap(store, new_pin, sk, ad, &row);
     if (st == MT_OK)
-        st = mt_db_stmt(store,
-                        "UPDATE tokens SET pin_wrapped = ?, pin_salt = ?, pin_ops = ?, pin_mem = ?,"
-                        " pin_store_key = ?, failed_logins = 0, max_failures = ?, updated_at = ?"
-                        " WHERE id = ?",
-                        &stmt);
-    if (st == MT_OK) {
-        sqlite3_bind_blob(stmt, 1, row.wrapped.data, (int)row.wrapped.len, SQLITE_STATIC);
-        sqlite3_bind_blob(stmt, 2, row.kdf.salt, MT_SEAL_SALT_LEN, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 3, (int64_t)row.kdf.opslimit);
-        sqlite3_bind_int64(stmt, 4, (int64_t)row.kdf.memlimit);
-        sqlite3_bind_int(stmt, 5, row.store_key);
-        sqlite3_bind_int(stmt, 6, (int)store->config.pin_max_failures);
-        sqlite3_bind_int64(stmt, 7, mt_now());
-        sqlite3_bind_int64(stmt, 8, t->id);
-        st = mt_db_step_done(store, stmt, "storing the PIN");
-    }
-    mt_db_done(stmt);
+        st = mt_pin_row_update(store,
+                               "UPDATE tokens SET pin_wrapped = ?, pin_salt = ?, pin_ops = ?, pin_mem = ?,"
+                               " pin_store_key = ?, max_failures = ?, updated_at = ?, failed_logins = 0"
+                               " WHERE id = ?",
+                               &row, store->config.pin_max_failures, t->id, "storing the PIN");
     mt_pin_row_clear(&row);
-    char detail[96];
     snprintf(detail, sizeof(detail), "{\"token\":%lld}", (long long)t->id);
     if (st == MT_OK)
         st = mt_event_add(store, t->org_id, action, t->email, detail);

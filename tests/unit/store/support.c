@@ -176,3 +176,15 @@ uint8_t *test_read_file(const char *path, size_t *len)
     fclose(f);
     return data;
 }
+
+size_t test_count_events(test_env *env, const char *action)
+{
+    mt_event *events = NULL;
+    size_t n = 0, found = 0;
+    mt_event_query q = {.org_id = env->org_id, .action = action};
+    assert_int_equal(mt_store_event_list(env->store, &q, &events, &n), MT_OK);
+    for (size_t i = 0; i < n; i++)
+        found += strcmp(events[i].action, action) == 0;
+    mt_event_list_free(events, n);
+    return found;
+}

@@ -44,6 +44,8 @@ long test_count(const char *db_path, const char *table);
 void test_sql(const char *db_path, const char *sql);
 /* A config with fast KDF limits and no wait after a wrong SO PIN (caller frees). */
 mt_config *test_fast_config(void);
+/* How many of the organisation's events have exactly this action. */
+size_t test_count_events(test_env *env, const char *action);
 /* Reads a whole file (malloc'd). */
 uint8_t *test_read_file(const char *path, size_t *len);
 

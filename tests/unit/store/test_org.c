@@ -139,18 +139,6 @@ static void gateway_mode(void **state)
     mt_secret_free(wrong);
 }
 
-static size_t count_events(test_env *env, const char *action)
-{
-    mt_event *events = NULL;
-    size_t n = 0, found = 0;
-    mt_event_query q = {.org_id = env->org_id, .action = action};
-    assert_int_equal(mt_store_event_list(env->store, &q, &events, &n), MT_OK);
-    for (size_t i = 0; i < n; i++)
-        found += strcmp(events[i].action, action) == 0;
-    mt_event_list_free(events, n);
-    return found;
-}
-
 static unsigned so_failed(test_env *env)
 {
     mt_org *org = NULL;
@@ -194,9 +182,9 @@ static void so_pin_locks_and_unlocks(void **state)
     snprintf(other_path, sizeof(other_path), "%s/again.key", env->dir);
     assert_int_equal(mt_store_org_export_recovery_key(env->store, env->org_id, so, other_path), MT_ERR_PIN_LOCKED);
     assert_int_equal(so_failed(env), 3);
-    assert_int_equal(count_events(env, "org.so-login-failed"), 5);
-    assert_int_equal(count_events(env, "org.so-locked"), 1);
-    assert_int_equal(count_events(env, "org.so-login-refused"), 4);
+    assert_int_equal(test_count_events(env, "org.so-login-failed"), 5);
+    assert_int_equal(test_count_events(env, "org.so-locked"), 1);
+    assert_int_equal(test_count_events(env, "org.so-login-refused"), 4);
 
     /* another organisation's recovery key does not unlock */
     int64_t other_org = 0;
@@ -207,7 +195,7 @@ static void so_pin_locks_and_unlocks(void **state)
     assert_int_equal(so_failed(env), 3);
     assert_int_equal(mt_store_org_unlock_so(env->store, env->org_id, key_path, NULL), MT_OK);
     assert_int_equal(so_failed(env), 0);
-    assert_int_equal(count_events(env, "org.so-unlock"), 1);
+    assert_int_equal(test_count_events(env, "org.so-unlock"), 1);
     assert_int_equal(mt_store_token_init_pin(env->store, token->id, so, next), MT_OK);
 
     /* unlock with a new SO PIN: the old one no longer works */
@@ -219,7 +207,7 @@ static void so_pin_locks_and_unlocks(void **state)
     assert_int_equal(mt_store_org_unlock_so(env->store, env->org_id, key_path, next), MT_OK);
     assert_int_equal(mt_store_so_check(env->store, env->org_id, so), MT_ERR_PIN_INCORRECT);
     assert_int_equal(mt_store_so_check(env->store, env->org_id, next), MT_OK);
-    assert_int_equal(count_events(env, "org.so-unlock"), 2);
+    assert_int_equal(test_count_events(env, "org.so-unlock"), 2);
     mt_token_free(token);
     mt_secret_free(weak);
     mt_secret_free(so);

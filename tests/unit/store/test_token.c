@@ -57,19 +57,6 @@ static unsigned failed_logins(mt_store *store, int64_t token_id)
     return failed;
 }
 
-/* How many events of the organisation have this exact action. */
-static size_t count_events(test_env *env, const char *action)
-{
-    mt_event *events = NULL;
-    size_t n = 0, found = 0;
-    mt_event_query q = {.org_id = env->org_id, .action = action};
-    assert_int_equal(mt_store_event_list(env->store, &q, &events, &n), MT_OK);
-    for (size_t i = 0; i < n; i++)
-        found += strcmp(events[i].action, action) == 0;
-    mt_event_list_free(events, n);
-    return found;
-}
-
 static mt_status login(test_env *env, int64_t token_id, const char *pin_text, mt_secret **secret)
 {
     mt_secret *pin = pin_text ? test_secret(pin_text) : NULL;
@@ -307,11 +294,11 @@ static void lock_after_max_failures(void **state)
     assert_null(secret);
     assert_int_equal(failed_logins(env->store, token_id), 10);
     /* audited: every failure, the lock, the refusal, then the SO's unlock */
-    assert_int_equal(count_events(env, "token.login-failed"), 10);
-    assert_int_equal(count_events(env, "token.locked"), 1);
-    assert_int_equal(count_events(env, "token.login-refused"), 1);
+    assert_int_equal(test_count_events(env, "token.login-failed"), 10);
+    assert_int_equal(test_count_events(env, "token.locked"), 1);
+    assert_int_equal(test_count_events(env, "token.login-refused"), 1);
     init_pin(env, token_id, "fresh-pin-after-lock");
-    assert_int_equal(count_events(env, "token.unlock"), 1);
+    assert_int_equal(test_count_events(env, "token.unlock"), 1);
     assert_int_equal(login(env, token_id, "fresh-pin-after-lock", &secret), MT_OK);
     mt_secret_free(secret);
 }
@@ -357,9 +344,9 @@ static void parallel_attempts_never_pass_the_limit(void **state)
     assert_int_equal(incorrect, MAX);
     assert_int_equal(locked, N - MAX);
     assert_int_equal(failed_logins(env->store, token_id), MAX);
-    assert_int_equal(count_events(env, "token.login-failed"), MAX);
-    assert_int_equal(count_events(env, "token.locked"), 1);
-    assert_int_equal(count_events(env, "token.login-refused"), N - MAX);
+    assert_int_equal(test_count_events(env, "token.login-failed"), MAX);
+    assert_int_equal(test_count_events(env, "token.locked"), 1);
+    assert_int_equal(test_count_events(env, "token.login-refused"), N - MAX);
 }
 
 /* Runs in a child as an ordinary user (root writes any file): a login on a
@@ -419,7 +406,7 @@ static void unwritable_store_fails_closed(void **state)
 
     assert_int_equal(mt_store_open(env->path, env->config, 0, &env->store), MT_OK);
     assert_int_equal(failed_logins(env->store, token_id), 0); /* nothing could be written */
-    assert_int_equal(count_events(env, "token.login-failed"), 0);
+    assert_int_equal(test_count_events(env, "token.login-failed"), 0);
 }
 
 static void counter_on_read_only_store(void **state)
