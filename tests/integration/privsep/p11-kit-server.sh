@@ -12,7 +12,7 @@ MAILTOKEN="$MT_BUILD_DIR/provision/mailtoken"
 
 skip() { echo "SKIP: $MT_TEST_NAME: $*"; exit 77; }
 [ "$(id -u)" -eq 0 ] ||
-    skip "needs root to create a service account and a desktop user (useradd) and to start a server as one of them"
+    skip "needs root: it creates a service account and a desktop user (useradd) and runs a process as each; an unprivileged user namespace maps one uid only, so it cannot stand in"
 command -v useradd >/dev/null || skip "useradd is not installed (package passwd)"
 CLIENT=$(find /usr/lib/*/pkcs11 /usr/lib/pkcs11 -name p11-kit-client.so 2>/dev/null | head -n1 || true)
 [ -n "$CLIENT" ] || die "p11-kit-client.so is not installed (package p11-kit-modules)"
