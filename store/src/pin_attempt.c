@@ -8,8 +8,10 @@
  *          second one when this attempt was the one that locks; anything else
  *          (no PIN was judged): the attempt is given back.
  *
- * User PINs count on their token, SO PINs on their organisation, which also
- * makes each wrong SO PIN wait longer before the next one is evaluated. */
+ * User PINs count on their token, SO PINs on their organisation, where each
+ * wrong SO PIN also makes the next one wait longer before it is checked (the
+ * wait follows wrong PINs only: SO operations running side by side with the
+ * right PIN do not wait for each other). */
 #include "pin_attempt.h"
 
 #include <errno.h>
@@ -20,41 +22,43 @@
 /* What differs between the two counters: their table's columns. */
 typedef struct counter_sql {
     const char *read;     /* failed, max, org id, subject, next attempt time */
-    const char *count;    /* ?1 id, ?2 next attempt time */
+    const char *count;
     const char *reset;
     const char *give_back;
+    const char *wait;     /* after a wrong PIN: ?2 now, ?3 the wait (NULL: none) */
     const char *failed_action, *locked_action, *refused_action;
 } counter_sql;
 
 static const counter_sql counters[] = {
     [MT_ATTEMPT_USER] = {
         "SELECT failed_logins, max_failures, org_id, email, 0 FROM tokens WHERE id = ?",
-        "UPDATE tokens SET failed_logins = failed_logins + 1 WHERE id = ?1",
+        "UPDATE tokens SET failed_logins = failed_logins + 1 WHERE id = ?",
         "UPDATE tokens SET failed_logins = 0 WHERE id = ? AND failed_logins > 0",
         "UPDATE tokens SET failed_logins = failed_logins - 1 WHERE id = ? AND failed_logins > 0",
+        NULL,
         "token.login-failed", "token.locked", "token.login-refused",
     },
     [MT_ATTEMPT_SO] = {
         "SELECT so_failed_logins, so_max_failures, id, name, so_next_attempt_at"
         " FROM organizations WHERE id = ?",
-        "UPDATE organizations SET so_failed_logins = so_failed_logins + 1,"
-        " so_next_attempt_at = ?2 WHERE id = ?1",
+        "UPDATE organizations SET so_failed_logins = so_failed_logins + 1 WHERE id = ?",
         "UPDATE organizations SET so_failed_logins = 0, so_next_attempt_at = 0"
         " WHERE id = ? AND (so_failed_logins > 0 OR so_next_attempt_at > 0)",
         "UPDATE organizations SET so_failed_logins = so_failed_logins - 1"
         " WHERE id = ? AND so_failed_logins > 0",
+        "UPDATE organizations SET so_next_attempt_at = max(so_next_attempt_at, ?2) + ?3 WHERE id = ?1",
         "org.so-login-failed", "org.so-locked", "org.so-login-refused",
     },
 };
 
-/* Seconds the next SO PIN waits once `failed` attempts are counted: 1, 2, 4...
+/* Seconds the next SO PIN waits after the n-th wrong one in a row: 1, 2, 4...
  * up to the configured maximum. */
-static int64_t so_delay(const mt_store *store, unsigned failed)
+static int64_t so_delay(const mt_store *store, unsigned n)
 {
     int64_t cap = store->config.so_pin_max_delay;
-    if (failed == 0 || cap == 0)
+    if (n == 0 || cap == 0)
         return 0;
-    int64_t delay = failed > 20 ? cap : (int64_t)1 << (failed - 1);
+    int64_t delay = n > 20 ? cap : (int64_t)1 << (n - 1);
     return delay < cap ? delay : cap;
 }
 
@@ -69,15 +73,18 @@ static mt_status record(mt_store *cs, const mt_attempt *a, const char *action)
     return mt_event_add(cs, a->org_id, action, a->subject, detail);
 }
 
-static mt_status run_on(mt_store *cs, const char *sql, int64_t id, int64_t value, const char *what)
+/* A counter statement: ?1 the id, then (when the statement has them) a and b. */
+static mt_status run_on(mt_store *cs, const char *sql, int64_t id, int64_t a, int64_t b, const char *what)
 {
     sqlite3_stmt *stmt = NULL;
     mt_status st = mt_db_stmt(cs, sql, &stmt);
     if (st != MT_OK)
         return st;
     sqlite3_bind_int64(stmt, 1, id);
-    if (sqlite3_bind_parameter_count(stmt) > 1)
-        sqlite3_bind_int64(stmt, 2, value);
+    if (sqlite3_bind_parameter_count(stmt) >= 3) {
+        sqlite3_bind_int64(stmt, 2, a);
+        sqlite3_bind_int64(stmt, 3, b);
+    }
     st = mt_db_step_done(cs, stmt, what);
     mt_db_done(stmt);
     return st;
@@ -107,8 +114,8 @@ static mt_status read_counter(mt_store *cs, const counter_sql *q, mt_attempt *a,
 }
 
 /* The begin transaction.  *locked: refused and recorded; *wait: seconds this
- * SO attempt waits before it is evaluated. */
-static mt_status count(mt_store *store, mt_store *cs, mt_attempt *a, bool *locked, int64_t *wait)
+ * SO attempt waits, after earlier wrong ones, before it is checked. */
+static mt_status count(mt_store *cs, mt_attempt *a, bool *locked, int64_t *wait)
 {
     const counter_sql *q = &counters[a->kind];
     int64_t next_at = 0, now = mt_now();
@@ -120,10 +127,9 @@ static mt_status count(mt_store *store, mt_store *cs, mt_attempt *a, bool *locke
     if (*locked) {
         st = record(cs, a, q->refused_action);
     } else if (st == MT_OK) {
-        int64_t start = next_at > now ? next_at : now;
         a->failed++;
-        *wait = start - now;
-        st = run_on(cs, q->count, a->id, start + so_delay(store, a->failed), "counting the attempt");
+        *wait = next_at > now ? next_at - now : 0;
+        st = run_on(cs, q->count, a->id, 0, 0, "counting the attempt");
     }
     if (st == MT_OK)
         st = mt_db_exec(cs, "COMMIT");
@@ -159,7 +165,7 @@ mt_status mt_attempt_begin(mt_store *store, mt_attempt_kind kind, int64_t id, mt
     a->id = id;
     mt_status st = mt_db_counter(store, &cs);
     if (st == MT_OK)
-        st = count(store, cs, a, &locked, &wait);
+        st = count(cs, a, &locked, &wait);
     if (st == MT_OK && locked)
         return locked_error(a);
     bool unrecorded = st == MT_ERR_READONLY || st == MT_ERR_IO || st == MT_ERR_BUSY || st == MT_ERR_DB;
@@ -186,18 +192,20 @@ mt_status mt_attempt_end(mt_store *store, mt_attempt *a, mt_status result)
     snprintf(message, sizeof(message), "%s", mt_errmsg());
     mt_status st = mt_db_counter(store, &cs);
     if (st == MT_OK && result == MT_OK) {
-        st = run_on(cs, q->reset, a->id, 0, "resetting the PIN counter");
+        st = run_on(cs, q->reset, a->id, 0, 0, "resetting the PIN counter");
     } else if (st == MT_OK && result == MT_ERR_PIN_INCORRECT) {
         if ((st = mt_db_exec(cs, "BEGIN IMMEDIATE")) == MT_OK) {
             st = record(cs, a, q->failed_action);
             if (st == MT_OK && a->max && a->failed >= a->max)
                 st = record(cs, a, q->locked_action);
+            if (st == MT_OK && q->wait)
+                st = run_on(cs, q->wait, a->id, mt_now(), so_delay(store, a->failed), "setting the wait");
             st = st == MT_OK ? mt_db_exec(cs, "COMMIT") : st;
             if (st != MT_OK)
                 sqlite3_exec(cs->db, "ROLLBACK", NULL, NULL, NULL);
         }
     } else if (st == MT_OK) {
-        st = run_on(cs, q->give_back, a->id, 0, "giving the attempt back");
+        st = run_on(cs, q->give_back, a->id, 0, 0, "giving the attempt back");
     }
     a->counted = false;
     /* the outcome of the PIN stands: a failed write here only loses an event or

@@ -20,8 +20,8 @@ typedef struct mt_attempt {
 } mt_attempt;
 
 /* Counts an attempt before its PIN is checked: MT_ERR_PIN_LOCKED (recorded in
- * the audit trail) when the counter is at its limit.  An SO attempt first
- * waits out the delay the earlier wrong SO PINs set.  When the attempt cannot
+ * the audit trail) when the counter is at its limit.  An SO attempt then
+ * waits out the delay the earlier wrong SO PINs set (sleeping).  When the attempt cannot
  * be written (a store file this user cannot write): refused with that error,
  * unless the config says pin_counter = best-effort.  Never inside a
  * transaction of the caller's. */
