@@ -110,6 +110,9 @@ static const char *const migrations[] = {
     "  at INTEGER NOT NULL, org_id INTEGER NOT NULL DEFAULT 0,"
     "  actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL);"
     "CREATE INDEX events_org_at ON events (org_id, at);",
+    /* 2: CA certificates imported on their own complete the chains of the
+     * certificates they issue: found by subject (the issuer of a chain's tail) */
+    "CREATE INDEX certificates_org_subject ON certificates (org_id, subject);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
