@@ -4,6 +4,7 @@
  * entries of an algorithm this build cannot use listed as skipped. */
 #include "cert_internal.h"
 
+#include <ctype.h>
 #include <openssl/encoder.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -127,6 +128,8 @@ void mt_pool_cert_label(const mt_cert_pool *pool, X509 *cert, char *buf, size_t 
     BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), NULL);
     if (bn)
         serial = BN_bn2hex(bn);
+    for (char *c = serial; c && *c; c++)
+        *c = (char)tolower((unsigned char)*c); /* as mt_cert_info and the JSON write it */
     if (mt_x509_name_text(X509_get_subject_name(cert), &subject) != MT_OK)
         subject = NULL;
     for (size_t c = 0; c < pool->n_certs && !twin; c++)
