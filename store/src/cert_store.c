@@ -109,13 +109,14 @@ static mt_status import_event(mt_store *store, int64_t org_id, int64_t cert_id,
 }
 
 mt_status mt_cert_insert(mt_store *store, int64_t org_id, const mt_cert_info *info, bool has_key,
-                         const char *friendly_name, const char *description, const mt_blob *chain,
-                         size_t n_chain, int64_t *cert_id)
+                         bool authority, const char *friendly_name, const char *description,
+                         const mt_blob *chain, size_t n_chain, int64_t *cert_id)
 {
     mt_status st = insert_cert_row(store, org_id, info, has_key, friendly_name, description, cert_id);
     if (st == MT_ERR_CONFLICT)
         st = mt_fail(MT_ERR_NOT_FOUND, "organisation %lld not found", (long long)org_id);
-    if (st == MT_OK)
+    /* an authority names no account's email, whatever its subject says */
+    if (st == MT_OK && !authority)
         st = insert_emails(store, *cert_id, info);
     if (st == MT_OK)
         st = mt_chain_insert(store, *cert_id, chain, n_chain, 0);
@@ -197,8 +198,9 @@ static mt_status insert_new(mt_store *store, int64_t org_id, const mt_parsed_ent
                             const mt_chain *chain, mt_cert_import_result *r)
 {
     const mt_cert_info *info = entry->cert;
-    mt_status st = mt_cert_insert(store, org_id, info, entry->pkcs8 != NULL, friendly_name,
-                                  description, chain->certs, chain->n, &r->cert_id);
+    mt_status st = mt_cert_insert(store, org_id, info, entry->pkcs8 != NULL, entry->authority,
+                                  friendly_name, description, chain->certs, chain->n,
+                                  &r->cert_id);
     r->created = st == MT_OK;
     r->n_chain = chain->n;
     if (st == MT_OK && entry->pkcs8)

@@ -385,6 +385,15 @@ section_chains() {
     rows_are accounts "" 1
     run 0 --json cert list
     jq_is '.total' 4
+    # ... not even one whose subject names an email, as old CAs did.
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/mailca.key" -days 30 \
+        -subj "/CN=Mail CA/emailAddress=ca@example.org" -out "$F/mailca.crt" 2>/dev/null
+    run 0 --json cert import --account auto "$F/mailca.crt"
+    mailca=$(jq -r '.files[0].certificates[0].id' "$T/out")
+    jq_is '.files[0].certificates[0].authority' true
+    jq_is '.files[0].accounts | length' 0
+    rows_are certificate_emails "cert_id = $mailca" 0
+    fails_cleanly 5 "does not name ca@example.org" account create ca@example.org --primary "$mailca"
 }
 
 # --dir: every certificate file by its name, every other file named as skipped;
