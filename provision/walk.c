@@ -176,11 +176,12 @@ mt_status mt_walk_folder(const char *folder, bool all_files, mt_file_list *list)
 {
     size_t first = list->n;
     mt_status st = walk(folder, all_files, 0, list);
-    if (st == MT_OK) {
+    if (st == MT_OK && list->n > first) {
         qsort(list->paths + first, list->n - first, sizeof(char *), compare_paths);
         st = pair_key_files(list, first);
-        qsort(list->skipped_files, list->skipped, sizeof(*list->skipped_files), compare_skipped);
     }
+    if (st == MT_OK && list->skipped > 0)
+        qsort(list->skipped_files, list->skipped, sizeof(*list->skipped_files), compare_skipped);
     return st;
 }
 
