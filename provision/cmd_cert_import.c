@@ -57,9 +57,7 @@ typedef struct import_run {
     mt_file_list files;
     mt_secret_source password_src;
     unsigned jobs;    /* threads parsing files */
-    size_t counts[MT_FILE_OUTCOMES];
-    size_t partial;   /* files with skipped entries */
-    size_t skipped_entries;
+    mt_import_tally tally;
     int first_failure_code;
 } import_run;
 
@@ -164,142 +162,6 @@ static int load_passwords(mt_cli *cli, import_run *run, mt_password_map **map)
     return MT_EXIT_OK;
 }
 
-static void report_cert(json_t *c, const char *file)
-{
-    json_t *emails = json_object_get(c, "emails");
-    bool created = json_is_true(json_object_get(c, "created"));
-    printf("%-8s #%-5lld %-32s %s%s%s", created ? "created" : "present",
-           (long long)json_integer_value(json_object_get(c, "id")),
-           json_array_size(emails) ? json_string_value(json_array_get(emails, 0)) : "-", file,
-           json_is_true(json_object_get(c, "hasPrivateKey")) ? " (with key)" : "",
-           json_is_true(json_object_get(c, "authority")) ? " (CA certificate)" : "");
-    json_int_t n_chain = json_integer_value(json_object_get(c, "chainStored"));
-    if (n_chain)
-        printf(" +%lld chain", (long long)n_chain);
-    if (json_is_true(json_object_get(c, "keyAdded")))
-        printf(", key added");
-    if (json_is_true(json_object_get(c, "chainAdded")))
-        printf(", chain added");
-    json_int_t extended = json_integer_value(json_object_get(c, "chainsExtended"));
-    if (extended)
-        printf(", completes the chain of %lld stored certificate%s", (long long)extended,
-               extended == 1 ? "" : "s");
-    printf("\n");
-    size_t k;
-    json_t *chain_cert;
-    json_array_foreach(json_object_get(c, "chain"), k, chain_cert)
-    {
-        printf("         chain: %s\n", json_string_value(json_object_get(chain_cert, "subject")));
-    }
-}
-
-/* Skipped entries and warnings go to stderr, whatever the mode: they need a look. */
-static void report_problems(mt_cli *cli, json_t *result)
-{
-    size_t i;
-    json_t *c;
-    const char *file = json_string_value(json_object_get(result, "file"));
-    json_array_foreach(json_object_get(result, "warnings"), i, c)
-    {
-        fprintf(stderr, "%s: warning: %s\n", cli->prog, json_string_value(c));
-    }
-    json_array_foreach(json_object_get(result, "skipped"), i, c)
-    {
-        const char *subject = json_string_value(json_object_get(c, "subject"));
-        const char *friendly = json_string_value(json_object_get(c, "friendlyName"));
-        fprintf(stderr, "%s: %s: skipped %s%s%s%s%s%s%s%s: %s\n", cli->prog, file,
-                subject ? "certificate \"" : "private key", subject ? subject : "",
-                subject ? "\" (serial " : "", subject ? json_string_value(json_object_get(c, "serial")) : "",
-                subject ? ")" : "", friendly ? " named \"" : "", friendly ? friendly : "",
-                friendly ? "\"" : "", json_string_value(json_object_get(c, "reason")));
-    }
-}
-
-static void report_file(mt_cli *cli, const import_run *run, json_t *result)
-{
-    if (cli->json || cli->quiet)
-        return;
-    report_problems(cli, result);
-    bool bulk = run->folder != NULL;
-    if (bulk && cli->is_tty)
-        return; /* the progress line and the summary say it */
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(result, "certificates"), i, c)
-    {
-        report_cert(c, json_string_value(json_object_get(result, "file")));
-    }
-    json_t *account;
-    json_array_foreach(json_object_get(result, "accounts"), i, account)
-    {
-        const char *what = json_is_true(json_object_get(account, "created")) ? "created"
-                           : json_is_true(json_object_get(account, "madePrimary"))
-                               ? "new primary"
-                           : json_is_true(json_object_get(account, "addedToHistory"))
-                               ? "added to history"
-                               : "unchanged";
-        printf("account  %s: %s\n", json_string_value(json_object_get(account, "email")), what);
-    }
-}
-
-static void print_summary(mt_cli *cli, const import_run *run, json_t *files)
-{
-    if (cli->json || cli->quiet)
-        return;
-    size_t total = run->files.n;
-    printf("%zu file%s: %zu imported, %zu already present, %zu failed", total,
-           total == 1 ? "" : "s", run->counts[MT_FILE_IMPORTED], run->counts[MT_FILE_PRESENT],
-           run->counts[MT_FILE_FAILED]);
-    if (run->skipped_entries)
-        printf(", %zu entr%s skipped", run->skipped_entries,
-               run->skipped_entries == 1 ? "y" : "ies");
-    size_t other = run->files.skipped + run->counts[MT_FILE_SKIPPED];
-    if (other)
-        printf(" (%zu other file%s skipped)", other, other == 1 ? "" : "s");
-    printf("\n");
-    size_t i;
-    json_t *f;
-    json_array_foreach(files, i, f)
-    {
-        json_t *error = json_object_get(f, "error");
-        if (error)
-            printf("  failed: %s\n", json_string_value(json_object_get(error, "message")));
-        else if (json_array_size(json_object_get(f, "skipped")))
-            printf("  partial: %s: %zu entr%s skipped\n",
-                   json_string_value(json_object_get(f, "file")),
-                   json_array_size(json_object_get(f, "skipped")),
-                   json_array_size(json_object_get(f, "skipped")) == 1 ? "y" : "ies");
-        else if (json_object_get(f, "reason"))
-            printf("  skipped: %s: %s\n", json_string_value(json_object_get(f, "file")),
-                   json_string_value(json_object_get(f, "reason")));
-    }
-    for (size_t k = 0; k < run->files.skipped; k++)
-        printf("  skipped: %s: %s\n", run->files.skipped_files[k].path,
-               run->files.skipped_files[k].reason);
-}
-
-static json_t *summary_json(const import_run *run)
-{
-    json_t *obj = json_object();
-    json_object_set_new(obj, "files", json_integer((json_int_t)run->files.n));
-    json_object_set_new(obj, "imported", json_integer((json_int_t)run->counts[MT_FILE_IMPORTED]));
-    json_object_set_new(obj, "present", json_integer((json_int_t)run->counts[MT_FILE_PRESENT]));
-    json_object_set_new(obj, "failed", json_integer((json_int_t)run->counts[MT_FILE_FAILED]));
-    json_object_set_new(obj, "partial", json_integer((json_int_t)run->partial));
-    json_object_set_new(obj, "skippedEntries", json_integer((json_int_t)run->skipped_entries));
-    json_object_set_new(obj, "skipped", json_integer((json_int_t)(run->files.skipped +
-                                                                  run->counts[MT_FILE_SKIPPED])));
-    json_t *skipped = json_array();
-    for (size_t i = 0; i < run->files.skipped; i++) {
-        json_t *f = json_object();
-        json_object_set_new(f, "file", json_string(run->files.skipped_files[i].path));
-        json_object_set_new(f, "reason", json_string(run->files.skipped_files[i].reason));
-        json_array_append_new(skipped, f);
-    }
-    json_object_set_new(obj, "skippedFiles", skipped);
-    return obj;
-}
-
 /* One prepared file: store it, report it, count it. */
 typedef struct store_ctx {
     mt_cli *cli;
@@ -318,10 +180,7 @@ static void store_one(void *arg, size_t index, mt_prepared *prepared)
     mt_status st = MT_OK;
     mt_file_outcome outcome = mt_import_store(c->store, c->org_id, &run->opts, prepared,
                                               &result, &st);
-    run->counts[outcome]++;
-    size_t n_skipped = json_array_size(json_object_get(result, "skipped"));
-    run->skipped_entries += n_skipped;
-    run->partial += n_skipped > 0;
+    mt_import_count(&run->tally, outcome, result);
     if (outcome == MT_FILE_FAILED) {
         if (!run->first_failure_code)
             run->first_failure_code = mt_cli_exit_code(st);
@@ -329,7 +188,7 @@ static void store_one(void *arg, size_t index, mt_prepared *prepared)
             fputs("\r\033[K", stderr); /* over the progress line */
         fprintf(stderr, "%s: %s\n", c->cli->prog, prepared->message);
     }
-    report_file(c->cli, run, result);
+    mt_import_report_file(c->cli, run->folder != NULL, result);
     json_array_append_new(c->files, result);
     if (run->folder)
         mt_cli_progress(c->cli, index + 1, run->files.n, c->started, prepared->path);
@@ -344,18 +203,18 @@ static int run_import(mt_cli *cli, mt_store *store, int64_t org_id, import_run *
         return mt_cli_fail(cli, st, "cert import");
     }
     if (run->folder || run->files.n > 1)
-        print_summary(cli, run, ctx.files);
+        mt_import_print_summary(cli, &run->files, &run->tally, ctx.files);
     if (cli->json) {
         json_t *doc = json_object();
         json_object_set_new(doc, "files", ctx.files);
-        json_object_set_new(doc, "summary", summary_json(run));
+        json_object_set_new(doc, "summary", mt_import_summary_json(&run->files, &run->tally));
         mt_cli_print_json(doc);
     } else {
         json_decref(ctx.files);
     }
-    if (run->counts[MT_FILE_FAILED] == 0 && run->partial == 0)
+    if (run->tally.counts[MT_FILE_FAILED] == 0 && run->tally.partial == 0)
         return MT_EXIT_OK;
-    if (run->counts[MT_FILE_FAILED] == run->files.n)
+    if (run->tally.counts[MT_FILE_FAILED] == run->files.n)
         return run->first_failure_code;
     return MT_EXIT_PARTIAL;
 }

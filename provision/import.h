@@ -88,6 +88,23 @@ void mt_prepared_clear(mt_prepared *prepared);
 mt_file_outcome mt_import_store(mt_store *store, int64_t org_id, const mt_import_opts *opts,
                                 mt_prepared *prepared, json_t **result, mt_status *status);
 
+/* Counts of a run (import_report.c). */
+typedef struct mt_import_tally {
+    size_t counts[MT_FILE_OUTCOMES];
+    size_t partial;         /* files with skipped entries */
+    size_t skipped_entries;
+} mt_import_tally;
+
+/* Counts one file by its outcome and its mt_import_store object. */
+void mt_import_count(mt_import_tally *t, mt_file_outcome outcome, json_t *result);
+/* Text output of one file: warnings and skipped entries on stderr, then
+ * (unless bulk on a terminal, where the progress line stands) what was stored. */
+void mt_import_report_file(mt_cli *cli, bool bulk, json_t *result);
+/* The closing summary: counts, then each failed, partial and skipped file. */
+void mt_import_print_summary(mt_cli *cli, const mt_file_list *list, const mt_import_tally *t,
+                             json_t *files);
+json_t *mt_import_summary_json(const mt_file_list *list, const mt_import_tally *t);
+
 /* Prepares files[0..n) with `jobs` threads and hands each to `store_one` in
  * order, on the calling thread.  jobs <= 1: one at a time. */
 typedef void (*mt_prepared_fn)(void *ctx, size_t index, mt_prepared *prepared);
