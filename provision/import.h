@@ -55,7 +55,8 @@ typedef struct mt_import_opts {
     mt_secret *password;           /* the one password, or NULL */
     mt_secret_source *password_src; /* where to ask for it when a P12 needs one */
     bool may_prompt;
-    bool all_files;                /* --all-files: a file not a certificate by content is skipped */
+    bool all_files;                /* --all-files: a file of the folder that is no
+                                      certificate file by content is skipped */
 } mt_import_opts;
 
 typedef enum mt_file_outcome {

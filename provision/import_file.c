@@ -55,16 +55,22 @@ out:
     return st;
 }
 
+/* The path relative to --dir's folder, or NULL for a file given by name. */
+static const char *in_folder(const mt_import_opts *opts, const char *path)
+{
+    size_t n = opts->folder ? strlen(opts->folder) : 0;
+    if (n && strncmp(path, opts->folder, n) == 0 && path[n] == '/')
+        return path + n + 1;
+    return NULL;
+}
+
 /* The password of this file as the options give it, or none (NULL). */
 static bool given_password(const mt_import_opts *opts, const char *path, const char **pw,
                            size_t *pw_len)
 {
     if (opts->map) {
-        const char *relative = path;
-        size_t n = opts->folder ? strlen(opts->folder) : 0;
-        if (n && strncmp(path, opts->folder, n) == 0 && path[n] == '/')
-            relative = path + n + 1;
-        if (mt_password_map_find(opts->map, relative, pw, pw_len))
+        const char *relative = in_folder(opts, path);
+        if (mt_password_map_find(opts->map, relative ? relative : path, pw, pw_len))
             return true;
     }
     if (opts->password) {
@@ -291,7 +297,7 @@ void mt_import_prepare(mt_cli *cli, mt_import_opts *opts, const char *path,
     if (st == MT_OK)
         out->format = mt_cert_detect_format(data, len);
     if (st == MT_OK && out->format == MT_FORMAT_UNKNOWN && opts->all_files &&
-        !mt_has_cert_extension(path)) {
+        in_folder(opts, path) && !mt_has_cert_extension(path)) {
         out->not_certificate = true; /* --all-files: this one is something else */
         goto out;
     }

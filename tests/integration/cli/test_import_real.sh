@@ -446,6 +446,9 @@ section_dir() {
     jq_is '.files[] | select(.file | endswith("README.txt")) | .status' skipped
     jq_is '.summary.failed' 0
     rows_are certificates "subject LIKE '%Oscar%'" 1
+    # A file named on the command line is never passed by: it fails.
+    fails_cleanly 5 "README.txt: not a PKCS#12, PEM, PKCS#7 or DER certificate file" \
+        cert import --all-files "$d/README.txt"
 }
 
 "section_$SECTION"
