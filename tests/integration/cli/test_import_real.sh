@@ -140,8 +140,10 @@ section_keytool() {
     jq_is '.files[0].skipped[0].subject' "CN=Dan Keystore,O=mailtoken Test"
     jq_is '.files[0].skipped[0].algorithm' DSA
     jq_is '.files[0].skipped[0].reason | test("DSA keys are not supported")' true
+    # keytool prints the serial without the leading zero of a full byte
     serial=$(keytool -list -v -keystore "$ks" -storepass "$kpw" -alias dsa-user | sed -n 's/^Serial number: //p')
-    jq_is '.files[0].skipped[0].serial' "$serial"
+    jq_is '.files[0].skipped[0].serial | ltrimstr("0")' "$serial"
+    serial=$(jq -r '.files[0].skipped[0].serial' "$T/out")
     jq_is '.files[0].skipped[0].fingerprint | length' 64
     jq_is '.summary.partial' 1
     jq_is '.summary.skippedEntries' 1
