@@ -13,6 +13,7 @@ PACKAGES=(
   libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libcmocka-dev
   softhsm2 opensc gnutls-bin libnss3-tools libengine-pkcs11-openssl
   jq curl xxd python3 passwd
+  default-jre-headless
 )
 JOBS=$(nproc 2>/dev/null || echo 2)
 

@@ -9,15 +9,24 @@ static const char import_help[] =
     "Usage: mailtoken cert import [OPTIONS] FILE...\n"
     "       mailtoken cert import [OPTIONS] --dir FOLDER\n"
     "\n"
-    "Imports certificates: P12/PFX (certificate, private key, chain), PEM bundles\n"
-    "and DER certificates, detected by content.  Each file is imported in its own\n"
+    "Imports certificates: P12/PFX (BER or DER: NSS and Thunderbird backups too),\n"
+    "PEM bundles (with PRIVATE KEY, RSA/EC PRIVATE KEY and ENCRYPTED PRIVATE KEY\n"
+    "blocks, paired with their certificates), PKCS#7 bundles (.p7b/.p7c) and DER\n"
+    "certificates, detected by content.  Each file is imported in its own\n"
     "transaction: a bad file is reported and never stops or spoils the others.\n"
-    "A certificate already in the store is reported as present, never duplicated.\n"
+    "A certificate already in the store is reported as present, never duplicated\n"
+    "(it gains the key or the longer chain a new file brings).  CA certificates\n"
+    "and certificates without an email are stored with a warning; entries of an\n"
+    "algorithm this build cannot use (DSA, GOST, ML-KEM...) are named as skipped.\n"
     "\n"
-    "  --dir FOLDER          import every .p12 .pfx .pem .crt .cer .der file under\n"
-    "                        FOLDER (recursive); progress on a terminal, then a summary\n"
-    "  --all-files           with --dir: try every file, whatever its name\n"
-    "  --password-file F     P12 password: first line of F (one password for all files)\n"
+    "  --dir FOLDER          import every .p12 .pfx .pkcs12 .p7b .p7c .pem .crt .cer\n"
+    "                        .der .key file under FOLDER (recursive; NAME.key goes with\n"
+    "                        NAME.crt/.pem/.cer); every other file is named as skipped;\n"
+    "                        progress on a terminal, then a summary\n"
+    "  --all-files           with --dir: try every file by its content, whatever its\n"
+    "                        name (files that are no certificate file are skipped)\n"
+    "  --password-file F     P12 (or encrypted PEM key) password: first line of F (one\n"
+    "                        password for all files)\n"
     "  --password-env VAR    P12 password: the environment variable VAR\n"
     "  --password-fd N       P12 password: first line read from descriptor N\n"
     "  --passwords CSV       per-file passwords: lines `file,password` (file relative\n"
@@ -34,7 +43,8 @@ static const char import_help[] =
     "Without a password option a P12 is tried without a password and with the\n"
     "empty one, then (on a terminal) the password is asked once and reused;\n"
     "$MAILTOKEN_P12_PASSWORD is used when set.\n"
-    "Exit: 0 all imported or present; 7 some failed; else the failure's code.\n";
+    "Exit: 0 all imported or present; 7 some files failed or some entries were\n"
+    "skipped; else the failure's code.\n";
 
 enum { OPT_DIR = 1, OPT_ALL_FILES, OPT_PASSWORDS, OPT_NAME, OPT_DESCRIPTION, OPT_ACCOUNT,
        OPT_JOBS, OPT_PASSWORD = 100 };
@@ -47,7 +57,7 @@ typedef struct import_run {
     mt_file_list files;
     mt_secret_source password_src;
     unsigned jobs;    /* threads parsing files */
-    size_t counts[3]; /* by mt_file_outcome */
+    mt_import_tally tally;
     int first_failure_code;
 } import_run;
 
@@ -152,88 +162,6 @@ static int load_passwords(mt_cli *cli, import_run *run, mt_password_map **map)
     return MT_EXIT_OK;
 }
 
-static void report_file(mt_cli *cli, const import_run *run, json_t *result)
-{
-    if (cli->json || cli->quiet)
-        return;
-    json_t *certs = json_object_get(result, "certificates");
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(result, "warnings"), i, c)
-    {
-        fprintf(stderr, "%s: warning: %s\n", cli->prog, json_string_value(c));
-    }
-    bool bulk = run->folder != NULL;
-    json_array_foreach(certs, i, c)
-    {
-        if (bulk && cli->is_tty)
-            break; /* the progress line and the summary say it */
-        json_t *emails = json_object_get(c, "emails");
-        printf("%-8s #%-5lld %-32s %s%s", json_is_true(json_object_get(c, "created")) ? "created"
-                                                                                     : "present",
-               (long long)json_integer_value(json_object_get(c, "id")),
-               json_array_size(emails) ? json_string_value(json_array_get(emails, 0)) : "-",
-               json_string_value(json_object_get(result, "file")),
-               json_is_true(json_object_get(c, "hasPrivateKey")) ? " (with key)" : "");
-        size_t n_chain = json_array_size(json_object_get(c, "chain"));
-        if (n_chain)
-            printf(" +%zu chain", n_chain);
-        printf("\n");
-        size_t k;
-        json_t *chain_cert;
-        json_array_foreach(json_object_get(c, "chain"), k, chain_cert)
-        {
-            printf("         chain: %s\n",
-                   json_string_value(json_object_get(chain_cert, "subject")));
-        }
-    }
-    json_t *account;
-    json_array_foreach(json_object_get(result, "accounts"), i, account)
-    {
-        if (bulk && cli->is_tty)
-            break;
-        const char *what = json_is_true(json_object_get(account, "created")) ? "created"
-                           : json_is_true(json_object_get(account, "madePrimary"))
-                               ? "new primary"
-                           : json_is_true(json_object_get(account, "addedToHistory"))
-                               ? "added to history"
-                               : "unchanged";
-        printf("account  %s: %s\n", json_string_value(json_object_get(account, "email")), what);
-    }
-}
-
-static void print_summary(mt_cli *cli, const import_run *run, json_t *files)
-{
-    if (cli->json || cli->quiet)
-        return;
-    size_t total = run->files.n;
-    printf("%zu file%s: %zu imported, %zu already present, %zu failed", total,
-           total == 1 ? "" : "s", run->counts[MT_FILE_IMPORTED], run->counts[MT_FILE_PRESENT],
-           run->counts[MT_FILE_FAILED]);
-    if (run->files.skipped)
-        printf(" (%zu other files skipped)", run->files.skipped);
-    printf("\n");
-    size_t i;
-    json_t *f;
-    json_array_foreach(files, i, f)
-    {
-        json_t *error = json_object_get(f, "error");
-        if (error)
-            printf("  failed: %s\n", json_string_value(json_object_get(error, "message")));
-    }
-}
-
-static json_t *summary_json(const import_run *run)
-{
-    json_t *obj = json_object();
-    json_object_set_new(obj, "files", json_integer((json_int_t)run->files.n));
-    json_object_set_new(obj, "imported", json_integer((json_int_t)run->counts[MT_FILE_IMPORTED]));
-    json_object_set_new(obj, "present", json_integer((json_int_t)run->counts[MT_FILE_PRESENT]));
-    json_object_set_new(obj, "failed", json_integer((json_int_t)run->counts[MT_FILE_FAILED]));
-    json_object_set_new(obj, "skipped", json_integer((json_int_t)run->files.skipped));
-    return obj;
-}
-
 /* One prepared file: store it, report it, count it. */
 typedef struct store_ctx {
     mt_cli *cli;
@@ -252,7 +180,7 @@ static void store_one(void *arg, size_t index, mt_prepared *prepared)
     mt_status st = MT_OK;
     mt_file_outcome outcome = mt_import_store(c->store, c->org_id, &run->opts, prepared,
                                               &result, &st);
-    run->counts[outcome]++;
+    mt_import_count(&run->tally, outcome, result);
     if (outcome == MT_FILE_FAILED) {
         if (!run->first_failure_code)
             run->first_failure_code = mt_cli_exit_code(st);
@@ -260,7 +188,7 @@ static void store_one(void *arg, size_t index, mt_prepared *prepared)
             fputs("\r\033[K", stderr); /* over the progress line */
         fprintf(stderr, "%s: %s\n", c->cli->prog, prepared->message);
     }
-    report_file(c->cli, run, result);
+    mt_import_report_file(c->cli, run->folder != NULL, result);
     json_array_append_new(c->files, result);
     if (run->folder)
         mt_cli_progress(c->cli, index + 1, run->files.n, c->started, prepared->path);
@@ -269,25 +197,24 @@ static void store_one(void *arg, size_t index, mt_prepared *prepared)
 static int run_import(mt_cli *cli, mt_store *store, int64_t org_id, import_run *run)
 {
     store_ctx ctx = {cli, store, org_id, run, json_array(), mt_cli_monotonic()};
-    mt_status st = mt_import_pipeline(cli, &run->opts, run->files.paths, run->files.n,
-                                      run->jobs, store_one, &ctx);
+    mt_status st = mt_import_pipeline(cli, &run->opts, &run->files, run->jobs, store_one, &ctx);
     if (st != MT_OK) {
         json_decref(ctx.files);
         return mt_cli_fail(cli, st, "cert import");
     }
     if (run->folder || run->files.n > 1)
-        print_summary(cli, run, ctx.files);
+        mt_import_print_summary(cli, &run->files, &run->tally, ctx.files);
     if (cli->json) {
         json_t *doc = json_object();
         json_object_set_new(doc, "files", ctx.files);
-        json_object_set_new(doc, "summary", summary_json(run));
+        json_object_set_new(doc, "summary", mt_import_summary_json(&run->files, &run->tally));
         mt_cli_print_json(doc);
     } else {
         json_decref(ctx.files);
     }
-    if (run->counts[MT_FILE_FAILED] == 0)
+    if (run->tally.counts[MT_FILE_FAILED] == 0 && run->tally.partial == 0)
         return MT_EXIT_OK;
-    if (run->counts[MT_FILE_FAILED] == run->files.n)
+    if (run->tally.counts[MT_FILE_FAILED] == run->files.n)
         return run->first_failure_code;
     return MT_EXIT_PARTIAL;
 }
@@ -313,6 +240,7 @@ int mt_cmd_cert_import(mt_cli *cli, int argc, char **argv)
     if (code != MT_EXIT_OK)
         goto out;
     run.opts.folder = run.folder;
+    run.opts.all_files = run.all_files;
     run.opts.password_src = &run.password_src;
     run.opts.may_prompt = cli->is_tty && !run.opts.password;
     code = mt_cli_session(cli, 0, &store, &org_id);

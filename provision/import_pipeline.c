@@ -11,7 +11,7 @@
 typedef struct pipeline {
     mt_cli *cli;
     mt_import_opts *opts;
-    char **files;
+    const mt_file_list *files;
     size_t n;
     mt_prepared slots[MT_PIPELINE_WINDOW];
     bool ready[MT_PIPELINE_WINDOW];
@@ -36,7 +36,8 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&p->lock);
 
         mt_prepared prepared;
-        mt_import_prepare(p->cli, p->opts, p->files[index], &prepared);
+        mt_import_prepare(p->cli, p->opts, p->files->paths[index], p->files->key_paths[index],
+                          &prepared);
 
         pthread_mutex_lock(&p->lock);
         p->slots[index % MT_PIPELINE_WINDOW] = prepared;
@@ -46,23 +47,24 @@ static void *worker(void *arg)
     }
 }
 
-static void run_sequential(mt_cli *cli, mt_import_opts *opts, char **files, size_t n,
+static void run_sequential(mt_cli *cli, mt_import_opts *opts, const mt_file_list *files,
                            mt_prepared_fn store_one, void *ctx)
 {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < files->n; i++) {
         mt_prepared prepared;
-        mt_import_prepare(cli, opts, files[i], &prepared);
+        mt_import_prepare(cli, opts, files->paths[i], files->key_paths[i], &prepared);
         store_one(ctx, i, &prepared);
         mt_prepared_clear(&prepared);
     }
 }
 
-mt_status mt_import_pipeline(mt_cli *cli, mt_import_opts *opts, char **files, size_t n,
+mt_status mt_import_pipeline(mt_cli *cli, mt_import_opts *opts, const mt_file_list *files,
                              unsigned jobs, mt_prepared_fn store_one, void *ctx)
 {
+    size_t n = files->n;
     /* A prompt needs the terminal to itself: one file at a time then. */
     if (jobs <= 1 || n <= 1 || opts->may_prompt) {
-        run_sequential(cli, opts, files, n, store_one, ctx);
+        run_sequential(cli, opts, files, store_one, ctx);
         return MT_OK;
     }
     pipeline *p = calloc(1, sizeof(*p));
@@ -81,7 +83,7 @@ mt_status mt_import_pipeline(mt_cli *cli, mt_import_opts *opts, char **files, si
             break;
     }
     if (started == 0) { /* no thread at all: still import everything */
-        run_sequential(cli, opts, files, n, store_one, ctx);
+        run_sequential(cli, opts, files, store_one, ctx);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {

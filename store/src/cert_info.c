@@ -28,6 +28,10 @@ const char *mt_key_type_name(mt_key_type type)
         return "ed25519";
     case MT_KEY_ED448:
         return "ed448";
+    case MT_KEY_X25519:
+        return "x25519";
+    case MT_KEY_X448:
+        return "x448";
     case MT_KEY_OTHER:
         break;
     }
@@ -49,8 +53,53 @@ void mt_cert_info_free(mt_cert_info *info)
         free(info->emails[i]);
     free(info->emails);
     free(info->curve);
+    free(info->key_algorithm);
     free(info->spki);
     free(info);
+}
+
+/* Algorithms OpenSSL 3.0 has no name for, by OID. */
+static const struct {
+    const char *oid;
+    const char *name;
+} unnamed_algorithms[] = {
+    {"2.16.840.1.101.3.4.4.1", "ML-KEM-512"},  {"2.16.840.1.101.3.4.4.2", "ML-KEM-768"},
+    {"2.16.840.1.101.3.4.4.3", "ML-KEM-1024"}, {"2.16.840.1.101.3.4.3.17", "ML-DSA-44"},
+    {"2.16.840.1.101.3.4.3.18", "ML-DSA-65"},  {"2.16.840.1.101.3.4.3.19", "ML-DSA-87"},
+};
+
+void mt_algorithm_name(const ASN1_OBJECT *oid, char *buf, size_t size)
+{
+    char dotted[128] = "";
+    int nid = OBJ_obj2nid(oid);
+    switch (nid) {
+    case NID_rsaEncryption:
+        snprintf(buf, size, "RSA");
+        return;
+    case NID_rsassaPss:
+        snprintf(buf, size, "RSA-PSS");
+        return;
+    case NID_X9_62_id_ecPublicKey:
+        snprintf(buf, size, "EC");
+        return;
+    case NID_dsa:
+        snprintf(buf, size, "DSA");
+        return;
+    case NID_undef:
+        break;
+    default:
+        snprintf(buf, size, "%s", OBJ_nid2ln(nid));
+        return;
+    }
+    if (oid)
+        OBJ_obj2txt(dotted, sizeof(dotted), oid, 1);
+    for (size_t i = 0; i < sizeof(unnamed_algorithms) / sizeof(*unnamed_algorithms); i++) {
+        if (strcmp(dotted, unnamed_algorithms[i].oid) == 0) {
+            snprintf(buf, size, "%s", unnamed_algorithms[i].name);
+            return;
+        }
+    }
+    snprintf(buf, size, "OID %s", dotted[0] ? dotted : "unknown");
 }
 
 /* Copies an OpenSSL-allocated i2d result into plain malloc memory. */
@@ -301,6 +350,12 @@ static mt_status key_fields(X509 *x, mt_cert_info *info)
         goto hash;
     }
     switch (EVP_PKEY_get_base_id(pkey)) {
+    case EVP_PKEY_X25519:
+        info->key_type = MT_KEY_X25519;
+        break;
+    case EVP_PKEY_X448:
+        info->key_type = MT_KEY_X448;
+        break;
     case EVP_PKEY_RSA:
         info->key_type = MT_KEY_RSA;
         break;
@@ -319,7 +374,7 @@ static mt_status key_fields(X509 *x, mt_cert_info *info)
     }
     info->key_bits = (unsigned)EVP_PKEY_get_bits(pkey);
     if (info->key_type == MT_KEY_EC) {
-        char group[64];
+        char group[64] = "";
         const char *label = NULL;
         if (EVP_PKEY_get_group_name(pkey, group, sizeof(group), NULL))
             label = curve_label(group);
@@ -327,9 +382,22 @@ static mt_status key_fields(X509 *x, mt_cert_info *info)
             st = mt_fail(MT_ERR_NOMEM, "out of memory");
             goto out;
         }
+        /* a curve this build cannot use is named in messages */
+        if (!label && asprintf(&info->key_algorithm, "EC %s", group[0] ? group : "(explicit "
+                                                                                "parameters)") < 0)
+            info->key_algorithm = NULL;
     }
     st = public_value(pkey, info->key_type, xpk, &value, &value_len);
 hash:
+    if (st == MT_OK && !info->key_algorithm) {
+        const ASN1_OBJECT *oid = NULL;
+        char name[128];
+        X509_PUBKEY_get0_param((ASN1_OBJECT **)&oid, NULL, NULL, NULL, xpk);
+        mt_algorithm_name(oid, name, sizeof(name));
+        info->key_algorithm = strdup(name);
+    }
+    if (st == MT_OK && !info->key_algorithm)
+        st = mt_fail(MT_ERR_NOMEM, "out of memory");
     if (st != MT_OK)
         goto out;
     unsigned int md_len = 0;

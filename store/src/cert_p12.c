@@ -4,6 +4,7 @@
 
 #include <limits.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,31 +18,41 @@ typedef struct p12_password {
     int len;
 } p12_password;
 
-/* True when the queued OpenSSL errors say "this build cannot do it" rather
- * than "wrong key"; the reason goes into reason[]. Empties the queue. */
-static bool openssl_unsupported(char *reason, size_t size)
+/* One pass over the bags with one password. */
+typedef struct p12_pass {
+    const p12_password *pw;
+    mt_decrypt_state state;
+} p12_pass;
+
+mt_openssl_failure mt_openssl_failure_kind(char *reason, size_t size)
 {
-    bool unsupported = false;
+    mt_openssl_failure kind = MT_OPENSSL_CORRUPT;
     unsigned long e;
     reason[0] = '\0';
     while ((e = ERR_get_error()) != 0) {
-        int r = ERR_GET_REASON(e);
+        int lib = ERR_GET_LIB(e), r = ERR_GET_REASON(e);
         const char *text = ERR_reason_error_string(e);
         if (text && !reason[0])
             snprintf(reason, size, "%s", text);
-        if ((ERR_GET_LIB(e) == ERR_LIB_EVP &&
+        if ((lib == ERR_LIB_EVP &&
              (r == EVP_R_UNKNOWN_PBE_ALGORITHM || r == EVP_R_UNSUPPORTED_CIPHER ||
               r == EVP_R_UNSUPPORTED_ALGORITHM || r == EVP_R_UNSUPPORTED_KEYLENGTH ||
               r == EVP_R_UNSUPPORTED_PRF || r == EVP_R_UNSUPPORTED_KEY_DERIVATION_FUNCTION ||
               r == EVP_R_UNSUPPORTED_PRIVATE_KEY_ALGORITHM || r == EVP_R_CIPHER_NOT_GCM_MODE)) ||
-            (ERR_GET_LIB(e) == ERR_LIB_PKCS12 && r == PKCS12_R_UNKNOWN_DIGEST_ALGORITHM) ||
+            (lib == ERR_LIB_PKCS12 && r == PKCS12_R_UNKNOWN_DIGEST_ALGORITHM) ||
             r == ERR_R_UNSUPPORTED || r == ERR_R_FETCH_FAILED) {
-            unsupported = true;
+            kind = MT_OPENSSL_UNSUPPORTED;
             if (text)
                 snprintf(reason, size, "%s", text);
+        } else if (kind == MT_OPENSSL_CORRUPT &&
+                   ((lib == ERR_LIB_PKCS12 && r == PKCS12_R_PKCS12_CIPHERFINAL_ERROR) ||
+                    (lib == ERR_LIB_PEM && r == PEM_R_BAD_DECRYPT) ||
+                    (lib == ERR_LIB_EVP &&
+                     (r == EVP_R_BAD_DECRYPT || r == EVP_R_WRONG_FINAL_BLOCK_LENGTH)))) {
+            kind = MT_OPENSSL_DECRYPT; /* bad padding: what a wrong password gives */
         }
     }
-    return unsupported;
+    return kind;
 }
 
 /* Strict UTF-16BE to UTF-8 (OpenSSL's own conversion falls back to Latin-1
@@ -126,17 +137,38 @@ static ASN1_OCTET_STRING *bag_local_key_id(const PKCS12_SAFEBAG *bag)
     return ASN1_OCTET_STRING_dup(attr->value.octet_string);
 }
 
-static mt_status decrypt_failure(mt_cert_pool *pool, const char *what)
+mt_status mt_decrypt_failure(const char *name, const mt_decrypt_state *state, const char *what)
 {
     char reason[160];
-    if (openssl_unsupported(reason, sizeof(reason)))
+    mt_openssl_failure kind = mt_openssl_failure_kind(reason, sizeof(reason));
+    if (kind == MT_OPENSSL_UNSUPPORTED)
         return mt_fail(MT_ERR_UNSUPPORTED, "%s: %s uses an algorithm this OpenSSL cannot do (%s)",
-                       pool->name, what, reason);
-    return mt_fail(MT_ERR_PASSWORD, "%s: wrong password (%s does not decrypt)", pool->name, what);
+                       name, what, reason);
+    if (state->mac_verified)
+        return mt_fail(MT_ERR_INVALID, "%s: corrupt or truncated: the password is right (the "
+                                       "integrity check verifies) but %s does not decrypt",
+                       name, what);
+    if (kind != MT_OPENSSL_DECRYPT)
+        return mt_fail(MT_ERR_INVALID, "%s: corrupt or truncated: %s decrypts but does not "
+                                       "decode", name, what);
+    if (state->decrypted > 0)
+        return mt_fail(MT_ERR_INVALID, "%s: corrupt or truncated: %s does not decrypt with the "
+                                       "password that decrypts the rest", name, what);
+    return mt_fail(MT_ERR_PASSWORD, "%s: wrong password (%s does not decrypt)", name, what);
 }
 
-static mt_status load_key_bag(mt_cert_pool *pool, const PKCS12_SAFEBAG *bag,
-                              const p12_password *pw)
+/* A key whose algorithm this OpenSSL cannot read is named, not fatal. */
+static mt_status unreadable_key(mt_cert_pool *pool, const PKCS12_SAFEBAG *bag,
+                                const PKCS8_PRIV_KEY_INFO *p8)
+{
+    char *friendly = NULL;
+    mt_status st = bag_friendly_name(pool, bag, &friendly);
+    if (st != MT_OK)
+        return st;
+    return mt_pool_add_unreadable_p8(pool, p8, friendly, bag_local_key_id(bag));
+}
+
+static mt_status load_key_bag(mt_cert_pool *pool, const PKCS12_SAFEBAG *bag, p12_pass *pass)
 {
     mt_status st = MT_OK;
     PKCS8_PRIV_KEY_INFO *shrouded = NULL;
@@ -145,22 +177,21 @@ static mt_status load_key_bag(mt_cert_pool *pool, const PKCS12_SAFEBAG *bag,
     char *friendly = NULL;
 
     if (PKCS12_SAFEBAG_get_nid(bag) == NID_pkcs8ShroudedKeyBag) {
-        shrouded = PKCS12_decrypt_skey_ex(bag, pw->text, pw->len, NULL, NULL);
+        shrouded = PKCS12_decrypt_skey_ex(bag, pass->pw->text, pass->pw->len, NULL, NULL);
         if (!shrouded) {
-            st = decrypt_failure(pool, "the private key");
+            st = mt_decrypt_failure(pool->name, &pass->state, "the private key");
             goto out;
         }
+        pass->state.decrypted++;
         p8 = shrouded;
     } else {
         p8 = PKCS12_SAFEBAG_get0_p8inf(bag);
     }
     key = p8 ? EVP_PKCS82PKEY(p8) : NULL;
     if (!key) {
-        char reason[160];
-        st = openssl_unsupported(reason, sizeof(reason))
-                 ? mt_fail(MT_ERR_UNSUPPORTED, "%s: private key algorithm not supported (%s)",
-                           pool->name, reason)
-                 : mt_fail(MT_ERR_INVALID, "%s: private key is corrupt", pool->name);
+        st = p8 ? unreadable_key(pool, bag, p8)
+                : mt_fail(MT_ERR_INVALID, "%s: corrupt or truncated: a private key bag is empty",
+                          pool->name);
         goto out;
     }
     st = bag_friendly_name(pool, bag, &friendly);
@@ -193,7 +224,7 @@ static mt_status load_cert_bag(mt_cert_pool *pool, const PKCS12_SAFEBAG *bag)
 }
 
 static mt_status load_bags(mt_cert_pool *pool, const STACK_OF(PKCS12_SAFEBAG) *bags,
-                           const p12_password *pw, int depth)
+                           p12_pass *pass, int depth)
 {
     mt_status st = MT_OK;
     if (depth > MAX_BAG_DEPTH)
@@ -203,13 +234,13 @@ static mt_status load_bags(mt_cert_pool *pool, const STACK_OF(PKCS12_SAFEBAG) *b
         switch (PKCS12_SAFEBAG_get_nid(bag)) {
         case NID_keyBag:
         case NID_pkcs8ShroudedKeyBag:
-            st = load_key_bag(pool, bag, pw);
+            st = load_key_bag(pool, bag, pass);
             break;
         case NID_certBag:
             st = load_cert_bag(pool, bag);
             break;
         case NID_safeContentsBag:
-            st = load_bags(pool, PKCS12_SAFEBAG_get0_safes(bag), pw, depth + 1);
+            st = load_bags(pool, PKCS12_SAFEBAG_get0_safes(bag), pass, depth + 1);
             break;
         default:
             st = mt_pool_warn(pool, "PKCS#12 bag of type %s skipped (not a key or certificate)",
@@ -221,12 +252,12 @@ static mt_status load_bags(mt_cert_pool *pool, const STACK_OF(PKCS12_SAFEBAG) *b
 }
 
 /* One pass over the authenticated safe with one password. */
-static mt_status load_authsafes(mt_cert_pool *pool, PKCS12 *p12, const p12_password *pw)
+static mt_status load_authsafes(mt_cert_pool *pool, PKCS12 *p12, p12_pass *pass)
 {
     mt_status st = MT_OK;
     STACK_OF(PKCS7) *safes = PKCS12_unpack_authsafes(p12);
     if (!safes) {
-        st = mt_fail(MT_ERR_INVALID, "%s: corrupt PKCS#12 contents", pool->name);
+        st = mt_fail(MT_ERR_INVALID, "%s: corrupt or truncated PKCS#12 contents", pool->name);
         goto out;
     }
     for (int i = 0; i < sk_PKCS7_num(safes) && st == MT_OK; i++) {
@@ -236,18 +267,21 @@ static mt_status load_authsafes(mt_cert_pool *pool, PKCS12 *p12, const p12_passw
         if (type == NID_pkcs7_data) {
             bags = PKCS12_unpack_p7data(p7);
             if (!bags)
-                st = mt_fail(MT_ERR_INVALID, "%s: corrupt PKCS#12 contents", pool->name);
+                st = mt_fail(MT_ERR_INVALID, "%s: corrupt or truncated PKCS#12 contents",
+                             pool->name);
         } else if (type == NID_pkcs7_encrypted) {
-            bags = PKCS12_unpack_p7encdata(p7, pw->text, pw->len);
+            bags = PKCS12_unpack_p7encdata(p7, pass->pw->text, pass->pw->len);
             if (!bags)
-                st = decrypt_failure(pool, "the certificate section");
+                st = mt_decrypt_failure(pool->name, &pass->state, "the certificate section");
+            else
+                pass->state.decrypted++;
         } else {
             st = mt_fail(MT_ERR_UNSUPPORTED, "%s: PKCS#12 content of type %s (public-key "
                                              "privacy mode) is not supported",
                          pool->name, OBJ_nid2sn(type));
         }
         if (st == MT_OK)
-            st = load_bags(pool, bags, pw, 0);
+            st = load_bags(pool, bags, pass, 0);
         sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
     }
 out:
@@ -286,7 +320,7 @@ static mt_status verify_mac(mt_cert_pool *pool, PKCS12 *p12, const p12_password 
             char oid_text[80] = "unknown";
             if (oid)
                 OBJ_obj2txt(oid_text, sizeof(oid_text), oid, 0);
-            if (openssl_unsupported(reason, sizeof(reason)))
+            if (mt_openssl_failure_kind(reason, sizeof(reason)) == MT_OPENSSL_UNSUPPORTED)
                 return mt_fail(MT_ERR_UNSUPPORTED, "%s: the integrity check algorithm %s is not "
                                                    "supported (%s)", pool->name, oid_text, reason);
             return mt_fail(MT_ERR_INVALID, "%s: the integrity check cannot be computed (%s)",
@@ -321,13 +355,14 @@ mt_status mt_p12_load(mt_cert_pool *pool, const uint8_t *der, size_t len, const 
     const unsigned char *p = der;
     p12 = d2i_PKCS12(NULL, &p, (long)len);
     if (!p12 || p != der + len) {
-        st = mt_fail(MT_ERR_INVALID, "%s: truncated or corrupt PKCS#12 file", pool->name);
+        st = mt_fail(MT_ERR_INVALID, "%s: corrupt or truncated PKCS#12 file", pool->name);
         goto out;
     }
     if (PKCS12_mac_present(p12)) {
         st = verify_mac(pool, p12, candidates, n_candidates, &chosen);
+        p12_pass pass = {chosen, {.mac_verified = true}};
         if (st == MT_OK)
-            st = load_authsafes(pool, p12, chosen);
+            st = load_authsafes(pool, p12, &pass);
         goto out;
     }
     /* No integrity check: the password that decrypts is the right one. */
@@ -335,7 +370,8 @@ mt_status mt_p12_load(mt_cert_pool *pool, const uint8_t *der, size_t len, const 
     for (size_t i = 0; i < n_candidates; i++) {
         mt_pool_clear(pool);
         mt_pool_truncate_warnings(pool, n_warnings);
-        st = load_authsafes(pool, p12, &candidates[i]);
+        p12_pass pass = {&candidates[i], {0}};
+        st = load_authsafes(pool, p12, &pass);
         if (st != MT_ERR_PASSWORD)
             break;
     }

@@ -1,5 +1,6 @@
-/* mt_cert_parse: P12 (DER or PEM-armoured), PEM bundles and DER certificates
- * into entries (certificate, optional PKCS#8 key, chain). */
+/* mt_cert_parse: P12 (BER/DER or PEM-armoured), PEM bundles (with keys),
+ * PKCS#7 bundles and DER certificates into entries (certificate, optional
+ * PKCS#8 key, chain). */
 #include "cert_internal.h"
 #include "secret_io.h"
 
@@ -24,12 +25,14 @@ static bool label_in(const char *label, const char *const *labels, size_t n)
     return false;
 }
 
-/* Length of the DER header (tag + length) at data, or 0 when malformed. */
+/* Length of the header (tag + length) of the SEQUENCE at data, or 0 when
+ * malformed.  BER's indefinite length (0x80), which NSS writes (pk12util,
+ * Thunderbird and Firefox backups), is a header of 2 bytes. */
 static size_t der_header_len(const uint8_t *data, size_t len)
 {
     if (len < 2 || data[0] != 0x30)
         return 0;
-    if (data[1] < 0x80)
+    if (data[1] <= 0x80)
         return 2;
     size_t n = data[1] & 0x7f;
     return (n >= 1 && n <= 4 && len >= 2 + n) ? 2 + n : 0;
@@ -58,16 +61,24 @@ mt_input_format mt_cert_detect_format(const uint8_t *data, size_t len)
         return MT_FORMAT_UNKNOWN;
     size_t header = der_header_len(data, len);
     if (header > 0 && header < len) {
-        /* PFX starts with INTEGER version, a certificate with its TBS SEQUENCE. */
+        /* PFX starts with INTEGER version, a certificate with its TBS
+         * SEQUENCE, PKCS#7 ContentInfo with the SignedData OID. */
+        static const uint8_t signed_data[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+                                              0xf7, 0x0d, 0x01, 0x07, 0x02};
         if (data[header] == 0x02)
             return MT_FORMAT_P12;
         if (data[header] == 0x30)
             return MT_FORMAT_DER;
+        if (len - header >= sizeof(signed_data) &&
+            memcmp(data + header, signed_data, sizeof(signed_data)) == 0)
+            return MT_FORMAT_PKCS7;
         return MT_FORMAT_UNKNOWN;
     }
     if (first_pem_label(data, len, label, sizeof(label))) {
         if (label_in(label, p12_pem_labels, sizeof(p12_pem_labels) / sizeof(*p12_pem_labels)))
             return MT_FORMAT_P12;
+        if (strcmp(label, "PKCS7") == 0)
+            return MT_FORMAT_PKCS7;
         return MT_FORMAT_PEM;
     }
     return MT_FORMAT_UNKNOWN;
@@ -87,6 +98,16 @@ void mt_parsed_free(mt_parsed *parsed)
         free(entry->friendly_name);
     }
     free(parsed->entries);
+    for (size_t i = 0; i < parsed->n_skipped; i++) {
+        mt_skipped_entry *s = &parsed->skipped[i];
+        free(s->friendly_name);
+        free(s->subject);
+        free(s->serial_hex);
+        free(s->fingerprint);
+        free(s->algorithm);
+        free(s->reason);
+    }
+    free(parsed->skipped);
     for (size_t i = 0; i < parsed->n_warnings; i++)
         free(parsed->warnings[i]);
     free(parsed->warnings);
@@ -100,15 +121,45 @@ static mt_status add_der_cert(mt_cert_pool *pool, const uint8_t *der, size_t len
     ERR_clear_error();
     if (!cert || (exact && p != der + len)) {
         X509_free(cert);
-        return mt_fail(MT_ERR_INVALID, "%s: truncated or corrupt certificate", pool->name);
+        return mt_fail(MT_ERR_INVALID, "%s: corrupt or truncated certificate", pool->name);
     }
     return mt_pool_add_cert(pool, cert, NULL, NULL);
 }
 
-/* Every certificate block of a PEM text; other blocks are skipped with a
- * warning (and wiped: they may hold a key).  *p12 receives an armoured P12. */
-static mt_status load_pem(mt_cert_pool *pool, const uint8_t *data, size_t len, uint8_t **p12,
-                          size_t *p12_len)
+/* What PEM blocks are read: certificates, private keys, PKCS#7 bundles;
+ * *p12 receives an armoured P12.  Other blocks are skipped with a warning. */
+typedef struct pem_input {
+    const char *password;
+    size_t password_len;
+    uint8_t **p12;
+    size_t *p12_len;
+} pem_input;
+
+static mt_status pem_block(mt_cert_pool *pool, const pem_input *in, const char *label,
+                           const char *header, unsigned char *der, long der_len, size_t block)
+{
+    size_t n_labels = sizeof(cert_pem_labels) / sizeof(*cert_pem_labels);
+    size_t n_p12 = sizeof(p12_pem_labels) / sizeof(*p12_pem_labels);
+    if (label_in(label, cert_pem_labels, n_labels))
+        /* TRUSTED CERTIFICATE carries trust settings after the DER. */
+        return add_der_cert(pool, der, (size_t)der_len, strcmp(label, "TRUSTED CERTIFICATE"));
+    if (mt_pem_is_key_label(label))
+        return mt_pem_load_key(pool, label, header, der, der_len, block, in->password,
+                               in->password_len);
+    if (strcmp(label, "PKCS7") == 0)
+        return mt_pkcs7_load(pool, der, (size_t)der_len);
+    if (label_in(label, p12_pem_labels, n_p12) && !*in->p12) {
+        *in->p12 = mt_memdup(der, (size_t)der_len);
+        *in->p12_len = (size_t)der_len;
+        return *in->p12 ? MT_OK : mt_fail(MT_ERR_NOMEM, "out of memory");
+    }
+    return mt_pool_warn(pool, "PEM block %zu \"%.40s\" ignored (not a certificate, private key "
+                              "or PKCS#7 bundle)", block, label);
+}
+
+/* Every block of a PEM text (wiped after use: a block may be a key). */
+static mt_status load_pem(mt_cert_pool *pool, const uint8_t *data, size_t len,
+                          const pem_input *in)
 {
     mt_status st = MT_OK;
     BIO *bio = BIO_new_mem_buf(data, (int)len);
@@ -131,20 +182,7 @@ static mt_status load_pem(mt_cert_pool *pool, const uint8_t *data, size_t len, u
             break;
         }
         blocks++;
-        size_t n_labels = sizeof(cert_pem_labels) / sizeof(*cert_pem_labels);
-        size_t n_p12 = sizeof(p12_pem_labels) / sizeof(*p12_pem_labels);
-        if (label_in(label, cert_pem_labels, n_labels)) {
-            /* TRUSTED CERTIFICATE carries trust settings after the DER. */
-            st = add_der_cert(pool, der, (size_t)der_len, strcmp(label, "TRUSTED CERTIFICATE"));
-        } else if (label_in(label, p12_pem_labels, n_p12) && !*p12) {
-            *p12 = mt_memdup(der, (size_t)der_len);
-            *p12_len = (size_t)der_len;
-            if (!*p12)
-                st = mt_fail(MT_ERR_NOMEM, "out of memory");
-        } else {
-            st = mt_pool_warn(pool, "PEM block \"%.40s\" ignored (only certificates are read "
-                                    "from PEM)", label);
-        }
+        st = pem_block(pool, in, label, header, der, der_len, blocks);
         OPENSSL_secure_clear_free(der, (size_t)der_len);
         OPENSSL_secure_free(label);
         OPENSSL_secure_free(header);
@@ -160,10 +198,18 @@ static mt_status load_input(mt_cert_pool *pool, mt_input_format format, const ui
     mt_status st = MT_OK;
     uint8_t *armoured = NULL;
     size_t armoured_len = 0;
+    pem_input in = {password, password_len, &armoured, &armoured_len};
 
     switch (format) {
     case MT_FORMAT_DER:
         st = add_der_cert(pool, data, len, true);
+        break;
+    case MT_FORMAT_PKCS7:
+        if (data[0] == 0x30) {
+            st = mt_pkcs7_load(pool, data, len);
+            break;
+        }
+        st = load_pem(pool, data, len, &in);
         break;
     case MT_FORMAT_P12:
         if (data[0] == 0x30) {
@@ -173,15 +219,15 @@ static mt_status load_input(mt_cert_pool *pool, mt_input_format format, const ui
         /* PEM armour around the P12 */
         __attribute__((fallthrough));
     case MT_FORMAT_PEM:
-        st = load_pem(pool, data, len, &armoured, &armoured_len);
-        if (st == MT_OK && armoured && pool->n_certs > 0)
+        st = load_pem(pool, data, len, &in);
+        if (st == MT_OK && armoured && (pool->n_certs > 0 || pool->n_keys > 0))
             st = mt_fail(MT_ERR_INVALID, "%s: PEM file mixes a PKCS#12 with certificates",
                          pool->name);
         else if (st == MT_OK && armoured)
             st = mt_p12_load(pool, armoured, armoured_len, password, password_len);
         break;
     case MT_FORMAT_UNKNOWN:
-        st = mt_fail(MT_ERR_INVALID, "%s: not a PKCS#12, PEM or DER certificate file",
+        st = mt_fail(MT_ERR_INVALID, "%s: not a PKCS#12, PEM, PKCS#7 or DER certificate file",
                      pool->name);
         break;
     }

@@ -1,4 +1,5 @@
 /* Stored certificates: import (idempotent per organisation), update, delete. */
+#include "chain.h"
 #include "keys.h"
 
 #include <stdio.h>
@@ -46,48 +47,6 @@ static mt_status insert_emails(mt_store *store, int64_t cert_id, const mt_cert_i
         sqlite3_reset(stmt);
     }
     mt_db_done(stmt);
-    return st;
-}
-
-/* Id of a shared issuer certificate, stored on first use. */
-static mt_status chain_cert_id(mt_store *store, const mt_blob *der, int64_t *id)
-{
-    sqlite3_stmt *stmt = NULL;
-    uint8_t sha256[32];
-    bool found = false;
-    crypto_hash_sha256(sha256, der->data, der->len);
-    mt_status st = mt_db_stmt(store,
-                              "INSERT INTO chain_certificates (sha256, der) VALUES (?1, ?2)"
-                              " ON CONFLICT (sha256) DO UPDATE SET sha256 = excluded.sha256 RETURNING id",
-                              &stmt);
-    if (st != MT_OK)
-        return st;
-    sqlite3_bind_blob(stmt, 1, sha256, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 2, der->data, (int)der->len, SQLITE_STATIC);
-    if ((st = mt_db_step_row(store, stmt, "storing a chain certificate", &found)) == MT_OK && !found)
-        st = mt_fail(MT_ERR_INTERNAL, "chain certificate id missing");
-    if (st == MT_OK)
-        *id = sqlite3_column_int64(stmt, 0);
-    mt_db_done(stmt);
-    return st;
-}
-
-static mt_status insert_chain(mt_store *store, int64_t cert_id, const mt_blob *chain, size_t n)
-{
-    sqlite3_stmt *stmt = NULL;
-    mt_status st = MT_OK;
-    for (size_t i = 0; st == MT_OK && i < n; i++) {
-        int64_t chain_id = 0;
-        if ((st = chain_cert_id(store, &chain[i], &chain_id)) != MT_OK ||
-            (st = mt_db_stmt(store, "INSERT INTO certificate_chain (cert_id, position, chain_id) VALUES (?, ?, ?)",
-                             &stmt)) != MT_OK)
-            break;
-        sqlite3_bind_int64(stmt, 1, cert_id);
-        sqlite3_bind_int64(stmt, 2, (int64_t)i);
-        sqlite3_bind_int64(stmt, 3, chain_id);
-        st = mt_db_step_done(store, stmt, "storing the certificate chain");
-        mt_db_done(stmt);
-    }
     return st;
 }
 
@@ -150,34 +109,35 @@ static mt_status import_event(mt_store *store, int64_t org_id, int64_t cert_id,
 }
 
 mt_status mt_cert_insert(mt_store *store, int64_t org_id, const mt_cert_info *info, bool has_key,
-                         const char *friendly_name, const char *description, const mt_blob *chain,
-                         size_t n_chain, int64_t *cert_id)
+                         bool authority, const char *friendly_name, const char *description,
+                         const mt_blob *chain, size_t n_chain, int64_t *cert_id)
 {
     mt_status st = insert_cert_row(store, org_id, info, has_key, friendly_name, description, cert_id);
     if (st == MT_ERR_CONFLICT)
         st = mt_fail(MT_ERR_NOT_FOUND, "organisation %lld not found", (long long)org_id);
-    if (st == MT_OK)
+    /* an authority names no account's email, whatever its subject says */
+    if (st == MT_OK && !authority)
         st = insert_emails(store, *cert_id, info);
     if (st == MT_OK)
-        st = insert_chain(store, *cert_id, chain, n_chain);
+        st = mt_chain_insert(store, *cert_id, chain, n_chain, 0);
     if (st == MT_OK)
         st = import_event(store, org_id, *cert_id, info, has_key, "cert.import");
     return st;
 }
 
-/* The parsed chain as DER blobs (pointing into the entry). */
-static mt_status chain_blobs(const mt_parsed_entry *entry, mt_blob **out)
+/* The entry's chain, completed from the organisation's CA certificates. */
+static mt_status entry_chain(mt_store *store, int64_t org_id, const mt_parsed_entry *entry,
+                             mt_chain *chain, size_t *from_store)
 {
-    *out = NULL;
-    if (entry->n_chain == 0)
-        return MT_OK;
-    if (!(*out = calloc(entry->n_chain, sizeof(**out))))
-        return mt_fail(MT_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < entry->n_chain; i++) {
-        (*out)[i].data = entry->chain[i]->der;
-        (*out)[i].len = entry->chain[i]->der_len;
+    mt_status st = MT_OK;
+    for (size_t i = 0; i < entry->n_chain && st == MT_OK; i++) {
+        mt_blob der = {entry->chain[i]->der, entry->chain[i]->der_len};
+        st = mt_chain_append(chain, &der, 1);
     }
-    return MT_OK;
+    if (st == MT_OK)
+        st = mt_chain_complete(store, org_id, entry->cert->der, entry->cert->der_len, chain,
+                               from_store);
+    return st;
 }
 
 /* Finds a certificate by fingerprint: id and whether it has a key (0 when absent). */
@@ -219,49 +179,85 @@ static mt_status add_key(mt_store *store, int64_t org_id, int64_t cert_id, const
     return st;
 }
 
-mt_status mt_store_cert_import(mt_store *store, int64_t org_id, const mt_parsed_entry *entry,
-                               const char *friendly_name, const char *description,
-                               int64_t *cert_id, bool *created)
+/* A certificate already stored: it gains the key it lacked and a longer chain. */
+static mt_status update_existing(mt_store *store, int64_t org_id, const mt_parsed_entry *entry,
+                                 bool has_key, const mt_chain *chain, mt_cert_import_result *r)
 {
-    int64_t id = 0;
-    bool has_key = false, is_new = false;
-    mt_blob *chain = NULL;
+    mt_status st = MT_OK;
+    if (!has_key && entry->pkcs8) {
+        st = add_key(store, org_id, r->cert_id, entry);
+        r->key_added = st == MT_OK;
+    }
+    if (st == MT_OK)
+        st = mt_chain_replace(store, org_id, r->cert_id, chain, &r->chain_added, &r->n_chain);
+    return st;
+}
+
+static mt_status insert_new(mt_store *store, int64_t org_id, const mt_parsed_entry *entry,
+                            const char *friendly_name, const char *description,
+                            const mt_chain *chain, mt_cert_import_result *r)
+{
+    const mt_cert_info *info = entry->cert;
+    mt_status st = mt_cert_insert(store, org_id, info, entry->pkcs8 != NULL, entry->authority,
+                                  friendly_name, description, chain->certs, chain->n,
+                                  &r->cert_id);
+    r->created = st == MT_OK;
+    r->n_chain = chain->n;
+    if (st == MT_OK && entry->pkcs8)
+        st = seal_for_emails(store, org_id, r->cert_id, info, entry->pkcs8);
+    if (st == MT_OK && entry->authority)
+        st = mt_chain_extend_by(store, org_id, r->cert_id, info, chain, &r->n_extended);
+    return st;
+}
+
+mt_status mt_store_cert_import_ex(mt_store *store, int64_t org_id, const mt_parsed_entry *entry,
+                                  const char *friendly_name, const char *description,
+                                  mt_cert_import_result *result)
+{
+    mt_cert_import_result r = {0};
+    bool has_key = false;
+    mt_chain chain = {0};
     if (!store || !entry || !entry->cert)
         return mt_fail(MT_ERR_INVALID, "store and a parsed certificate are required");
     const mt_cert_info *info = entry->cert;
+    const char *subject = info->subject ? info->subject : "";
     if (!friendly_name)
         friendly_name = entry->friendly_name;
     mt_status st = check_labels(friendly_name, description);
     if (st != MT_OK)
         return st;
-    if (info->n_emails == 0)
-        return mt_fail(MT_ERR_INVALID, "certificate %s names no email address", info->subject ? info->subject : "");
+    if (entry->pkcs8 && info->n_emails == 0)
+        return mt_fail(MT_ERR_INVALID, "certificate %s names no email address: its private key "
+                                       "has no token to be sealed to", subject);
     if (!info->spki || info->spki_len == 0 || !info->der)
-        return mt_fail(MT_ERR_INVALID, "certificate %s is incomplete", info->subject ? info->subject : "");
+        return mt_fail(MT_ERR_INVALID, "certificate %s is incomplete", subject);
     if ((st = mt_tx_begin(store)) != MT_OK)
         return st;
-    if ((st = mt_cert_find_by_sha256(store, org_id, info->sha256, &id, &has_key)) != MT_OK)
+    if ((st = entry_chain(store, org_id, entry, &chain, &r.n_chain_from_store)) != MT_OK ||
+        (st = mt_cert_find_by_sha256(store, org_id, info->sha256, &r.cert_id, &has_key)) != MT_OK)
         goto out;
-    if (id) {
-        if (!has_key && entry->pkcs8)
-            st = add_key(store, org_id, id, entry);
-        goto out;
-    }
-    is_new = true;
-    if ((st = chain_blobs(entry, &chain)) == MT_OK)
-        st = mt_cert_insert(store, org_id, info, entry->pkcs8 != NULL, friendly_name, description,
-                            chain, entry->n_chain, &id);
-    if (st == MT_OK && entry->pkcs8)
-        st = seal_for_emails(store, org_id, id, info, entry->pkcs8);
+    if (r.cert_id)
+        st = update_existing(store, org_id, entry, has_key, &chain, &r);
+    else
+        st = insert_new(store, org_id, entry, friendly_name, description, &chain, &r);
 out:
-    free(chain);
+    mt_chain_clear(&chain);
     st = mt_tx_end(store, st);
-    if (st == MT_OK) {
-        if (cert_id)
-            *cert_id = id;
-        if (created)
-            *created = is_new;
-    }
+    if (st == MT_OK && result)
+        *result = r;
+    return st;
+}
+
+mt_status mt_store_cert_import(mt_store *store, int64_t org_id, const mt_parsed_entry *entry,
+                               const char *friendly_name, const char *description,
+                               int64_t *cert_id, bool *created)
+{
+    mt_cert_import_result r;
+    mt_status st = mt_store_cert_import_ex(store, org_id, entry, friendly_name, description, &r);
+    if (st == MT_OK && cert_id)
+        *cert_id = r.cert_id;
+    if (st == MT_OK && created)
+        *created = r.created;
     return st;
 }
 
@@ -338,14 +334,8 @@ mt_status mt_cert_delete_row(mt_store *store, int64_t cert_id)
     sqlite3_bind_int64(stmt, 1, cert_id);
     st = mt_db_step_done(store, stmt, "deleting the certificate");
     mt_db_done(stmt);
-    /* issuer certificates no stored certificate refers to any more */
-    if (st == MT_OK && (st = mt_db_stmt(store,
-                                        "DELETE FROM chain_certificates WHERE NOT EXISTS"
-                                        " (SELECT 1 FROM certificate_chain WHERE chain_id = chain_certificates.id)",
-                                        &stmt)) == MT_OK) {
-        st = mt_db_step_done(store, stmt, "deleting unused chain certificates");
-        mt_db_done(stmt);
-    }
+    if (st == MT_OK)
+        st = mt_chain_drop_unused(store);
     snprintf(subject, sizeof(subject), "%lld", (long long)cert_id);
     if (st == MT_OK)
         st = mt_event_add(store, org_id, "cert.delete", subject, "{}");

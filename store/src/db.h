@@ -6,7 +6,7 @@
 
 #include <sqlite3.h>
 
-#define MT_SCHEMA_VERSION 1
+#define MT_SCHEMA_VERSION 3
 #define MT_STMT_CACHE 96
 
 struct mt_store {

@@ -48,11 +48,12 @@ mt_status mt_cert_delete_row(mt_store *store, int64_t cert_id);
 /* Certificate ids of an account's history, oldest first (malloc'd). */
 mt_status mt_account_history(mt_store *store, int64_t account_id, int64_t **out, size_t *n);
 
-/* Inserts a certificate row with its emails and chain, and its audit event
- * (the key, if any, is stored by the caller). */
+/* Inserts a certificate row with its emails (none for an authority: a CA
+ * certificate belongs to no account) and chain, and its audit event (the
+ * key, if any, is stored by the caller). */
 mt_status mt_cert_insert(mt_store *store, int64_t org_id, const mt_cert_info *info, bool has_key,
-                         const char *friendly_name, const char *description, const mt_blob *chain,
-                         size_t n_chain, int64_t *cert_id);
+                         bool authority, const char *friendly_name, const char *description,
+                         const mt_blob *chain, size_t n_chain, int64_t *cert_id);
 /* Id (0 when absent) and key presence of a certificate by fingerprint. */
 mt_status mt_cert_find_by_sha256(mt_store *store, int64_t org_id, const uint8_t sha256[32],
                                  int64_t *cert_id, bool *has_key);

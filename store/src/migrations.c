@@ -119,6 +119,9 @@ static const char *const migrations[] = {
     "UPDATE tokens SET pin_wrapped = NULL, pin_salt = NULL, pin_ops = NULL, pin_mem = NULL,"
     "  pin_store_key = NULL, failed_logins = 0"
     "  WHERE pin_wrapped IS NOT NULL AND id NOT IN (SELECT token_id FROM accounts);",
+    /* 3: CA certificates imported on their own complete the chains of the
+     * certificates they issue: found by subject (the issuer of a chain's tail) */
+    "CREATE INDEX certificates_org_subject ON certificates (org_id, subject);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -140,7 +140,7 @@ static mt_status store_issued(mt_store *store, const mt_renewal *r, const mt_cer
     if (st == MT_OK)
         st = mt_cert_find_by_sha256(store, r->org_id, info->sha256, cert_id, &has_key);
     if (st == MT_OK && !*cert_id)
-        st = mt_cert_insert(store, r->org_id, info, true, NULL, NULL, chain, n_chain, cert_id);
+        st = mt_cert_insert(store, r->org_id, info, true, false, NULL, NULL, chain, n_chain, cert_id);
     if (st == MT_OK)
         st = mt_db_stmt(store, "INSERT OR REPLACE INTO sealed_keys (cert_id, token_id, sealed) VALUES (?, ?, ?)", &stmt);
     if (st == MT_OK) {

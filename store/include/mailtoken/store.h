@@ -152,10 +152,12 @@ typedef enum mt_key_type {
     MT_KEY_EC,
     MT_KEY_ED25519,
     MT_KEY_ED448,
+    MT_KEY_X25519,
+    MT_KEY_X448,
     MT_KEY_OTHER
 } mt_key_type;
 
-const char *mt_key_type_name(mt_key_type type); /* "rsa", "ec", "ed25519"... */
+const char *mt_key_type_name(mt_key_type type); /* "rsa", "ec", "ed25519", "x25519"... */
 
 #define MT_KEY_ID_LEN 20 /* CKA_ID: SHA-1 of the public value, as NSS computes it */
 
@@ -187,6 +189,7 @@ typedef struct mt_cert_info {
     char **emails;              /* lower-cased, subjectAltName rfc822Name then subject emailAddress, unique */
     size_t n_emails;
     mt_key_type key_type;
+    char *key_algorithm;        /* for messages: "RSA", "EC", "DSA", "ML-KEM-768", or the OID */
     unsigned key_bits;          /* RSA modulus bits, EC field bits */
     char *curve;                /* "P-256", "P-384", "P-521" or NULL */
     uint8_t *spki;              /* SubjectPublicKeyInfo DER (CKA_PUBLIC_KEY_INFO) */
@@ -209,37 +212,62 @@ void mt_cert_info_free(mt_cert_info *info);
 typedef enum mt_input_format {
     MT_FORMAT_UNKNOWN = 0,
     MT_FORMAT_P12,      /* PKCS#12 / PFX, DER or PEM-armoured */
-    MT_FORMAT_PEM,      /* one or more PEM certificates (a bundle) */
-    MT_FORMAT_DER       /* one DER certificate */
+    MT_FORMAT_PEM,      /* PEM certificates (a bundle), possibly with their private keys */
+    MT_FORMAT_DER,      /* one DER certificate */
+    MT_FORMAT_PKCS7     /* PKCS#7 certificate bundle (.p7b/.p7c), DER or PEM */
 } mt_input_format;
 
-/* One end-entity certificate found in an input file, with its key and chain. */
+/* One certificate found in an input file, with its key and chain: an
+ * end-entity certificate, or (authority) a CA certificate that came without
+ * a key and issues nothing else in the file, stored so that it completes the
+ * chains of the certificates it issued. */
 typedef struct mt_parsed_entry {
     mt_cert_info *cert;
     mt_secret *pkcs8;           /* private key as PKCS#8 DER, or NULL (public only) */
     mt_cert_info **chain;       /* issuer certificates found beside it, leaf-most first */
     size_t n_chain;
     char *friendly_name;        /* P12 friendlyName bag attribute (valid UTF-8) or NULL */
+    bool authority;             /* a CA certificate without a key: never an account's */
 } mt_parsed_entry;
+
+/* An entry of the input this build cannot import (e.g. a DSA key in a Java
+ * keystore); the others are imported all the same. */
+typedef struct mt_skipped_entry {
+    char *friendly_name;        /* or NULL */
+    char *subject;              /* or NULL: a key without a certificate */
+    char *serial_hex;           /* or NULL */
+    char *fingerprint;          /* SHA-256, 64 hex digits, or NULL */
+    char *algorithm;            /* "DSA", "ML-KEM-768", "EC brainpoolP256r1", an OID... */
+    char *reason;
+} mt_skipped_entry;
 
 typedef struct mt_parsed {
     mt_input_format format;
     mt_parsed_entry *entries;
     size_t n_entries;
-    char **warnings;            /* what was skipped or is not usable, and why */
+    char **warnings;            /* what is not usable or looks wrong, and why */
     size_t n_warnings;
+    mt_skipped_entry *skipped;  /* entries left out (the file is a partial import) */
+    size_t n_skipped;
 } mt_parsed;
 
 /* Detects the format by content. */
 mt_input_format mt_cert_detect_format(const uint8_t *data, size_t len);
 
-/* Parses a P12 (password may be NULL: no password; "" with len 0: empty
- * password), a PEM bundle or a DER certificate.  `name` (usually the file
- * name) prefixes every error and warning.  Errors: MT_ERR_PASSWORD (wrong
- * password), MT_ERR_UNSUPPORTED (e.g. PBMAC1 under OpenSSL 3.0: never
- * reported as a wrong password), MT_ERR_TOO_LARGE, MT_ERR_INVALID (truncated,
- * corrupt, empty, key not matching its certificate, no email in the
- * certificate, friendly name not UTF-8, ...). */
+/* Parses a P12 (BER or DER, or PEM-armoured), a PEM bundle (certificates
+ * and PRIVATE KEY, RSA/EC PRIVATE KEY and ENCRYPTED PRIVATE KEY blocks,
+ * paired with their certificates by public key), a PKCS#7 bundle or a DER
+ * certificate.  password may be NULL (no password); "" with len 0 is the
+ * empty password; it opens P12 files and encrypted PEM keys alike.  `name`
+ * (usually the file name) prefixes every error and warning.  Certificates
+ * without an email, CA certificates and EdDSA/X25519/X448 certificates are
+ * entries with warnings; entries of an algorithm this build cannot use are
+ * listed in `skipped`.  Errors: MT_ERR_PASSWORD (wrong password: the MAC, or
+ * without one every decryption, fails), MT_ERR_UNSUPPORTED (e.g. PBMAC1 under
+ * OpenSSL 3.0, or no entry this build supports: never reported as a wrong
+ * password), MT_ERR_TOO_LARGE, MT_ERR_INVALID (corrupt or truncated, also
+ * behind a correct password; empty; key not matching its certificate; a PEM
+ * key matching no certificate; friendly name not UTF-8, ...). */
 mt_status mt_cert_parse(const uint8_t *data, size_t len, const char *name,
                         const char *password, size_t password_len, mt_parsed **out);
 mt_status mt_cert_parse_file(const char *path, const mt_secret *password, mt_parsed **out);
@@ -347,12 +375,30 @@ void mt_cert_list_free(mt_cert **certs, size_t n);
 
 /* Stores one parsed entry.  The private key (if any) is sealed to the token
  * key of each email the certificate names (tokens are created on demand;
- * no PIN needed).  Importing a certificate that is already there (same
- * SHA-256 in the organisation) changes nothing and sets *created = false;
- * importing it with a key when it was stored public-only adds the key. */
+ * no PIN needed); a certificate naming no email is refused a key.  A chain
+ * that stops short of a root is completed from the CA certificates already
+ * in the organisation.  Importing a certificate that is already there (same
+ * SHA-256 in the organisation) sets *created = false and changes nothing,
+ * except that it gains the key when it was stored public-only, and the
+ * longer chain when the entry brings one. */
 mt_status mt_store_cert_import(mt_store *store, int64_t org_id, const mt_parsed_entry *entry,
                                const char *friendly_name, const char *description,
                                int64_t *cert_id, bool *created);
+
+/* What mt_store_cert_import_ex did. */
+typedef struct mt_cert_import_result {
+    int64_t cert_id;
+    bool created;
+    bool key_added;       /* an existing certificate gained its private key */
+    bool chain_added;     /* an existing certificate gained a longer chain */
+    size_t n_chain;       /* issuer certificates stored with it now */
+    size_t n_chain_from_store; /* of which found among the stored CA certificates */
+    size_t n_extended;    /* (authority entries) stored certificates whose chain it extended */
+} mt_cert_import_result;
+
+mt_status mt_store_cert_import_ex(mt_store *store, int64_t org_id, const mt_parsed_entry *entry,
+                                  const char *friendly_name, const char *description,
+                                  mt_cert_import_result *result);
 mt_status mt_store_cert_get(mt_store *store, int64_t cert_id, mt_cert **out);
 mt_status mt_store_cert_get_by_fingerprint(mt_store *store, int64_t org_id,
                                            const uint8_t sha256[32], mt_cert **out);

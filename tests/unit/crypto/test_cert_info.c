@@ -80,7 +80,18 @@ static void test_ca_fields(void **state)
     assert_string_equal(root->subject, root->issuer);
     assert_memory_equal(root->subject_der, root->issuer_der, root->subject_der_len);
     assert_memory_equal(sub->issuer_der, root->subject_der, root->subject_der_len);
+    /* the algorithm, as messages name it */
+    assert_string_equal(root->key_algorithm, "RSA");
     mt_parsed_free(parsed);
+    for (size_t i = 0; i < n_users; i++) {
+        mt_cert_info *info = info_of(users[i].crt);
+        const char *want = strncmp(users[i].key, "rsa", 3) == 0  ? "RSA"
+                           : strncmp(users[i].key, "ec-", 3) == 0 ? "EC"
+                                                                   : "ED25519";
+        if (strcmp(info->key_algorithm, want) != 0)
+            fail_msg("%s: key_algorithm %s, expected %s", users[i].name, info->key_algorithm, want);
+        mt_cert_info_free(info);
+    }
 }
 
 static void test_dup_is_deep(void **state)
@@ -128,6 +139,8 @@ static void test_names(void **state)
     assert_string_equal(mt_key_type_name(MT_KEY_EC), "ec");
     assert_string_equal(mt_key_type_name(MT_KEY_ED25519), "ed25519");
     assert_string_equal(mt_key_type_name(MT_KEY_ED448), "ed448");
+    assert_string_equal(mt_key_type_name(MT_KEY_X25519), "x25519");
+    assert_string_equal(mt_key_type_name(MT_KEY_X448), "x448");
     assert_string_equal(mt_key_type_name(MT_KEY_NONE), "none");
     assert_string_equal(mt_key_type_name((mt_key_type)99), "other");
 }

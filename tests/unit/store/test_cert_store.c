@@ -234,6 +234,96 @@ static void raw_secret_scan(void **state)
     mt_secret_free(pin);
 }
 
+static mt_parsed *parse_file(const char *rel)
+{
+    mt_parsed *parsed = NULL;
+    mt_status st = mt_cert_parse_file(test_data_path(rel), NULL, &parsed);
+    if (st != MT_OK)
+        fail_msg("%s: %s", rel, mt_errmsg());
+    return parsed;
+}
+
+static size_t stored_chain(test_env *env, int64_t id)
+{
+    mt_cert *cert = NULL;
+    assert_int_equal(mt_store_cert_get(env->store, id, &cert), MT_OK);
+    size_t n = cert->n_chain;
+    mt_cert_free(cert);
+    return n;
+}
+
+/* CA certificates imported on their own complete chains, before and after. */
+static void authority_completes_chains(void **state)
+{
+    test_env *env = *state;
+    int64_t bob = test_import(env, "bob", true); /* no chain in a PEM */
+    assert_int_equal(stored_chain(env, bob), 0);
+    mt_parsed *sub = parse_file("ca/sub.crt");
+    assert_true(sub->entries[0].authority);
+    mt_cert_import_result r;
+    assert_int_equal(mt_store_cert_import_ex(env->store, env->org_id, &sub->entries[0], NULL, NULL, &r), MT_OK);
+    assert_true(r.created);
+    assert_int_equal(r.n_extended, 1);
+    assert_int_equal(stored_chain(env, bob), 1);
+    /* an authority names no email: no account can take it */
+    assert_int_equal(mt_store_account_create(env->store, env->org_id, "bob@example.org", r.cert_id, &r.cert_id, 1),
+                     MT_ERR_INVALID);
+    mt_parsed *root = parse_file("ca/root.crt");
+    assert_int_equal(mt_store_cert_import_ex(env->store, env->org_id, &root->entries[0], NULL, NULL, &r), MT_OK);
+    assert_int_equal(r.n_extended, 2); /* bob's chain and the sub CA's */
+    assert_int_equal(stored_chain(env, bob), 2);
+    /* a certificate that comes later gets its chain from them */
+    mt_parsed *carol = test_parse_user_pem("carol");
+    assert_int_equal(mt_store_cert_import_ex(env->store, env->org_id, &carol->entries[0], NULL, NULL, &r), MT_OK);
+    assert_int_equal(r.n_chain, 2);
+    assert_int_equal(r.n_chain_from_store, 2);
+    mt_parsed_free(sub);
+    mt_parsed_free(root);
+    mt_parsed_free(carol);
+}
+
+/* A stored certificate gains the longer chain of a later file, once. */
+static void longer_chain_replaces(void **state)
+{
+    test_env *env = *state;
+    int64_t alice = test_import(env, "alice", true);
+    mt_parsed *p12 = test_parse_user("alice");
+    mt_cert_import_result r;
+    long events = test_count(env->path, "events");
+    assert_int_equal(mt_store_cert_import_ex(env->store, env->org_id, &p12->entries[0], NULL, NULL, &r), MT_OK);
+    assert_false(r.created);
+    assert_true(r.key_added);
+    assert_true(r.chain_added);
+    assert_int_equal(r.cert_id, alice);
+    assert_int_equal(stored_chain(env, alice), 2);
+    /* the token made for the key, cert.add-key, cert.chain */
+    assert_int_equal(test_count(env->path, "events"), events + 3);
+    assert_int_equal(mt_store_cert_import_ex(env->store, env->org_id, &p12->entries[0], NULL, NULL, &r), MT_OK);
+    assert_false(r.key_added || r.chain_added);
+    assert_int_equal(test_count(env->path, "events"), events + 3);
+    mt_parsed_free(p12);
+}
+
+/* The store refuses a key it has no token to seal to. */
+static void no_email_no_key(void **state)
+{
+    test_env *env = *state;
+    mt_parsed *alice = test_parse_user("alice");
+    mt_parsed_entry entry = alice->entries[0];
+    mt_cert_info *copy = mt_cert_info_dup(entry.cert);
+    size_t n_emails = copy->n_emails;
+    copy->n_emails = 0; /* as a certificate naming none */
+    entry.cert = copy;
+    entry.n_chain = 0;
+    mt_cert_import_result r;
+    assert_int_equal(mt_store_cert_import_ex(env->store, env->org_id, &entry, NULL, NULL, &r), MT_ERR_INVALID);
+    assert_non_null(strstr(mt_errmsg(), "no token to be sealed to"));
+    assert_int_equal(test_count(env->path, "certificates"), 0);
+    copy->n_emails = n_emails;
+    mt_cert_info_free(copy);
+    mt_parsed_free(alice);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +332,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(list_update_delete, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(sealed_per_token, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(raw_secret_scan, test_env_setup, test_env_teardown),
+        cmocka_unit_test_setup_teardown(authority_completes_chains, test_env_setup, test_env_teardown),
+        cmocka_unit_test_setup_teardown(longer_chain_replaces, test_env_setup, test_env_teardown),
+        cmocka_unit_test_setup_teardown(no_email_no_key, test_env_setup, test_env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
