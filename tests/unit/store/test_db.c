@@ -138,6 +138,7 @@ static void migration_2(void **state)
     test_sql(env->path, "ALTER TABLE organizations DROP COLUMN so_failed_logins;"
                         "ALTER TABLE organizations DROP COLUMN so_max_failures;"
                         "ALTER TABLE organizations DROP COLUMN so_next_attempt_at;"
+                        "DROP INDEX certificates_org_subject;" /* version 3 */
                         "PRAGMA user_version = 1");
     assert_int_equal(mt_store_open(env->path, env->config, 0, &env->store), MT_OK);
     assert_int_equal(mt_store_schema_version(env->store), mt_schema_latest());
