@@ -228,7 +228,8 @@ CK_RV mt_mech_resolve(const CK_MECHANISM *m, CK_FLAGS flag, const mt_object *key
         size_t size = key->klass == CKO_SECRET_KEY ? key->value_len : key->key_bits;
         if (key->key_type != found->key_type)
             return CKR_KEY_TYPE_INCONSISTENT;
-        if (size < found->min_bits || size > found->max_bits)
+        if (size < found->min_bits || size > found->max_bits ||
+            (found->aes && !mt_aes_key_len_ok(size)))
             return CKR_KEY_SIZE_RANGE;
         if (!mechanism_allowed(key, found->type))
             return CKR_MECHANISM_INVALID;
