@@ -1,8 +1,9 @@
-/* C_DeriveKey: ECDH1 with the token's EC keys.  The other party's point comes
+/* C_DeriveKey: ECDH1 (and its cofactor form) with the token's EC keys.  The other party's point comes
  * raw (04||X||Y) or DER-wrapped; the result is a session secret key shaped by
  * the template (secret_key.c), so NSS can carry on with it (kdf.c or none). */
 #include "module.h"
 
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <string.h>
 
@@ -67,7 +68,11 @@ static bool set_checked_peer(EVP_PKEY_CTX *ctx, EVP_PKEY *peer)
     return quick == 1 && EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) == 1;
 }
 
-static CK_RV ecdh(EVP_PKEY *pkey, const CK_ECDH1_DERIVE_PARAMS *p, uint8_t **secret, size_t *len)
+/* Cofactor Diffie-Hellman (CKM_ECDH1_COFACTOR_DERIVE, the "cofactorDH"
+ * schemes of RFC 5753) multiplies by the curve's cofactor: the same secret
+ * on the prime-order curves, asked for all the same. */
+static CK_RV ecdh(EVP_PKEY *pkey, const CK_ECDH1_DERIVE_PARAMS *p, bool cofactor, uint8_t **secret,
+                  size_t *len)
 {
     const uint8_t *point;
     size_t point_len;
@@ -79,8 +84,9 @@ static CK_RV ecdh(EVP_PKEY *pkey, const CK_ECDH1_DERIVE_PARAMS *p, uint8_t **sec
         EVP_PKEY_set1_encoded_public_key(peer, point, point_len) != 1)
         goto out;
     ctx = mt_pkey_ctx(pkey);
-    if (!ctx || EVP_PKEY_derive_init(ctx) != 1 || !set_checked_peer(ctx, peer) ||
-        EVP_PKEY_derive(ctx, NULL, len) != 1)
+    if (!ctx || EVP_PKEY_derive_init(ctx) != 1 ||
+        (cofactor && EVP_PKEY_CTX_set_ecdh_cofactor_mode(ctx, 1) != 1) ||
+        !set_checked_peer(ctx, peer) || EVP_PKEY_derive(ctx, NULL, len) != 1)
         goto out;
     rv = CKR_HOST_MEMORY;
     if (!(*secret = OPENSSL_malloc(*len)))
@@ -146,7 +152,7 @@ CK_RV mt_derive_key(mt_call *call, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE base,
     if (rv != CKR_OK)
         goto out;
     mt_unlock();
-    rv = ecdh(key->pkey, p, &z, &z_len);
+    rv = ecdh(key->pkey, p, mech->type == CKM_ECDH1_COFACTOR_DERIVE, &z, &z_len);
     if (rv == CKR_OK)
         rv = key_material(p, &t, z, z_len, &derived, &derived_len);
     mt_lock();
@@ -164,6 +170,5 @@ out:
     OPENSSL_clear_free(derived, derived_len);
     mt_mech_params_clear(&params);
     mt_key_unref(key);
-    (void)mech;
     return rv;
 }

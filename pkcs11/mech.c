@@ -58,6 +58,7 @@ static const mt_mech mechs[] = {
     EC(CKM_ECDSA_SHA384, EC_SIGN, "SHA384", no_params),
     EC(CKM_ECDSA_SHA512, EC_SIGN, "SHA512", no_params),
     EC(CKM_ECDH1_DERIVE, EC_DERIVE, NULL, ecdh_params),
+    EC(CKM_ECDH1_COFACTOR_DERIVE, EC_DERIVE, NULL, ecdh_params),
     DIGEST(CKM_SHA_1, "SHA1"),
     DIGEST(CKM_SHA224, "SHA224"),
     DIGEST(CKM_SHA256, "SHA256"),

@@ -1,7 +1,8 @@
 # Mail for the Thunderbird tests (sourced after lib.sh): three accounts,
 # each with a primary and a history certificate of the same kind (EC P-256,
 # EC P-384, RSA), and mail encrypted to each certificate the ways senders
-# do it: OpenSSL (RFC 5753 with its SHA-1 KDF default and with SHA-2 KDFs;
+# do it: OpenSSL (RFC 5753 with its SHA-1 KDF default, with SHA-2 KDFs and
+# with cofactor Diffie-Hellman;
 # RSA with PKCS#1 v1.5 and OAEP) and Thunderbird's own NSS (cmsutil -E).
 #
 # MAILS lists "FILE EMAIL MARKER": FILE.der (CMS) and FILE.eml (S/MIME mail)
@@ -112,6 +113,8 @@ write_mails() {
             encrypt_mail "$name-sha1kdf" "$cert" "$email" openssl -aes128
             encrypt_mail "$name-sha256kdf" "$cert" "$email" openssl -aes256 -keyopt ecdh_kdf_md:sha256
             encrypt_mail "$name-sha512kdf" "$cert" "$email" openssl -aes192 -keyopt ecdh_kdf_md:sha512
+            encrypt_mail "$name-cofactor" "$cert" "$email" openssl -aes256 -keyopt ecdh_cofactor_mode:1 \
+                -keyopt ecdh_kdf_md:sha384
             ;;
         esac
         encrypt_mail "$name-nss" "$cert" "$email" "$name"
