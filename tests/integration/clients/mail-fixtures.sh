@@ -2,8 +2,8 @@
 # each with a primary and a history certificate of the same kind (EC P-256,
 # EC P-384, RSA), and mail encrypted to each certificate the ways senders
 # do it: OpenSSL (RFC 5753 with its SHA-1 KDF default, with SHA-2 KDFs and
-# with cofactor Diffie-Hellman;
-# RSA with PKCS#1 v1.5 and OAEP) and Thunderbird's own NSS (cmsutil -E).
+# with cofactor Diffie-Hellman; RSA with PKCS#1 v1.5 and OAEP, AES or 3DES
+# content) and Thunderbird's own NSS (cmsutil -E).
 #
 # MAILS lists "FILE EMAIL MARKER": FILE.der (CMS) and FILE.eml (S/MIME mail)
 # hold a text containing MARKER, to be opened by EMAIL's token.
@@ -105,6 +105,7 @@ write_mails() {
         case $name in
         alice*)
             encrypt_mail "$name-pkcs1" "$cert" "$email" openssl -aes256
+            encrypt_mail "$name-3des" "$cert" "$email" openssl -des3
             encrypt_mail "$name-oaep" "$cert" "$email" openssl -aes128 -keyopt rsa_padding_mode:oaep
             encrypt_mail "$name-oaep256" "$cert" "$email" openssl -aes256 -keyopt rsa_padding_mode:oaep \
                 -keyopt rsa_oaep_md:sha256 -keyopt rsa_mgf1_md:sha256
