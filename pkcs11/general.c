@@ -45,12 +45,16 @@ CK_RV mt_rv_from_status(mt_status status)
 }
 
 /* Mutex callbacks without CKF_OS_LOCKING_OK cannot be honoured: our locks
- * are pthread ones.  The reserved string comes as a copy (init_args.c). */
-static CK_RV check_init_args(const CK_C_INITIALIZE_ARGS *args, char **reserved)
+ * are pthread ones.  The arguments and the reserved string come as copies
+ * (init_args.c). */
+static CK_RV check_init_args(const void *init_args, char **reserved)
 {
+    CK_C_INITIALIZE_ARGS copy, *args = &copy;
     *reserved = NULL;
-    if (!args)
+    if (!init_args)
         return CKR_OK;
+    if (mt_init_args_copy(init_args, &copy) != CKR_OK)
+        return CKR_ARGUMENTS_BAD;
     int callbacks = !!args->CreateMutex + !!args->DestroyMutex + !!args->LockMutex +
                     !!args->UnlockMutex;
     if (callbacks != 0 && callbacks != 4)

@@ -587,7 +587,9 @@ bool mt_kdf_known(CK_ULONG kdf);
 CK_RV mt_kdf_x963(CK_ULONG kdf, const uint8_t *z, size_t z_len, const uint8_t *shared,
                   size_t shared_len, uint8_t *out, size_t out_len);
 
-/* init_args.c: C_Initialize's reserved string, read without trusting the pointer */
+/* init_args.c: C_Initialize's arguments and reserved string, read without
+ * trusting the pointers (CKR_ARGUMENTS_BAD when they cannot be read) */
+CK_RV mt_init_args_copy(const void *args, CK_C_INITIALIZE_ARGS *out);
 CK_RV mt_init_reserved_copy(const void *reserved, char **out);
 
 /* pin_rv.c: why a new PIN was refused, in PKCS#11 terms */

@@ -1,5 +1,5 @@
-/* PKCS#11 3.0 conformance where clients found the module wanting: a
- * C_Initialize reserved pointer that cannot be read, the order in which
+/* PKCS#11 3.0 conformance where clients found the module wanting:
+ * C_Initialize arguments that cannot be read, the order in which
  * errors are reported, single- and multi-part calls mixed on one operation,
  * size queries, PIN policy errors, and what a write-protected token still
  * lets an application create. */
@@ -30,9 +30,11 @@ static int teardown(void **state)
 static void initialize_reserved_pointer(void **state)
 {
     (void)state;
-    /* a pointer that does not point at readable memory */
+    /* a pointer that does not point at readable memory, as the reserved
+     * string or as the arguments themselves */
     CK_C_INITIALIZE_ARGS one = {.flags = CKF_OS_LOCKING_OK, .pReserved = (void *)1};
     assert_int_equal(p11->C_Initialize(&one), CKR_ARGUMENTS_BAD);
+    assert_int_equal(p11->C_Initialize((void *)1), CKR_ARGUMENTS_BAD);
     /* a string running into a page that cannot be read */
     long page = sysconf(_SC_PAGESIZE);
     char *pages = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,

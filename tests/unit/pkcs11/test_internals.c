@@ -147,6 +147,10 @@ static void reserved_string(void **state)
     assert_string_equal(copy, "emails=a@*");
     free(copy);
     assert_int_equal(mt_init_reserved_copy((void *)1, &copy), CKR_ARGUMENTS_BAD);
+    CK_C_INITIALIZE_ARGS args, given = {.flags = CKF_OS_LOCKING_OK, .pReserved = "x"};
+    assert_int_equal(mt_init_args_copy((void *)1, &args), CKR_ARGUMENTS_BAD);
+    assert_int_equal(mt_init_args_copy(&given, &args), CKR_OK);
+    assert_memory_equal(&args, &given, sizeof(args));
     assert_int_equal(mt_init_reserved_copy((void *)-1, &copy), CKR_ARGUMENTS_BAD);
     long page = sysconf(_SC_PAGESIZE);
     char *pages = mmap(NULL, 3 * (size_t)page, PROT_READ | PROT_WRITE,
