@@ -250,15 +250,24 @@ static CK_OBJECT_HANDLE key_of(CK_SESSION_HANDLE s, CK_OBJECT_CLASS klass)
     return h;
 }
 
+/* The module initialised, a session on alice's token logged in, her primary keys. */
+static CK_SESSION_HANDLE alice_keys(CK_OBJECT_HANDLE *priv, CK_OBJECT_HANDLE *pub)
+{
+    test_init();
+    CK_SESSION_HANDLE s = test_session("alice@example.org", 1);
+    *priv = key_of(s, CKO_PRIVATE_KEY);
+    *pub = key_of(s, CKO_PUBLIC_KEY);
+    return s;
+}
+
 static void sign_verify_mixing(void **state)
 {
     (void)state;
     CK_MECHANISM m = {CKM_SHA256_RSA_PKCS, NULL, 0};
     uint8_t sig[512];
     CK_ULONG len = sizeof(sig);
-    test_init();
-    CK_SESSION_HANDLE s = test_session("alice@example.org", 1);
-    CK_OBJECT_HANDLE priv = key_of(s, CKO_PRIVATE_KEY), pub = key_of(s, CKO_PUBLIC_KEY);
+    CK_OBJECT_HANDLE priv, pub;
+    CK_SESSION_HANDLE s = alice_keys(&priv, &pub);
     /* C_Sign's size query, then C_SignFinal: refused, not a signature of nothing */
     assert_int_equal(p11->C_SignInit(s, &m, priv), CKR_OK);
     assert_int_equal(p11->C_Sign(s, (CK_BYTE_PTR) "mail", 4, NULL, &len), CKR_OK);
@@ -374,9 +383,8 @@ static void rsa_update_size_query(void **state)
     CK_MECHANISM m = {CKM_RSA_PKCS, NULL, 0};
     uint8_t enc[256], dec[256];
     CK_ULONG part = 0, len = sizeof(enc), dec_len = sizeof(dec);
-    test_init();
-    CK_SESSION_HANDLE s = test_session("alice@example.org", 1);
-    CK_OBJECT_HANDLE priv = key_of(s, CKO_PRIVATE_KEY), pub = key_of(s, CKO_PUBLIC_KEY);
+    CK_OBJECT_HANDLE priv, pub;
+    CK_SESSION_HANDLE s = alice_keys(&priv, &pub);
     assert_int_equal(p11->C_EncryptInit(s, &m, pub), CKR_OK);
     assert_int_equal(p11->C_EncryptUpdate(s, (CK_BYTE_PTR) "secret", 6, NULL, &part), CKR_OK);
     assert_int_equal(part, 0);
