@@ -10,6 +10,7 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/mt-libfuzzer-XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 cd "$scratch" # crash reproducers are written to the working directory
 export TMPDIR=$scratch # and the target's store: gone with it, however libFuzzer exits
+mkdir "$scratch/new"
 mapfile -t dirs < <(find "$corpus" -mindepth 1 -maxdepth 1 -type d | sort)
 "$binary" -runs="$runs" -seed=1 -max_len=4096 -timeout=30 -print_final_stats=1 \
-    "$scratch" "${dirs[@]}"
+    "$scratch/new" "${dirs[@]}"
