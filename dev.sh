@@ -13,7 +13,9 @@ PACKAGES=(
   libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libcmocka-dev
   softhsm2 opensc gnutls-bin libnss3-tools libengine-pkcs11-openssl
   jq curl xxd python3 passwd
-  default-jre-headless
+  default-jre-headless      # keytool: Java keystores for cert import tests
+  clang libclang-rt-14-dev  # libFuzzer (tests/fuzz/pkcs11)
+  thunderbird               # headless Thunderbird test; its own NSS for cmsutil
 )
 JOBS=$(nproc 2>/dev/null || echo 2)
 

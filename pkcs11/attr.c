@@ -167,3 +167,45 @@ CK_RV mt_tmpl_ulong(const CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_ATTRIBUTE_TYPE 
     memcpy(value, attr->pValue, sizeof(*value));
     return CKR_OK;
 }
+
+CK_RV mt_attr_set(mt_attr_list *list, CK_ATTRIBUTE_TYPE type, const void *value, size_t len)
+{
+    mt_attr *attr = (mt_attr *)mt_attr_find(list, type);
+    uint8_t *copy = NULL;
+    if (!attr)
+        return CKR_ATTRIBUTE_TYPE_INVALID;
+    if (len > 0 && !(copy = malloc(len)))
+        return CKR_HOST_MEMORY;
+    if (len > 0)
+        memcpy(copy, value, len);
+    OPENSSL_clear_free(attr->value, attr->len);
+    attr->value = copy;
+    attr->len = len;
+    attr->sensitive = false;
+    return CKR_OK;
+}
+
+void mt_attr_make_sensitive(mt_attr_list *list, CK_ATTRIBUTE_TYPE type)
+{
+    mt_attr *attr = (mt_attr *)mt_attr_find(list, type);
+    if (!attr)
+        return;
+    OPENSSL_clear_free(attr->value, attr->len);
+    attr->value = NULL;
+    attr->len = 0;
+    attr->sensitive = true;
+}
+
+CK_RV mt_attr_copy(const mt_attr_list *from, mt_attr_list *to)
+{
+    CK_RV rv = CKR_OK;
+    memset(to, 0, sizeof(*to));
+    for (size_t i = 0; rv == CKR_OK && i < from->n; i++) {
+        const mt_attr *a = &from->items[i];
+        rv = a->sensitive ? mt_attr_add_sensitive(to, a->type)
+                          : mt_attr_add(to, a->type, a->value, a->len);
+    }
+    if (rv != CKR_OK)
+        mt_attr_clear(to);
+    return rv;
+}

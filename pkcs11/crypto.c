@@ -10,11 +10,29 @@
 #include "module.h"
 
 #include <openssl/decoder.h>
+#include <openssl/kdf.h>
 #include <openssl/provider.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const digest_names[MT_N_DIGESTS] = {"SHA1", "SHA224", "SHA256", "SHA384",
                                                        "SHA512"};
+/* By mode (CBC_PAD is CBC with the module's own padding) and key size. */
+static const char *const aes_names[MT_N_AES_MODES] = {"ECB", "CBC", "WRAP", "WRAP-PAD"};
+
+static CK_RV fetch_ciphers(void)
+{
+    char name[32];
+    for (size_t m = 0; m < MT_N_AES_MODES; m++) {
+        for (size_t k = 0; k < 3; k++) {
+            snprintf(name, sizeof(name), "AES-%zu-%s", 128 + 64 * k, aes_names[m]);
+            if (!(mt_g.aes[m][k] = EVP_CIPHER_fetch(mt_g.libctx, name, NULL)))
+                return CKR_GENERAL_ERROR;
+        }
+    }
+    mt_g.x963 = EVP_KDF_fetch(mt_g.libctx, "X963KDF", NULL);
+    return mt_g.x963 ? CKR_OK : CKR_GENERAL_ERROR;
+}
 
 /* Called locked, from C_Initialize. */
 CK_RV mt_crypto_init(void)
@@ -28,7 +46,7 @@ CK_RV mt_crypto_init(void)
     for (size_t i = 0; i < MT_N_DIGESTS; i++)
         if (!(mt_g.digests[i] = EVP_MD_fetch(mt_g.libctx, digest_names[i], NULL)))
             return CKR_GENERAL_ERROR;
-    return CKR_OK;
+    return fetch_ciphers();
 }
 
 /* Called locked, from C_Finalize (after every key is gone) or a failed
@@ -39,14 +57,28 @@ void mt_crypto_free(void)
     if (!mt_openssl_down) {
         for (size_t i = 0; i < MT_N_DIGESTS; i++)
             EVP_MD_free(mt_g.digests[i]);
+        for (size_t m = 0; m < MT_N_AES_MODES; m++)
+            for (size_t k = 0; k < 3; k++)
+                EVP_CIPHER_free(mt_g.aes[m][k]);
+        EVP_KDF_free(mt_g.x963);
         if (mt_g.provider)
             OSSL_PROVIDER_unload(mt_g.provider);
         if (mt_g.libctx)
             OSSL_LIB_CTX_free(mt_g.libctx);
     }
     memset(mt_g.digests, 0, sizeof(mt_g.digests));
+    memset(mt_g.aes, 0, sizeof(mt_g.aes));
+    mt_g.x963 = NULL;
     mt_g.provider = NULL;
     mt_g.libctx = NULL;
+}
+
+const EVP_CIPHER *mt_aes_cipher(mt_aes_mode mode, size_t key_len)
+{
+    size_t m = mode == MT_AES_ECB ? 0 : mode == MT_AES_KW ? 2 : mode == MT_AES_KWP ? 3 : 1;
+    if (mode == MT_AES_NONE || !mt_aes_key_len_ok(key_len))
+        return NULL;
+    return mt_g.aes[m][(key_len - 16) / 8];
 }
 
 const EVP_MD *mt_md(const char *name)

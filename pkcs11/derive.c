@@ -1,28 +1,11 @@
-/* C_DeriveKey: ECDH1 with the token's EC keys.  The other party's point comes
+/* C_DeriveKey: ECDH1 (and its cofactor form) with the token's EC keys.  The other party's point comes
  * raw (04||X||Y) or DER-wrapped; the result is a session secret key shaped by
- * the template, so NSS can carry on with it (X9.63 KDF or none). */
+ * the template (secret_key.c), so NSS can carry on with it (kdf.c or none). */
 #include "module.h"
 
-#include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
-#include <openssl/kdf.h>
 #include <string.h>
-
-static const struct {
-    CK_ULONG kdf;
-    const char *digest;
-} kdfs[] = {
-    {CKD_SHA1_KDF, "SHA1"},     {CKD_SHA224_KDF, "SHA224"}, {CKD_SHA256_KDF, "SHA256"},
-    {CKD_SHA384_KDF, "SHA384"}, {CKD_SHA512_KDF, "SHA512"},
-};
-
-static const char *kdf_digest(CK_ULONG kdf)
-{
-    for (size_t i = 0; i < sizeof(kdfs) / sizeof(kdfs[0]); i++)
-        if (kdfs[i].kdf == kdf)
-            return kdfs[i].digest;
-    return NULL;
-}
 
 /* The point as it is, or unwrapped from a DER OCTET STRING: a raw
  * uncompressed point has exactly 1 + 2 * field bytes. */
@@ -85,7 +68,11 @@ static bool set_checked_peer(EVP_PKEY_CTX *ctx, EVP_PKEY *peer)
     return quick == 1 && EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) == 1;
 }
 
-static CK_RV ecdh(EVP_PKEY *pkey, const CK_ECDH1_DERIVE_PARAMS *p, uint8_t **secret, size_t *len)
+/* Cofactor Diffie-Hellman (CKM_ECDH1_COFACTOR_DERIVE, the "cofactorDH"
+ * schemes of RFC 5753) multiplies by the curve's cofactor: the same secret
+ * on the prime-order curves, asked for all the same. */
+static CK_RV ecdh(EVP_PKEY *pkey, const CK_ECDH1_DERIVE_PARAMS *p, bool cofactor, uint8_t **secret,
+                  size_t *len)
 {
     const uint8_t *point;
     size_t point_len;
@@ -97,8 +84,9 @@ static CK_RV ecdh(EVP_PKEY *pkey, const CK_ECDH1_DERIVE_PARAMS *p, uint8_t **sec
         EVP_PKEY_set1_encoded_public_key(peer, point, point_len) != 1)
         goto out;
     ctx = mt_pkey_ctx(pkey);
-    if (!ctx || EVP_PKEY_derive_init(ctx) != 1 || !set_checked_peer(ctx, peer) ||
-        EVP_PKEY_derive(ctx, NULL, len) != 1)
+    if (!ctx || EVP_PKEY_derive_init(ctx) != 1 ||
+        (cofactor && EVP_PKEY_CTX_set_ecdh_cofactor_mode(ctx, 1) != 1) ||
+        !set_checked_peer(ctx, peer) || EVP_PKEY_derive(ctx, NULL, len) != 1)
         goto out;
     rv = CKR_HOST_MEMORY;
     if (!(*secret = OPENSSL_malloc(*len)))
@@ -110,37 +98,35 @@ out:
     return rv;
 }
 
-static CK_RV x963(const char *digest, const uint8_t *z, size_t z_len,
-                  const CK_ECDH1_DERIVE_PARAMS *p, uint8_t *out, size_t out_len)
+static CK_RV check_params(const CK_ECDH1_DERIVE_PARAMS *p)
 {
-    EVP_KDF *kdf = EVP_KDF_fetch(mt_g.libctx, "X963KDF", NULL);
-    EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-    OSSL_PARAM params[4], *q = params;
-    CK_RV rv = CKR_FUNCTION_FAILED;
-    *q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)digest, 0);
-    *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)z, z_len);
-    if (p->ulSharedDataLen)
-        *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, p->pSharedData,
-                                                 p->ulSharedDataLen);
-    *q = OSSL_PARAM_construct_end();
-    if (ctx && EVP_KDF_derive(ctx, out, out_len, params) == 1)
-        rv = CKR_OK;
-    EVP_KDF_CTX_free(ctx);
-    EVP_KDF_free(kdf);
-    return rv;
-}
-
-static CK_RV check_params(const CK_ECDH1_DERIVE_PARAMS *p, const char **digest)
-{
-    *digest = NULL;
     if (!p->pPublicData || p->ulPublicDataLen == 0 || p->ulPublicDataLen > 1024)
         return CKR_MECHANISM_PARAM_INVALID;
     if (p->ulSharedDataLen && !p->pSharedData)
         return CKR_MECHANISM_PARAM_INVALID;
     if (p->kdf == CKD_NULL)
         return p->ulSharedDataLen ? CKR_MECHANISM_PARAM_INVALID : CKR_OK;
-    *digest = kdf_digest(p->kdf);
-    return *digest ? CKR_OK : CKR_MECHANISM_PARAM_INVALID;
+    return mt_kdf_known(p->kdf) ? CKR_OK : CKR_MECHANISM_PARAM_INVALID;
+}
+
+/* The key's bytes from the shared secret: through the KDF (as many as the
+ * template asks for), or the secret itself, its rightmost bytes when the
+ * template asks for fewer. */
+static CK_RV key_material(const CK_ECDH1_DERIVE_PARAMS *p, const mt_secret_tmpl *t,
+                          const uint8_t *z, size_t z_len, uint8_t **key, size_t *key_len)
+{
+    if (p->kdf == CKD_NULL) {
+        CK_RV rv = mt_secret_tmpl_length(t, z_len, key_len);
+        if (rv == CKR_OK && !(*key = OPENSSL_memdup(z + (z_len - *key_len), *key_len)))
+            rv = CKR_HOST_MEMORY;
+        return rv;
+    }
+    if (!t->has_len) /* a KDF makes any length: the template must say */
+        return CKR_TEMPLATE_INCOMPLETE;
+    *key_len = t->value_len;
+    if (!(*key = OPENSSL_malloc(*key_len)))
+        return CKR_HOST_MEMORY;
+    return mt_kdf_x963(p->kdf, z, z_len, p->pSharedData, p->ulSharedDataLen, *key, *key_len);
 }
 
 /* Called locked; the key agreement runs with the module lock released. */
@@ -149,49 +135,40 @@ CK_RV mt_derive_key(mt_call *call, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE base,
 {
     const mt_mech *mech = NULL;
     mt_mech_params params;
+    mt_secret_tmpl t;
     mt_key *key = NULL;
+    mt_object *base_object = NULL, *object = NULL;
     uint8_t *z = NULL, *derived = NULL;
-    size_t z_len = 0;
-    CK_ULONG value_len = 0;
-    bool found = false;
-    const char *digest = NULL;
-    mt_object *object = NULL;
-    if (!out || (!tmpl && count > 0))
+    size_t z_len = 0, derived_len = 0;
+    if (!m || !out || (!tmpl && count > 0))
         return CKR_ARGUMENTS_BAD;
     CK_RV rv = mt_key_use(call->session, m, CKF_DERIVE, CKA_DERIVE, base, &mech, &params, &key);
     if (rv != CKR_OK)
         return rv;
     const CK_ECDH1_DERIVE_PARAMS *p = m->pParameter;
-    rv = check_params(p, &digest);
+    rv = check_params(p);
     if (rv == CKR_OK)
-        rv = mt_tmpl_ulong(tmpl, count, CKA_VALUE_LEN, &value_len, &found);
+        rv = mt_secret_tmpl_read(call->session, tmpl, count, MT_KEY_DERIVED, &t);
     if (rv != CKR_OK)
         goto out;
     mt_unlock();
-    rv = ecdh(key->pkey, p, &z, &z_len);
-    if (rv == CKR_OK && digest) {
-        if (!found || value_len == 0 || value_len > 1024) {
-            rv = CKR_TEMPLATE_INCOMPLETE;
-        } else if (!(derived = OPENSSL_malloc(value_len))) {
-            rv = CKR_HOST_MEMORY;
-        } else {
-            rv = x963(digest, z, z_len, p, derived, value_len);
-        }
-    }
+    rv = ecdh(key->pkey, p, mech->type == CKM_ECDH1_COFACTOR_DERIVE, &z, &z_len);
+    if (rv == CKR_OK)
+        rv = key_material(p, &t, z, z_len, &derived, &derived_len);
     mt_lock();
-    if (rv != CKR_OK)
-        goto out;
-    rv = derived ? mt_secret_key_from_template(tmpl, count, derived, value_len, &object)
-                 : mt_secret_key_from_template(tmpl, count, z, z_len, &object);
+    /* the base key's attributes, found again: the objects may have been rebuilt */
+    if (rv == CKR_OK && mt_object_get(call->session, base, &base_object) != CKR_OK)
+        rv = CKR_KEY_HANDLE_INVALID;
+    if (rv == CKR_OK)
+        rv = mt_secret_key_new(&t, base_object, derived, derived_len, &object);
     if (rv == CKR_OK)
         rv = mt_session_object_add(call->session, object, out);
     if (rv != CKR_OK)
         mt_object_free(object);
 out:
     OPENSSL_clear_free(z, z_len);
-    OPENSSL_clear_free(derived, value_len);
+    OPENSSL_clear_free(derived, derived_len);
     mt_mech_params_clear(&params);
     mt_key_unref(key);
-    (void)mech;
     return rv;
 }

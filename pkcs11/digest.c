@@ -17,6 +17,7 @@ CK_RV mt_digest_init(mt_call *call, CK_MECHANISM_PTR m)
         return CKR_DEVICE_ERROR;
     }
     op->out_len = (size_t)EVP_MD_get_size(op->params.md);
+    op->kind = MT_OP_DIGEST;
     op->active = true;
     return CKR_OK;
 }
@@ -36,9 +37,10 @@ static CK_RV digest_end(mt_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 CK_RV mt_digest(mt_call *call, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR out,
                 CK_ULONG_PTR out_len)
 {
-    mt_op *op = mt_op_active(call->session, MT_OP_DIGEST);
-    if (!op)
-        return CKR_OPERATION_NOT_INITIALIZED;
+    mt_op *op = NULL;
+    CK_RV rv = mt_op_enter(call->session, MT_OP_DIGEST, MT_PARTS_SINGLE, &op);
+    if (rv != CKR_OK)
+        return rv;
     if (!out_len || (!data && len > 0)) {
         mt_op_reset(op);
         return CKR_ARGUMENTS_BAD;
@@ -52,10 +54,11 @@ CK_RV mt_digest(mt_call *call, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR out,
 
 CK_RV mt_digest_update(mt_call *call, CK_BYTE_PTR data, CK_ULONG len)
 {
-    mt_op *op = mt_op_active(call->session, MT_OP_DIGEST);
-    if (!op)
-        return CKR_OPERATION_NOT_INITIALIZED;
-    CK_RV rv = !data && len > 0 ? CKR_ARGUMENTS_BAD
+    mt_op *op = NULL;
+    CK_RV rv = mt_op_enter(call->session, MT_OP_DIGEST, MT_PARTS_MULTI, &op);
+    if (rv != CKR_OK)
+        return rv;
+    rv = !data && len > 0 ? CKR_ARGUMENTS_BAD
                : EVP_DigestUpdate(op->md_ctx, data, len) == 1 ? CKR_OK
                                                                : CKR_FUNCTION_FAILED;
     if (rv != CKR_OK)
@@ -63,23 +66,22 @@ CK_RV mt_digest_update(mt_call *call, CK_BYTE_PTR data, CK_ULONG len)
     return rv;
 }
 
-/* Only a session secret key whose value may be read can be digested. */
+/* A secret key's value is digested inside the module (a sensitive one
+ * too: the digest does not give the value away); other keys are not. */
 CK_RV mt_digest_key(mt_call *call, CK_OBJECT_HANDLE key)
 {
-    mt_op *op = mt_op_active(call->session, MT_OP_DIGEST);
+    mt_op *op = NULL;
     mt_object *object = NULL;
-    if (!op)
-        return CKR_OPERATION_NOT_INITIALIZED;
-    CK_RV rv = mt_object_get(call->session, key, &object);
-    if (rv != CKR_OK) {
+    CK_RV rv = mt_op_enter(call->session, MT_OP_DIGEST, MT_PARTS_MULTI, &op);
+    if (rv != CKR_OK)
+        return rv;
+    rv = mt_object_get(call->session, key, &object);
+    if (rv != CKR_OK)
         rv = CKR_KEY_HANDLE_INVALID;
-    } else {
-        const mt_attr *value = mt_attr_find(&object->attrs, CKA_VALUE);
-        if (object->klass != CKO_SECRET_KEY || !value || value->sensitive)
-            rv = CKR_KEY_INDIGESTIBLE;
-        else if (EVP_DigestUpdate(op->md_ctx, value->value, value->len) != 1)
-            rv = CKR_FUNCTION_FAILED;
-    }
+    else if (object->klass != CKO_SECRET_KEY || !object->value)
+        rv = CKR_KEY_INDIGESTIBLE;
+    else if (EVP_DigestUpdate(op->md_ctx, object->value, object->value_len) != 1)
+        rv = CKR_FUNCTION_FAILED;
     if (rv != CKR_OK)
         mt_op_reset(op);
     return rv;
@@ -87,9 +89,10 @@ CK_RV mt_digest_key(mt_call *call, CK_OBJECT_HANDLE key)
 
 CK_RV mt_digest_final(mt_call *call, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
-    mt_op *op = mt_op_active(call->session, MT_OP_DIGEST);
-    if (!op)
-        return CKR_OPERATION_NOT_INITIALIZED;
+    mt_op *op = NULL;
+    CK_RV rv = mt_op_enter(call->session, MT_OP_DIGEST, MT_PARTS_MULTI, &op);
+    if (rv != CKR_OK)
+        return rv;
     if (!out_len) {
         mt_op_reset(op);
         return CKR_ARGUMENTS_BAD;

@@ -67,7 +67,8 @@ CK_RV mt_find_init(mt_call *call, CK_ATTRIBUTE_PTR tmpl, CK_ULONG count)
     if (rv != CKR_OK)
         return rv;
     positions = malloc((objects->n + 1) * sizeof(*positions));
-    s->find.handles = malloc((objects->n + s->n_objects + 1) * sizeof(*s->find.handles));
+    s->find.handles = malloc((objects->n + s->slot->n_session_objects + 1) *
+                             sizeof(*s->find.handles));
     if (!positions || !s->find.handles) {
         rv = CKR_HOST_MEMORY;
         goto out;
@@ -79,9 +80,11 @@ CK_RV mt_find_init(mt_call *call, CK_ATTRIBUTE_PTR tmpl, CK_ULONG count)
         if (mt_object_visible(s, object) && mt_attr_match(&object->attrs, tmpl, count))
             s->find.handles[s->find.n++] = object->handle;
     }
-    for (size_t i = 0; i < s->n_objects; i++)
-        if (mt_attr_match(&s->objects[i]->attrs, tmpl, count))
-            s->find.handles[s->find.n++] = s->objects[i]->handle;
+    for (size_t i = 0; i < s->slot->n_session_objects; i++) {
+        const mt_object *object = s->slot->session_objects[i];
+        if (mt_object_visible(s, object) && mt_attr_match(&object->attrs, tmpl, count))
+            s->find.handles[s->find.n++] = object->handle;
+    }
     s->find.active = true;
 out:
     if (rv != CKR_OK) {

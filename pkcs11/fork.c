@@ -35,6 +35,7 @@ static void in_child(void)
             sodium_memzero(slot->so_pin->data, slot->so_pin->len);
         slot->login = MT_NOT_LOGGED_IN;
     }
+    mt_keymem_wipe_all();
     if (mt_g.initialised)
         forked_child = 1;
     mt_store_unlock();

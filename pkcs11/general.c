@@ -31,7 +31,7 @@ CK_RV mt_rv_from_status(mt_status status)
     case MT_ERR_NOMEM: return CKR_HOST_MEMORY;
     case MT_ERR_PIN_INCORRECT: return CKR_PIN_INCORRECT;
     case MT_ERR_PIN_LOCKED: return CKR_PIN_LOCKED;
-    case MT_ERR_PIN_POLICY: return CKR_PIN_LEN_RANGE;
+    case MT_ERR_PIN_POLICY: return CKR_PIN_INVALID;
     case MT_ERR_PIN_NOT_SET: return CKR_USER_PIN_NOT_INITIALIZED;
     case MT_ERR_READONLY: return CKR_TOKEN_WRITE_PROTECTED;
     case MT_ERR_NOT_FOUND: return CKR_TOKEN_NOT_PRESENT;
@@ -45,12 +45,16 @@ CK_RV mt_rv_from_status(mt_status status)
 }
 
 /* Mutex callbacks without CKF_OS_LOCKING_OK cannot be honoured: our locks
- * are pthread ones. */
-static CK_RV check_init_args(const CK_C_INITIALIZE_ARGS *args, const char **reserved)
+ * are pthread ones.  The arguments and the reserved string come as copies
+ * (init_args.c). */
+static CK_RV check_init_args(const void *init_args, char **reserved)
 {
+    CK_C_INITIALIZE_ARGS copy, *args = &copy;
     *reserved = NULL;
-    if (!args)
+    if (!init_args)
         return CKR_OK;
+    if (mt_init_args_copy(init_args, &copy) != CKR_OK)
+        return CKR_ARGUMENTS_BAD;
     int callbacks = !!args->CreateMutex + !!args->DestroyMutex + !!args->LockMutex +
                     !!args->UnlockMutex;
     if (callbacks != 0 && callbacks != 4)
@@ -58,8 +62,7 @@ static CK_RV check_init_args(const CK_C_INITIALIZE_ARGS *args, const char **rese
     if (callbacks == 4 && !(args->flags & CKF_OS_LOCKING_OK))
         return CKR_CANT_LOCK;
     /* p11-kit (x-init-reserved) and NSS (module parameters) pass a string here */
-    *reserved = args->pReserved;
-    return CKR_OK;
+    return mt_init_reserved_copy(args->pReserved, reserved);
 }
 
 static CK_RV load_filter(const char *reserved)
@@ -86,7 +89,7 @@ out:
 
 CK_RV mt_initialize(CK_VOID_PTR init_args)
 {
-    const char *reserved = NULL;
+    char *reserved = NULL;
     CK_RV rv = check_init_args(init_args, &reserved);
     if (rv != CKR_OK)
         return rv;
@@ -138,6 +141,7 @@ out:
         mt_g.store_path = NULL;
     }
     mt_unlock();
+    free(reserved);
     return rv;
 }
 

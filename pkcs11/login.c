@@ -17,6 +17,7 @@ void mt_slot_logout(mt_slot *slot)
     slot->so_pin = NULL;
     slot->login = MT_NOT_LOGGED_IN;
     mt_sessions_drop_warm(slot);
+    mt_session_objects_drop(slot, 0);
     if (!slot->objects)
         return;
     /* running operations keep their own references */
@@ -164,6 +165,8 @@ static CK_RV change_pin(mt_call *call, pin_change_fn fn, int64_t id, mt_secret *
     (void)call;
     if (st == MT_ERR_INVALID || st == MT_ERR_IO)
         return CKR_TOKEN_WRITE_PROTECTED;
+    if (st == MT_ERR_PIN_POLICY)
+        return mt_pin_refused_rv(b);
     return mt_rv_from_status(st);
 }
 

@@ -15,40 +15,62 @@ static CK_RV no_params(const mt_mech *mech, const CK_MECHANISM *m, mt_mech_param
 static CK_RV pss_params(const mt_mech *mech, const CK_MECHANISM *m, mt_mech_params *out);
 static CK_RV oaep_params(const mt_mech *mech, const CK_MECHANISM *m, mt_mech_params *out);
 static CK_RV ecdh_params(const mt_mech *mech, const CK_MECHANISM *m, mt_mech_params *out);
+static CK_RV iv_params(const mt_mech *mech, const CK_MECHANISM *m, mt_mech_params *out);
 
 /* No CKF_HW: a software token, the work is done in this process. */
 #define RSA_SIGN (CKF_SIGN | CKF_VERIFY)
 #define RSA_ALL (CKF_SIGN | CKF_VERIFY | CKF_ENCRYPT | CKF_DECRYPT | CKF_UNWRAP)
 #define EC_SIGN (CKF_SIGN | CKF_VERIFY | CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
 #define EC_DERIVE (CKF_DERIVE | CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
+#define AES_ALL (CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP)
+#define AES_MIN 16
+#define AES_MAX 32
+
+/* Rows by family: {type, key type, flags, sizes, padding, digest, params, AES mode}. */
+#define RSA(type, flags, padding, digest, params)                                              \
+    {type, CKK_RSA, flags, RSA_MIN, RSA_MAX, padding, digest, params, MT_AES_NONE}
+#define EC(type, flags, digest, params)                                                        \
+    {type, CKK_EC, flags, EC_MIN, EC_MAX, 0, digest, params, MT_AES_NONE}
+#define DIGEST(type, digest) {type, MT_NO_KEY, CKF_DIGEST, 0, 0, 0, digest, no_params, MT_AES_NONE}
+#define AES(type, mode) {type, CKK_AES, AES_ALL, AES_MIN, AES_MAX, 0, NULL, iv_params, mode}
+#define PKCS1 RSA_PKCS1_PADDING
+#define PSS RSA_PKCS1_PSS_PADDING
 
 static const mt_mech mechs[] = {
-    {CKM_RSA_PKCS, CKK_RSA, RSA_ALL, RSA_MIN, RSA_MAX, RSA_PKCS1_PADDING, NULL, no_params},
-    {CKM_RSA_PKCS_PSS, CKK_RSA, RSA_SIGN, RSA_MIN, RSA_MAX, RSA_PKCS1_PSS_PADDING, NULL, pss_params},
-    {CKM_RSA_PKCS_OAEP, CKK_RSA, CKF_ENCRYPT | CKF_DECRYPT | CKF_UNWRAP, RSA_MIN, RSA_MAX,
-     RSA_PKCS1_OAEP_PADDING, NULL, oaep_params},
-    {CKM_SHA1_RSA_PKCS, CKK_RSA, RSA_SIGN, RSA_MIN, RSA_MAX, RSA_PKCS1_PADDING, "SHA1", no_params},
-    {CKM_SHA224_RSA_PKCS, CKK_RSA, RSA_SIGN, RSA_MIN, RSA_MAX, RSA_PKCS1_PADDING, "SHA224", no_params},
-    {CKM_SHA256_RSA_PKCS, CKK_RSA, RSA_SIGN, RSA_MIN, RSA_MAX, RSA_PKCS1_PADDING, "SHA256", no_params},
-    {CKM_SHA384_RSA_PKCS, CKK_RSA, RSA_SIGN, RSA_MIN, RSA_MAX, RSA_PKCS1_PADDING, "SHA384", no_params},
-    {CKM_SHA512_RSA_PKCS, CKK_RSA, RSA_SIGN, RSA_MIN, RSA_MAX, RSA_PKCS1_PADDING, "SHA512", no_params},
-    {CKM_SHA1_RSA_PKCS_PSS, CKK_RSA, RSA_SIGN, RSA_MIN, RSA_MAX, RSA_PKCS1_PSS_PADDING, "SHA1", pss_params},
-    {CKM_SHA224_RSA_PKCS_PSS, CKK_RSA, RSA_SIGN, RSA_MIN, RSA_MAX, RSA_PKCS1_PSS_PADDING, "SHA224", pss_params},
-    {CKM_SHA256_RSA_PKCS_PSS, CKK_RSA, RSA_SIGN, RSA_MIN, RSA_MAX, RSA_PKCS1_PSS_PADDING, "SHA256", pss_params},
-    {CKM_SHA384_RSA_PKCS_PSS, CKK_RSA, RSA_SIGN, RSA_MIN, RSA_MAX, RSA_PKCS1_PSS_PADDING, "SHA384", pss_params},
-    {CKM_SHA512_RSA_PKCS_PSS, CKK_RSA, RSA_SIGN, RSA_MIN, RSA_MAX, RSA_PKCS1_PSS_PADDING, "SHA512", pss_params},
-    {CKM_ECDSA, CKK_EC, EC_SIGN, EC_MIN, EC_MAX, 0, NULL, no_params},
-    {CKM_ECDSA_SHA1, CKK_EC, EC_SIGN, EC_MIN, EC_MAX, 0, "SHA1", no_params},
-    {CKM_ECDSA_SHA224, CKK_EC, EC_SIGN, EC_MIN, EC_MAX, 0, "SHA224", no_params},
-    {CKM_ECDSA_SHA256, CKK_EC, EC_SIGN, EC_MIN, EC_MAX, 0, "SHA256", no_params},
-    {CKM_ECDSA_SHA384, CKK_EC, EC_SIGN, EC_MIN, EC_MAX, 0, "SHA384", no_params},
-    {CKM_ECDSA_SHA512, CKK_EC, EC_SIGN, EC_MIN, EC_MAX, 0, "SHA512", no_params},
-    {CKM_ECDH1_DERIVE, CKK_EC, EC_DERIVE, EC_MIN, EC_MAX, 0, NULL, ecdh_params},
-    {CKM_SHA_1, MT_NO_KEY, CKF_DIGEST, 0, 0, 0, "SHA1", no_params},
-    {CKM_SHA224, MT_NO_KEY, CKF_DIGEST, 0, 0, 0, "SHA224", no_params},
-    {CKM_SHA256, MT_NO_KEY, CKF_DIGEST, 0, 0, 0, "SHA256", no_params},
-    {CKM_SHA384, MT_NO_KEY, CKF_DIGEST, 0, 0, 0, "SHA384", no_params},
-    {CKM_SHA512, MT_NO_KEY, CKF_DIGEST, 0, 0, 0, "SHA512", no_params},
+    RSA(CKM_RSA_PKCS, RSA_ALL, PKCS1, NULL, no_params),
+    RSA(CKM_RSA_PKCS_PSS, RSA_SIGN, PSS, NULL, pss_params),
+    RSA(CKM_RSA_PKCS_OAEP, CKF_ENCRYPT | CKF_DECRYPT | CKF_UNWRAP, RSA_PKCS1_OAEP_PADDING, NULL,
+        oaep_params),
+    RSA(CKM_SHA1_RSA_PKCS, RSA_SIGN, PKCS1, "SHA1", no_params),
+    RSA(CKM_SHA224_RSA_PKCS, RSA_SIGN, PKCS1, "SHA224", no_params),
+    RSA(CKM_SHA256_RSA_PKCS, RSA_SIGN, PKCS1, "SHA256", no_params),
+    RSA(CKM_SHA384_RSA_PKCS, RSA_SIGN, PKCS1, "SHA384", no_params),
+    RSA(CKM_SHA512_RSA_PKCS, RSA_SIGN, PKCS1, "SHA512", no_params),
+    RSA(CKM_SHA1_RSA_PKCS_PSS, RSA_SIGN, PSS, "SHA1", pss_params),
+    RSA(CKM_SHA224_RSA_PKCS_PSS, RSA_SIGN, PSS, "SHA224", pss_params),
+    RSA(CKM_SHA256_RSA_PKCS_PSS, RSA_SIGN, PSS, "SHA256", pss_params),
+    RSA(CKM_SHA384_RSA_PKCS_PSS, RSA_SIGN, PSS, "SHA384", pss_params),
+    RSA(CKM_SHA512_RSA_PKCS_PSS, RSA_SIGN, PSS, "SHA512", pss_params),
+    EC(CKM_ECDSA, EC_SIGN, NULL, no_params),
+    EC(CKM_ECDSA_SHA1, EC_SIGN, "SHA1", no_params),
+    EC(CKM_ECDSA_SHA224, EC_SIGN, "SHA224", no_params),
+    EC(CKM_ECDSA_SHA256, EC_SIGN, "SHA256", no_params),
+    EC(CKM_ECDSA_SHA384, EC_SIGN, "SHA384", no_params),
+    EC(CKM_ECDSA_SHA512, EC_SIGN, "SHA512", no_params),
+    EC(CKM_ECDH1_DERIVE, EC_DERIVE, NULL, ecdh_params),
+    EC(CKM_ECDH1_COFACTOR_DERIVE, EC_DERIVE, NULL, ecdh_params),
+    DIGEST(CKM_SHA_1, "SHA1"),
+    DIGEST(CKM_SHA224, "SHA224"),
+    DIGEST(CKM_SHA256, "SHA256"),
+    DIGEST(CKM_SHA384, "SHA384"),
+    DIGEST(CKM_SHA512, "SHA512"),
+    AES(CKM_AES_ECB, MT_AES_ECB),
+    AES(CKM_AES_CBC, MT_AES_CBC),
+    AES(CKM_AES_CBC_PAD, MT_AES_CBC_PAD),
+    AES(CKM_AES_KEY_WRAP, MT_AES_KW),
+    /* RFC 5649 under its PKCS#11 2.40 name (as SoftHSM has it) and its 3.0 one */
+    AES(CKM_AES_KEY_WRAP_PAD, MT_AES_KWP),
+    AES(CKM_AES_KEY_WRAP_KWP, MT_AES_KWP),
 };
 
 /* Hash mechanisms and MGF1 functions the PSS and OAEP parameters name. */
@@ -164,6 +186,35 @@ static CK_RV ecdh_params(const mt_mech *mech, const CK_MECHANISM *m, mt_mech_par
     return CKR_OK;
 }
 
+/* The IV of CBC (16 bytes, required), the initial value of a key wrap
+ * (8 bytes, 4 with padding, optional). */
+static CK_RV iv_params(const mt_mech *mech, const CK_MECHANISM *m, mt_mech_params *out)
+{
+    size_t want = mech->aes == MT_AES_KW ? 8 : mech->aes == MT_AES_KWP ? 4 : 16;
+    bool optional = mech->aes == MT_AES_KW || mech->aes == MT_AES_KWP;
+    if (mech->aes == MT_AES_ECB || (optional && !m->pParameter && m->ulParameterLen == 0))
+        return m->ulParameterLen == 0 ? CKR_OK : CKR_MECHANISM_PARAM_INVALID;
+    if (!m->pParameter || m->ulParameterLen != want)
+        return CKR_MECHANISM_PARAM_INVALID;
+    memcpy(out->iv, m->pParameter, want);
+    out->iv_len = want;
+    return CKR_OK;
+}
+
+/* An empty CKA_ALLOWED_MECHANISMS (or none) allows every mechanism. */
+static bool mechanism_allowed(const mt_object *key, CK_MECHANISM_TYPE type)
+{
+    const mt_attr *allowed = mt_attr_find(&key->attrs, CKA_ALLOWED_MECHANISMS);
+    size_t n = allowed ? allowed->len / sizeof(CK_MECHANISM_TYPE) : 0;
+    for (size_t i = 0; i < n; i++) {
+        CK_MECHANISM_TYPE t;
+        memcpy(&t, allowed->value + i * sizeof(t), sizeof(t));
+        if (t == type)
+            return true;
+    }
+    return n == 0;
+}
+
 CK_RV mt_mech_resolve(const CK_MECHANISM *m, CK_FLAGS flag, const mt_object *key,
                       const mt_mech **mech, mt_mech_params *params)
 {
@@ -174,10 +225,15 @@ CK_RV mt_mech_resolve(const CK_MECHANISM *m, CK_FLAGS flag, const mt_object *key
     if (!found || !(found->flags & flag))
         return CKR_MECHANISM_INVALID;
     if (key) {
+        /* secret keys are measured in bytes, as the table has them */
+        size_t size = key->klass == CKO_SECRET_KEY ? key->value_len : key->key_bits;
         if (key->key_type != found->key_type)
             return CKR_KEY_TYPE_INCONSISTENT;
-        if (key->key_bits < found->min_bits || key->key_bits > found->max_bits)
+        if (size < found->min_bits || size > found->max_bits ||
+            (found->aes && !mt_aes_key_len_ok(size)))
             return CKR_KEY_SIZE_RANGE;
+        if (!mechanism_allowed(key, found->type))
+            return CKR_MECHANISM_INVALID;
     }
     CK_RV rv = found->check_params(found, m, params);
     if (rv != CKR_OK) {

@@ -20,7 +20,8 @@
 
 /* Object handles: slot index (bits 12..30) and a number the token gives each
  * object for good (bits 0..11), so a handle keeps naming the same object when
- * the objects are rebuilt; session objects (derived keys) have bit 31 set. */
+ * the objects are rebuilt; session objects (secret keys) have bit 31 set and
+ * a number of their own. */
 #define MT_OBJECTS_PER_TOKEN 4095u
 #define MT_SESSION_OBJECT_BIT 0x80000000UL
 
@@ -55,6 +56,12 @@ CK_RV mt_tmpl_bool(const CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_ATTRIBUTE_TYPE t
                    bool *found);
 CK_RV mt_tmpl_ulong(const CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_ATTRIBUTE_TYPE type,
                     CK_ULONG *value, bool *found);
+/* Replaces the value of an attribute the list has (CKR_ATTRIBUTE_TYPE_INVALID if not). */
+CK_RV mt_attr_set(mt_attr_list *list, CK_ATTRIBUTE_TYPE type, const void *value, size_t len);
+/* A copy of a whole list (sorted as the original). */
+CK_RV mt_attr_copy(const mt_attr_list *from, mt_attr_list *to);
+/* The value goes; the attribute answers CKR_ATTRIBUTE_SENSITIVE from now on. */
+void mt_attr_make_sensitive(mt_attr_list *list, CK_ATTRIBUTE_TYPE type);
 
 /* ------------------------------------------------------------------ keys */
 
@@ -71,6 +78,7 @@ void mt_key_unref(mt_key *key);
 
 /* crypto.c: the module's OpenSSL library context, immune to the host's defaults */
 #define MT_N_DIGESTS 5
+#define MT_N_AES_MODES 4 /* ECB, CBC (CBC_PAD too), KW, KWP */
 CK_RV mt_crypto_init(void);
 void mt_crypto_free(void);
 /* Digest fetched from the module's context by name ("SHA256"), NULL if unknown. */
@@ -91,6 +99,9 @@ typedef struct mt_object {
     mt_attr_list attrs;
     mt_key *pub;            /* public half, for verify, encrypt and the key check */
     mt_key *priv;           /* opened private key, while logged in (module lock) */
+    uint8_t *value;         /* secret keys: the key itself (keymem.c) */
+    size_t value_len;
+    CK_SESSION_HANDLE owner; /* session objects: the session that made it */
 } mt_object;
 
 /* Small open-addressing multimap from a 64-bit hash to object positions. */
@@ -152,6 +163,9 @@ typedef struct mt_slot {
     uint64_t objects_generation;
     mt_handles handles;
     size_t sessions, rw_sessions;
+    /* session objects of the application on this token, sorted by handle */
+    mt_object **session_objects;
+    size_t n_session_objects, cap_session_objects;
 } mt_slot;
 
 /* One per slot, in blocks allocated a scan at a time (stable addresses). */
@@ -184,7 +198,19 @@ typedef struct mt_mech_params {
     int salt_len;            /* PSS */
     uint8_t *label;          /* OAEP source data (malloc) */
     size_t label_len;
+    uint8_t iv[16];          /* AES: CBC's IV, the key wraps' initial value */
+    size_t iv_len;
 } mt_mech_params;
+
+/* AES modes of the mechanism table (aes.c); 0 for the other mechanisms. */
+typedef enum mt_aes_mode {
+    MT_AES_NONE = 0,
+    MT_AES_ECB,
+    MT_AES_CBC,
+    MT_AES_CBC_PAD,
+    MT_AES_KW,               /* RFC 3394 */
+    MT_AES_KWP,              /* RFC 5649 */
+} mt_aes_mode;
 
 typedef struct mt_mech mt_mech;
 struct mt_mech {
@@ -195,9 +221,12 @@ struct mt_mech {
     int padding;             /* RSA padding mode, 0 otherwise */
     const char *digest;      /* hash of a hash-and-sign or digest mechanism, else NULL */
     CK_RV (*check_params)(const mt_mech *mech, const CK_MECHANISM *m, mt_mech_params *out);
+    mt_aes_mode aes;         /* AES mechanisms: the mode */
 };
 
 #define MT_NO_KEY ((CK_KEY_TYPE)-1)
+/* Key sizes of the table: bits for RSA and EC keys, bytes for AES keys (as
+ * CK_MECHANISM_INFO gives them). */
 
 const mt_mech *mt_mech_find(CK_MECHANISM_TYPE type);
 size_t mt_mech_count(void);
@@ -227,8 +256,18 @@ typedef struct mt_warm_ctx {
 
 void mt_warm_ctx_drop(mt_warm_ctx *warm);
 
+/* How an active operation is being run: decided by its first call after
+ * *Init (a size query included); the other way is CKR_OPERATION_ACTIVE. */
+typedef enum mt_op_parts {
+    MT_PARTS_UNDECIDED = 0,
+    MT_PARTS_SINGLE,         /* C_Sign, C_Encrypt... */
+    MT_PARTS_MULTI,          /* C_SignUpdate, C_SignFinal, C_DigestKey... */
+} mt_op_parts;
+
 typedef struct mt_op {
     bool active;
+    mt_op_kind kind;
+    mt_op_parts parts;
     mt_warm_ctx *warm;       /* the session's context for this kind */
     const mt_mech *mech;
     mt_mech_params params;
@@ -237,6 +276,12 @@ typedef struct mt_op {
     uint8_t *data;           /* single-shot mechanisms collect multi-part input here */
     size_t data_len, data_cap;
     size_t out_len;          /* output size for length queries */
+    EVP_CIPHER_CTX *cipher;  /* AES: keyed at *Init (aes.c) */
+    uint8_t held[16];        /* AES streams: input not yet a block, or held back */
+    size_t held_len;
+    uint8_t tail[16];        /* AES CBC_PAD: the last block's output, once made */
+    size_t tail_len;
+    bool tail_ready;
 } mt_op;
 
 typedef struct mt_find_state {
@@ -254,8 +299,6 @@ typedef struct mt_session {
     mt_op ops[MT_OP_COUNT];
     mt_warm_ctx warm[MT_OP_COUNT];
     mt_find_state find;
-    mt_object **objects;     /* session objects (derived or unwrapped keys) */
-    size_t n_objects;
 } mt_session;
 
 /* ---------------------------------------------------------------- module */
@@ -290,6 +333,8 @@ typedef struct mt_module {
     OSSL_LIB_CTX *libctx;    /* crypto.c */
     OSSL_PROVIDER *provider;
     EVP_MD *digests[MT_N_DIGESTS];
+    EVP_CIPHER *aes[MT_N_AES_MODES][3]; /* by mode - 1 and key size 16, 24, 32 */
+    EVP_KDF *x963;
 } mt_module;
 
 extern mt_module mt_g;
@@ -384,11 +429,12 @@ CK_RV mt_get_attribute_value(mt_call *call, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_PTR
                              CK_ULONG count);
 CK_RV mt_get_object_size(mt_call *call, CK_OBJECT_HANDLE h, CK_ULONG_PTR size);
 CK_RV mt_destroy_object(mt_call *call, CK_OBJECT_HANDLE h);
-CK_RV mt_session_object_add(mt_session *session, mt_object *object, CK_OBJECT_HANDLE *out);
 /* The opened private key of a key object (a reference for the caller). */
 CK_RV mt_object_private_key(mt_session *session, mt_object *object, mt_key **out);
-CK_RV mt_secret_key_from_template(const CK_ATTRIBUTE *tmpl, CK_ULONG count, const uint8_t *value,
-                                  size_t len, mt_object **out);
+
+/* A key object of any class for an operation, or why not: the handle is
+ * not a key (invalid), a private one before login, ... */
+CK_RV mt_key_object(mt_session *session, CK_OBJECT_HANDLE handle, mt_object **out);
 
 /* find.c */
 CK_RV mt_find_init(mt_call *call, CK_ATTRIBUTE_PTR tmpl, CK_ULONG count);
@@ -398,6 +444,10 @@ CK_RV mt_find_final(mt_call *call);
 /* crypto operations (sign.c, verify.c, encrypt.c, decrypt.c, digest.c) */
 CK_RV mt_op_init(mt_call *call, mt_op_kind kind, CK_FLAGS flag, CK_MECHANISM_PTR m,
                  CK_OBJECT_HANDLE key);
+/* The active operation of a kind for a call made `parts` way:
+ * CKR_OPERATION_NOT_INITIALIZED, or CKR_OPERATION_ACTIVE when it is being
+ * run the other way (it stays as it was). */
+CK_RV mt_op_enter(mt_session *session, mt_op_kind kind, mt_op_parts parts, mt_op **out);
 /* Output handling shared by every single-part and final call: size query,
  * CKR_BUFFER_TOO_SMALL (operation stays active), else the operation ends. */
 CK_RV mt_op_output(mt_op *op, CK_RV rv, const uint8_t *result, size_t result_len,
@@ -459,6 +509,92 @@ CK_RV mt_derive_key(mt_call *call, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE base,
 CK_RV mt_unwrap_key(mt_call *call, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key, CK_BYTE_PTR wrapped,
                     CK_ULONG wrapped_len, CK_ATTRIBUTE_PTR tmpl, CK_ULONG count,
                     CK_OBJECT_HANDLE_PTR out);
+
+/* ---------------------------------------------------------- secret keys */
+
+/* keymem.c: sodium_malloc'd cells for key values (called with the module lock) */
+uint8_t *mt_keymem_alloc(size_t len);
+void mt_keymem_free(uint8_t *p, size_t len);
+void mt_keymem_wipe_all(void);
+
+/* session_object.c: an application's session objects, per token.  Each
+ * session of the token sees them; they go with the session that made them,
+ * the private ones at logout. */
+CK_RV mt_session_object_add(mt_session *session, mt_object *object, CK_OBJECT_HANDLE *out);
+mt_object *mt_session_object_find(const mt_slot *slot, CK_OBJECT_HANDLE handle);
+void mt_session_object_destroy(mt_slot *slot, mt_object *object);
+/* Those of one session (closed), or with owner 0 the private ones (logout). */
+void mt_session_objects_drop(mt_slot *slot, CK_SESSION_HANDLE owner);
+void mt_session_objects_free(mt_slot *slot);
+
+/* secret_key.c: CKO_SECRET_KEY objects (CKK_GENERIC_SECRET, CKK_AES) from
+ * a caller's template, with the defaults and rules of the specification. */
+typedef enum mt_key_origin { MT_KEY_DERIVED, MT_KEY_UNWRAPPED, MT_KEY_CREATED } mt_key_origin;
+typedef struct mt_secret_tmpl {
+    mt_key_origin origin;
+    CK_KEY_TYPE key_type;
+    bool has_key_type, has_len;
+    CK_ULONG value_len;
+    bool is_private, sensitive, extractable, modifiable, copyable, destroyable;
+    bool wrap_with_trusted;
+    bool usage[7];           /* CKA_ENCRYPT, DECRYPT, WRAP, UNWRAP, SIGN, VERIFY, DERIVE */
+    const CK_ATTRIBUTE *label, *id, *start, *end, *allowed, *value;
+} mt_secret_tmpl;
+CK_RV mt_secret_tmpl_read(const mt_session *session, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
+                          mt_key_origin origin, mt_secret_tmpl *out);
+/* How many bytes of `available` the key takes: its CKA_VALUE_LEN or key
+ * type; shorter material is CKR_TEMPLATE_INCONSISTENT (or, with no length
+ * given, CKR_TEMPLATE_INCOMPLETE where the type needs one). */
+CK_RV mt_secret_tmpl_length(const mt_secret_tmpl *t, size_t available, size_t *len);
+/* The object; `base` is the key it was derived from (NULL otherwise). */
+CK_RV mt_secret_key_new(const mt_secret_tmpl *t, const mt_object *base, const uint8_t *value,
+                        size_t len, mt_object **out);
+bool mt_aes_key_len_ok(size_t len);
+
+/* object_edit.c: what a write-protected token still lets an application do
+ * with its session objects. */
+CK_RV mt_create_object(mt_call *call, CK_ATTRIBUTE_PTR tmpl, CK_ULONG count,
+                       CK_OBJECT_HANDLE_PTR out);
+CK_RV mt_copy_object(mt_call *call, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_PTR tmpl, CK_ULONG count,
+                     CK_OBJECT_HANDLE_PTR out);
+CK_RV mt_set_attribute_value(mt_call *call, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_PTR tmpl,
+                             CK_ULONG count);
+
+/* aes.c: AES with session secret keys.  ECB, CBC and CBC_PAD stream (whole
+ * blocks out as input comes); the key wraps are single-shot. */
+const EVP_CIPHER *mt_aes_cipher(mt_aes_mode mode, size_t key_len); /* crypto.c */
+CK_RV mt_aes_op_init(mt_op *op, const mt_object *key);
+bool mt_aes_streams(const mt_op *op);
+/* Exact output size of a single-part call, 0 when only the work tells. */
+size_t mt_aes_once_size(const mt_op *op, size_t in_len);
+CK_RV mt_aes_compute(mt_op *op, const uint8_t *in, size_t in_len, uint8_t **out,
+                     size_t *out_len);
+CK_RV mt_aes_update(mt_op *op, const uint8_t *in, size_t in_len, CK_BYTE_PTR out,
+                    CK_ULONG_PTR out_len);
+CK_RV mt_aes_final(mt_op *op, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+/* Wrap and unwrap: one call with a key object, an OPENSSL_malloc'd result
+ * the caller clears.  A wrapped value that does not fill whole blocks is
+ * padded with zero bytes (ECB, CBC), as the specification says. */
+CK_RV mt_aes_run(const mt_mech *mech, const mt_mech_params *params, const mt_object *key,
+                 bool encrypt, const uint8_t *in, size_t in_len, uint8_t **out,
+                 size_t *out_len);
+
+/* wrap.c */
+CK_RV mt_wrap_key(mt_call *call, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE wrapping,
+                  CK_OBJECT_HANDLE key, CK_BYTE_PTR out, CK_ULONG_PTR out_len);
+
+/* kdf.c: the X9.63 KDFs of ECDH1 derivation (RFC 5753, RFC 8418) */
+bool mt_kdf_known(CK_ULONG kdf);
+CK_RV mt_kdf_x963(CK_ULONG kdf, const uint8_t *z, size_t z_len, const uint8_t *shared,
+                  size_t shared_len, uint8_t *out, size_t out_len);
+
+/* init_args.c: C_Initialize's arguments and reserved string, read without
+ * trusting the pointers (CKR_ARGUMENTS_BAD when they cannot be read) */
+CK_RV mt_init_args_copy(const void *args, CK_C_INITIALIZE_ARGS *out);
+CK_RV mt_init_reserved_copy(const void *reserved, char **out);
+
+/* pin_rv.c: why a new PIN was refused, in PKCS#11 terms */
+CK_RV mt_pin_refused_rv(const mt_secret *pin);
 
 /* random.c */
 CK_RV mt_generate_random(mt_call *call, CK_BYTE_PTR out, CK_ULONG len);

@@ -21,6 +21,7 @@ void mt_object_free(mt_object *object)
     mt_attr_clear(&object->attrs);
     mt_key_unref(object->pub);
     mt_key_unref(object->priv);
+    mt_keymem_free(object->value, object->value_len);
     free(object);
 }
 
@@ -74,9 +75,7 @@ static mt_object *object_lookup(mt_session *session, CK_OBJECT_HANDLE handle)
     mt_slot *slot = session->slot;
     mt_object *object = NULL;
     if (handle & MT_SESSION_OBJECT_BIT) {
-        for (size_t i = 0; i < session->n_objects && !object; i++)
-            if (session->objects[i]->handle == handle)
-                object = session->objects[i];
+        object = mt_session_object_find(slot, handle);
     } else if ((handle >> 12) == slot->index + 1) {
         mt_objects *objects = slot->objects;
         if (!objects && mt_slot_objects(slot, &objects) != CKR_OK)
@@ -105,6 +104,19 @@ bool mt_object_hidden(mt_session *session, CK_OBJECT_HANDLE handle)
     return object && !mt_object_visible(session, object);
 }
 
+CK_RV mt_key_object(mt_session *session, CK_OBJECT_HANDLE handle, mt_object **out)
+{
+    mt_object *object = NULL;
+    if (mt_object_get(session, handle, &object) != CKR_OK)
+        /* a private key before login is there, just not usable yet */
+        return mt_object_hidden(session, handle) ? CKR_USER_NOT_LOGGED_IN : CKR_KEY_HANDLE_INVALID;
+    if (object->klass != CKO_PRIVATE_KEY && object->klass != CKO_PUBLIC_KEY &&
+        object->klass != CKO_SECRET_KEY)
+        return CKR_KEY_HANDLE_INVALID;
+    *out = object;
+    return CKR_OK;
+}
+
 CK_RV mt_get_attribute_value(mt_call *call, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_PTR tmpl,
                              CK_ULONG count)
 {
@@ -128,7 +140,8 @@ CK_RV mt_get_object_size(mt_call *call, CK_OBJECT_HANDLE h, CK_ULONG_PTR size)
     return rv;
 }
 
-/* Token objects belong to the store; only session objects can go. */
+/* Token objects belong to the store; only session objects can go, from
+ * any session of the token. */
 CK_RV mt_destroy_object(mt_call *call, CK_OBJECT_HANDLE h)
 {
     mt_session *s = call->session;
@@ -138,26 +151,9 @@ CK_RV mt_destroy_object(mt_call *call, CK_OBJECT_HANDLE h)
         return rv;
     if (!(h & MT_SESSION_OBJECT_BIT))
         return CKR_TOKEN_WRITE_PROTECTED;
-    for (size_t i = 0; i < s->n_objects; i++) {
-        if (s->objects[i] == object) {
-            mt_object_free(object);
-            s->objects[i] = s->objects[--s->n_objects];
-            break;
-        }
-    }
-    return CKR_OK;
-}
-
-CK_RV mt_session_object_add(mt_session *s, mt_object *object, CK_OBJECT_HANDLE *out)
-{
-    mt_object **objects = realloc(s->objects, (s->n_objects + 1) * sizeof(*objects));
-    if (!objects)
-        return CKR_HOST_MEMORY;
-    s->objects = objects;
-    object->handle = MT_SESSION_OBJECT_BIT | (++mt_g.next_session_object & 0x7fffffffUL);
-    mt_attr_sort(&object->attrs);
-    s->objects[s->n_objects++] = object;
-    *out = object->handle;
+    if (!mt_attr_bool(&object->attrs, CKA_DESTROYABLE))
+        return CKR_ACTION_PROHIBITED;
+    mt_session_object_destroy(s->slot, object);
     return CKR_OK;
 }
 
@@ -203,69 +199,5 @@ CK_RV mt_object_private_key(mt_session *session, mt_object *object, mt_key **out
             return rv;
     }
     *out = mt_key_ref(object->priv);
-    return CKR_OK;
-}
-
-static const CK_ATTRIBUTE_TYPE secret_usages[] = {CKA_ENCRYPT, CKA_DECRYPT, CKA_WRAP, CKA_UNWRAP,
-                                                  CKA_SIGN, CKA_VERIFY, CKA_DERIVE};
-
-/* A session secret key (derived or unwrapped) shaped by the caller's template. */
-CK_RV mt_secret_key_from_template(const CK_ATTRIBUTE *tmpl, CK_ULONG count, const uint8_t *value,
-                                  size_t len, mt_object **out)
-{
-    CK_ULONG klass = CKO_SECRET_KEY, key_type = CKK_GENERIC_SECRET, value_len = len;
-    bool token = false, is_private = false, sensitive = false, extractable = true, found;
-    mt_object *object = NULL;
-    CK_RV rv = mt_tmpl_ulong(tmpl, count, CKA_CLASS, &klass, &found);
-    if (rv == CKR_OK) rv = mt_tmpl_ulong(tmpl, count, CKA_KEY_TYPE, &key_type, &found);
-    if (rv == CKR_OK) rv = mt_tmpl_ulong(tmpl, count, CKA_VALUE_LEN, &value_len, &found);
-    if (rv == CKR_OK) rv = mt_tmpl_bool(tmpl, count, CKA_TOKEN, &token, &found);
-    if (rv == CKR_OK) rv = mt_tmpl_bool(tmpl, count, CKA_PRIVATE, &is_private, &found);
-    if (rv == CKR_OK) rv = mt_tmpl_bool(tmpl, count, CKA_SENSITIVE, &sensitive, &found);
-    if (rv == CKR_OK) rv = mt_tmpl_bool(tmpl, count, CKA_EXTRACTABLE, &extractable, &found);
-    if (rv != CKR_OK)
-        return rv;
-    if (klass != CKO_SECRET_KEY)
-        return CKR_TEMPLATE_INCONSISTENT;
-    if (token)
-        return CKR_TOKEN_WRITE_PROTECTED;
-    if (value_len == 0 || value_len > len)
-        return CKR_TEMPLATE_INCONSISTENT;
-    object = mt_object_new(CKO_SECRET_KEY);
-    if (!object)
-        return CKR_HOST_MEMORY;
-    object->key_type = key_type;
-    object->is_private = is_private;
-    mt_attr_list *a = &object->attrs;
-    rv = mt_attr_add_ulong(a, CKA_CLASS, CKO_SECRET_KEY);
-    if (rv == CKR_OK) rv = mt_attr_add_ulong(a, CKA_KEY_TYPE, key_type);
-    if (rv == CKR_OK) rv = mt_attr_add_bool(a, CKA_TOKEN, false);
-    if (rv == CKR_OK) rv = mt_attr_add_bool(a, CKA_PRIVATE, is_private);
-    if (rv == CKR_OK) rv = mt_attr_add_bool(a, CKA_MODIFIABLE, false);
-    if (rv == CKR_OK) rv = mt_attr_add_bool(a, CKA_COPYABLE, false);
-    if (rv == CKR_OK) rv = mt_attr_add_bool(a, CKA_DESTROYABLE, true);
-    if (rv == CKR_OK) rv = mt_attr_add_bool(a, CKA_LOCAL, false);
-    if (rv == CKR_OK) rv = mt_attr_add_bool(a, CKA_SENSITIVE, sensitive);
-    if (rv == CKR_OK) rv = mt_attr_add_bool(a, CKA_ALWAYS_SENSITIVE, sensitive);
-    if (rv == CKR_OK) rv = mt_attr_add_bool(a, CKA_EXTRACTABLE, extractable);
-    if (rv == CKR_OK) rv = mt_attr_add_bool(a, CKA_NEVER_EXTRACTABLE, !extractable);
-    if (rv == CKR_OK) rv = mt_attr_add_ulong(a, CKA_VALUE_LEN, value_len);
-    if (rv == CKR_OK) rv = mt_attr_add(a, CKA_LABEL, NULL, 0);
-    if (rv == CKR_OK) rv = mt_attr_add(a, CKA_ID, NULL, 0);
-    if (rv == CKR_OK && (sensitive || !extractable))
-        rv = mt_attr_add_sensitive(a, CKA_VALUE);
-    else if (rv == CKR_OK)
-        rv = mt_attr_add(a, CKA_VALUE, value + (len - value_len), value_len);
-    for (size_t i = 0; rv == CKR_OK && i < sizeof(secret_usages) / sizeof(*secret_usages); i++) {
-        bool usage = false;
-        rv = mt_tmpl_bool(tmpl, count, secret_usages[i], &usage, &found);
-        if (rv == CKR_OK)
-            rv = mt_attr_add_bool(a, secret_usages[i], usage);
-    }
-    if (rv != CKR_OK) {
-        mt_object_free(object);
-        return rv;
-    }
-    *out = object;
     return CKR_OK;
 }

@@ -24,10 +24,23 @@ mt_op *mt_op_active(mt_session *session, mt_op_kind kind)
     return op->active ? op : NULL;
 }
 
+CK_RV mt_op_enter(mt_session *session, mt_op_kind kind, mt_op_parts parts, mt_op **out)
+{
+    mt_op *op = mt_op_active(session, kind);
+    if (!op)
+        return CKR_OPERATION_NOT_INITIALIZED;
+    if (op->parts != MT_PARTS_UNDECIDED && op->parts != parts)
+        return CKR_OPERATION_ACTIVE;
+    op->parts = parts;
+    *out = op;
+    return CKR_OK;
+}
+
 static CK_RV key_check(mt_op_kind kind, const mt_object *object)
 {
-    if (object->klass != CKO_PRIVATE_KEY && object->klass != CKO_PUBLIC_KEY)
-        return CKR_KEY_HANDLE_INVALID;
+    if (object->klass == CKO_SECRET_KEY)
+        return mt_attr_bool(&object->attrs, usage_attr[kind]) ? CKR_OK
+                                                              : CKR_KEY_FUNCTION_NOT_PERMITTED;
     if (needs_private(kind) && object->klass != CKO_PRIVATE_KEY)
         return CKR_KEY_TYPE_INCONSISTENT;
     /* verify and encrypt also accept the private key object (it carries the public half) */
@@ -71,18 +84,22 @@ CK_RV mt_op_init(mt_call *call, mt_op_kind kind, CK_FLAGS flag, CK_MECHANISM_PTR
         return CKR_ARGUMENTS_BAD;
     if (op->active)
         return CKR_OPERATION_ACTIVE;
+    CK_RV rv = mt_key_object(s, key, &object);
+    if (rv != CKR_OK)
+        return rv;
     op->warm = &s->warm[kind];
-    CK_RV rv = mt_object_get(s, key, &object);
-    if (rv != CKR_OK) {
-        /* a private key before login is there, just not usable yet */
-        return mt_object_hidden(s, key) ? CKR_USER_NOT_LOGGED_IN : CKR_KEY_HANDLE_INVALID;
-    }
+    op->kind = kind;
     rv = key_check(kind, object);
     if (rv == CKR_OK)
         rv = mt_mech_resolve(m, flag, object, &op->mech, &op->params);
     if (rv != CKR_OK)
         goto out;
-    /* the operation owns its reference: it runs without the module lock */
+    /* the operation owns its key (a reference, or AES's keyed context): it
+     * runs without the module lock */
+    if (op->mech->aes) {
+        rv = mt_aes_op_init(op, object);
+        goto out;
+    }
     if (needs_private(kind))
         rv = mt_object_private_key(s, object, &op->key);
     else
@@ -211,13 +228,14 @@ CK_RV mt_key_use(mt_session *s, CK_MECHANISM_PTR m, CK_FLAGS flag, CK_ATTRIBUTE_
     memset(params, 0, sizeof(*params));
     if (!m)
         return CKR_ARGUMENTS_BAD;
-    if (mt_object_get(s, key, &object) != CKR_OK)
-        return mt_object_hidden(s, key) ? CKR_USER_NOT_LOGGED_IN : CKR_KEY_HANDLE_INVALID;
+    CK_RV rv = mt_key_object(s, key, &object);
+    if (rv != CKR_OK)
+        return rv;
     if (object->klass != CKO_PRIVATE_KEY)
         return CKR_KEY_TYPE_INCONSISTENT;
     if (!mt_attr_bool(&object->attrs, usage))
         return CKR_KEY_FUNCTION_NOT_PERMITTED;
-    CK_RV rv = mt_mech_resolve(m, flag, object, mech, params);
+    rv = mt_mech_resolve(m, flag, object, mech, params);
     if (rv == CKR_OK)
         rv = mt_object_private_key(s, object, opened);
     if (rv != CKR_OK)

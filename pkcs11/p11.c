@@ -19,6 +19,14 @@
 /* Operation steps: the session is held, the lock is not (no lock during crypto). */
 #define UNLOCKED(h, expr) SESSION_CALL(h, MT_CALL_UNLOCKED, expr)
 
+/* What the module does not do: said only once it is initialised, as every
+ * other function says CKR_CRYPTOKI_NOT_INITIALIZED first. */
+static CK_RV not_supported(void)
+{
+    CK_RV rv = mt_check_initialised();
+    return rv == CKR_OK ? CKR_FUNCTION_NOT_SUPPORTED : rv;
+}
+
 /* ------------------------------------------------------------- general */
 
 MT_EXPORT CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
@@ -95,7 +103,7 @@ MT_EXPORT CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ul
                             CK_UTF8CHAR_PTR pLabel)
 {
     (void)slotID, (void)pPin, (void)ulPinLen, (void)pLabel;
-    return CKR_FUNCTION_NOT_SUPPORTED;
+    return not_supported();
 }
 
 MT_EXPORT CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
@@ -152,7 +160,7 @@ MT_EXPORT CK_RV C_GetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOpe
                                     CK_ULONG_PTR pulOperationStateLen)
 {
     (void)hSession, (void)pOperationState, (void)pulOperationStateLen;
-    return CKR_FUNCTION_NOT_SUPPORTED;
+    return not_supported();
 }
 
 MT_EXPORT CK_RV C_SetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState,
@@ -161,7 +169,7 @@ MT_EXPORT CK_RV C_SetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOpe
 {
     (void)hSession, (void)pOperationState, (void)ulOperationStateLen, (void)hEncryptionKey,
         (void)hAuthenticationKey;
-    return CKR_FUNCTION_NOT_SUPPORTED;
+    return not_supported();
 }
 
 MT_EXPORT CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
@@ -186,31 +194,17 @@ MT_EXPORT CK_RV C_Logout(CK_SESSION_HANDLE hSession)
 
 /* -------------------------------------------------------------- objects */
 
-static CK_RV write_refused(mt_call *c, CK_OBJECT_HANDLE h, const void *tmpl, CK_ULONG count)
-{
-    mt_object *object = NULL;
-    if (!tmpl && count > 0)
-        return CKR_ARGUMENTS_BAD;
-    if (h != CK_INVALID_HANDLE && mt_object_get(c->session, h, &object) != CKR_OK)
-        return CKR_OBJECT_HANDLE_INVALID;
-    if (object && (h & MT_SESSION_OBJECT_BIT))
-        return CKR_ATTRIBUTE_READ_ONLY;
-    return CKR_TOKEN_WRITE_PROTECTED;
-}
-
 MT_EXPORT CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
                                CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phObject)
 {
-    LOCKED(hSession, !phObject ? CKR_ARGUMENTS_BAD
-                               : write_refused(&c, CK_INVALID_HANDLE, pTemplate, ulCount));
+    LOCKED(hSession, mt_create_object(&c, pTemplate, ulCount, phObject));
 }
 
 MT_EXPORT CK_RV C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
                              CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
                              CK_OBJECT_HANDLE_PTR phNewObject)
 {
-    (void)hSession, (void)hObject, (void)pTemplate, (void)ulCount, (void)phNewObject;
-    return CKR_FUNCTION_NOT_SUPPORTED;
+    LOCKED(hSession, mt_copy_object(&c, hObject, pTemplate, ulCount, phNewObject));
 }
 
 MT_EXPORT CK_RV C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
@@ -233,8 +227,7 @@ MT_EXPORT CK_RV C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE
 MT_EXPORT CK_RV C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
                                     CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
-    LOCKED(hSession, write_refused(&c, hObject ? hObject : (CK_OBJECT_HANDLE)-1, pTemplate,
-                                   ulCount));
+    LOCKED(hSession, mt_set_attribute_value(&c, hObject, pTemplate, ulCount));
 }
 
 MT_EXPORT CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
@@ -363,14 +356,14 @@ MT_EXPORT CK_RV C_SignRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR p
                                   CK_OBJECT_HANDLE hKey)
 {
     (void)hSession, (void)pMechanism, (void)hKey;
-    return CKR_FUNCTION_NOT_SUPPORTED;
+    return not_supported();
 }
 
 MT_EXPORT CK_RV C_SignRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
                               CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
 {
     (void)hSession, (void)pData, (void)ulDataLen, (void)pSignature, (void)pulSignatureLen;
-    return CKR_FUNCTION_NOT_SUPPORTED;
+    return not_supported();
 }
 
 MT_EXPORT CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
@@ -400,7 +393,7 @@ MT_EXPORT CK_RV C_VerifyRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
                                     CK_OBJECT_HANDLE hKey)
 {
     (void)hSession, (void)pMechanism, (void)hKey;
-    return CKR_FUNCTION_NOT_SUPPORTED;
+    return not_supported();
 }
 
 MT_EXPORT CK_RV C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
@@ -408,7 +401,7 @@ MT_EXPORT CK_RV C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignatu
                                 CK_ULONG_PTR pulDataLen)
 {
     (void)hSession, (void)pSignature, (void)ulSignatureLen, (void)pData, (void)pulDataLen;
-    return CKR_FUNCTION_NOT_SUPPORTED;
+    return not_supported();
 }
 
 /* ------------------------------------------------- dual-function (none) */
@@ -419,7 +412,7 @@ static CK_RV dual_not_supported(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG in
                                 CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
     (void)h, (void)in, (void)in_len, (void)out, (void)out_len;
-    return CKR_FUNCTION_NOT_SUPPORTED;
+    return not_supported();
 }
 
 MT_EXPORT dual_fn C_DigestEncryptUpdate __attribute__((alias("dual_not_supported")));
@@ -433,8 +426,8 @@ MT_EXPORT CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMech
                               CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
                               CK_OBJECT_HANDLE_PTR phKey)
 {
-    (void)pTemplate, (void)ulCount;
-    LOCKED(hSession, !pMechanism || !phKey ? CKR_ARGUMENTS_BAD : CKR_MECHANISM_INVALID);
+    LOCKED(hSession, !pMechanism || !phKey || (!pTemplate && ulCount) ? CKR_ARGUMENTS_BAD
+                                                                      : CKR_MECHANISM_INVALID);
 }
 
 MT_EXPORT CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
@@ -445,19 +438,18 @@ MT_EXPORT CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR p
                                   CK_OBJECT_HANDLE_PTR phPublicKey,
                                   CK_OBJECT_HANDLE_PTR phPrivateKey)
 {
-    (void)pPublicKeyTemplate, (void)ulPublicKeyAttributeCount, (void)pPrivateKeyTemplate,
-        (void)ulPrivateKeyAttributeCount;
-    LOCKED(hSession, !pMechanism || !phPublicKey || !phPrivateKey ? CKR_ARGUMENTS_BAD
-                                                                  : CKR_MECHANISM_INVALID);
+    bool bad = !pMechanism || !phPublicKey || !phPrivateKey ||
+               (!pPublicKeyTemplate && ulPublicKeyAttributeCount) ||
+               (!pPrivateKeyTemplate && ulPrivateKeyAttributeCount);
+    LOCKED(hSession, bad ? CKR_ARGUMENTS_BAD : CKR_MECHANISM_INVALID);
 }
 
 MT_EXPORT CK_RV C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                           CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey,
                           CK_BYTE_PTR pWrappedKey, CK_ULONG_PTR pulWrappedKeyLen)
 {
-    (void)hSession, (void)pMechanism, (void)hWrappingKey, (void)hKey, (void)pWrappedKey,
-        (void)pulWrappedKeyLen;
-    return CKR_FUNCTION_NOT_SUPPORTED;
+    LOCKED(hSession,
+           mt_wrap_key(&c, pMechanism, hWrappingKey, hKey, pWrappedKey, pulWrappedKeyLen));
 }
 
 MT_EXPORT CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
@@ -507,13 +499,13 @@ static CK_RV message_init_not_supported(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m,
                                         CK_OBJECT_HANDLE k)
 {
     (void)h, (void)m, (void)k;
-    return CKR_FUNCTION_NOT_SUPPORTED;
+    return not_supported();
 }
 
 static CK_RV message_final_not_supported(CK_SESSION_HANDLE h)
 {
     (void)h;
-    return CKR_FUNCTION_NOT_SUPPORTED;
+    return not_supported();
 }
 
 static CK_RV message_one_shot_not_supported(CK_SESSION_HANDLE h, CK_VOID_PTR p, CK_ULONG pl,
@@ -521,14 +513,14 @@ static CK_RV message_one_shot_not_supported(CK_SESSION_HANDLE h, CK_VOID_PTR p, 
                                             CK_ULONG inl, CK_BYTE_PTR out, CK_ULONG_PTR outl)
 {
     (void)h, (void)p, (void)pl, (void)ad, (void)adl, (void)in, (void)inl, (void)out, (void)outl;
-    return CKR_FUNCTION_NOT_SUPPORTED;
+    return not_supported();
 }
 
 static CK_RV message_begin_not_supported(CK_SESSION_HANDLE h, CK_VOID_PTR p, CK_ULONG pl,
                                          CK_BYTE_PTR ad, CK_ULONG adl)
 {
     (void)h, (void)p, (void)pl, (void)ad, (void)adl;
-    return CKR_FUNCTION_NOT_SUPPORTED;
+    return not_supported();
 }
 
 static CK_RV message_next_not_supported(CK_SESSION_HANDLE h, CK_VOID_PTR p, CK_ULONG pl,
@@ -536,7 +528,7 @@ static CK_RV message_next_not_supported(CK_SESSION_HANDLE h, CK_VOID_PTR p, CK_U
                                         CK_ULONG_PTR outl, CK_FLAGS f)
 {
     (void)h, (void)p, (void)pl, (void)in, (void)inl, (void)out, (void)outl, (void)f;
-    return CKR_FUNCTION_NOT_SUPPORTED;
+    return not_supported();
 }
 
 static CK_RV sign_message_not_supported(CK_SESSION_HANDLE h, CK_VOID_PTR p, CK_ULONG pl,
@@ -544,20 +536,20 @@ static CK_RV sign_message_not_supported(CK_SESSION_HANDLE h, CK_VOID_PTR p, CK_U
                                         CK_ULONG_PTR sl)
 {
     (void)h, (void)p, (void)pl, (void)d, (void)dl, (void)s, (void)sl;
-    return CKR_FUNCTION_NOT_SUPPORTED;
+    return not_supported();
 }
 
 static CK_RV sign_message_begin_not_supported(CK_SESSION_HANDLE h, CK_VOID_PTR p, CK_ULONG pl)
 {
     (void)h, (void)p, (void)pl;
-    return CKR_FUNCTION_NOT_SUPPORTED;
+    return not_supported();
 }
 
 static CK_RV verify_message_not_supported(CK_SESSION_HANDLE h, CK_VOID_PTR p, CK_ULONG pl,
                                           CK_BYTE_PTR d, CK_ULONG dl, CK_BYTE_PTR s, CK_ULONG sl)
 {
     (void)h, (void)p, (void)pl, (void)d, (void)dl, (void)s, (void)sl;
-    return CKR_FUNCTION_NOT_SUPPORTED;
+    return not_supported();
 }
 
 /* --------------------------------------------------------- function lists */

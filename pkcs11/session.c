@@ -41,8 +41,10 @@ CK_RV mt_check_initialised(void)
 void mt_op_reset(mt_op *op)
 {
     mt_key_unref(op->key);
-    if (!mt_openssl_down)
+    if (!mt_openssl_down) {
         EVP_MD_CTX_free(op->md_ctx);
+        EVP_CIPHER_CTX_free(op->cipher);
+    }
     if (op->data)
         OPENSSL_clear_free(op->data, op->data_cap);
     mt_mech_params_clear(&op->params);
@@ -69,9 +71,6 @@ static void session_destroy(mt_session *s)
     for (size_t i = 0; i < MT_OP_COUNT; i++)
         mt_warm_ctx_drop(&s->warm[i]);
     find_reset(&s->find);
-    for (size_t i = 0; i < s->n_objects; i++)
-        mt_object_free(s->objects[i]);
-    free(s->objects);
     free(s);
 }
 
@@ -106,6 +105,7 @@ static void session_close(mt_session *s)
         mt_g.n_sessions--;
     }
     s->closed = true;
+    mt_session_objects_drop(s->slot, s->handle);
     s->slot->sessions--;
     if (s->flags & CKF_RW_SESSION)
         s->slot->rw_sessions--;

@@ -77,9 +77,10 @@ static CK_RV sign_end(mt_op *op, bool one_shot, const uint8_t *data, size_t len,
 
 CK_RV mt_sign(mt_call *call, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
 {
-    mt_op *op = mt_op_active(call->session, MT_OP_SIGN);
-    if (!op)
-        return CKR_OPERATION_NOT_INITIALIZED;
+    mt_op *op = NULL;
+    CK_RV rv = mt_op_enter(call->session, MT_OP_SIGN, MT_PARTS_SINGLE, &op);
+    if (rv != CKR_OK)
+        return rv;
     if (!sig_len || (!data && len > 0)) {
         mt_op_reset(op);
         return CKR_ARGUMENTS_BAD;
@@ -89,10 +90,10 @@ CK_RV mt_sign(mt_call *call, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK
 
 CK_RV mt_sign_update(mt_call *call, CK_BYTE_PTR data, CK_ULONG len)
 {
-    mt_op *op = mt_op_active(call->session, MT_OP_SIGN);
-    CK_RV rv = CKR_OK;
-    if (!op)
-        return CKR_OPERATION_NOT_INITIALIZED;
+    mt_op *op = NULL;
+    CK_RV rv = mt_op_enter(call->session, MT_OP_SIGN, MT_PARTS_MULTI, &op);
+    if (rv != CKR_OK)
+        return rv;
     if (!data && len > 0)
         rv = CKR_ARGUMENTS_BAD;
     else if (op->mech->digest)
@@ -106,9 +107,10 @@ CK_RV mt_sign_update(mt_call *call, CK_BYTE_PTR data, CK_ULONG len)
 
 CK_RV mt_sign_final(mt_call *call, CK_BYTE_PTR sig, CK_ULONG_PTR sig_len)
 {
-    mt_op *op = mt_op_active(call->session, MT_OP_SIGN);
-    if (!op)
-        return CKR_OPERATION_NOT_INITIALIZED;
+    mt_op *op = NULL;
+    CK_RV rv = mt_op_enter(call->session, MT_OP_SIGN, MT_PARTS_MULTI, &op);
+    if (rv != CKR_OK)
+        return rv;
     if (!sig_len) {
         mt_op_reset(op);
         return CKR_ARGUMENTS_BAD;

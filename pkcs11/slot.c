@@ -13,6 +13,7 @@ static void slot_free(mt_slot *slot)
     if (!slot)
         return;
     mt_slot_logout(slot);
+    mt_session_objects_free(slot);
     mt_objects_free(slot->objects);
     free(slot->handles.keys);
     free(slot);
@@ -254,6 +255,7 @@ static void slot_remove_token(mt_slot_entry *entry)
         return;
     mt_sessions_drop_slot(slot);
     mt_slot_logout(slot);
+    mt_session_objects_free(slot);
     mt_objects_free(slot->objects);
     slot->objects = NULL;
 }

@@ -58,9 +58,10 @@ static CK_RV verify_end(mt_op *op, const uint8_t *data, size_t len, const uint8_
 
 CK_RV mt_verify(mt_call *call, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG sig_len)
 {
-    mt_op *op = mt_op_active(call->session, MT_OP_VERIFY);
-    if (!op)
-        return CKR_OPERATION_NOT_INITIALIZED;
+    mt_op *op = NULL;
+    CK_RV rv = mt_op_enter(call->session, MT_OP_VERIFY, MT_PARTS_SINGLE, &op);
+    if (rv != CKR_OK)
+        return rv;
     if ((!data && len > 0) || !sig) {
         mt_op_reset(op);
         return CKR_ARGUMENTS_BAD;
@@ -70,10 +71,10 @@ CK_RV mt_verify(mt_call *call, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, 
 
 CK_RV mt_verify_update(mt_call *call, CK_BYTE_PTR data, CK_ULONG len)
 {
-    mt_op *op = mt_op_active(call->session, MT_OP_VERIFY);
-    CK_RV rv;
-    if (!op)
-        return CKR_OPERATION_NOT_INITIALIZED;
+    mt_op *op = NULL;
+    CK_RV rv = mt_op_enter(call->session, MT_OP_VERIFY, MT_PARTS_MULTI, &op);
+    if (rv != CKR_OK)
+        return rv;
     if (!data && len > 0)
         rv = CKR_ARGUMENTS_BAD;
     else if (op->mech->digest)
@@ -87,9 +88,10 @@ CK_RV mt_verify_update(mt_call *call, CK_BYTE_PTR data, CK_ULONG len)
 
 CK_RV mt_verify_final(mt_call *call, CK_BYTE_PTR sig, CK_ULONG sig_len)
 {
-    mt_op *op = mt_op_active(call->session, MT_OP_VERIFY);
-    if (!op)
-        return CKR_OPERATION_NOT_INITIALIZED;
+    mt_op *op = NULL;
+    CK_RV rv = mt_op_enter(call->session, MT_OP_VERIFY, MT_PARTS_MULTI, &op);
+    if (rv != CKR_OK)
+        return rv;
     if (!sig) {
         mt_op_reset(op);
         return CKR_ARGUMENTS_BAD;

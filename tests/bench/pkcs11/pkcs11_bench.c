@@ -1,13 +1,17 @@
 /* Sign, decrypt and derive rates through a PKCS#11 module (mailtoken or
  * SoftHSMv2) and through raw OpenSSL EVP with the same keys, in one process,
- * with 1 and 2 threads.
+ * with 1 and 2 threads; and what opening a mail sent to an EC account costs
+ * (RFC 5753: ECDH with the sender's new point, X9.63 KDF, AES key unwrap),
+ * done the way NSS does it through the module.
  *   pkcs11_bench --seconds S --key-dir DIR --module NAME=PATH:PIN:RSA_LABEL:EC_LABEL...
  * DIR holds alice.key/.crt (RSA-2048) and carol.key/.crt (EC P-256).
  * Every result is checked once per run (exit 1 when one is wrong). */
 #include "pkcs11_v3.h"
 
 #include <dlfcn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -17,14 +21,15 @@
 #include <string.h>
 #include <time.h>
 
-enum { OP_RSA_PKCS, OP_RSA_PSS, OP_RSA_OAEP, OP_ECDSA, OP_ECDH, N_OPS };
+enum { OP_RSA_PKCS, OP_RSA_PSS, OP_RSA_OAEP, OP_ECDSA, OP_ECDH, OP_ECDH_UNWRAP, N_OPS };
 /* What SoftHSMv2 2.6 can do too: OAEP with SHA-1 only, ECDSA over a hash
  * (the client hashes, as NSS does) */
 static const char *const op_names[N_OPS] = {"RSA-2048 PKCS#1 v1.5 sign (SHA-256)",
                                             "RSA-2048 PSS sign (SHA-256)",
                                             "RSA-2048 OAEP decrypt (SHA-1)",
                                             "ECDSA P-256 sign (hash SHA-256, then sign)",
-                                            "ECDH P-256 derive"};
+                                            "ECDH P-256 derive",
+                                            "EC mail key: ECDH P-256 + SHA-256 KDF + AES-128 unwrap"};
 static const uint8_t msg[] = "benchmark message, as long as a short S/MIME digest input";
 
 static EVP_PKEY *rsa_key, *ec_key, *rsa_pub, *ec_pub, *peer;
@@ -33,6 +38,15 @@ static EVP_PKEY *rsa_key, *ec_key, *rsa_pub, *ec_pub, *peer;
 static EVP_MD *sha256;
 static uint8_t oaep_ct[256], peer_point[67]; /* DER OCTET STRING: SoftHSM wants it so */
 static size_t oaep_ct_len;
+/* A mail to carol: the sender's point (raw, as NSS passes it), the
+ * ECC-CMS-SharedInfo for AES-128 key wrap, the content key it wraps. */
+static uint8_t peer_raw[65], wrapped_cek[24];
+static const uint8_t shared_info[] = {0x30, 0x15, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86,
+                                      0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x05, 0xa2,
+                                      0x06, 0x04, 0x04, 0x00, 0x00, 0x00, 0x80};
+static const uint8_t cek[16] = "content key 1234";
+static EVP_KDF *x963;
+static EVP_CIPHER *aes128_wrap;
 static double seconds = 2.0;
 
 typedef struct module {
@@ -77,6 +91,51 @@ static EVP_PKEY *read_key(const char *dir, const char *name, int private_key)
 
 /* ------------------------------------------------------------ raw EVP */
 
+/* The key-encryption key of RFC 5753 from the sender's point bytes: the
+ * point decoded onto carol's curve, ECDH, X9.63 with SHA-256. */
+static int raw_kek(uint8_t kek[16])
+{
+    uint8_t z[32];
+    size_t z_len = sizeof(z);
+    EVP_PKEY *sender = EVP_PKEY_new();
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(ec_key, NULL);
+    EVP_KDF_CTX *kctx = EVP_KDF_CTX_new(x963);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, z, sizeof(z)),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)shared_info,
+                                          sizeof(shared_info)),
+        OSSL_PARAM_construct_end()};
+    int ok = sender && EVP_PKEY_copy_parameters(sender, ec_key) == 1 &&
+             EVP_PKEY_set1_encoded_public_key(sender, peer_raw, sizeof(peer_raw)) == 1 &&
+             EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, sender) == 1 &&
+             EVP_PKEY_derive(ctx, z, &z_len) == 1 && EVP_KDF_derive(kctx, kek, 16, params) == 1;
+    OPENSSL_cleanse(z, sizeof(z));
+    EVP_KDF_CTX_free(kctx);
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(sender);
+    return ok;
+}
+
+/* AES key wrap (RFC 3394) one way or the other. */
+static int raw_wrap(int wrap, const uint8_t kek[16], const uint8_t *in, int in_len, uint8_t *out)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n = 0;
+    int ok = EVP_CipherInit_ex2(ctx, aes128_wrap, kek, NULL, wrap, NULL) == 1 &&
+             EVP_CipherUpdate(ctx, out, &n, in, in_len) == 1 && n == in_len + (wrap ? 8 : -8);
+    EVP_CIPHER_CTX_free(ctx);
+    return ok;
+}
+
+static int raw_mail_key(uint8_t out[16])
+{
+    uint8_t kek[16];
+    int ok = raw_kek(kek) && raw_wrap(0, kek, wrapped_cek, sizeof(wrapped_cek), out);
+    OPENSSL_cleanse(kek, sizeof(kek));
+    return ok;
+}
+
 static int raw_sign(EVP_PKEY *key, int pss, uint8_t *sig, size_t *len)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -119,6 +178,8 @@ static int raw_op(int op)
         ok = EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, peer) == 1 &&
              EVP_PKEY_derive(ctx, out, &len) == 1;
         break;
+    case OP_ECDH_UNWRAP:
+        return raw_mail_key(out);
     }
     EVP_PKEY_CTX_free(ctx);
     return ok;
@@ -140,7 +201,7 @@ static CK_OBJECT_HANDLE private_key(module *m, CK_SESSION_HANDLE s)
 
 typedef struct p11_ctx {
     module *m;
-    CK_SESSION_HANDLE rsa_s, ec_s;
+    CK_SESSION_HANDLE rsa_s, ec_s, ec_s2; /* NSS unwraps in another session */
     CK_OBJECT_HANDLE rsa_k, ec_k;
 } p11_ctx;
 
@@ -148,7 +209,8 @@ static int p11_open(module *m, p11_ctx *c)
 {
     c->m = m;
     if (m->f->C_OpenSession(m->rsa_slot, CKF_SERIAL_SESSION, NULL, NULL, &c->rsa_s) != CKR_OK ||
-        m->f->C_OpenSession(m->ec_slot, CKF_SERIAL_SESSION, NULL, NULL, &c->ec_s) != CKR_OK)
+        m->f->C_OpenSession(m->ec_slot, CKF_SERIAL_SESSION, NULL, NULL, &c->ec_s) != CKR_OK ||
+        m->f->C_OpenSession(m->ec_slot, CKF_SERIAL_SESSION, NULL, NULL, &c->ec_s2) != CKR_OK)
         return 0;
     CK_RV rv = m->f->C_Login(c->rsa_s, CKU_USER, (CK_UTF8CHAR_PTR)m->pin, strlen(m->pin));
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
@@ -161,6 +223,37 @@ static int p11_open(module *m, p11_ctx *c)
     return c->rsa_k != CK_INVALID_HANDLE && c->ec_k != CK_INVALID_HANDLE;
 }
 
+/* NSS opening an EC mail: the key-encryption key derived into a session
+ * key (its template as NSS sends it), the content key unwrapped with it in
+ * another session; both go when done.  The content key is left in *cek_out
+ * when asked for (the check), else destroyed too. */
+static CK_RV p11_mail_key(p11_ctx *c, CK_OBJECT_HANDLE *cek_out)
+{
+    CK_FUNCTION_LIST_PTR f = c->m->f;
+    CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
+    CK_KEY_TYPE aes = CKK_AES;
+    CK_BBOOL yes = CK_TRUE;
+    CK_ULONG kek_len = 16;
+    CK_ATTRIBUTE kek_t[] = {{CKA_CLASS, &klass, sizeof(klass)}, {CKA_KEY_TYPE, &aes, sizeof(aes)},
+                            {CKA_WRAP, &yes, sizeof(yes)}, {CKA_VALUE_LEN, &kek_len, sizeof(kek_len)}};
+    CK_ATTRIBUTE cek_t[] = {{CKA_CLASS, &klass, sizeof(klass)}, {CKA_KEY_TYPE, &aes, sizeof(aes)},
+                            {CKA_UNWRAP, &yes, sizeof(yes)}};
+    CK_ECDH1_DERIVE_PARAMS ecdh = {CKD_SHA256_KDF, sizeof(shared_info), (CK_BYTE_PTR)shared_info,
+                                   sizeof(peer_raw), peer_raw};
+    CK_MECHANISM derive = {CKM_ECDH1_DERIVE, &ecdh, sizeof(ecdh)}, kw = {CKM_AES_KEY_WRAP, NULL, 0};
+    CK_OBJECT_HANDLE kek = CK_INVALID_HANDLE, cek = CK_INVALID_HANDLE;
+    CK_RV rv = f->C_DeriveKey(c->ec_s, &derive, c->ec_k, kek_t, 4, &kek);
+    if (rv == CKR_OK)
+        rv = f->C_UnwrapKey(c->ec_s2, &kw, kek, wrapped_cek, sizeof(wrapped_cek), cek_t, 3, &cek);
+    if (kek != CK_INVALID_HANDLE)
+        f->C_DestroyObject(c->ec_s, kek);
+    if (rv == CKR_OK && cek_out)
+        *cek_out = cek;
+    else if (cek != CK_INVALID_HANDLE)
+        f->C_DestroyObject(c->ec_s2, cek);
+    return rv;
+}
+
 static CK_RV p11_op(p11_ctx *c, int op, uint8_t *out, CK_ULONG *len)
 {
     CK_FUNCTION_LIST_PTR f = c->m->f;
@@ -171,7 +264,8 @@ static CK_RV p11_op(p11_ctx *c, int op, uint8_t *out, CK_ULONG *len)
                                  {CKM_SHA256_RSA_PKCS_PSS, &pss, sizeof(pss)},
                                  {CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)},
                                  {CKM_ECDSA, NULL, 0},
-                                 {CKM_ECDH1_DERIVE, &ecdh, sizeof(ecdh)}};
+                                 {CKM_ECDH1_DERIVE, &ecdh, sizeof(ecdh)},
+                                 {0, NULL, 0}};
     CK_RV rv;
     switch (op) {
     case OP_RSA_PKCS:
@@ -187,6 +281,8 @@ static CK_RV p11_op(p11_ctx *c, int op, uint8_t *out, CK_ULONG *len)
     case OP_RSA_OAEP:
         rv = f->C_DecryptInit(c->rsa_s, &mechs[op], c->rsa_k);
         return rv ? rv : f->C_Decrypt(c->rsa_s, oaep_ct, oaep_ct_len, out, len);
+    case OP_ECDH_UNWRAP:
+        return p11_mail_key(c, NULL);
     default: {
         CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
         CK_KEY_TYPE type = CKK_GENERIC_SECRET;
@@ -209,6 +305,31 @@ static CK_RV p11_op(p11_ctx *c, int op, uint8_t *out, CK_ULONG *len)
     }
 }
 
+/* The content key the module unwrapped is the one sent: the same AES-ECB
+ * block of zeros as with the key itself. */
+static int p11_check_mail_key(p11_ctx *c, CK_RV *rv)
+{
+    CK_FUNCTION_LIST_PTR f = c->m->f;
+    CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+    CK_MECHANISM ecb = {CKM_AES_ECB, NULL, 0};
+    uint8_t zeros[16] = {0}, got[16], want[16];
+    CK_ULONG len = sizeof(got);
+    int n = 0;
+    *rv = p11_mail_key(c, &key);
+    if (*rv != CKR_OK)
+        return 0;
+    *rv = f->C_EncryptInit(c->ec_s, &ecb, key);
+    if (*rv == CKR_OK)
+        *rv = f->C_Encrypt(c->ec_s, zeros, sizeof(zeros), got, &len);
+    f->C_DestroyObject(c->ec_s, key);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int ok = *rv == CKR_OK && EVP_EncryptInit_ex2(ctx, EVP_aes_128_ecb(), cek, NULL, NULL) == 1 &&
+             EVP_EncryptUpdate(ctx, want, &n, zeros, sizeof(zeros)) == 1 && len == 16 &&
+             memcmp(got, want, 16) == 0;
+    EVP_CIPHER_CTX_free(ctx);
+    return ok;
+}
+
 /* One checked result per operation: signatures verify, plaintext and secret are right. */
 static int p11_check(module *m)
 {
@@ -218,8 +339,11 @@ static int p11_check(module *m)
     int ok = p11_open(m, &c);
     for (int op = 0; ok && op < N_OPS; op++) {
         CK_ULONG len = sizeof(out);
-        CK_RV rv = p11_op(&c, op, out, &len);
-        if (rv == CKR_KEY_FUNCTION_NOT_PERMITTED) {
+        CK_RV rv = CKR_OK;
+        int mail_key_ok = op == OP_ECDH_UNWRAP ? p11_check_mail_key(&c, &rv) : 0;
+        if (op != OP_ECDH_UNWRAP)
+            rv = p11_op(&c, op, out, &len);
+        if (rv == CKR_KEY_FUNCTION_NOT_PERMITTED || rv == CKR_MECHANISM_PARAM_INVALID) {
             m->unusable[op] = 1;
             fprintf(stderr, "%s: %s: key not permitted, not measured\n", m->name, op_names[op]);
             continue;
@@ -238,6 +362,8 @@ static int p11_check(module *m)
             ok = len == 32 && memcmp(out, "0123456789abcdef0123456789abcdef", 32) == 0;
         } else if (op == OP_ECDSA) {
             ok = len == 64; /* r||s; signatures are checked by the unit tests */
+        } else if (op == OP_ECDH_UNWRAP) {
+            ok = mail_key_ok;
         } else {
             EVP_PKEY_CTX *d = EVP_PKEY_CTX_new(ec_key, NULL);
             ok = EVP_PKEY_derive_init(d) == 1 && EVP_PKEY_derive_set_peer(d, peer) == 1 &&
@@ -285,6 +411,7 @@ static void *run_loop(void *arg)
     if (r->m) {
         r->m->f->C_CloseSession(c.rsa_s);
         r->m->f->C_CloseSession(c.ec_s);
+        r->m->f->C_CloseSession(c.ec_s2);
     }
     return NULL;
 }
@@ -364,7 +491,14 @@ static void prepare(const char *dir)
     peer_point[0] = 0x04;
     peer_point[1] = 65;
     memcpy(peer_point + 2, point, 65);
+    memcpy(peer_raw, point, 65);
     OPENSSL_free(point);
+    /* the sender's side: the content key wrapped under the KEK */
+    uint8_t kek[16];
+    x963 = EVP_KDF_fetch(NULL, "X963KDF", NULL);
+    aes128_wrap = EVP_CIPHER_fetch(NULL, "AES-128-WRAP", NULL);
+    if (!x963 || !aes128_wrap || !raw_kek(kek) || !raw_wrap(1, kek, cek, sizeof(cek), wrapped_cek))
+        exit(2);
 }
 
 int main(int argc, char **argv)

@@ -60,7 +60,9 @@ static void provision(const char *const *users, size_t n)
         const char *ext = strcmp(users[i], "partner") == 0 ? "crt" : "p12";
         char rel[128];
         snprintf(rel, sizeof(rel), "users/%s.%s", users[i], ext);
-        len += snprintf(cmd + len, sizeof(cmd) - (size_t)len, " '%s'", test_data(rel));
+        /* a path (test_issue_user) is taken as it is */
+        const char *path = strchr(users[i], '/') ? users[i] : test_data(rel);
+        len += snprintf(cmd + len, sizeof(cmd) - (size_t)len, " '%s'", path);
     }
     /* the provisioning tool is ours, not a client: no sanitizer preload */
     unsetenv("LD_PRELOAD");
@@ -99,11 +101,37 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
     return remove(path);
 }
 
+static char issued_dir[256];
+
+const char *test_issue_user(const char *name, const char *email, const char *keyspec)
+{
+    static char paths[8][320];
+    static size_t next;
+    char cmd[2048];
+    const char *src = getenv("MT_SOURCE_DIR"), *tmp = getenv("TMPDIR");
+    assert_non_null(src);
+    if (!issued_dir[0]) {
+        snprintf(issued_dir, sizeof(issued_dir), "%s/mt-p11-issued-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        assert_non_null(mkdtemp(issued_dir));
+    }
+    snprintf(cmd, sizeof(cmd), "bash '%s/tests/tools/issue-user.sh' '%s' '%s' '%s' '%s' '%s'", src,
+             test_data("ca"), issued_dir, name, email, keyspec);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "could not issue %s: %s\n", name, cmd);
+        fail();
+    }
+    char *path = paths[next++ % 8];
+    snprintf(path, sizeof(paths[0]), "%s/%s.p12", issued_dir, name);
+    return path;
+}
+
 void test_remove_store(void)
 {
     if (test_dir[0])
         nftw(test_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    test_dir[0] = '\0';
+    if (issued_dir[0])
+        nftw(issued_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    test_dir[0] = issued_dir[0] = '\0';
 }
 
 void test_init(void)

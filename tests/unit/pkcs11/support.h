@@ -30,6 +30,10 @@ void test_make_store(const char *const *users, size_t n);
 /* Adds users to the existing store (another process: mt-test-provision). */
 void test_add_users(const char *const *users, size_t n);
 void test_remove_store(void);
+/* A user the test data lacks (P-521...), issued by the test CA into a
+ * directory of its own (removed with the store): the P12's path, which
+ * test_make_store takes in place of a user name.  NAME.key is beside it. */
+const char *test_issue_user(const char *name, const char *email, const char *keyspec);
 const char *test_data(const char *rel);
 
 /* Initialise with NULL args and return the slot of a token label. */

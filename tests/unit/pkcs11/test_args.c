@@ -146,7 +146,7 @@ static void slots_and_tokens(void **state)
     assert_int_equal(p11->C_GetMechanismList(slots[0], mechs, &small), CKR_BUFFER_TOO_SMALL);
     assert_int_equal(small, n);
     assert_int_equal(p11->C_GetMechanismInfo(slots[0], CKM_RSA_PKCS, NULL), CKR_ARGUMENTS_BAD);
-    assert_int_equal(p11->C_GetMechanismInfo(slots[0], CKM_AES_CBC, &minfo), CKR_MECHANISM_INVALID);
+    assert_int_equal(p11->C_GetMechanismInfo(slots[0], CKM_DES3_CBC, &minfo), CKR_MECHANISM_INVALID);
     assert_int_equal(p11->C_GetMechanismInfo(slots[0], CKM_RSA_PKCS_OAEP, &minfo), CKR_OK);
     assert_true(minfo.flags & CKF_DECRYPT);
     assert_false(minfo.flags & CKF_SIGN);
@@ -338,19 +338,23 @@ static void writes_refused(void **state)
 {
     (void)state;
     CK_OBJECT_CLASS klass = CKO_DATA;
+    CK_BBOOL yes = CK_TRUE;
     CK_ATTRIBUTE tmpl = {CKA_CLASS, &klass, sizeof(klass)};
+    CK_ATTRIBUTE token_object[] = {{CKA_CLASS, &klass, sizeof(klass)}, {CKA_TOKEN, &yes, 1}};
     CK_OBJECT_HANDLE o;
     test_init();
     CK_SESSION_HANDLE s = test_session("alice@example.org", 1);
     CK_OBJECT_HANDLE cert = test_find(s, CKO_CERTIFICATE, NULL, 0);
     assert_int_equal(p11->C_CreateObject(s, &tmpl, 1, NULL), CKR_ARGUMENTS_BAD);
     assert_int_equal(p11->C_CreateObject(s, NULL, 1, &o), CKR_ARGUMENTS_BAD);
-    assert_int_equal(p11->C_CreateObject(s, &tmpl, 1, &o), CKR_TOKEN_WRITE_PROTECTED);
+    assert_int_equal(p11->C_CreateObject(s, token_object, 2, &o), CKR_TOKEN_WRITE_PROTECTED);
+    /* a session object, but not one the token makes: only secret keys */
+    assert_int_equal(p11->C_CreateObject(s, &tmpl, 1, &o), CKR_ATTRIBUTE_VALUE_INVALID);
     assert_int_equal(p11->C_SetAttributeValue(s, cert, &tmpl, 1), CKR_TOKEN_WRITE_PROTECTED);
     assert_int_equal(p11->C_SetAttributeValue(s, 0xdead, &tmpl, 1), CKR_OBJECT_HANDLE_INVALID);
     assert_int_equal(p11->C_DestroyObject(s, cert), CKR_TOKEN_WRITE_PROTECTED);
     assert_int_equal(p11->C_DestroyObject(s, 0xdead), CKR_OBJECT_HANDLE_INVALID);
-    assert_int_equal(p11->C_CopyObject(s, cert, NULL, 0, &o), CKR_FUNCTION_NOT_SUPPORTED);
+    assert_int_equal(p11->C_CopyObject(s, cert, NULL, 0, &o), CKR_ACTION_PROHIBITED);
     CK_MECHANISM gen = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
     CK_OBJECT_HANDLE pub, priv;
     assert_int_equal(p11->C_GenerateKeyPair(s, &gen, NULL, 0, NULL, 0, &pub, &priv),

@@ -342,14 +342,16 @@ static void unwrap(void **state)
     CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
     CK_KEY_TYPE type = CKK_AES;
     CK_BBOOL yes = CK_TRUE;
+    CK_BBOOL no = CK_FALSE;
     CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &klass, sizeof(klass)}, {CKA_KEY_TYPE, &type, sizeof(type)},
-                           {CKA_DECRYPT, &yes, sizeof(yes)}};
+                           {CKA_DECRYPT, &yes, sizeof(yes)}, {CKA_SENSITIVE, &no, sizeof(no)},
+                           {CKA_EXTRACTABLE, &yes, sizeof(yes)}};
     CK_OBJECT_HANDLE key = 0;
-    assert_int_equal(p11->C_UnwrapKey(s, &pkcs, rsa_priv, wrapped, wrapped_len, tmpl, 3, NULL),
+    assert_int_equal(p11->C_UnwrapKey(s, &pkcs, rsa_priv, wrapped, wrapped_len, tmpl, 5, NULL),
                      CKR_ARGUMENTS_BAD);
-    assert_int_equal(p11->C_UnwrapKey(s, &pkcs, rsa_priv, wrapped, wrapped_len - 1, tmpl, 3, &key),
+    assert_int_equal(p11->C_UnwrapKey(s, &pkcs, rsa_priv, wrapped, wrapped_len - 1, tmpl, 5, &key),
                      CKR_WRAPPED_KEY_LEN_RANGE);
-    assert_int_equal(p11->C_UnwrapKey(s, &pkcs, rsa_priv, wrapped, wrapped_len, tmpl, 3, &key), CKR_OK);
+    assert_int_equal(p11->C_UnwrapKey(s, &pkcs, rsa_priv, wrapped, wrapped_len, tmpl, 5, &key), CKR_OK);
     CK_ATTRIBUTE v = {CKA_VALUE, value, sizeof(value)};
     assert_int_equal(p11->C_GetAttributeValue(s, key, &v, 1), CKR_OK);
     assert_int_equal(v.ulValueLen, 32);
@@ -357,14 +359,14 @@ static void unwrap(void **state)
     assert_int_equal(p11->C_DestroyObject(s, key), CKR_OK);
     assert_int_equal(p11->C_GetAttributeValue(s, key, &v, 1), CKR_OBJECT_HANDLE_INVALID);
     /* a sensitive session key keeps its value */
-    CK_ATTRIBUTE sensitive[] = {{CKA_CLASS, &klass, sizeof(klass)}, {CKA_SENSITIVE, &yes, sizeof(yes)}};
+    CK_ATTRIBUTE sensitive[] = {{CKA_CLASS, &klass, sizeof(klass)}, {CKA_KEY_TYPE, &type, sizeof(type)}};
     assert_int_equal(p11->C_UnwrapKey(s, &pkcs, rsa_priv, wrapped, wrapped_len, sensitive, 2, &key),
                      CKR_OK);
     v.ulValueLen = sizeof(value);
     assert_int_equal(p11->C_GetAttributeValue(s, key, &v, 1), CKR_ATTRIBUTE_SENSITIVE);
     /* a token object cannot be made */
-    CK_ATTRIBUTE token[] = {{CKA_TOKEN, &yes, sizeof(yes)}};
-    assert_int_equal(p11->C_UnwrapKey(s, &pkcs, rsa_priv, wrapped, wrapped_len, token, 1, &key),
+    CK_ATTRIBUTE token[] = {{CKA_KEY_TYPE, &type, sizeof(type)}, {CKA_TOKEN, &yes, sizeof(yes)}};
+    assert_int_equal(p11->C_UnwrapKey(s, &pkcs, rsa_priv, wrapped, wrapped_len, token, 2, &key),
                      CKR_TOKEN_WRITE_PROTECTED);
 }
 
@@ -398,12 +400,14 @@ static void ecdh_derive(void **state)
 
     CK_OBJECT_CLASS klass = CKO_SECRET_KEY;
     CK_KEY_TYPE type = CKK_GENERIC_SECRET;
-    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &klass, sizeof(klass)}, {CKA_KEY_TYPE, &type, sizeof(type)}};
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &klass, sizeof(klass)}, {CKA_KEY_TYPE, &type, sizeof(type)},
+                           {CKA_SENSITIVE, &no, 1}, {CKA_EXTRACTABLE, &yes, 1}};
     CK_ECDH1_DERIVE_PARAMS p = {CKD_NULL, 0, NULL, sizeof(point), point};
     CK_MECHANISM m = {CKM_ECDH1_DERIVE, &p, sizeof(p)};
     CK_OBJECT_HANDLE key = 0;
     CK_ATTRIBUTE v = {CKA_VALUE, value, sizeof(value)};
-    assert_int_equal(p11->C_DeriveKey(ec, &m, ec_priv, tmpl, 2, &key), CKR_OK);
+    assert_int_equal(p11->C_DeriveKey(ec, &m, ec_priv, tmpl, 4, &key), CKR_OK);
     assert_int_equal(p11->C_GetAttributeValue(ec, key, &v, 1), CKR_OK);
     assert_int_equal(v.ulValueLen, 32);
     assert_memory_equal(value, z, 32);
@@ -412,17 +416,18 @@ static void ecdh_derive(void **state)
     memcpy(wrapped + 2, point, 65);
     p.pPublicData = wrapped;
     p.ulPublicDataLen = sizeof(wrapped);
-    assert_int_equal(p11->C_DeriveKey(ec, &m, ec_priv, tmpl, 2, &key), CKR_OK);
+    assert_int_equal(p11->C_DeriveKey(ec, &m, ec_priv, tmpl, 4, &key), CKR_OK);
     v.ulValueLen = sizeof(value);
     assert_int_equal(p11->C_GetAttributeValue(ec, key, &v, 1), CKR_OK);
     assert_memory_equal(value, z, 32);
     /* X9.63 KDF with SHA-256 and shared data */
     uint8_t shared[] = "shared info", expected[16];
     CK_ULONG want = 16;
-    CK_ATTRIBUTE with_len[] = {{CKA_CLASS, &klass, sizeof(klass)}, {CKA_VALUE_LEN, &want, sizeof(want)}};
+    CK_ATTRIBUTE with_len[] = {{CKA_CLASS, &klass, sizeof(klass)}, {CKA_VALUE_LEN, &want, sizeof(want)},
+                               {CKA_SENSITIVE, &no, 1}, {CKA_EXTRACTABLE, &yes, 1}};
     CK_ECDH1_DERIVE_PARAMS pk = {CKD_SHA256_KDF, sizeof(shared), shared, sizeof(point), point};
     CK_MECHANISM mk = {CKM_ECDH1_DERIVE, &pk, sizeof(pk)};
-    assert_int_equal(p11->C_DeriveKey(ec, &mk, ec_priv, with_len, 2, &key), CKR_OK);
+    assert_int_equal(p11->C_DeriveKey(ec, &mk, ec_priv, with_len, 4, &key), CKR_OK);
     v.ulValueLen = sizeof(value);
     assert_int_equal(p11->C_GetAttributeValue(ec, key, &v, 1), CKR_OK);
     assert_int_equal(v.ulValueLen, 16);
@@ -439,21 +444,21 @@ static void ecdh_derive(void **state)
     /* bad parameters */
     CK_ECDH1_DERIVE_PARAMS bad = {CKD_NULL, sizeof(shared), shared, sizeof(point), point};
     CK_MECHANISM mb = {CKM_ECDH1_DERIVE, &bad, sizeof(bad)};
-    assert_int_equal(p11->C_DeriveKey(ec, &mb, ec_priv, tmpl, 2, &key), CKR_MECHANISM_PARAM_INVALID);
+    assert_int_equal(p11->C_DeriveKey(ec, &mb, ec_priv, tmpl, 4, &key), CKR_MECHANISM_PARAM_INVALID);
     p.pPublicData = point;
     p.ulPublicDataLen = sizeof(point);
     point[10] ^= 0x55; /* not on the curve */
-    assert_int_equal(p11->C_DeriveKey(ec, &m, ec_priv, tmpl, 2, &key), CKR_MECHANISM_PARAM_INVALID);
+    assert_int_equal(p11->C_DeriveKey(ec, &m, ec_priv, tmpl, 4, &key), CKR_MECHANISM_PARAM_INVALID);
     memset(point + 1, 0xff, 64); /* coordinates beyond the field */
-    assert_int_equal(p11->C_DeriveKey(ec, &m, ec_priv, tmpl, 2, &key), CKR_MECHANISM_PARAM_INVALID);
+    assert_int_equal(p11->C_DeriveKey(ec, &m, ec_priv, tmpl, 4, &key), CKR_MECHANISM_PARAM_INVALID);
     uint8_t identity[1] = {0x00}; /* the point at infinity */
     CK_ECDH1_DERIVE_PARAMS at_infinity = {CKD_NULL, 0, NULL, sizeof(identity), identity};
     CK_MECHANISM mi = {CKM_ECDH1_DERIVE, &at_infinity, sizeof(at_infinity)};
-    assert_int_equal(p11->C_DeriveKey(ec, &mi, ec_priv, tmpl, 2, &key), CKR_MECHANISM_PARAM_INVALID);
+    assert_int_equal(p11->C_DeriveKey(ec, &mi, ec_priv, tmpl, 4, &key), CKR_MECHANISM_PARAM_INVALID);
     CK_MECHANISM short_params = {CKM_ECDH1_DERIVE, &p, sizeof(p) - 1};
-    assert_int_equal(p11->C_DeriveKey(ec, &short_params, ec_priv, tmpl, 2, &key),
+    assert_int_equal(p11->C_DeriveKey(ec, &short_params, ec_priv, tmpl, 4, &key),
                      CKR_MECHANISM_PARAM_INVALID);
-    assert_int_equal(p11->C_DeriveKey(s, &m, rsa_priv, tmpl, 2, &key), CKR_KEY_FUNCTION_NOT_PERMITTED);
+    assert_int_equal(p11->C_DeriveKey(s, &m, rsa_priv, tmpl, 4, &key), CKR_KEY_FUNCTION_NOT_PERMITTED);
     EVP_PKEY_free(peer);
     EVP_PKEY_free(mine);
 }
