@@ -71,6 +71,7 @@ static CK_RV load_filter(const char *reserved)
     CK_RV rv = CKR_OK;
     const char *text = getenv("MAILTOKEN_ACCOUNTS");
     if (text && *text && mt_filter_parse(text, &env) != MT_OK) {
+        mt_trace("C_Initialize: MAILTOKEN_ACCOUNTS: %s", mt_errmsg());
         rv = CKR_GENERAL_ERROR;
         goto out;
     }
@@ -112,6 +113,7 @@ CK_RV mt_initialize(CK_VOID_PTR init_args)
     if (rv != CKR_OK)
         goto out;
     if (mt_config_load(NULL, &mt_g.config) != MT_OK) {
+        mt_trace("C_Initialize: %s", mt_errmsg());
         rv = CKR_GENERAL_ERROR;
         goto out;
     }

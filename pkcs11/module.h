@@ -341,6 +341,10 @@ extern mt_module mt_g;
 extern CK_FUNCTION_LIST mt_function_list;
 extern CK_FUNCTION_LIST_3_0 mt_function_list_3_0;
 
+/* trace.c: a line for the administrator's trace ($MAILTOKEN_DEBUG: "stderr" or
+ * a file), never for the client's user; nothing when unset. */
+void mt_trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* general.c */
 CK_RV mt_initialize(CK_VOID_PTR init_args);
 CK_RV mt_finalize(CK_VOID_PTR reserved);

@@ -270,6 +270,10 @@ static mt_status open_store(void)
         char actor[32];
         snprintf(actor, sizeof(actor), "pkcs11:%ld", (long)getpid());
         mt_store_set_actor(mt_g.store, actor);
+        if (mt_store_warning(mt_g.store))
+            mt_trace("warning: %s", mt_store_warning(mt_g.store));
+    } else {
+        mt_trace("cannot open the store: %s", mt_errmsg());
     }
     return st;
 }

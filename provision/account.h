@@ -13,8 +13,9 @@ int mt_cmd_account_reset_pin(mt_cli *cli, int argc, char **argv);
 int mt_account_operands(mt_cli *cli, const char *cmd, const char *help, int argc, char **argv,
                         int n_operands, int *code);
 
-/* Prints the account (JSON or a line) after a change. */
+/* Prints the account (JSON or a line) after a change: `done` when it differs
+ * from `before` (NULL: a new account), else `unchanged`. */
 int mt_account_print_after(mt_cli *cli, mt_store *store, int64_t org_id, const char *email,
-                           const char *what);
+                           const mt_account *before, const char *done, const char *unchanged);
 
 #endif

@@ -264,12 +264,24 @@ mt_status mt_cli_open_store(mt_cli *cli, unsigned flags, mt_store **out)
     if (flags & MT_OPEN_CREATE)
         make_parent_dirs(path);
     st = mt_store_open(path, cli->config, flags, out);
+    if (st == MT_ERR_NOT_FOUND) /* the file is missing: say what makes one */
+        st = mt_cli_set_error(st, "%s: no store here: create one with `mailtoken init` (or name "
+                                  "another with --store or $MAILTOKEN_STORE)", path);
     if (st != MT_OK)
         goto out;
     set_actor(*out);
+    if (mt_store_warning(*out))
+        fprintf(stderr, "%s: warning: %s\n", cli->prog, mt_store_warning(*out));
 out:
     free(path);
     return st;
+}
+
+int mt_cli_open_or_fail(mt_cli *cli, unsigned flags, mt_store **out)
+{
+    mt_status st = mt_cli_open_store(cli, flags, out);
+    /* No configuration loaded: it was the config that failed. */
+    return st == MT_OK ? MT_EXIT_OK : mt_cli_fail(cli, st, cli->config ? "store" : "config");
 }
 
 mt_status mt_cli_org(mt_cli *cli, mt_store *store, int64_t *org_id)
@@ -284,17 +296,30 @@ mt_status mt_cli_org(mt_cli *cli, mt_store *store, int64_t *org_id)
 
 int mt_cli_session(mt_cli *cli, unsigned flags, mt_store **store, int64_t *org_id)
 {
-    mt_status st = mt_cli_open_store(cli, flags, store);
-    if (st != MT_OK)
-        return mt_cli_fail(cli, st, "store");
-    st = mt_cli_org(cli, *store, org_id);
+    int code = mt_cli_open_or_fail(cli, flags, store);
+    if (code != MT_EXIT_OK)
+        return code;
+    mt_status st = mt_cli_org(cli, *store, org_id);
+    if (st == MT_ERR_NOT_FOUND && !cli->org_name)
+        st = mt_cli_set_error(st, "no organisation in %s: create one with `mailtoken init`",
+                              mt_store_path(*store));
     if (st != MT_OK) {
-        int code = mt_cli_fail(cli, st, "organisation");
+        code = mt_cli_fail(cli, st, "organisation");
         mt_store_close(*store);
         *store = NULL;
         return code;
     }
     return MT_EXIT_OK;
+}
+
+mt_status mt_cli_end_tx(mt_store *store, mt_status st, bool commit)
+{
+    if (st == MT_OK && commit)
+        return mt_store_commit(store);
+    char message[1024];
+    snprintf(message, sizeof(message), "%s", mt_cli_errmsg());
+    mt_store_rollback(store); /* clears the message */
+    return st == MT_OK ? MT_OK : mt_cli_set_error(st, "%s", message);
 }
 
 /* A plain decimal id: all digits, short enough not to be a fingerprint. */

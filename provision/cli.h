@@ -65,6 +65,9 @@ int mt_cli_usage_error(mt_cli *cli, const char *cmd, const char *fmt, ...)
 /* Opens the store named by --store / config / defaults; sets the actor
  * ("cli:<user>").  flags as for mt_store_open. */
 mt_status mt_cli_open_store(mt_cli *cli, unsigned flags, mt_store **out);
+/* Same, reporting a failure (labelled "config" or "store"): returns
+ * MT_EXIT_OK or the exit code. */
+int mt_cli_open_or_fail(mt_cli *cli, unsigned flags, mt_store **out);
 /* The organisation selected by --org (or the only one). */
 mt_status mt_cli_org(mt_cli *cli, mt_store *store, int64_t *org_id);
 
@@ -130,6 +133,13 @@ typedef struct mt_secret_source {
 } mt_secret_source;
 #define MT_SECRET_SOURCE_INIT(what, option, default_env) \
     {(what), (option), NULL, NULL, (default_env), -1}
+/* A check of a new secret (the PIN policy): on a terminal it runs between
+ * the first entry and the confirmation, so a refused PIN is not typed twice. */
+typedef mt_status (*mt_cli_secret_check)(void *ctx, const mt_secret *secret);
+mt_status mt_cli_read_new_secret(mt_cli *cli, const mt_secret_source *src, bool confirm,
+                                 mt_cli_secret_check check, void *ctx, mt_secret **out);
+/* One line typed on the terminal after prompt (echoed when echo). */
+mt_status mt_cli_ask(const char *what, const char *prompt, bool echo, mt_secret **out);
 /* True when the source names a file, variable or descriptor (no prompt needed). */
 bool mt_cli_secret_given(const mt_secret_source *src);
 mt_status mt_cli_read_secret_from(mt_cli *cli, const mt_secret_source *src, bool confirm,
@@ -156,6 +166,10 @@ int mt_cli_session(mt_cli *cli, unsigned flags, mt_store **store, int64_t *org_i
 mt_status mt_cli_find_cert(mt_store *store, int64_t org_id, const char *ref, mt_cert **out);
 /* Same, returning the id only. */
 mt_status mt_cli_cert_id(mt_store *store, int64_t org_id, const char *ref, int64_t *id);
+/* Ends a transaction of mt_store_begin: commits when st is MT_OK and commit,
+ * else rolls back (a trial run: what would happen, nothing done), keeping a
+ * failure's message.  Returns st (or the commit's failure). */
+mt_status mt_cli_end_tx(mt_store *store, mt_status st, bool commit);
 /* Records an error found by the command line itself (not by the store):
  * mt_cli_fail reports it instead of mt_errmsg(), once.  Returns status. */
 mt_status mt_cli_set_error(mt_status status, const char *fmt, ...)
@@ -168,5 +182,31 @@ void mt_cli_clear_error(void);
 void mt_cli_note(mt_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The first email a certificate names, or "-". */
 const char *mt_cli_first_email(const mt_cert *cert);
+
+/* "#7 alice@example.org until 2026-01-31 (with its private key), #9 ..." */
+void mt_cli_describe_certs(mt_cert *const *certs, size_t n, char *out, size_t size);
+/* Consent to destroy n_keys private keys of the certificates described: says
+ * what goes and that mail encrypted to them will no longer open, then asks on
+ * the terminal ("yes"); without a terminal only yes (--yes) goes ahead (else
+ * a usage error, as is "no" at the prompt).  Returns MT_EXIT_OK to go ahead,
+ * else the exit code after reporting. */
+int mt_cli_consent(mt_cli *cli, const char *cmd, bool yes, size_t n_keys, const char *certs);
+
+/* Output never drives the terminal (cli_escape.c): from here on stdout and
+ * stderr write control characters and bytes that are not UTF-8 as \xNN or
+ * \u00NN.  Called first thing by main(). */
+void mt_cli_escape_output(void);
+/* stderr without that filter, for the tool's own terminal control (the
+ * progress line); what it prints from elsewhere goes through mt_cli_visible. */
+FILE *mt_cli_terminal_err(void);
+/* Checks text given on the command line: valid UTF-8 (mt_cli_text_ok), and
+ * for names (friendly names, descriptions, organisation and profile names)
+ * no control character either.  On failure reports it naming option (exit 5)
+ * and returns false with *code set. */
+bool mt_cli_text_ok(mt_cli *cli, const char *option, const char *value, int *code);
+bool mt_cli_name_ok(mt_cli *cli, const char *option, const char *value, int *code);
+/* text with control characters and stray bytes escaped as the filter does,
+ * cut to fit size; returns out. */
+const char *mt_cli_visible(const char *text, char *out, size_t size);
 
 #endif

@@ -109,9 +109,11 @@ void mt_cli_progress(mt_cli *cli, size_t done, size_t total, double started, con
         while (((unsigned char)*name & 0xC0) == 0x80)
             name++; /* never start inside a UTF-8 character */
     }
-    fprintf(stderr, "\r\033[K  %zu/%zu  %.1f/s  ETA %u:%02u  %s", done, total, rate, eta / 60,
-            eta % 60, name);
+    char visible[256];
+    FILE *tty = mt_cli_terminal_err();
+    fprintf(tty, "\r\033[K  %zu/%zu  %.1f/s  ETA %u:%02u  %s", done, total, rate, eta / 60,
+            eta % 60, mt_cli_visible(name, visible, sizeof(visible)));
     if (done == total)
-        fputc('\n', stderr);
-    fflush(stderr);
+        fputc('\n', tty);
+    fflush(tty);
 }

@@ -44,8 +44,8 @@ static void prompt_unguard(const struct sigaction old[N_PROMPT_SIGNALS])
     prompt_tty = -1;
 }
 
-/* Reads one line from the terminal with echo off into secret memory. */
-static mt_status prompt_once(int tty, const char *prompt, mt_secret **out)
+/* Reads one line from the terminal (with echo off unless asked) into secret memory. */
+static mt_status prompt_once(int tty, const char *prompt, bool echo, mt_secret **out)
 {
     struct termios quiet;
     struct sigaction old_actions[N_PROMPT_SIGNALS];
@@ -55,7 +55,7 @@ static mt_status prompt_once(int tty, const char *prompt, mt_secret **out)
     if (st != MT_OK)
         goto out;
     /* Echo off before the prompt shows: nothing typed after it is echoed. */
-    if (tcgetattr(tty, &prompt_saved) == 0) {
+    if (!echo && tcgetattr(tty, &prompt_saved) == 0) {
         quiet = prompt_saved;
         quiet.c_lflag &= ~(tcflag_t)ECHO;
         quiet.c_lflag |= ECHONL;
@@ -92,22 +92,44 @@ out:
     return st;
 }
 
-static mt_status prompt_secret(const char *what, bool confirm, mt_secret **out)
+static int open_tty(const char *what)
+{
+    int tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (tty < 0)
+        mt_cli_set_error(MT_ERR_INVALID, "%s: no terminal to ask on", what);
+    return tty;
+}
+
+mt_status mt_cli_ask(const char *what, const char *prompt, bool echo, mt_secret **out)
+{
+    int tty = open_tty(what);
+    if (tty < 0)
+        return MT_ERR_INVALID;
+    mt_status st = prompt_once(tty, prompt, echo, out);
+    close(tty);
+    return st;
+}
+
+/* Asks for a secret; with confirm, checks it (policy) before asking again. */
+static mt_status prompt_secret(const char *what, bool confirm, mt_cli_secret_check check,
+                               void *ctx, mt_secret **out)
 {
     mt_secret *first = NULL, *second = NULL;
-    char prompt[160];
+    char prompt[300];
     mt_status st;
-    int tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    int tty = open_tty(what);
     if (tty < 0) {
-        st = mt_cli_set_error(MT_ERR_INVALID, "%s: no terminal to ask on", what);
+        st = MT_ERR_INVALID;
         goto out;
     }
     snprintf(prompt, sizeof(prompt), "%s: ", what);
-    st = prompt_once(tty, prompt, &first);
+    st = prompt_once(tty, prompt, false, &first);
+    if (st == MT_OK && check)
+        st = check(ctx, first);
     if (st != MT_OK || !confirm)
         goto out;
     snprintf(prompt, sizeof(prompt), "%s (again): ", what);
-    st = prompt_once(tty, prompt, &second);
+    st = prompt_once(tty, prompt, false, &second);
     if (st != MT_OK)
         goto out;
     if (first->len != second->len || memcmp(first->data, second->data, first->len) != 0)
@@ -133,19 +155,35 @@ static mt_status from_env(const char *what, const char *name, mt_secret **out)
     return mt_secret_from(value, strlen(value), out);
 }
 
+/* The secret from wherever it is given, checked; a prompt checks it before
+ * asking for the confirmation. */
+static mt_status read_checked(mt_cli *cli, const char *prompt, const char *file_path,
+                              const char *env_name, int fd, bool confirm,
+                              mt_cli_secret_check check, void *ctx, mt_secret **out)
+{
+    mt_status st;
+    if (file_path)
+        st = mt_secret_from_file(file_path, out);
+    else if (env_name)
+        st = from_env(prompt, env_name, out);
+    else if (fd >= 0)
+        st = mt_secret_from_fd(fd, out);
+    else if (!cli->is_tty)
+        return mt_cli_set_error(MT_ERR_INVALID, "%s: not given and no terminal to ask on",
+                                prompt);
+    else
+        return prompt_secret(prompt, confirm, check, ctx, out);
+    if (st == MT_OK && check && (st = check(ctx, *out)) != MT_OK) {
+        mt_secret_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
 mt_status mt_cli_read_secret(mt_cli *cli, const char *prompt, const char *file_path,
                              const char *env_name, int fd, bool confirm, mt_secret **out)
 {
-    if (file_path)
-        return mt_secret_from_file(file_path, out);
-    if (env_name)
-        return from_env(prompt, env_name, out);
-    if (fd >= 0)
-        return mt_secret_from_fd(fd, out);
-    if (!cli->is_tty)
-        return mt_cli_set_error(MT_ERR_INVALID, "%s: not given and no terminal to ask on",
-                                prompt);
-    return prompt_secret(prompt, confirm, out);
+    return read_checked(cli, prompt, file_path, env_name, fd, confirm, NULL, NULL, out);
 }
 
 bool mt_cli_secret_given(const mt_secret_source *src)
@@ -156,6 +194,12 @@ bool mt_cli_secret_given(const mt_secret_source *src)
 
 mt_status mt_cli_read_secret_from(mt_cli *cli, const mt_secret_source *src, bool confirm,
                                   mt_secret **out)
+{
+    return mt_cli_read_new_secret(cli, src, confirm, NULL, NULL, out);
+}
+
+mt_status mt_cli_read_new_secret(mt_cli *cli, const mt_secret_source *src, bool confirm,
+                                 mt_cli_secret_check check, void *ctx, mt_secret **out)
 {
     if (src->fd == MT_SECRET_BAD_FD)
         return mt_cli_set_error(MT_ERR_INVALID, "--%s-fd: not a file descriptor number",
@@ -168,7 +212,7 @@ mt_status mt_cli_read_secret_from(mt_cli *cli, const mt_secret_source *src, bool
                                 "%s: not given: use --%s-file, --%s-env or --%s-fd "
                                 "(no terminal to ask on)",
                                 src->what, src->option, src->option, src->option);
-    return mt_cli_read_secret(cli, src->what, src->file, env, src->fd, confirm, out);
+    return read_checked(cli, src->what, src->file, env, src->fd, confirm, check, ctx, out);
 }
 
 bool mt_cli_secret_source_ok(mt_cli *cli, const char *cmd, const mt_secret_source *src,

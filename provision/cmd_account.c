@@ -1,11 +1,11 @@
-/* mailtoken account: create, list, show, set-primary, add-to-history, delete
- * (PINs: cmd_account_pin.c). */
+/* mailtoken account: create, list, show, set-primary, add-to-history,
+ * remove-from-history, delete (PINs: cmd_account_pin.c). */
 #include "account.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_PRIMARY = 1, OPT_HISTORY, OPT_LIMIT, OPT_OFFSET, OPT_PURGE };
+enum { OPT_PRIMARY = 1, OPT_HISTORY, OPT_LIMIT, OPT_OFFSET, OPT_PURGE, OPT_EXTERNAL, OPT_YES };
 
 int mt_account_operands(mt_cli *cli, const char *cmd, const char *help, int argc, char **argv,
                         int n_operands, int *code)
@@ -24,8 +24,16 @@ int mt_account_operands(mt_cli *cli, const char *cmd, const char *help, int argc
     return MT_OPT_END;
 }
 
+/* Whether the account's primary or history differ from before. */
+static bool account_changed(const mt_account *before, const mt_account *after)
+{
+    return !before || before->primary_cert_id != after->primary_cert_id ||
+           before->n_history != after->n_history ||
+           memcmp(before->history, after->history, after->n_history * sizeof(*after->history)) != 0;
+}
+
 int mt_account_print_after(mt_cli *cli, mt_store *store, int64_t org_id, const char *email,
-                           const char *what)
+                           const mt_account *before, const char *done, const char *unchanged)
 {
     mt_account *account = NULL;
     mt_status st = mt_store_account_get(store, org_id, email, &account);
@@ -34,7 +42,8 @@ int mt_account_print_after(mt_cli *cli, mt_store *store, int64_t org_id, const c
     if (cli->json)
         mt_cli_print_json(mt_json_account(account));
     else if (!cli->quiet)
-        printf("account %s: %s (primary #%lld, %zu in history)\n", account->email, what,
+        printf("account %s: %s (primary #%lld, %zu in history)\n", account->email,
+               account_changed(before, account) ? done : unchanged,
                (long long)account->primary_cert_id, account->n_history);
     mt_account_free(account);
     return MT_EXIT_OK;
@@ -43,13 +52,39 @@ int mt_account_print_after(mt_cli *cli, mt_store *store, int64_t org_id, const c
 /* ---------------------------------------------------------------- create */
 
 static const char create_help[] =
-    "Usage: mailtoken account create EMAIL --primary CERT [--history CERT...]\n"
+    "Usage: mailtoken account create EMAIL --primary CERT [--history CERT...] [--external]\n"
     "\n"
     "Creates an email account.  CERT is a certificate id or SHA-256 fingerprint.\n"
-    "--history lists the account's certificate history (repeat it or separate with\n"
-    "commas); the primary must be in it.  Without --history the history is the\n"
-    "primary alone.  Every certificate must name EMAIL.\n"
-    "  --json   the ACCOUNT\n";
+    "Every certificate must name EMAIL.\n"
+    "\n"
+    "  --primary CERT   the certificate that signs and decrypts: it must have a\n"
+    "                   private key, unless --external\n"
+    "  --history CERT   the account's certificate history (repeat it or separate\n"
+    "                   with commas); the primary must be in it (default: the\n"
+    "                   primary alone)\n"
+    "  --external       the primary is public only: an external account, to encrypt\n"
+    "                   to and verify, which never signs or decrypts\n"
+    "  --json           the ACCOUNT\n";
+
+/* An account that should sign needs a primary with a private key: creating
+ * an external one (public only) is said explicitly. */
+static mt_status check_primary_key(mt_store *store, int64_t org_id, const char *ref,
+                                   bool external, int64_t *id)
+{
+    mt_cert *cert = NULL;
+    mt_status st = mt_cli_find_cert(store, org_id, ref, &cert);
+    if (st == MT_OK && !cert->has_private_key && !external)
+        st = mt_cli_set_error(MT_ERR_INVALID,
+                              "primaryCertificateId: certificate %lld has no private key; the "
+                              "primary of an internal account must have one for signing and "
+                              "decryption (--external creates an external account, to encrypt "
+                              "to and verify)",
+                              (long long)cert->id);
+    if (st == MT_OK)
+        *id = cert->id;
+    mt_cert_free(cert);
+    return st;
+}
 
 /* Adds the certificates of a comma-separated list to ids. */
 static mt_status add_refs(mt_store *store, int64_t org_id, const char *list, int64_t **ids,
@@ -78,10 +113,12 @@ static int account_create(mt_cli *cli, int argc, char **argv)
     static const struct option options[] = {
         {"primary", required_argument, NULL, OPT_PRIMARY},
         {"history", required_argument, NULL, OPT_HISTORY},
+        {"external", no_argument, NULL, OPT_EXTERNAL},
         MT_CLI_COMMON_OPTIONS,
         {0},
     };
     const char *primary = NULL;
+    bool external = false;
     char **history_refs = calloc((size_t)argc + 1, sizeof(char *));
     size_t n_refs = 0, n_history = 0;
     int64_t *history = NULL, org_id = 0, primary_id = 0;
@@ -92,6 +129,8 @@ static int account_create(mt_cli *cli, int argc, char **argv)
                                 &code)) >= 0) {
         if (opt == OPT_PRIMARY)
             primary = optarg;
+        else if (opt == OPT_EXTERNAL)
+            external = true;
         else if (history_refs)
             history_refs[n_refs++] = optarg;
     }
@@ -109,7 +148,7 @@ static int account_create(mt_cli *cli, int argc, char **argv)
     code = mt_cli_session(cli, 0, &store, &org_id);
     if (code != MT_EXIT_OK)
         goto out;
-    st = mt_cli_cert_id(store, org_id, primary, &primary_id);
+    st = check_primary_key(store, org_id, primary, external, &primary_id);
     if (st != MT_OK) {
         code = mt_cli_fail(cli, st, "--primary");
         goto out;
@@ -126,7 +165,7 @@ static int account_create(mt_cli *cli, int argc, char **argv)
         code = mt_cli_fail(cli, st, email);
         goto out;
     }
-    code = mt_account_print_after(cli, store, org_id, email, "created");
+    code = mt_account_print_after(cli, store, org_id, email, NULL, "created", NULL);
 out:
     free(history_refs);
     free(history);
@@ -297,13 +336,16 @@ out:
     return code;
 }
 
-/* ------------------------------------------- set-primary, add-to-history */
+/* ------------------------------- set-primary, add-to, remove-from-history */
 
 static const char set_primary_help[] =
-    "Usage: mailtoken account set-primary EMAIL CERT\n"
+    "Usage: mailtoken account set-primary EMAIL CERT [--external]\n"
     "\n"
     "Makes CERT (id or fingerprint, already in the account's history) the primary.\n"
-    "  --json   the ACCOUNT\n";
+    "The primary of an account that signs must have a private key.\n"
+    "  --external   a public-only CERT is meant: the account becomes external (it\n"
+    "               no longer signs or decrypts)\n"
+    "  --json       the ACCOUNT\n";
 
 static const char add_help[] =
     "Usage: mailtoken account add-to-history EMAIL CERT\n"
@@ -312,67 +354,207 @@ static const char add_help[] =
     "adding one already there changes nothing.\n"
     "  --json   the ACCOUNT\n";
 
-static int change_account(mt_cli *cli, int argc, char **argv, bool set_primary)
+static const char remove_help[] =
+    "Usage: mailtoken account remove-from-history EMAIL CERT\n"
+    "\n"
+    "Takes CERT (id or fingerprint) out of the account's history; the certificate\n"
+    "stays in the store (`cert delete` deletes it).  Never the primary; one not in\n"
+    "the history changes nothing.  Mail encrypted to it no longer opens through\n"
+    "this account's token.\n"
+    "  --json   the ACCOUNT\n";
+
+typedef enum account_change { SET_PRIMARY, ADD_TO_HISTORY, REMOVE_FROM_HISTORY } account_change;
+
+static const struct {
+    const char *cmd, *help, *done, *unchanged;
+} changes[] = {
+    [SET_PRIMARY] = {"account set-primary", set_primary_help, "primary set",
+                     "unchanged (already the primary)"},
+    [ADD_TO_HISTORY] = {"account add-to-history", add_help, "history updated",
+                        "unchanged (already in the history)"},
+    [REMOVE_FROM_HISTORY] = {"account remove-from-history", remove_help, "history updated",
+                             "unchanged (not in the history)"},
+};
+
+static mt_status apply(mt_store *store, int64_t org_id, const char *email, int64_t cert_id,
+                       account_change change, bool external)
 {
-    const char *cmd = set_primary ? "account set-primary" : "account add-to-history";
+    switch (change) {
+    case SET_PRIMARY:
+        return mt_store_account_set_primary_ex(store, org_id, email, cert_id,
+                                               external ? MT_PRIMARY_EXTERNAL : 0);
+    case ADD_TO_HISTORY:
+        return mt_store_account_add_to_history(store, org_id, email, cert_id);
+    default:
+        return mt_store_account_remove_from_history(store, org_id, email, cert_id);
+    }
+}
+
+static int change_account(mt_cli *cli, int argc, char **argv, account_change change)
+{
+    static const struct option with_external[] = {
+        {"external", no_argument, NULL, OPT_EXTERNAL}, MT_CLI_COMMON_OPTIONS, {0}};
+    const struct option *options = change == SET_PRIMARY ? with_external : with_external + 1;
+    const char *cmd = changes[change].cmd;
     mt_store *store = NULL;
+    mt_account *before = NULL;
     int64_t org_id = 0, cert_id = 0;
-    int code = MT_EXIT_OK;
-    if (mt_account_operands(cli, cmd, set_primary ? set_primary_help : add_help, argc, argv, 2,
-                            &code) != MT_OPT_END)
+    bool external = false;
+    int code = MT_EXIT_OK, opt;
+    while ((opt = mt_cli_getopt(cli, cmd, changes[change].help, argc, argv, options, &code)) >= 0)
+        external = true;
+    if (opt == MT_OPT_EXIT)
         goto out;
+    if (argc - optind != 2) {
+        code = mt_cli_usage_error(cli, cmd, "give EMAIL and CERT");
+        goto out;
+    }
     const char *email = argv[optind];
     code = mt_cli_session(cli, 0, &store, &org_id);
     if (code != MT_EXIT_OK)
         goto out;
-    mt_status st = mt_cli_cert_id(store, org_id, argv[optind + 1], &cert_id);
+    mt_status st = mt_store_account_get(store, org_id, email, &before);
     if (st == MT_OK)
-        st = set_primary ? mt_store_account_set_primary(store, org_id, email, cert_id)
-                         : mt_store_account_add_to_history(store, org_id, email, cert_id);
+        st = mt_cli_cert_id(store, org_id, argv[optind + 1], &cert_id);
+    if (st == MT_OK)
+        st = apply(store, org_id, email, cert_id, change, external);
+    if (st == MT_ERR_INVALID && change == SET_PRIMARY && !external && strstr(mt_errmsg(), "no private key"))
+        st = mt_cli_set_error(st, "%s (--external makes the account external: it will no "
+                                  "longer sign or decrypt)", mt_errmsg());
     if (st != MT_OK) {
         code = mt_cli_fail(cli, st, email);
         goto out;
     }
-    code = mt_account_print_after(cli, store, org_id, email,
-                                  set_primary ? "primary set" : "history updated");
+    code = mt_account_print_after(cli, store, org_id, email, before, changes[change].done,
+                                  changes[change].unchanged);
 out:
+    mt_account_free(before);
     mt_store_close(store);
     return code;
 }
 
 static int account_set_primary(mt_cli *cli, int argc, char **argv)
 {
-    return change_account(cli, argc, argv, true);
+    return change_account(cli, argc, argv, SET_PRIMARY);
 }
 
 static int account_add_to_history(mt_cli *cli, int argc, char **argv)
 {
-    return change_account(cli, argc, argv, false);
+    return change_account(cli, argc, argv, ADD_TO_HISTORY);
+}
+
+static int account_remove_from_history(mt_cli *cli, int argc, char **argv)
+{
+    return change_account(cli, argc, argv, REMOVE_FROM_HISTORY);
 }
 
 /* ---------------------------------------------------------------- delete */
 
 static const char delete_help[] =
-    "Usage: mailtoken account delete EMAIL [--purge]\n"
+    "Usage: mailtoken account delete EMAIL [--purge [--yes]]\n"
     "\n"
-    "Deletes the account.  Its certificates stay in the store unless --purge\n"
-    "(which deletes those no other account uses).  The account's token number is\n"
-    "kept, so PKCS#11 slot numbers never move.\n";
+    "Deletes the account.  Its certificates stay in the store unless --purge.\n"
+    "The account's token number is kept, so PKCS#11 slot numbers never move.\n"
+    "\n"
+    "  --purge   also delete the account's certificates no other account uses,\n"
+    "            with their private keys: mail encrypted to them will no longer\n"
+    "            open.  What goes is listed and asked on a terminal first\n"
+    "  --yes     go ahead without asking (needed without a terminal when private\n"
+    "            keys would be destroyed)\n"
+    "  --json    {\"deleted\", \"purged\", \"certificates\": [ids deleted]}\n";
+
+/* Inside the caller's transaction: deletes the account with --purge and
+ * returns the certificates that went. */
+static mt_status purge_listing(mt_store *store, int64_t org_id, const mt_account *account,
+                               mt_cert ***gone, size_t *n_gone)
+{
+    mt_cert **certs = calloc(account->n_history + 1, sizeof(*certs));
+    size_t n = 0, kept = 0;
+    mt_status st = certs ? MT_OK : MT_ERR_NOMEM;
+    for (size_t i = 0; st == MT_OK && i < account->n_history; i++)
+        if ((st = mt_store_cert_get(store, account->history[i], &certs[n])) == MT_OK)
+            n++;
+    if (st == MT_OK)
+        st = mt_store_account_delete(store, org_id, account->email, true);
+    for (size_t i = 0; i < n; i++) { /* keep those the purge deleted */
+        mt_cert *still = NULL;
+        mt_status found = st == MT_OK ? mt_store_cert_get(store, certs[i]->id, &still) : MT_OK;
+        mt_cert_free(still);
+        if (found == MT_ERR_NOT_FOUND) {
+            certs[kept++] = certs[i];
+            continue;
+        }
+        if (found != MT_OK)
+            st = found;
+        mt_cert_free(certs[i]);
+    }
+    if (st == MT_OK) {
+        *gone = certs;
+        *n_gone = kept;
+    } else {
+        mt_cert_list_free(certs, kept);
+    }
+    return st;
+}
+
+/* What a purge would delete: done in a transaction rolled back. */
+static mt_status purge_plan(mt_store *store, int64_t org_id, const mt_account *account,
+                            mt_cert ***gone, size_t *n_gone)
+{
+    mt_status st = mt_store_begin(store);
+    if (st != MT_OK)
+        return st;
+    st = purge_listing(store, org_id, account, gone, n_gone);
+    return mt_cli_end_tx(store, st, false); /* nothing deleted yet */
+}
+
+static size_t count_keys(mt_cert *const *certs, size_t n)
+{
+    size_t keys = 0;
+    for (size_t i = 0; i < n; i++)
+        keys += certs[i]->has_private_key;
+    return keys;
+}
+
+/* The purge for real: the certificates planned (and consented to), or nothing. */
+static mt_status purge_as_planned(mt_store *store, int64_t org_id, const mt_account *account,
+                                  mt_cert *const *planned, size_t n_planned)
+{
+    mt_cert **gone = NULL;
+    size_t n = 0;
+    mt_status st = mt_store_begin(store);
+    if (st != MT_OK)
+        return st;
+    st = purge_listing(store, org_id, account, &gone, &n);
+    bool same = st == MT_OK && n == n_planned;
+    for (size_t i = 0; same && i < n; i++)
+        same = gone[i]->id == planned[i]->id;
+    if (st == MT_OK && !same)
+        st = mt_cli_set_error(MT_ERR_CONFLICT, "the store changed while you were asked: nothing "
+                                               "deleted; run the command again");
+    mt_cert_list_free(gone, n);
+    return mt_cli_end_tx(store, st, true);
+}
 
 static int account_delete(mt_cli *cli, int argc, char **argv)
 {
     static const struct option options[] = {
         {"purge", no_argument, NULL, OPT_PURGE},
+        {"yes", no_argument, NULL, OPT_YES},
         MT_CLI_COMMON_OPTIONS,
         {0},
     };
-    bool purge = false;
+    bool purge = false, yes = false;
     mt_store *store = NULL;
+    mt_account *account = NULL;
+    mt_cert **gone = NULL;
+    size_t n_gone = 0;
     int64_t org_id = 0;
     int code = MT_EXIT_OK, opt;
+    mt_status st;
     while ((opt = mt_cli_getopt(cli, "account delete", delete_help, argc, argv, options,
                                 &code)) >= 0)
-        purge = true;
+        *(opt == OPT_PURGE ? &purge : &yes) = true;
     if (opt == MT_OPT_EXIT)
         goto out;
     if (argc - optind != 1) {
@@ -383,20 +565,45 @@ static int account_delete(mt_cli *cli, int argc, char **argv)
     code = mt_cli_session(cli, 0, &store, &org_id);
     if (code != MT_EXIT_OK)
         goto out;
-    mt_status st = mt_store_account_delete(store, org_id, email, purge);
+    st = mt_store_account_get(store, org_id, email, &account);
+    if (st == MT_OK && purge)
+        st = purge_plan(store, org_id, account, &gone, &n_gone);
+    if (st != MT_OK) {
+        code = mt_cli_fail(cli, st, email);
+        goto out;
+    }
+    size_t keys = count_keys(gone, n_gone);
+    if (keys) {
+        char described[4000];
+        mt_cli_describe_certs(gone, n_gone, described, sizeof(described));
+        if ((code = mt_cli_consent(cli, "account delete", yes, keys, described)) != MT_EXIT_OK)
+            goto out;
+    }
+    st = purge ? purge_as_planned(store, org_id, account, gone, n_gone)
+               : mt_store_account_delete(store, org_id, email, false);
     if (st != MT_OK) {
         code = mt_cli_fail(cli, st, email);
         goto out;
     }
     if (cli->json) {
+        json_t *ids = json_array();
+        for (size_t i = 0; i < n_gone; i++)
+            json_array_append_new(ids, json_integer(gone[i]->id));
         json_t *obj = json_object();
-        json_object_set_new(obj, "deleted", json_string(email));
+        json_object_set_new(obj, "deleted", json_string(account->email));
         json_object_set_new(obj, "purged", json_boolean(purge));
+        json_object_set_new(obj, "certificates", ids);
         mt_cli_print_json(obj);
     } else if (!cli->quiet) {
-        printf("account %s deleted%s\n", email, purge ? " with its certificates" : "");
+        printf("account %s deleted", account->email);
+        if (purge)
+            printf(" with %zu certificate%s (%zu private key%s)", n_gone, n_gone == 1 ? "" : "s",
+                   keys, keys == 1 ? "" : "s");
+        printf("\n");
     }
 out:
+    mt_cert_list_free(gone, n_gone);
+    mt_account_free(account);
     mt_store_close(store);
     return code;
 }
@@ -411,6 +618,7 @@ static const mt_subcommand account_subcommands[] = {
     {"show", "show an account, its certificates and token", account_show},
     {"set-primary", "make a history certificate the primary", account_set_primary},
     {"add-to-history", "add a certificate to the history", account_add_to_history},
+    {"remove-from-history", "take a certificate out of the history", account_remove_from_history},
     {"set-pin", "change the user PIN (old PIN required)", mt_cmd_account_set_pin},
     {"reset-pin", "set or reset the user PIN with the SO PIN", mt_cmd_account_reset_pin},
     {"delete", "delete an account (certificates stay unless --purge)", account_delete},

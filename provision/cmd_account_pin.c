@@ -9,7 +9,8 @@ static const char set_pin_help[] =
     "\n"
     "Changes the user PIN of the account's token; the current PIN is required\n"
     "(a first PIN is set with `account reset-pin`).  The new PIN is asked twice\n"
-    "on a terminal and must follow the PIN policy.\n"
+    "on a terminal (once the current PIN is found right) and must follow the PIN\n"
+    "policy.\n"
     "\n"
     "  --pin-file F | --pin-env VAR | --pin-fd N               current PIN\n"
     "  --new-pin-file F | --new-pin-env VAR | --new-pin-fd N   new PIN\n"
@@ -19,11 +20,30 @@ static const char reset_pin_help[] =
     "Usage: mailtoken account reset-pin EMAIL [PIN OPTIONS]\n"
     "\n"
     "Sets or resets the user PIN of the account's token with the SO PIN (and\n"
-    "clears the failed-login counter).  The new PIN is asked twice on a terminal.\n"
+    "clears the failed-login counter).  On a terminal the SO PIN is asked and\n"
+    "checked first, then the account's new PIN twice.\n"
     "\n"
     "  --so-pin-file F | --so-pin-env VAR | --so-pin-fd N      SO PIN\n"
     "  --new-pin-file F | --new-pin-env VAR | --new-pin-fd N   new user PIN\n"
     "Environment: MAILTOKEN_SO_PIN, MAILTOKEN_NEW_PIN when set.\n";
+
+/* The SO PIN or the current user PIN, checked on its own (a wrong one counts
+ * as a failed login, as it would when the PIN is changed). */
+static mt_status check_auth(mt_store *store, int64_t org_id, const mt_account *account,
+                            bool with_so_pin, const mt_secret *auth)
+{
+    if (with_so_pin)
+        return mt_store_so_check(store, org_id, auth);
+    mt_secret *token_secret = NULL;
+    mt_status st = mt_store_token_login(store, account->token_id, auth, &token_secret);
+    mt_secret_free(token_secret);
+    return st;
+}
+
+static mt_status policy_check(void *config, const mt_secret *pin)
+{
+    return mt_pin_policy_check(config, pin);
+}
 
 /* Both PIN commands: authorize with `auth` (old user PIN or SO PIN), set `new_src`. */
 static int change_pin(mt_cli *cli, int argc, char **argv, bool with_so_pin)
@@ -85,9 +105,18 @@ static int change_pin(mt_cli *cli, int argc, char **argv, bool with_so_pin)
         code = mt_cli_fail(cli, st, auth_src->what);
         goto out;
     }
-    st = mt_cli_read_secret_from(cli, &new_src, true, &new_pin);
+    /* Typing a new PIN twice is for nothing if the first one is wrong. */
+    if (!mt_cli_secret_given(&new_src) && (st = check_auth(store, org_id, account, with_so_pin,
+                                                           auth)) != MT_OK) {
+        code = mt_cli_fail(cli, st, email);
+        goto out;
+    }
+    char what[320];
+    snprintf(what, sizeof(what), "new PIN for %s", account->email); /* whose PIN, on the prompt */
+    new_src.what = what;
+    st = mt_cli_read_new_secret(cli, &new_src, true, policy_check, (void *)cli->config, &new_pin);
     if (st != MT_OK) {
-        code = mt_cli_fail(cli, st, new_src.what);
+        code = mt_cli_fail(cli, st, "new PIN");
         goto out;
     }
     st = with_so_pin ? mt_store_token_init_pin(store, account->token_id, auth, new_pin)

@@ -24,19 +24,40 @@ static const char add_help[] =
     "                     https://api.autodns.com/v1)\n"
     "  --credentials F    file with `login = ...` and `password = ...` lines (InterNetX:\n"
     "                     also `context = N`); must be mode 0600; read when used, never copied\n"
-    "  --option K=V       driver and engine options (see mailtoken-renew in docs/renewals.md):\n"
-    "                     contact_id, product, lifetime_months, key, hash, ca_bundle,\n"
-    "                     trust_anchors, timeout_ms, poll_initial, poll_max, retry_initial,\n"
-    "                     retry_max, rate_limit_initial, max_attempts, max_rps\n";
+    "  --option K=V       kept with the profile (meanings and defaults in docs/renewals.md):\n"
+    "                       key, hash                  the new key and the CSR's hash\n"
+    "                       ca_bundle, trust_anchors   trust for the CA's server, roots an\n"
+    "                                                  issued certificate must chain to\n"
+    "                       timeout_ms, connect_timeout_ms, max_rps\n"
+    "                       poll_initial, poll_max     seconds between polls\n"
+    "                       retry_initial, retry_max, rate_limit_initial, max_attempts\n"
+    "                       sectigo: response_format, signature_hash, order.EMAIL\n"
+    "                       internetx: contact_id (required), product, lifetime_months,\n"
+    "                       firstname, lastname\n"
+    "  --json             the PROFILE {\"id\", \"name\", \"kind\", \"url\", \"credentialsFile\",\n"
+    "                     \"options\", \"createdAt\"}\n";
 
-static const char list_help[] = "Usage: mailtoken ca list [--json]\n";
-static const char show_help[] = "Usage: mailtoken ca show NAME [--json]\n";
-static const char remove_help[] = "Usage: mailtoken ca remove NAME\n";
+static const char list_help[] =
+    "Usage: mailtoken ca list\n"
+    "\n"
+    "Lists the organisation's CA profiles: name, kind, URL.\n"
+    "  --json   {\"total\", \"profiles\": [PROFILE...]}\n";
+static const char show_help[] =
+    "Usage: mailtoken ca show NAME\n"
+    "\n"
+    "Shows a CA profile: kind, URL, credentials file (never its contents), options.\n"
+    "  --json   the PROFILE\n";
+static const char remove_help[] =
+    "Usage: mailtoken ca remove NAME\n"
+    "\n"
+    "Removes a CA profile (exit 4 while a renewal under way uses it).\n"
+    "  --json   {\"removed\": NAME}\n";
 static const char test_help[] =
     "Usage: mailtoken ca test NAME\n"
     "\n"
     "Authenticates at the CA without ordering anything.  Exit 0 when the login is\n"
-    "accepted, 6 when it is refused, 9 for any other answer.\n";
+    "accepted, 6 when it is refused, 9 for any other answer.\n"
+    "  --json   {\"name\", \"ok\", \"message\"}\n";
 
 static json_t *profile_json(const mt_ca_profile *p)
 {
@@ -109,6 +130,8 @@ static int ca_add(mt_cli *cli, int argc, char **argv)
                                          : "--credentials is required");
         goto out;
     }
+    if (!mt_cli_name_ok(cli, "NAME", argv[optind], &code))
+        goto out;
     if (strncmp(url, "https://", 8) != 0) {
         code = mt_cli_usage_error(cli, "ca add", "--url: '%s' is not an https:// URL", url);
         goto out;
@@ -170,7 +193,10 @@ static int ca_list(mt_cli *cli, int argc, char **argv)
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(arr, profile_json(&profiles[i]));
-        mt_cli_print_json(arr);
+        json_t *doc = json_object();
+        json_object_set_new(doc, "total", json_integer((json_int_t)n));
+        json_object_set_new(doc, "profiles", arr);
+        mt_cli_print_json(doc);
     } else {
         for (size_t i = 0; i < n; i++)
             printf("%-20s %-10s %s\n", profiles[i].name, profiles[i].kind, profiles[i].url);
@@ -225,7 +251,9 @@ static int ca_remove(mt_cli *cli, int argc, char **argv)
 {
     mt_store *store = NULL;
     int code = named_profile(cli, "ca remove", remove_help, argc, argv, 0, &store, NULL);
-    if (code == MT_EXIT_OK)
+    if (code == MT_EXIT_OK && cli->json)
+        mt_cli_print_json(json_pack("{s:s}", "removed", argv[argc - 1]));
+    else if (code == MT_EXIT_OK)
         mt_cli_note(cli, "CA profile %s removed\n", argv[argc - 1]);
     mt_store_close(store);
     return code;

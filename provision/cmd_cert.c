@@ -21,7 +21,7 @@ static const char list_help[] =
     "  --json           {\"total\", \"limit\", \"offset\", \"certificates\": [CERTIFICATE...]}\n";
 
 enum { OPT_EMAIL = 1, OPT_EXPIRING, OPT_KIND, OPT_LIMIT, OPT_OFFSET, OPT_NAME, OPT_DESCRIPTION,
-       OPT_OUT, OPT_NO_CHAIN };
+       OPT_OUT, OPT_NO_CHAIN, OPT_YES };
 
 static void print_cert_row(const mt_cert *cert)
 {
@@ -244,6 +244,9 @@ static int cert_update(mt_cli *cli, int argc, char **argv)
     mt_status st;
     while ((opt = mt_cli_getopt(cli, "cert update", update_help, argc, argv, options, &code)) >=
            0) {
+        if (!mt_cli_name_ok(cli, opt == OPT_NAME ? "--friendly-name" : "--description", optarg,
+                            &code))
+            goto out;
         if (opt == OPT_NAME)
             name = optarg;
         else
@@ -286,7 +289,10 @@ static const char export_help[] =
     "\n"
     "Writes the certificate and its chain as PEM (never a private key) to\n"
     "standard output or FILE.\n"
-    "  --no-chain   the certificate only\n";
+    "  --out FILE   write to FILE instead\n"
+    "  --no-chain   the certificate only\n"
+    "  --json       {\"id\", \"certificates\": N, \"pem\": TEXT} (with --out: \"file\"\n"
+    "               instead of \"pem\")\n";
 
 static void write_pem(FILE *out, const uint8_t *der, size_t len)
 {
@@ -326,6 +332,8 @@ static int cert_export(mt_cli *cli, int argc, char **argv)
     mt_store *store = NULL;
     mt_cert *cert = NULL;
     FILE *out = stdout;
+    char *pem = NULL;
+    size_t pem_len = 0;
     int code = MT_EXIT_OK, opt;
     while ((opt = mt_cli_getopt(cli, "cert export", export_help, argc, argv, options, &code)) >=
            0) {
@@ -339,18 +347,32 @@ static int cert_export(mt_cli *cli, int argc, char **argv)
     code = one_cert(cli, "cert export", argc, argv, MT_OPEN_READONLY, &store, &cert);
     if (code != MT_EXIT_OK)
         goto out;
-    if (out_path && !(out = fopen(out_path, "w"))) {
-        code = mt_cli_fail(cli, mt_cli_set_error(MT_ERR_IO, "%m"), out_path);
-        out = stdout;
+    /* --json without --out: the PEM goes into the one JSON document */
+    if (out_path)
+        out = fopen(out_path, "w");
+    else if (cli->json)
+        out = open_memstream(&pem, &pem_len);
+    if (!out) {
+        code = mt_cli_fail(cli, mt_cli_set_error(MT_ERR_IO, "%m"), out_path ? out_path : "export");
         goto out;
     }
+    size_t n_certs = 1 + (chain ? cert->n_chain : 0);
     write_pem(out, cert->info->der, cert->info->der_len);
     for (size_t i = 0; chain && i < cert->n_chain; i++)
         write_pem(out, cert->chain[i].data, cert->chain[i].len);
-    if (out != stdout && fclose(out) != 0)
-        code = mt_cli_fail(cli, mt_cli_set_error(MT_ERR_IO, "%m"), out_path);
-    out = stdout;
+    if (out != stdout && fclose(out) != 0) {
+        code = mt_cli_fail(cli, mt_cli_set_error(MT_ERR_IO, "%m"), out_path ? out_path : "export");
+        goto out;
+    }
+    if (cli->json) {
+        json_t *obj = json_object();
+        json_object_set_new(obj, "id", json_integer(cert->id));
+        json_object_set_new(obj, "certificates", json_integer((json_int_t)n_certs));
+        json_object_set_new(obj, out_path ? "file" : "pem", json_string(out_path ? out_path : pem));
+        mt_cli_print_json(obj);
+    }
 out:
+    free(pem);
     mt_cert_free(cert);
     mt_store_close(store);
     return code;
@@ -359,27 +381,46 @@ out:
 /* ---------------------------------------------------------------- delete */
 
 static const char delete_help[] =
-    "Usage: mailtoken cert delete ID|FINGERPRINT\n"
+    "Usage: mailtoken cert delete ID|FINGERPRINT [--yes]\n"
     "\n"
-    "Deletes a certificate that no account uses (exit 4 when one does).\n";
+    "Deletes a certificate that no account uses (exit 4 when one does: take it\n"
+    "out with `account remove-from-history` first).  A certificate with a\n"
+    "private key takes the key with it, and mail encrypted to it will no longer\n"
+    "open: that is said and asked on a terminal first.\n"
+    "  --yes    go ahead without asking (needed without a terminal for a\n"
+    "           certificate with a private key)\n"
+    "  --json   {\"deleted\": id}\n";
 
 static int cert_delete(mt_cli *cli, int argc, char **argv)
 {
-    static const struct option options[] = {MT_CLI_COMMON_OPTIONS, {0}};
+    static const struct option options[] = {
+        {"yes", no_argument, NULL, OPT_YES}, MT_CLI_COMMON_OPTIONS, {0}};
     mt_store *store = NULL;
     mt_cert *cert = NULL;
     int64_t id = 0;
+    bool yes = false;
     int code = MT_EXIT_OK, opt;
     while ((opt = mt_cli_getopt(cli, "cert delete", delete_help, argc, argv, options, &code)) >=
            0)
-        ;
+        yes = true;
     if (opt == MT_OPT_EXIT)
         goto out;
     code = one_cert(cli, "cert delete", argc, argv, 0, &store, &cert);
     if (code != MT_EXIT_OK)
         goto out;
     id = cert->id;
-    mt_status st = mt_store_cert_delete(store, id);
+    /* In use: refused below whatever the answer, so nothing to ask. */
+    mt_status st = mt_store_begin(store);
+    if (st == MT_OK)
+        st = mt_cli_end_tx(store, mt_store_cert_delete(store, id), false);
+    if (st == MT_OK && cert->has_private_key) {
+        char described[512];
+        mt_cli_describe_certs(&cert, 1, described, sizeof(described));
+        if ((code = mt_cli_consent(cli, "cert delete", yes, 1, described)) != MT_EXIT_OK)
+            goto out;
+    }
+    if (st == MT_OK)
+        st = mt_store_cert_delete(store, id);
     if (st != MT_OK) {
         code = mt_cli_fail(cli, st, NULL);
         goto out;

@@ -33,18 +33,20 @@ static const char import_help[] =
     "                        to FOLDER, or a base name); others use the one password\n"
     "  --friendly-name NAME  name for the imported certificates (default: the P12's)\n"
     "  --description TEXT    description for the imported certificates\n"
-    "  --jobs N              threads reading and parsing files (default: one per CPU);\n"
-    "                        the store is written by one, file by file\n"
+    "  --jobs N              threads reading and parsing files (default: one per CPU,\n"
+    "                        at most 8); the store is written by one, file by file\n"
     "  --account auto        create the account of each email the certificate names,\n"
     "                        or add it to the account's history and make it the\n"
     "                        primary when it is newer than the current one\n"
     "  --json                one JSON document: {\"files\": [...], \"summary\": {...}}\n"
     "\n"
     "Without a password option a P12 is tried without a password and with the\n"
-    "empty one, then (on a terminal) the password is asked once and reused;\n"
-    "$MAILTOKEN_P12_PASSWORD is used when set.\n"
+    "empty one, then (on a terminal) the password is asked and reused for the\n"
+    "files that follow; a wrong one is asked again (three tries per file).\n"
+    "$MAILTOKEN_P12_PASSWORD is used when set.  --quiet leaves the summary only.\n"
     "Exit: 0 all imported or present; 7 some files failed or some entries were\n"
-    "skipped; else the failure's code.\n";
+    "skipped; when all failed, the code of their failure (6 wrong password, 5 bad\n"
+    "file, 1 unreadable...), 5 when the reasons differ.\n";
 
 enum { OPT_DIR = 1, OPT_ALL_FILES, OPT_PASSWORDS, OPT_NAME, OPT_DESCRIPTION, OPT_ACCOUNT,
        OPT_JOBS, OPT_PASSWORD = 100 };
@@ -59,6 +61,7 @@ typedef struct import_run {
     unsigned jobs;    /* threads parsing files */
     mt_import_tally tally;
     int first_failure_code;
+    bool mixed_failures; /* files failed with different exit codes */
 } import_run;
 
 /* False when the command is done (help shown or a usage error: *code). */
@@ -95,10 +98,11 @@ static bool parse_options(mt_cli *cli, int argc, char **argv, import_run *run, i
             run->passwords_path = optarg;
             break;
         case OPT_NAME:
-            run->opts.friendly_name = optarg;
-            break;
         case OPT_DESCRIPTION:
-            run->opts.description = optarg;
+            if (!mt_cli_name_ok(cli, opt == OPT_NAME ? "--friendly-name" : "--description",
+                                optarg, code))
+                return false;
+            *(opt == OPT_NAME ? &run->opts.friendly_name : &run->opts.description) = optarg;
             break;
         case OPT_ACCOUNT:
             if (strcmp(optarg, "auto") != 0) {
@@ -122,8 +126,12 @@ static bool parse_options(mt_cli *cli, int argc, char **argv, import_run *run, i
     }
     if (opt == MT_OPT_EXIT)
         return false;
-    if (!run->folder && optind >= argc) {
-        *code = mt_cli_usage_error(cli, "cert import", "give FILE... or --dir FOLDER");
+    if (!run->folder == (optind >= argc)) { /* one or the other */
+        *code = mt_cli_usage_error(cli, "cert import", "give FILE... or --dir FOLDER, not both");
+        return false;
+    }
+    if (run->all_files && !run->folder) {
+        *code = mt_cli_usage_error(cli, "cert import", "--all-files goes with --dir");
         return false;
     }
     return mt_cli_secret_source_ok(cli, "cert import", &run->password_src, code);
@@ -182,10 +190,12 @@ static void store_one(void *arg, size_t index, mt_prepared *prepared)
                                               &result, &st);
     mt_import_count(&run->tally, outcome, result);
     if (outcome == MT_FILE_FAILED) {
+        int code = mt_cli_exit_code(st);
+        run->mixed_failures |= run->first_failure_code && code != run->first_failure_code;
         if (!run->first_failure_code)
-            run->first_failure_code = mt_cli_exit_code(st);
+            run->first_failure_code = code;
         if (c->cli->is_tty && !c->cli->json && !c->cli->quiet && run->folder)
-            fputs("\r\033[K", stderr); /* over the progress line */
+            fputs("\r\033[K", mt_cli_terminal_err()); /* over the progress line */
         fprintf(stderr, "%s: %s\n", c->cli->prog, prepared->message);
     }
     mt_import_report_file(c->cli, run->folder != NULL, result);
@@ -214,9 +224,10 @@ static int run_import(mt_cli *cli, mt_store *store, int64_t org_id, import_run *
     }
     if (run->tally.counts[MT_FILE_FAILED] == 0 && run->tally.partial == 0)
         return MT_EXIT_OK;
-    if (run->tally.counts[MT_FILE_FAILED] == run->files.n)
-        return run->first_failure_code;
-    return MT_EXIT_PARTIAL;
+    if (run->tally.counts[MT_FILE_FAILED] < run->files.n)
+        return MT_EXIT_PARTIAL;
+    /* Every file failed: the code they share, or 5 when their reasons differ. */
+    return run->mixed_failures ? MT_EXIT_INVALID : run->first_failure_code;
 }
 
 int mt_cmd_cert_import(mt_cli *cli, int argc, char **argv)

@@ -77,10 +77,10 @@ int mt_cmd_log(mt_cli *cli, int argc, char **argv)
     while ((opt = mt_cli_getopt(cli, "log", log_help, argc, argv, options, &code)) >= 0) {
         switch (opt) {
         case OPT_ACTION:
-            query.action = optarg;
-            break;
         case OPT_EMAIL:
-            query.subject = optarg;
+            if (!mt_cli_text_ok(cli, opt == OPT_ACTION ? "--action" : "--email", optarg, &code))
+                goto out;
+            *(opt == OPT_ACTION ? &query.action : &query.subject) = optarg;
             break;
         case OPT_SINCE:
             if (!parse_since(optarg, &query.since)) {
@@ -102,8 +102,10 @@ int mt_cmd_log(mt_cli *cli, int argc, char **argv)
         code = mt_cli_usage_error(cli, "log", "unexpected argument '%s'", argv[optind]);
         goto out;
     }
-    mt_status st = mt_cli_open_store(cli, MT_OPEN_READONLY, &store);
-    if (st == MT_OK && cli->org_name)
+    if ((code = mt_cli_open_or_fail(cli, MT_OPEN_READONLY, &store)) != MT_EXIT_OK)
+        goto out;
+    mt_status st = MT_OK;
+    if (cli->org_name)
         st = mt_cli_org(cli, store, &query.org_id);
     if (st == MT_OK)
         st = mt_store_event_list(store, &query, &events, &n);

@@ -2,9 +2,11 @@
  * any other) into the store, as accounts with history. */
 #include "migrate/migrate.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char migrate_help[] =
     "Usage: mailtoken migrate --from-module PATH --token LABEL [--pin-file F]\n"
@@ -246,6 +248,11 @@ int mt_cmd_migrate(mt_cli *cli, int argc, char **argv)
     what = "--map";
     if (args.map && (st = mt_mig_map_load(args.map, &map)) != MT_OK)
         goto fail;
+    what = "--from-module"; /* a file named that is not there: as for every other option */
+    if (access(args.module, R_OK) != 0) {
+        st = mt_cli_set_error(MT_ERR_IO, "%s: %s", args.module, strerror(errno));
+        goto fail;
+    }
     what = "--pin";
     if ((st = mt_cli_read_secret_from(cli, &args.pin, false, &pin)) != MT_OK)
         goto fail;

@@ -1,11 +1,11 @@
-/* mailtoken org: the organisation's SO PIN state, its recovery key file, and
- * unlocking a locked SO PIN with that file. */
+/* mailtoken org: the organisation's SO PIN state, its recovery key file (for
+ * unlocking a locked SO PIN, and for a gateway), and unlocking with that file. */
 #include "account.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_KEY_FILE = 1, OPT_SET_SO_PIN, OPT_SO_PIN = 100, OPT_NEW_SO_PIN = 110 };
+enum { OPT_KEY_FILE = 1, OPT_SET_SO_PIN, OPT_OUT, OPT_SO_PIN = 100, OPT_NEW_SO_PIN = 110 };
 
 static json_t *org_json(const mt_org *org)
 {
@@ -19,16 +19,22 @@ static json_t *org_json(const mt_org *org)
     return obj;
 }
 
-/* The organisation selected by --org, read again after a change. */
+/* The organisation selected by --org, read again after a change: *org points
+ * into *orgs, freed with mt_org_list_free. */
+static mt_status find_org(mt_store *store, int64_t org_id, mt_org **orgs, size_t *n, mt_org **org)
+{
+    *org = NULL;
+    mt_status st = mt_store_org_list(store, orgs, n);
+    for (size_t i = 0; st == MT_OK && i < *n && !*org; i++)
+        *org = (*orgs)[i].id == org_id ? &(*orgs)[i] : NULL;
+    return st == MT_OK && !*org ? MT_ERR_NOT_FOUND : st;
+}
+
 static int print_org(mt_cli *cli, mt_store *store, int64_t org_id, const char *done)
 {
     mt_org *orgs = NULL, *org = NULL;
     size_t n = 0;
-    mt_status st = mt_store_org_list(store, &orgs, &n);
-    for (size_t i = 0; st == MT_OK && i < n && !org; i++)
-        org = orgs[i].id == org_id ? &orgs[i] : NULL;
-    if (st == MT_OK && !org)
-        st = MT_ERR_NOT_FOUND;
+    mt_status st = find_org(store, org_id, &orgs, &n, &org);
     if (st != MT_OK) {
         mt_org_list_free(orgs, n);
         return mt_cli_fail(cli, st, "organisation");
@@ -77,39 +83,58 @@ static int org_show(mt_cli *cli, int argc, char **argv)
 /* --------------------------------------------------- export-recovery-key */
 
 static const char export_help[] =
-    "Usage: mailtoken org export-recovery-key FILE [--so-pin-file F | --so-pin-env VAR |\n"
-    "                                               --so-pin-fd N]\n"
+    "Usage: mailtoken org export-recovery-key --out FILE [SO PIN options]\n"
+    "       mailtoken org export-recovery-key FILE [SO PIN options]\n"
     "\n"
     "Writes the organisation's recovery key (64 hex digits) to FILE, a new file\n"
-    "created 0600.  The key stands for the SO PIN: keep it offline (a safe, an\n"
-    "encrypted USB stick).  It unlocks a locked SO PIN (`org unlock-so`), and a\n"
-    "mail gateway that signs for everyone is given it as `recovery_key_file`.\n"
-    "Needs the SO PIN ($MAILTOKEN_SO_PIN when set); an existing FILE is refused.\n";
+    "created 0600 (an existing FILE is refused: exit 4).  The key stands for the\n"
+    "SO PIN and opens every private key of the organisation.  It unlocks a locked\n"
+    "SO PIN (`org unlock-so`): keep that copy offline (a safe, an encrypted USB\n"
+    "stick).  A mail gateway that signs and decrypts for every account without\n"
+    "their PINs is given it as `recovery_key_file` in its config: keep that copy\n"
+    "on the gateway only.  Needs the SO PIN; recorded in the audit trail.\n"
+    "\n"
+    "  --out FILE                                            the key file to create\n"
+    "  --so-pin-file F | --so-pin-env VAR | --so-pin-fd N    the SO PIN\n"
+    "  --json   {\"organization\": {\"id\", \"name\"}, \"file\"}\n"
+    "Environment: MAILTOKEN_SO_PIN when set.\n";
 
 static int org_export_recovery_key(mt_cli *cli, int argc, char **argv)
 {
     static const struct option options[] = {
+        {"out", required_argument, NULL, OPT_OUT},
         MT_SECRET_OPTIONS("so-pin", OPT_SO_PIN),
         MT_CLI_COMMON_OPTIONS,
         {0},
     };
     mt_secret_source so_src = MT_SECRET_SOURCE_INIT("SO PIN", "so-pin", "MAILTOKEN_SO_PIN");
-    const char *cmd = "org export-recovery-key";
+    const char *cmd = "org export-recovery-key", *path = NULL;
     mt_secret *so_pin = NULL;
     mt_store *store = NULL;
+    mt_org *orgs = NULL, *org = NULL;
+    size_t n_orgs = 0;
     int64_t org_id = 0;
     int code = MT_EXIT_OK, opt;
-    while ((opt = mt_cli_getopt(cli, cmd, export_help, argc, argv, options, &code)) >= 0)
-        mt_cli_secret_opt(&so_src, opt, OPT_SO_PIN, optarg);
+    while ((opt = mt_cli_getopt(cli, cmd, export_help, argc, argv, options, &code)) >= 0) {
+        if (opt == OPT_OUT)
+            path = optarg;
+        else
+            mt_cli_secret_opt(&so_src, opt, OPT_SO_PIN, optarg);
+    }
     if (opt == MT_OPT_EXIT)
         goto out;
-    if (argc - optind != 1) {
-        code = mt_cli_usage_error(cli, cmd, "give one FILE");
+    if (!path && optind < argc) /* the FILE operand, the same as --out FILE */
+        path = argv[optind++];
+    if (optind < argc) {
+        code = mt_cli_usage_error(cli, cmd, "unexpected argument '%s'", argv[optind]);
+        goto out;
+    }
+    if (!path) {
+        code = mt_cli_usage_error(cli, cmd, "--out FILE is required");
         goto out;
     }
     if (!mt_cli_secret_source_ok(cli, cmd, &so_src, &code))
         goto out;
-    const char *path = argv[optind];
     if ((code = mt_cli_session(cli, 0, &store, &org_id)) != MT_EXIT_OK)
         goto out;
     mt_status st = mt_cli_read_secret_from(cli, &so_src, false, &so_pin);
@@ -119,14 +144,25 @@ static int org_export_recovery_key(mt_cli *cli, int argc, char **argv)
         code = mt_cli_fail(cli, st, st == MT_ERR_PIN_INCORRECT || st == MT_ERR_PIN_LOCKED ? "SO PIN" : path);
         goto out;
     }
+    if ((st = find_org(store, org_id, &orgs, &n_orgs, &org)) != MT_OK) {
+        code = mt_cli_fail(cli, st, "organisation");
+        goto out;
+    }
     if (cli->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_integer(org->id));
+        json_object_set_new(o, "name", json_string(org->name));
         json_t *obj = json_object();
+        json_object_set_new(obj, "organization", o);
         json_object_set_new(obj, "file", json_string(path));
         mt_cli_print_json(obj);
     } else if (!cli->quiet) {
-        printf("recovery key written to %s (0600): keep it offline\n", path);
+        printf("recovery key of organisation \"%s\" written to %s (0600): keep it offline, or\n"
+               "name it as `recovery_key_file` in a gateway's config\n",
+               org->name, path);
     }
 out:
+    mt_org_list_free(orgs, n_orgs);
     mt_secret_free(so_pin);
     mt_store_close(store);
     return code;
@@ -200,11 +236,12 @@ out:
 
 static const char org_help[] = "Usage: mailtoken org SUBCOMMAND [OPTIONS]\n"
                                "\n"
-                               "The organisation: its SO PIN and recovery key.\n";
+                               "The organisation: its SO PIN and its recovery key (a locked SO PIN,\n"
+                               "gateway mode).\n";
 
 static const mt_subcommand org_subcommands[] = {
     {"show", "the organisation and its SO PIN state (failed attempts, locked)", org_show},
-    {"export-recovery-key", "write the recovery key to a new 0600 file (SO PIN)",
+    {"export-recovery-key", "write the recovery key to a new 0600 file: SO PIN unlock, gateway mode",
      org_export_recovery_key},
     {"unlock-so", "unlock a locked SO PIN with the recovery key file", org_unlock_so},
 };

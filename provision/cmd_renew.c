@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cli.h"
@@ -13,27 +14,54 @@ static const char renew_help[] =
     "Usage: mailtoken renew EMAIL... [--ca NAME] [--key SPEC] [--revoke-old]\n"
     "                       [--order-number N] [--wait SECONDS]\n"
     "       mailtoken renew --expiring DAYS [--ca NAME] [--key SPEC] [--revoke-old]\n"
-    "       mailtoken renew status [EMAIL] [--all]\n"
-    "       mailtoken renew resume [EMAIL] [--now] [--wait SECONDS]\n"
-    "       mailtoken renew cancel EMAIL\n"
+    "                       [--wait SECONDS]\n"
+    "       mailtoken renew status|resume|cancel ...\n"
     "\n"
     "Generates a new key (sealed to the account's token, no PIN needed), orders a\n"
     "certificate for it from the CA and, once the certificate is checked, makes it\n"
     "the account's primary; the old certificate stays in the history.  Every step\n"
     "is stored first, so an interrupted renewal carries on with `renew resume` and\n"
-    "never places a second order.\n"
+    "never places a second order.  Only internal accounts (their primary has a\n"
+    "private key) are renewed: an external account's address is someone else's.\n"
     "\n"
     "  --ca NAME          CA profile (default: the organisation's only profile)\n"
     "  --key SPEC         rsa2048, rsa3072, ec-p256 or ec-p384 (default: the profile's\n"
     "                     `key` option, else like the current primary, else rsa3072)\n"
     "  --revoke-old       revoke the old certificate once the new one is installed\n"
-    "  --order-number N   Sectigo: the order to replace (remembered for later renewals)\n"
-    "  --expiring DAYS    every account whose primary expires within DAYS\n"
+    "  --order-number N   Sectigo: the order to replace (remembered for later\n"
+    "                     renewals); one EMAIL only\n"
+    "  --expiring DAYS    every internal account whose primary expires within DAYS\n"
     "  --wait SECONDS     keep polling the CA up to this long (default 0: one pass)\n"
-    "  --now              resume: do not wait for the scheduled retry time\n"
+    "  --json             {\"renewals\": [RENEWAL or {\"email\", \"error\", \"message\"}],\n"
+    "                     \"exit\"}\n"
     "\n"
     "Exit: 0 all done, 8 waiting for the CA (run `renew resume` later), 9 the CA\n"
     "refused or an operator must act, 6 the CA refused the credentials.\n";
+
+static const char status_help[] =
+    "Usage: mailtoken renew status [EMAIL] [--all]\n"
+    "\n"
+    "The renewals under way (of EMAIL only, when given): state, CA, order, next\n"
+    "attempt, last message.  Always exit 0 when the store could be read.\n"
+    "  --all    also the finished ones (done, failed, cancelled)\n"
+    "  --json   {\"renewals\": [RENEWAL], \"exit\"}\n";
+
+static const char resume_help[] =
+    "Usage: mailtoken renew resume [EMAIL] [--now] [--wait SECONDS]\n"
+    "\n"
+    "Carries on every renewal under way (of EMAIL only, when given) from its\n"
+    "stored state; an order whose answer was lost is looked up, never sent twice.\n"
+    "  --now              do not wait for the scheduled time of the next attempt\n"
+    "  --wait SECONDS     keep polling the CA up to this long (default 0: one pass)\n"
+    "  --json             {\"renewals\": [RENEWAL], \"exit\"}\n"
+    "Exit: as `renew`.\n";
+
+static const char cancel_help[] =
+    "Usage: mailtoken renew cancel EMAIL\n"
+    "\n"
+    "Stops the account's renewal; the primary stays as it is.  An order already\n"
+    "placed is not cancelled at the CA (you are told its number).\n"
+    "  --json   the RENEWAL\n";
 
 enum { OPT_CA = 1, OPT_KEY, OPT_REVOKE, OPT_ORDER, OPT_EXPIRING, OPT_WAIT, OPT_NOW, OPT_ALL };
 
@@ -131,11 +159,16 @@ static void report_error(mt_cli *cli, outcome *out, const char *email, mt_status
     int code = mt_cli_exit_code(st);
     note_code(out, code);
     const char *msg = mt_cli_errmsg();
+    size_t n = strlen(email);
+    bool named = strncasecmp(msg, email, n) == 0 && strncmp(msg + n, ": ", 2) == 0;
     if (cli->json)
         json_array_append_new(out->items, json_pack("{s:s, s:s, s:s}", "email", email, "error",
                                                      mt_status_name(st), "message", msg));
+    else if (named) /* the message names the account already */
+        fprintf(stderr, "%s renew: %s\n", cli->prog, msg);
     else
         fprintf(stderr, "%s renew: %s: %s\n", cli->prog, email, msg);
+    mt_cli_clear_error();
 }
 
 static int finish(mt_cli *cli, outcome *out)
@@ -257,6 +290,14 @@ static mt_status start_one(mt_cli *cli, mt_store *store, int64_t org_id, const c
     }
     if (st != MT_ERR_NOT_FOUND || !acct)
         goto out;
+    if (!acct->internal) {
+        st = mt_cli_set_error(MT_ERR_INVALID,
+                              "%s: an external account (its primary #%lld has no private key): "
+                              "the address is someone else's, so mailtoken does not order "
+                              "certificates for it; import their new certificate instead",
+                              acct->email, (long long)acct->primary_cert_id);
+        goto out;
+    }
     if ((st = pick_ca(store, org_id, a->ca, &profile)) != MT_OK ||
         (st = mt_store_cert_get(store, acct->primary_cert_id, &primary)) != MT_OK)
         goto out;
@@ -355,25 +396,30 @@ static bool parse_common(mt_cli *cli, const char *cmd, int opt, renew_args *a, i
     }
 }
 
-static const struct option renew_options[] = {
+static const struct option start_options[] = {
     {"ca", required_argument, NULL, OPT_CA},
     {"key", required_argument, NULL, OPT_KEY},
     {"revoke-old", no_argument, NULL, OPT_REVOKE},
     {"order-number", required_argument, NULL, OPT_ORDER},
     {"expiring", required_argument, NULL, OPT_EXPIRING},
     {"wait", required_argument, NULL, OPT_WAIT},
-    {"now", no_argument, NULL, OPT_NOW},
-    {"all", no_argument, NULL, OPT_ALL},
     MT_CLI_COMMON_OPTIONS,
     {0},
 };
+static const struct option status_options[] = {
+    {"all", no_argument, NULL, OPT_ALL}, MT_CLI_COMMON_OPTIONS, {0}};
+static const struct option resume_options[] = {
+    {"now", no_argument, NULL, OPT_NOW}, {"wait", required_argument, NULL, OPT_WAIT},
+    MT_CLI_COMMON_OPTIONS, {0}};
+static const struct option cancel_options[] = {MT_CLI_COMMON_OPTIONS, {0}};
 
 /* Parses options; returns MT_EXIT_OK to go on, else the exit code. */
-static int parse(mt_cli *cli, const char *cmd, int argc, char **argv, renew_args *a)
+static int parse(mt_cli *cli, const char *cmd, const char *help, const struct option *options,
+                 int argc, char **argv, renew_args *a)
 {
     int code = MT_EXIT_OK, opt;
     a->expiring = -1;
-    while ((opt = mt_cli_getopt(cli, cmd, renew_help, argc, argv, renew_options, &code)) >= 0)
+    while ((opt = mt_cli_getopt(cli, cmd, help, argc, argv, options, &code)) >= 0)
         if (!parse_common(cli, cmd, opt, a, &code))
             return code;
     return opt == MT_OPT_EXIT ? (code == MT_EXIT_OK ? -1 : code) : MT_EXIT_OK;
@@ -388,7 +434,7 @@ static int renew_start(mt_cli *cli, int argc, char **argv)
     char **emails = NULL;
     size_t n = 0;
     bool owned = false;
-    int code = parse(cli, "renew", argc, argv, &a);
+    int code = parse(cli, "renew", renew_help, start_options, argc, argv, &a);
     if (code != MT_EXIT_OK) {
         json_decref(out.items);
         return code < 0 ? MT_EXIT_OK : code;
@@ -396,6 +442,10 @@ static int renew_start(mt_cli *cli, int argc, char **argv)
     if ((a.expiring >= 0) == (optind < argc)) {
         json_decref(out.items);
         return mt_cli_usage_error(cli, "renew", "give EMAIL... or --expiring DAYS");
+    }
+    if (a.order && (a.expiring >= 0 || optind + 1 < argc)) { /* one order replaces one */
+        json_decref(out.items);
+        return mt_cli_usage_error(cli, "renew", "--order-number goes with one EMAIL");
     }
     if ((code = mt_cli_session(cli, 0, &store, &org_id)) != MT_EXIT_OK) {
         json_decref(out.items);
@@ -453,7 +503,7 @@ static int renew_resume(mt_cli *cli, int argc, char **argv)
     size_t n = 0, n_failed = 0;
     char **failed = NULL;
     int64_t org_id;
-    int code = parse(cli, "renew resume", argc, argv, &a);
+    int code = parse(cli, "renew resume", resume_help, resume_options, argc, argv, &a);
     if (code == MT_EXIT_OK && optind + 1 < argc)
         code = mt_cli_usage_error(cli, "renew resume", "at most one EMAIL");
     if (code == MT_EXIT_OK)
@@ -506,7 +556,7 @@ static int renew_status(mt_cli *cli, int argc, char **argv)
     mt_renewal **list = NULL;
     size_t n = 0;
     int64_t org_id;
-    int code = parse(cli, "renew status", argc, argv, &a);
+    int code = parse(cli, "renew status", status_help, status_options, argc, argv, &a);
     if (code == MT_EXIT_OK && optind + 1 < argc)
         code = mt_cli_usage_error(cli, "renew status", "at most one EMAIL");
     if (code == MT_EXIT_OK)
@@ -539,7 +589,7 @@ static int renew_cancel(mt_cli *cli, int argc, char **argv)
     mt_store *store = NULL;
     mt_renewal *r = NULL;
     int64_t org_id;
-    int code = parse(cli, "renew cancel", argc, argv, &a);
+    int code = parse(cli, "renew cancel", cancel_help, cancel_options, argc, argv, &a);
     if (code == MT_EXIT_OK && optind + 1 != argc)
         code = mt_cli_usage_error(cli, "renew cancel", "one EMAIL is required");
     if (code == MT_EXIT_OK)
@@ -579,9 +629,11 @@ int mt_cmd_renew(mt_cli *cli, int argc, char **argv)
         {"cancel", "stop an account's renewal (the primary stays)", renew_cancel},
     };
     const size_t n_subs = sizeof subs / sizeof subs[0];
-    for (size_t i = 0; argc > 1 && i < n_subs; i++)
-        if (strcmp(argv[1], subs[i].name) == 0)
-            return mt_cli_dispatch(cli, "renew", renew_help, subs, n_subs, argc, argv);
+    bool help = argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    for (size_t i = 0; argc > 1 && i < n_subs && !help; i++)
+        help = strcmp(argv[1], subs[i].name) == 0;
+    if (help) /* a subcommand, or the help that lists them */
+        return mt_cli_dispatch(cli, "renew", renew_help, subs, n_subs, argc, argv);
     optind = 0;
     return renew_start(cli, argc, argv);
 }

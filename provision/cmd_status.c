@@ -146,12 +146,9 @@ int mt_cmd_status(mt_cli *cli, int argc, char **argv)
         code = mt_cli_usage_error(cli, "status", "unexpected argument '%s'", argv[optind]);
         goto out;
     }
-    mt_status st = mt_cli_open_store(cli, MT_OPEN_READONLY, &store);
-    if (st != MT_OK) {
-        code = mt_cli_fail(cli, st, "store");
+    if ((code = mt_cli_open_or_fail(cli, MT_OPEN_READONLY, &store)) != MT_EXIT_OK)
         goto out;
-    }
-    st = gather(cli, store, &d);
+    mt_status st = gather(cli, store, &d);
     if (st != MT_OK) {
         code = mt_cli_fail(cli, st, "status");
         goto out;

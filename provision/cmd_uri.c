@@ -17,7 +17,15 @@ static const char uri_help[] =
     "Prints the PKCS#11 URI (RFC 7512) that selects the account's token by model,\n"
     "manufacturer, serial and label (never by slot number).  With --type, the URI\n"
     "of the primary certificate's object of that class (id= and object= added).\n"
-    "  --json   {\"email\", \"uri\", \"token\": {\"label\", \"serial\", \"manufacturer\", \"model\"}}\n";
+    "\n"
+    "  --type T   cert, private or public: the primary's object of that class\n"
+    "  --json     {\"email\", \"uri\", \"token\": {\"label\", \"serial\", \"manufacturer\",\n"
+    "             \"model\"}}\n"
+    "\n"
+    "A URI finds the token only through a module the program loads: `p11tool URI`\n"
+    "without --provider needs the module registered with p11-kit (a .module file,\n"
+    "see docs/pkcs11.md), and GnuTLS programs see no token at all of a module with\n"
+    "more than 48 accounts unless a filter ($MAILTOKEN_ACCOUNTS) narrows them.\n";
 
 enum { OPT_TYPE = 1 };
 

@@ -12,6 +12,7 @@ int mt_cmd_uri(mt_cli *cli, int argc, char **argv);
 int mt_cmd_migrate(mt_cli *cli, int argc, char **argv);
 int mt_cmd_ca(mt_cli *cli, int argc, char **argv);
 int mt_cmd_renew(mt_cli *cli, int argc, char **argv);
+int mt_cmd_org(mt_cli *cli, int argc, char **argv);
 
 const mt_command mt_commands[] = {
     {"init", "create the store and an organisation (asks for the SO PIN)", mt_cmd_init},
@@ -25,6 +26,7 @@ const mt_command mt_commands[] = {
     {"migrate", "import certificates and keys from a PKCS#11 token (SoftHSM)", mt_cmd_migrate},
     {"ca", "CA profiles for renewals: add, list, show, remove, test", mt_cmd_ca},
     {"renew", "renew certificates through a CA; status, resume, cancel", mt_cmd_renew},
+    {"org", "the organisation's keys: export the recovery key (gateway mode)", mt_cmd_org},
 };
 
 const size_t mt_n_commands = sizeof(mt_commands) / sizeof(mt_commands[0]);

@@ -64,39 +64,63 @@ static const char *in_folder(const mt_import_opts *opts, const char *path)
     return NULL;
 }
 
-/* The password of this file as the options give it, or none (NULL). */
-static bool given_password(const mt_import_opts *opts, const char *path, const char **pw,
-                           size_t *pw_len)
+/* The password the mapping file gives this file. */
+static bool mapped_password(const mt_import_opts *opts, const char *path, const char **pw,
+                            size_t *pw_len)
 {
-    if (opts->map) {
-        const char *relative = in_folder(opts, path);
-        if (mt_password_map_find(opts->map, relative ? relative : path, pw, pw_len))
-            return true;
+    if (!opts->map)
+        return false;
+    const char *relative = in_folder(opts, path);
+    return mt_password_map_find(opts->map, relative ? relative : path, pw, pw_len);
+}
+
+#define MT_PASSWORD_TRIES 3
+
+/* Asks for the password of this file until it opens it, at most three
+ * times; the last one typed is kept for the files that follow. */
+static mt_status ask_password(mt_cli *cli, mt_import_opts *opts, const char *path,
+                              const uint8_t *data, size_t len, mt_parsed **parsed)
+{
+    mt_secret_source src = *opts->password_src;
+    char what[300];
+    bool had_one = opts->password != NULL; /* the one typed for an earlier file */
+    mt_status st = MT_ERR_PASSWORD;
+    for (int i = 0; i < MT_PASSWORD_TRIES && st == MT_ERR_PASSWORD; i++) {
+        snprintf(what, sizeof(what), "%s of %s (%s)", opts->password_src->what, path,
+                 i ? "wrong, try again" : "the last one does not open it");
+        src.what = i || had_one ? what : opts->password_src->what;
+        mt_secret_free(opts->password);
+        opts->password = NULL;
+        if ((st = mt_cli_read_secret_from(cli, &src, false, &opts->password)) != MT_OK)
+            return st;
+        mt_cli_clear_error();
+        st = mt_cert_parse(data, len, path, (const char *)opts->password->data,
+                           opts->password->len, parsed);
     }
-    if (opts->password) {
-        *pw = (const char *)opts->password->data;
-        *pw_len = opts->password->len;
-        return true;
-    }
-    return false;
+    return st;
 }
 
 /* Parses with the given password; with none, a P12 is tried without a
  * password, then with the empty one, then with one asked on the terminal
- * (kept for the files that follow). */
+ * (kept for the files that follow, asked again when it does not fit). */
 static mt_status parse_with_password(mt_cli *cli, mt_import_opts *opts, const char *path,
                                      const uint8_t *data, size_t len, mt_parsed **parsed)
 {
     const char *pw = NULL;
     size_t pw_len = 0;
-    if (given_password(opts, path, &pw, &pw_len))
+    mt_status st;
+    if (mapped_password(opts, path, &pw, &pw_len))
         return mt_cert_parse(data, len, path, pw, pw_len, parsed);
-    mt_status st = mt_cert_parse(data, len, path, NULL, 0, parsed);
-    if (st != MT_ERR_PASSWORD)
-        return st;
-    st = mt_cert_parse(data, len, path, "", 0, parsed);
-    if (st != MT_ERR_PASSWORD)
-        return st;
+    if (opts->password) {
+        st = mt_cert_parse(data, len, path, (const char *)opts->password->data,
+                           opts->password->len, parsed);
+        if (st != MT_ERR_PASSWORD || !opts->may_prompt)
+            return st;
+    } else {
+        if ((st = mt_cert_parse(data, len, path, NULL, 0, parsed)) != MT_ERR_PASSWORD ||
+            (st = mt_cert_parse(data, len, path, "", 0, parsed)) != MT_ERR_PASSWORD)
+            return st;
+    }
     if (!opts->may_prompt)
         return mt_cli_set_error(MT_ERR_PASSWORD,
                                 "%s: the %s needs a password: give it with --password-file, "
@@ -104,11 +128,7 @@ static mt_status parse_with_password(mt_cli *cli, mt_import_opts *opts, const ch
                                 path, mt_cert_detect_format(data, len) == MT_FORMAT_P12
                                           ? "P12"
                                           : "encrypted private key");
-    st = mt_cli_read_secret_from(cli, opts->password_src, false, &opts->password);
-    if (st != MT_OK)
-        return st;
-    return mt_cert_parse(data, len, path, (const char *)opts->password->data,
-                         opts->password->len, parsed);
+    return ask_password(cli, opts, path, data, len, parsed);
 }
 
 static json_t *describe_chain(const mt_parsed_entry *entry)

@@ -87,10 +87,11 @@ void mt_import_report_file(mt_cli *cli, bool bulk, json_t *result)
     }
 }
 
+/* The summary stays under --quiet: it is the result, not a note. */
 void mt_import_print_summary(mt_cli *cli, const mt_file_list *list, const mt_import_tally *t,
                              json_t *files)
 {
-    if (cli->json || cli->quiet)
+    if (cli->json)
         return;
     size_t total = list->n;
     printf("%zu file%s: %zu imported, %zu already present, %zu failed", total,

@@ -45,6 +45,7 @@ int main(int argc, char **argv)
 {
     mt_cli cli = {.prog = "mailtoken"};
     int code = MT_EXIT_OK;
+    mt_cli_escape_output();
     cli.is_tty = isatty(STDERR_FILENO) == 1;
     if (mt_library_init() != MT_OK) {
         code = mt_cli_fail(&cli, MT_ERR_INTERNAL, "initialisation");

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 void mt_mig_map_free(mt_mig_map *map)
@@ -52,7 +53,7 @@ mt_status mt_mig_map_load(const char *path, mt_mig_map *map)
     memset(map, 0, sizeof(*map));
     FILE *fp = fopen(path, "r");
     if (!fp)
-        return mt_cli_set_error(MT_ERR_IO, "--map: %s: cannot open it", path);
+        return mt_cli_set_error(MT_ERR_IO, "--map: %s: %s", path, strerror(errno));
     char line[2048];
     unsigned lineno = 0;
     mt_status st = MT_OK;

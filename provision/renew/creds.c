@@ -34,8 +34,7 @@ mt_status mt_ca_creds_check_mode(const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
-        return mt_cli_set_error(errno == ENOENT ? MT_ERR_NOT_FOUND : MT_ERR_IO, "%s: %s", path,
-                                strerror(errno));
+        return mt_cli_set_error(MT_ERR_IO, "%s: %s", path, strerror(errno));
     mt_status st = check_fd(fd, path);
     close(fd);
     return st;

@@ -50,10 +50,10 @@ bool mt_drv_transport_failed(const mt_http_response *resp, mt_drv_result *res)
         return true;
     case MT_HTTP_NOT_SENT:
         res->not_sent = true;
-        mt_drv_set(res, MT_DRV_RETRY, "cannot reach the CA (%s); will retry", resp->error);
+        mt_drv_set(res, MT_DRV_RETRY, "cannot reach the CA (%s)", resp->error);
         return true;
     case MT_HTTP_LOST:
-        mt_drv_set(res, MT_DRV_RETRY, "no answer from the CA (%s); will retry", resp->error);
+        mt_drv_set(res, MT_DRV_RETRY, "no answer from the CA (%s)", resp->error);
         return true;
     }
     return false;

@@ -114,7 +114,13 @@ static void retry_later(run *x, const mt_drv_result *res)
     else
         schedule(x, (double)opt(x, "retry_initial", 30), (double)opt(x, "retry_max", 3600),
                  x->r->attempts - 1, res->delay);
-    set_error(x, res->message);
+    char msg[700], at[21], of[32] = "";
+    mt_cli_format_time(x->r->next_attempt_at, at);
+    if (max > 0)
+        snprintf(of, sizeof of, " of %ld", max);
+    snprintf(msg, sizeof msg, "%s; will retry at %s (attempt %u%s)", res->message, at,
+             x->r->attempts + 1, of);
+    set_error(x, msg);
 }
 
 /* AUTH, REJECTED, ATTENTION: the renewal stops; RETRY backs off. */

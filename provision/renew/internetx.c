@@ -81,7 +81,7 @@ static json_t *call(mt_drv_ctx *ctx, const char *method, const char *path, json_
     if (!json_is_object(env)) {
         json_decref(env);
         env = NULL;
-        mt_drv_set(res, MT_DRV_RETRY, "unreadable answer from InterNetX (HTTP %ld): will retry",
+        mt_drv_set(res, MT_DRV_RETRY, "unreadable answer from InterNetX (HTTP %ld)",
                    resp.status);
         goto out;
     }
@@ -96,9 +96,9 @@ static json_t *call(mt_drv_ctx *ctx, const char *method, const char *path, json_
     else if (resp.status == 429) { /* refused before it was carried out */
         res->rate_limited = true;
         res->not_sent = true;
-        mt_drv_set(res, MT_DRV_RETRY, "%s: rate limited, will retry", what);
+        mt_drv_set(res, MT_DRV_RETRY, "%s: rate limited", what);
     } else if (resp.status >= 500 || resp.status == 409)
-        mt_drv_set(res, MT_DRV_RETRY, "%s: will retry", what);
+        mt_drv_set(res, MT_DRV_RETRY, "%s", what);
     else if (resp.status == 404)
         mt_drv_set(res, MT_DRV_ATTENTION, "%s", what);
     else

@@ -89,7 +89,7 @@ static bool post(mt_drv_ctx *ctx, const char *endpoint, const char *const *keys,
     ok = !mt_drv_transport_failed(resp, res);
     if (ok && resp->status >= 500) {
         res->delay = resp->retry_after;
-        mt_drv_set(res, MT_DRV_RETRY, "Sectigo answered HTTP %ld: will retry", resp->status);
+        mt_drv_set(res, MT_DRV_RETRY, "Sectigo answered HTTP %ld", resp->status);
         ok = false;
     }
 out:
@@ -263,12 +263,12 @@ static void collect(mt_drv_ctx *ctx, const char *order, int query, mt_drv_result
     if (!post(ctx, "/download/CollectSMIME", keys, values, 6, &resp, res))
         goto out;
     if (!parse_lines(resp.body, &code, &rest)) {
-        mt_drv_set(res, MT_DRV_RETRY, "unreadable answer from Sectigo (HTTP %ld): will retry",
+        mt_drv_set(res, MT_DRV_RETRY, "unreadable answer from Sectigo (HTTP %ld)",
                    resp.status);
         goto out;
     }
     if (code == 2 && !pem_complete(rest)) {
-        mt_drv_set(res, MT_DRV_RETRY, "truncated answer from Sectigo: will retry");
+        mt_drv_set(res, MT_DRV_RETRY, "truncated answer from Sectigo");
     } else if (code == 2) {
         res->pem = strdup(rest);
         mt_drv_set(res, MT_DRV_ISSUED, "certificate collected from order %s", order);
@@ -331,7 +331,7 @@ static void revoke(mt_drv_ctx *ctx, mt_renewal *r, const mt_cert *old, json_t *d
     if (!post(ctx, "/!autoRevokeCertificate", keys, values, 5, &resp, res))
         goto out;
     if (!parse_lines(resp.body, &code, &rest)) {
-        mt_drv_set(res, MT_DRV_RETRY, "unreadable answer from Sectigo: will retry");
+        mt_drv_set(res, MT_DRV_RETRY, "unreadable answer from Sectigo");
     } else if (code == 0 || code == -21 || code == -35) { /* done, already, expired */
         mt_drv_set(res, MT_DRV_OK, "old certificate %s revoked", old->info->serial_hex);
     } else {

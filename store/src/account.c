@@ -7,7 +7,8 @@
 
 #define PRIMARY_RULE "primaryCertificateId must be present in certificateHistory"
 
-/* 404 when the certificate is not in the organisation, 400 when it does not name the email. */
+/* 404 when the certificate is not in the organisation, 400 when it does not
+ * name the email (email NULL: any certificate of the organisation will do). */
 static mt_status check_cert(mt_store *store, int64_t org_id, const char *email, int64_t cert_id,
                             const char *field)
 {
@@ -21,11 +22,11 @@ static mt_status check_cert(mt_store *store, int64_t org_id, const char *email, 
         return st;
     sqlite3_bind_int64(stmt, 1, cert_id);
     sqlite3_bind_int64(stmt, 2, org_id);
-    sqlite3_bind_text(stmt, 3, email, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, email ? email : "", -1, SQLITE_STATIC);
     st = mt_db_step_row(store, stmt, "checking the certificate", &found);
     if (st == MT_OK && !found)
         st = mt_fail(MT_ERR_NOT_FOUND, "%s: certificate %lld not found", field, (long long)cert_id);
-    else if (st == MT_OK && !sqlite3_column_int(stmt, 0))
+    else if (st == MT_OK && email && !sqlite3_column_int(stmt, 0))
         st = mt_fail(MT_ERR_INVALID, "%s: certificate %lld does not name %s", field, (long long)cert_id, email);
     mt_db_done(stmt);
     return st;
@@ -194,19 +195,67 @@ done:
     return st;
 }
 
-/* The two changes of a certificate's place in an account share their checks. */
-typedef enum history_change { SET_PRIMARY, ADD_TO_HISTORY } history_change;
+static mt_status cert_has_key(mt_store *store, int64_t cert_id, bool *has_key)
+{
+    sqlite3_stmt *stmt = NULL;
+    bool found = false;
+    mt_status st = mt_db_stmt(store, "SELECT has_key FROM certificates WHERE id = ?", &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, cert_id);
+    st = mt_db_step_row(store, stmt, "reading the certificate", &found);
+    *has_key = found && sqlite3_column_int(stmt, 0) != 0;
+    mt_db_done(stmt);
+    return st;
+}
+
+/* An internal account (its primary has a private key) signs and decrypts:
+ * its primary must keep a key, as the managed-store API requires, unless the
+ * caller means to make the account external. */
+static mt_status check_primary_key(mt_store *store, int64_t primary, int64_t cert_id, unsigned flags)
+{
+    bool old_key = false, new_key = false;
+    mt_status st = cert_has_key(store, primary, &old_key);
+    if (st == MT_OK && old_key)
+        st = cert_has_key(store, cert_id, &new_key);
+    if (st == MT_OK && old_key && !new_key && !(flags & MT_PRIMARY_EXTERNAL))
+        st = mt_fail(MT_ERR_INVALID,
+                     "primaryCertificateId: certificate %lld has no private key; the primary of "
+                     "an internal account must have one for signing and decryption",
+                     (long long)cert_id);
+    return st;
+}
+
+/* The changes of a certificate's place in an account share their checks. */
+typedef enum history_change { SET_PRIMARY, ADD_TO_HISTORY, REMOVE_FROM_HISTORY } history_change;
+
+static const char *const change_actions[] = {"account.set-primary", "account.add-to-history",
+                                             "account.remove-from-history"};
+
+static mt_status history_delete(mt_store *store, int64_t account_id, int64_t cert_id)
+{
+    sqlite3_stmt *stmt = NULL;
+    mt_status st = mt_db_stmt(store, "DELETE FROM account_certificates WHERE account_id = ? AND cert_id = ?",
+                              &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, account_id);
+    sqlite3_bind_int64(stmt, 2, cert_id);
+    st = mt_db_step_done(store, stmt, "removing from the history");
+    mt_db_done(stmt);
+    return st;
+}
 
 static mt_status apply_change(mt_store *store, int64_t org_id, const char *email, int64_t cert_id,
-                              history_change change)
+                              history_change change, unsigned flags)
 {
     int64_t account_id = 0, primary = 0;
     bool present = false;
     char detail[96];
     const char *field = change == SET_PRIMARY ? "primaryCertificateId" : "certificateHistory";
     mt_status st = find_account(store, org_id, email, &account_id, &primary);
-    if (st == MT_OK)
-        st = check_cert(store, org_id, email, cert_id, field);
+    if (st == MT_OK) /* removing: whatever the certificate names */
+        st = check_cert(store, org_id, change == REMOVE_FROM_HISTORY ? NULL : email, cert_id, field);
     if (st == MT_OK)
         st = in_history(store, account_id, cert_id, &present);
     if (st != MT_OK)
@@ -216,30 +265,40 @@ static mt_status apply_change(mt_store *store, int64_t org_id, const char *email
             return mt_fail(MT_ERR_INVALID, PRIMARY_RULE);
         if (primary == cert_id)
             return MT_OK;
+        if ((st = check_primary_key(store, primary, cert_id, flags)) != MT_OK)
+            return st;
         snprintf(detail, sizeof(detail), "{\"from\":%lld,\"to\":%lld}", (long long)primary, (long long)cert_id);
         primary = cert_id;
-    } else {
+    } else if (change == ADD_TO_HISTORY) {
         if (present) /* idempotent: nothing changes, nothing is recorded */
             return MT_OK;
         if ((st = history_insert(store, account_id, cert_id)) != MT_OK)
             return st;
         snprintf(detail, sizeof(detail), "{\"certificateId\":%lld}", (long long)cert_id);
+    } else {
+        if (cert_id == primary)
+            return mt_fail(MT_ERR_INVALID, PRIMARY_RULE ": certificate %lld is the primary (make "
+                           "another certificate the primary first)", (long long)cert_id);
+        if (!present) /* idempotent, like adding */
+            return MT_OK;
+        if ((st = history_delete(store, account_id, cert_id)) != MT_OK)
+            return st;
+        snprintf(detail, sizeof(detail), "{\"certificateId\":%lld}", (long long)cert_id);
     }
     if ((st = touch_account(store, account_id, primary)) != MT_OK)
         return st;
-    return mt_event_add(store, org_id, change == SET_PRIMARY ? "account.set-primary" : "account.add-to-history",
-                        email, detail);
+    return mt_event_add(store, org_id, change_actions[change], email, detail);
 }
 
 static mt_status change_in_tx(mt_store *store, int64_t org_id, const char *email, int64_t cert_id,
-                              history_change change)
+                              history_change change, unsigned flags)
 {
     char *lower = NULL;
     if (!store)
         return mt_fail(MT_ERR_INVALID, "store is required");
     mt_status st = mt_email_normalize("email", email, &lower);
     if (st == MT_OK && (st = mt_tx_begin(store)) == MT_OK)
-        st = mt_tx_end(store, apply_change(store, org_id, lower, cert_id, change));
+        st = mt_tx_end(store, apply_change(store, org_id, lower, cert_id, change, flags));
     free(lower);
     return st;
 }
@@ -247,13 +306,25 @@ static mt_status change_in_tx(mt_store *store, int64_t org_id, const char *email
 mt_status mt_store_account_set_primary(mt_store *store, int64_t org_id, const char *email,
                                        int64_t cert_id)
 {
-    return change_in_tx(store, org_id, email, cert_id, SET_PRIMARY);
+    return change_in_tx(store, org_id, email, cert_id, SET_PRIMARY, 0);
+}
+
+mt_status mt_store_account_set_primary_ex(mt_store *store, int64_t org_id, const char *email,
+                                          int64_t cert_id, unsigned flags)
+{
+    return change_in_tx(store, org_id, email, cert_id, SET_PRIMARY, flags);
 }
 
 mt_status mt_store_account_add_to_history(mt_store *store, int64_t org_id, const char *email,
                                           int64_t cert_id)
 {
-    return change_in_tx(store, org_id, email, cert_id, ADD_TO_HISTORY);
+    return change_in_tx(store, org_id, email, cert_id, ADD_TO_HISTORY, 0);
+}
+
+mt_status mt_store_account_remove_from_history(mt_store *store, int64_t org_id, const char *email,
+                                               int64_t cert_id)
+{
+    return change_in_tx(store, org_id, email, cert_id, REMOVE_FROM_HISTORY, 0);
 }
 
 /* Certificate ids of an account's history, oldest first. */

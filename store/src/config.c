@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 
@@ -162,27 +163,57 @@ static char *trim(char *s)
     return s;
 }
 
+#define MT_CONFIG_MAX_LINE 4096
+
 static mt_status parse_file(mt_config *config, FILE *f, const char *path)
 {
-    char line[4096];
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
     unsigned lineno = 0;
     mt_status st = MT_OK;
-    while (st == MT_OK && fgets(line, sizeof(line), f)) {
+    errno = 0;
+    while (st == MT_OK && (len = getline(&line, &cap, f)) >= 0) {
         char where[4200];
         lineno++;
         snprintf(where, sizeof(where), "%s:%u", path, lineno);
-        if (!strchr(line, '\n') && !feof(f))
-            return mt_fail(MT_ERR_INVALID, "%s: line too long", where);
+        if (memchr(line, '\0', (size_t)len)) {
+            st = mt_fail(MT_ERR_INVALID, "%s: not text (a NUL byte)", where);
+            break;
+        }
+        if (len > MT_CONFIG_MAX_LINE) {
+            st = mt_fail(MT_ERR_INVALID, "%s: line too long (over %d bytes)", where, MT_CONFIG_MAX_LINE);
+            break;
+        }
         char *text = trim(line);
         if (!*text || *text == '#')
             continue;
         char *eq = strchr(text, '=');
-        if (!eq)
-            return mt_fail(MT_ERR_INVALID, "%s: expected key = value", where);
+        if (!eq) {
+            st = mt_fail(MT_ERR_INVALID, "%s: expected key = value", where);
+            break;
+        }
         *eq = '\0';
         st = apply_key(config, where, trim(text), trim(eq + 1));
     }
+    if (st == MT_OK && ferror(f))
+        st = mt_fail(MT_ERR_IO, "%s: %s", path, strerror(errno));
+    free(line);
     return st;
+}
+
+/* fopen, but not of a directory (fopen happily opens one, whose reading then
+ * fails quietly as if it were empty).  /dev/null stays "no settings". */
+static FILE *open_config(const char *path)
+{
+    struct stat sb;
+    FILE *f = fopen(path, "re");
+    if (f && fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        fclose(f);
+        errno = EISDIR;
+        f = NULL;
+    }
+    return f;
 }
 
 static char *home_path(const char *suffix)
@@ -205,15 +236,15 @@ mt_status mt_config_load(const char *explicit_path, mt_config **out)
     const char *env = getenv("MAILTOKEN_CONF");
     const char *path = explicit_path ? explicit_path : (env && *env) ? env : NULL;
     if (path) {
-        if (!(f = fopen(path, "re"))) {
-            st = mt_fail(MT_ERR_IO, "%s: cannot read config: %s", path, strerror(errno));
+        if (!(f = open_config(path))) {
+            st = mt_fail(MT_ERR_IO, "%s: %s", path, strerror(errno));
             goto out;
         }
     } else {
         user_path = home_path(".config/mailtoken/mailtoken.conf");
         const char *candidates[] = {user_path, "/etc/mailtoken/mailtoken.conf"};
         for (size_t i = 0; i < 2 && !f; i++)
-            if (candidates[i] && (f = fopen(candidates[i], "re")))
+            if (candidates[i] && (f = open_config(candidates[i])))
                 path = candidates[i];
     }
     if (f) {
@@ -229,7 +260,7 @@ out:
     free(user_path);
     if (st != MT_OK) {
         mt_config_free(config);
-        return st;
+        return mt_fail_prefix(st, "config: "); /* whoever reads the message knows where to look */
     }
     *out = config;
     return MT_OK;

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,13 +245,27 @@ static mt_status make_parent_dir(const char *path)
     return st;
 }
 
-/* Creates the file 0600 before SQLite does, so it never exists with looser rights. */
+/* A zero-byte file with no write-ahead log beside it holds no store (SQLite
+ * writes the first page as soon as it makes a database). */
+static bool empty_file(const char *path, const struct stat *sb)
+{
+    struct stat wal_sb;
+    char wal[4096];
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    return sb->st_size == 0 && (stat(wal, &wal_sb) != 0 || wal_sb.st_size == 0);
+}
+
+/* Creates the file 0600 before SQLite does, so it never exists with looser
+ * rights.  Only MT_OPEN_CREATE turns an empty file into a store: a command
+ * that fails must leave whatever it found as it was. */
 static mt_status prepare_file(const char *path, unsigned flags)
 {
     struct stat sb;
     if (stat(path, &sb) == 0) {
         if (!S_ISREG(sb.st_mode))
             return mt_fail(MT_ERR_IO, "%s: not a regular file", path);
+        if (!(flags & MT_OPEN_CREATE) && empty_file(path, &sb))
+            return mt_fail(MT_ERR_INVALID, "%s: not a mailtoken store (empty file)", path);
         return MT_OK;
     }
     if (errno != ENOENT)
@@ -278,13 +291,17 @@ static mt_status check_permissions(mt_store *store)
     if ((sb.st_mode & 0077) == 0)
         return MT_OK;
     if (store->config.strict)
-        return mt_fail(MT_ERR_IO, "%s: readable by others (mode %03o); run chmod 600 on it",
-                       store->path, (unsigned)(sb.st_mode & 0777));
-    /* once per process: the PKCS#11 module opens the store again for every login */
-    static atomic_bool warned;
-    if (!atomic_exchange(&warned, true))
-        fprintf(stderr, "mailtoken: warning: %s is readable by others (mode %03o); run chmod 600 on it\n",
-                store->path, (unsigned)(sb.st_mode & 0777));
+        return mt_fail(MT_ERR_IO, "%s: readable by others (mode %03o) and the config says strict; "
+                       "run chmod 600 on it", store->path, (unsigned)(sb.st_mode & 0777));
+    /* Kept for the caller to show where it belongs (the tool's stderr, the
+     * module's trace): a store shared with its users' mail clients is a
+     * documented set-up, not a mistake to shout about in a client's console. */
+    if (asprintf(&store->warning,
+                 "%s is readable by others (mode %03o): whoever can read it can copy it and "
+                 "guess its PINs offline; fine for a store shared with its users' mail clients, "
+                 "else run chmod 600 on it",
+                 store->path, (unsigned)(sb.st_mode & 0777)) < 0)
+        store->warning = NULL;
     return MT_OK;
 }
 
@@ -315,6 +332,8 @@ static mt_status connect(mt_store *store, bool immutable)
     sqlite3_extended_result_codes(store->db, 1);
     sqlite3_busy_timeout(store->db, 5000);
     mt_status st = mt_db_exec(store, "PRAGMA foreign_keys = ON");
+    if (st == MT_OK) /* before WAL mode is written into a file that may be no store */
+        st = mt_schema_check(store);
     if (st == MT_OK && !(store->flags & MT_OPEN_READONLY)) {
         st = mt_db_exec(store, "PRAGMA journal_mode = WAL");
         if (st == MT_OK)
@@ -460,6 +479,7 @@ void mt_store_close(mt_store *store)
     mt_secret_free(store->store_key);
     mt_secret_free(store->scratch_sk);
     free(store->recovery_key_file);
+    free(store->warning);
     free(store->path);
     free(store->actor);
     free(store);
@@ -468,6 +488,11 @@ void mt_store_close(mt_store *store)
 const char *mt_store_path(const mt_store *store)
 {
     return store ? store->path : NULL;
+}
+
+const char *mt_store_warning(const mt_store *store)
+{
+    return store ? store->warning : NULL;
 }
 
 int mt_store_schema_version(mt_store *store)

@@ -25,6 +25,7 @@ struct mt_store {
     int64_t data_version;     /* PRAGMA data_version when generation was read */
     uint64_t generation;      /* cached meta generation */
     bool generation_valid;
+    char *warning;            /* found when opening (a store others can read), or NULL */
     struct {
         const char *sql;      /* literal: compared by address */
         sqlite3_stmt *stmt;
@@ -73,7 +74,10 @@ mt_status mt_event_add(mt_store *store, int64_t org_id, const char *action, cons
 /* JSON string escaping into a caller buffer (truncates safely). */
 void mt_json_escape(const char *in, char *out, size_t out_len);
 
-/* Schema, in migrations.c. */
+/* Schema, in migrations.c.  check: the file is a store this build can open
+ * (or, version 0, an empty database that MT_OPEN_CREATE may make one), before
+ * anything is written to it. */
+mt_status mt_schema_check(mt_store *store);
 mt_status mt_schema_migrate(mt_store *store);
 int mt_schema_latest(void);
 

@@ -143,9 +143,31 @@ static mt_status read_version(mt_store *store, int *version)
     return rc == SQLITE_OK ? MT_OK : mt_db_error(store, rc, "reading the schema version");
 }
 
-/* Applies every missing migration, each in its own transaction with its version bump;
- * the version is re-read under the write lock so two processes never both migrate. */
-mt_status mt_schema_migrate(mt_store *store)
+/* Version 0 is a database no mailtoken made: the schema goes only into an
+ * empty one, and only when asked to create a store (never as a side effect
+ * of a command that then fails). */
+static mt_status check_fresh(mt_store *store)
+{
+    sqlite3_stmt *stmt = NULL;
+    int tables = -1;
+    int rc = sqlite3_prepare_v2(store->db, "SELECT count(*) FROM sqlite_master", -1, &stmt, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        tables = sqlite3_column_int(stmt, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_OK)
+        return mt_db_error(store, rc, "reading the schema");
+    if (tables > 0)
+        return mt_fail(MT_ERR_INVALID, "%s: not a mailtoken store (a SQLite database of something "
+                       "else)", store->path);
+    if (!(store->flags & MT_OPEN_CREATE) || (store->flags & MT_OPEN_READONLY))
+        return mt_fail(MT_ERR_INVALID, "%s: not a mailtoken store (an empty SQLite database)",
+                       store->path);
+    return MT_OK;
+}
+
+mt_status mt_schema_check(mt_store *store)
 {
     int version = 0;
     mt_status st = read_version(store, &version);
@@ -154,8 +176,19 @@ mt_status mt_schema_migrate(mt_store *store)
     if (version > N_MIGRATIONS)
         return mt_fail(MT_ERR_DB, "%s: schema version %d is newer than this build (%d)",
                        store->path, version, N_MIGRATIONS);
-    if (version == N_MIGRATIONS)
-        return MT_OK;
+    return version == 0 ? check_fresh(store) : MT_OK;
+}
+
+/* Applies every missing migration, each in its own transaction with its version bump;
+ * the version is re-read under the write lock so two processes never both migrate. */
+mt_status mt_schema_migrate(mt_store *store)
+{
+    int version = 0;
+    mt_status st = mt_schema_check(store);
+    if (st == MT_OK)
+        st = read_version(store, &version);
+    if (st != MT_OK || version == N_MIGRATIONS)
+        return st;
     if (store->flags & (MT_OPEN_READONLY | MT_DB_COUNTER))
         return mt_fail(MT_ERR_READONLY,
                        "%s: schema version %d needs upgrading; open it once read-write",

@@ -1,6 +1,7 @@
 /* Organisations: a recovery key pair each, its secret wrapped under the SO PIN. */
 #include "keys.h"
 #include "pin_attempt.h"
+#include "secret_io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -376,29 +377,6 @@ mt_status mt_store_org_unlock_so(mt_store *store, int64_t org_id, const char *re
     return so_update(store, org_id, NULL, recovery_key_file, new_so_pin);
 }
 
-/* Hex text of the secret in secure memory, written with one write(). */
-static mt_status write_hex_secret(const char *path, const mt_secret *sk)
-{
-    mt_secret *hex = NULL;
-    mt_status st = mt_secret_new(sk->len * 2 + 1, &hex);
-    if (st != MT_OK)
-        return st;
-    sodium_bin2hex((char *)hex->data, hex->len + 1, sk->data, sk->len);
-    hex->data[sk->len * 2] = '\n';
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-        st = mt_fail(errno == EEXIST ? MT_ERR_CONFLICT : MT_ERR_IO, "%s: cannot create: %s", path,
-                     strerror(errno));
-    else if (write(fd, hex->data, hex->len) != (ssize_t)hex->len || fsync(fd) != 0)
-        st = mt_fail(MT_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    if (fd >= 0 && close(fd) != 0 && st == MT_OK)
-        st = mt_fail(MT_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    if (fd >= 0 && st != MT_OK)
-        unlink(path);
-    mt_secret_free(hex);
-    return st;
-}
-
 mt_status mt_store_org_export_recovery_key(mt_store *store, int64_t org_id,
                                            const mt_secret *so_pin, const char *path)
 {
@@ -414,7 +392,7 @@ mt_status mt_store_org_export_recovery_key(mt_store *store, int64_t org_id,
         mt_json_escape(path, escaped, sizeof(escaped));
         snprintf(detail, sizeof(detail), "{\"file\":\"%s\"}", escaped);
         if ((st = mt_event_add(store, org_id, "org.export-recovery-key", "", detail)) == MT_OK)
-            st = write_hex_secret(path, sk);
+            st = mt_secret_write_hex_file(path, sk);
         st = mt_tx_end(store, st);
     }
     mt_secret_free(sk);

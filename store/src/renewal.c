@@ -316,17 +316,60 @@ static const char *const UPDATE_SQL =
     " next_attempt_at = ?12, last_error = ?13, driver_state = ?14, updated_at = ?15"
     " WHERE id = ?1 RETURNING org_id, email";
 
+/* What the audit trail keeps of an update: each change of state once, and a
+ * run of failed attempts as its first failure plus, with the next change of
+ * state, how many there were.  Polls that change nothing, and the
+ * CSR-ready/submit-intent round of each retry, are not recorded: one renewal
+ * through a day of CA outage is a handful of events, not hundreds. */
+static bool event_worth_it(const mt_renewal *r, mt_renewal_state old_state, unsigned old_attempts,
+                           const char **action)
+{
+    bool stopped = !mt_renewal_state_is_active(r->state) || r->state == MT_RENEWAL_NEEDS_ATTENTION;
+    *action = mt_renewal_state_name(r->state);
+    if (r->attempts > old_attempts && !stopped) { /* a failed attempt, to be tried again */
+        *action = "retrying";
+        return old_attempts == 0;
+    }
+    if (r->state == old_state)
+        return false;
+    /* the order resent after a refusal: CSR-ready and submit-intent again */
+    return !(r->attempts > 0 &&
+             (r->state == MT_RENEWAL_CSR_READY || r->state == MT_RENEWAL_SUBMIT_INTENT));
+}
+
+static mt_status read_progress(mt_store *store, int64_t id, mt_renewal_state *state, unsigned *attempts)
+{
+    sqlite3_stmt *stmt = NULL;
+    bool found = false;
+    mt_status st = mt_db_stmt(store, "SELECT state, attempts FROM renewals WHERE id = ?", &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, id);
+    if ((st = mt_db_step_row(store, stmt, "reading the renewal", &found)) == MT_OK && !found)
+        st = mt_fail(MT_ERR_NOT_FOUND, "renewal %lld not found", (long long)id);
+    if (st == MT_OK) {
+        *state = (mt_renewal_state)sqlite3_column_int(stmt, 0);
+        *attempts = (unsigned)sqlite3_column_int64(stmt, 1);
+    }
+    mt_db_done(stmt);
+    return st;
+}
+
 mt_status mt_store_renewal_update(mt_store *store, const mt_renewal *r)
 {
     sqlite3_stmt *stmt = NULL;
     bool found = false;
-    char action[64], detail[512], escaped[300];
+    char action[64], detail[600], escaped[300];
+    mt_renewal_state old_state = MT_RENEWAL_PLANNED;
+    unsigned old_attempts = 0;
+    const char *what = NULL;
     if (!store || !r)
         return mt_fail(MT_ERR_INVALID, "store and renewal are required");
     mt_status st = validate_update(r);
     if (st != MT_OK || (st = mt_tx_begin(store)) != MT_OK)
         return st;
-    if ((st = mt_db_stmt(store, UPDATE_SQL, &stmt)) != MT_OK)
+    if ((st = read_progress(store, r->id, &old_state, &old_attempts)) != MT_OK ||
+        (st = mt_db_stmt(store, UPDATE_SQL, &stmt)) != MT_OK)
         goto out;
     sqlite3_bind_int64(stmt, 1, r->id);
     sqlite3_bind_int(stmt, 2, (int)r->state);
@@ -349,14 +392,17 @@ mt_status mt_store_renewal_update(mt_store *store, const mt_renewal *r)
         st = mt_fail(MT_ERR_NOT_FOUND, "renewal %lld not found", (long long)r->id);
     if (st == MT_ERR_CONFLICT)
         st = mt_fail(MT_ERR_CONFLICT, "%s already has another active renewal", r->email ? r->email : "account");
-    if (st == MT_OK) {
+    if (st == MT_OK && event_worth_it(r, old_state, old_attempts, &what)) {
         int64_t org_id = sqlite3_column_int64(stmt, 0);
         char *email = mt_col_text(stmt, 1);
         mt_db_done(stmt);
-        snprintf(action, sizeof(action), "renewal.%s", mt_renewal_state_name(r->state));
+        snprintf(action, sizeof(action), "renewal.%s", what);
         mt_json_escape(r->last_error, escaped, sizeof(escaped));
-        snprintf(detail, sizeof(detail), "{\"renewal\":%lld,\"attempts\":%u,\"lastError\":\"%s\"}",
-                 (long long)r->id, r->attempts, escaped);
+        snprintf(detail, sizeof(detail),
+                 "{\"renewal\":%lld,\"state\":\"%s\",\"from\":\"%s\",\"attempts\":%u,"
+                 "\"failedBefore\":%u,\"lastError\":\"%s\"}",
+                 (long long)r->id, mt_renewal_state_name(r->state), mt_renewal_state_name(old_state),
+                 r->attempts, old_attempts, escaped);
         st = email ? mt_event_add(store, org_id, action, email, detail) : mt_fail(MT_ERR_NOMEM, "out of memory");
         free(email);
     }

@@ -400,3 +400,19 @@ out:
     mt_secret_free(out_key);
     return st;
 }
+
+mt_status mt_store_key_file_create(const char *path)
+{
+    mt_secret *key = NULL;
+    mt_status st = mt_library_init();
+    if (st != MT_OK)
+        return st;
+    if (!path || !*path)
+        return mt_fail(MT_ERR_INVALID, "store key file: a path is required");
+    if ((st = mt_secret_new(STORE_KEY_LEN, &key)) != MT_OK)
+        return st;
+    randombytes_buf(key->data, key->len);
+    st = mt_secret_write_hex_file(path, key);
+    mt_secret_free(key);
+    return st;
+}

@@ -112,11 +112,35 @@ out:
     return st;
 }
 
+/* A pipe (`--password-file <(pass show x)`, /dev/stdin): read to its end,
+ * up to max bytes, into secure memory. */
+static mt_status read_pipe(int fd, const char *path, size_t max, mt_secret **out)
+{
+    mt_secret *secret = NULL;
+    size_t got = 0, more = 0;
+    uint8_t extra = 0;
+    mt_status st = mt_secret_new(max, &secret);
+    if (st == MT_OK)
+        st = mt_read_full(fd, path, secret->data, max, &got);
+    if (st == MT_OK && got == max && (st = mt_read_full(fd, path, &extra, 1, &more)) == MT_OK && more)
+        st = mt_fail(MT_ERR_TOO_LARGE, "%s: larger than %zu bytes", path, max);
+    sodium_memzero(&extra, sizeof(extra));
+    if (st == MT_OK) {
+        secret->len = got;
+        secret->data[got] = '\0';
+        *out = secret;
+        secret = NULL;
+    }
+    mt_secret_free(secret);
+    return st;
+}
+
 /* Reads the whole file straight into secure memory (no stdio buffer copy). */
 mt_status mt_secret_from_file(const char *path, mt_secret **out)
 {
     mt_status st = MT_OK;
     int fd = -1;
+    struct stat sb;
 
     if (!path || !out)
         return mt_fail(MT_ERR_INVALID, "mt_secret_from_file: path and out are required");
@@ -126,7 +150,10 @@ mt_status mt_secret_from_file(const char *path, mt_secret **out)
         st = mt_fail(MT_ERR_IO, "%s: %s", path, strerror(errno));
         goto out;
     }
-    st = mt_secret_read_fd(fd, path, MT_SECRET_MAX_FILE, out);
+    if (fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode))
+        st = read_pipe(fd, path, MT_SECRET_MAX_FILE, out);
+    else
+        st = mt_secret_read_fd(fd, path, MT_SECRET_MAX_FILE, out);
     if (st == MT_OK)
         strip_newline(*out);
 out:
@@ -173,5 +200,27 @@ mt_status mt_secret_from_fd(int fd, mt_secret **out)
     secret = NULL;
 out:
     mt_secret_free(secret);
+    return st;
+}
+
+mt_status mt_secret_write_hex_file(const char *path, const mt_secret *secret)
+{
+    mt_secret *hex = NULL;
+    mt_status st = mt_secret_new(secret->len * 2 + 1, &hex);
+    if (st != MT_OK)
+        return st;
+    sodium_bin2hex((char *)hex->data, hex->len + 1, secret->data, secret->len);
+    hex->data[secret->len * 2] = '\n';
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        st = mt_fail(errno == EEXIST ? MT_ERR_CONFLICT : MT_ERR_IO, "%s: cannot create: %s", path,
+                     strerror(errno));
+    else if (write(fd, hex->data, hex->len) != (ssize_t)hex->len || fsync(fd) != 0)
+        st = mt_fail(MT_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    if (fd >= 0 && close(fd) != 0 && st == MT_OK)
+        st = mt_fail(MT_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    if (fd >= 0 && st != MT_OK)
+        unlink(path);
+    mt_secret_free(hex);
     return st;
 }

@@ -21,3 +21,10 @@ run() {
 out_has() { grep -qF -- "$1" "$T/out" || fail "stdout lacks '$1': $(head -c 2000 "$T/out")"; }
 err_has() { grep -qF -- "$1" "$T/err" || fail "stderr lacks '$1': $(head -c 2000 "$T/err")"; }
 out_lacks() { ! grep -qF -- "$1" "$T/out" || fail "stdout has '$1'"; }
+
+# jq_is FILTER VALUE: the JSON in $T/out gives VALUE for FILTER.
+jq_is() {
+    local got
+    got=$(jq -r "$1" "$T/out") || fail "jq '$1' failed on: $(head -c 2000 "$T/out")"
+    [ "$got" = "$2" ] || fail "jq '$1': got '$got', expected '$2'"
+}

@@ -287,11 +287,18 @@ enum {
     MT_OPEN_CREATE = 1u << 1    /* create the file (0600) and schema if missing */
 };
 
-/* Opens (or creates) the store.  config may be NULL (defaults). */
+/* Opens (or creates) the store.  config may be NULL (defaults).  Only
+ * MT_OPEN_CREATE makes a store of an empty file or empty SQLite database;
+ * otherwise such a file, or a SQLite database of something else, is
+ * MT_ERR_INVALID "not a mailtoken store". */
 mt_status mt_store_open(const char *path, const mt_config *config, unsigned flags,
                         mt_store **out);
 void mt_store_close(mt_store *store);
 const char *mt_store_path(const mt_store *store);
+/* What opening found worth a warning, never printed by the library (the
+ * caller shows it where it belongs): a store readable by others.  NULL when
+ * nothing. */
+const char *mt_store_warning(const mt_store *store);
 /* Schema version (PRAGMA user_version). */
 int mt_store_schema_version(mt_store *store);
 /* Who is acting, recorded in every audit event ("cli:root", "pkcs11:1234"). */
@@ -343,6 +350,9 @@ mt_status mt_store_so_set_pin(mt_store *store, int64_t org_id, const mt_secret *
  * (policy-checked), also sets a new SO PIN.  Records an audit event. */
 mt_status mt_store_org_unlock_so(mt_store *store, int64_t org_id, const char *recovery_key_file,
                                  const mt_secret *new_so_pin);
+/* Creates a store key file (config key `store_key_file`): 32 random bytes as
+ * 64 hex digits in a new file created 0600; an existing file is refused. */
+mt_status mt_store_key_file_create(const char *path);
 /* Added for gateway mode: writes the organisation's recovery secret (64 hex
  * digits) to a new file created 0600, for the `recovery_key_file` config key;
  * needs the SO PIN, refuses an existing file, records an audit event. */
@@ -538,12 +548,24 @@ mt_status mt_store_account_get(mt_store *store, int64_t org_id, const char *emai
 mt_status mt_store_account_get_by_token(mt_store *store, int64_t token_id, mt_account **out);
 mt_status mt_store_account_list(mt_store *store, int64_t org_id, size_t limit, size_t offset,
                                 mt_account ***out, size_t *n, size_t *total);
-/* The certificate must already be in the history. */
+/* The certificate must already be in the history.  The primary of an
+ * internal account (its primary has a private key) must keep one: a
+ * public-only certificate is refused (MT_ERR_INVALID, the API's rule)... */
 mt_status mt_store_account_set_primary(mt_store *store, int64_t org_id, const char *email,
                                        int64_t cert_id);
+/* ...unless flags has MT_PRIMARY_EXTERNAL: the caller means to turn the
+ * account into an external one, which no longer signs or decrypts. */
+#define MT_PRIMARY_EXTERNAL 1u
+mt_status mt_store_account_set_primary_ex(mt_store *store, int64_t org_id, const char *email,
+                                          int64_t cert_id, unsigned flags);
 /* Idempotent: adding a certificate already in the history changes nothing. */
 mt_status mt_store_account_add_to_history(mt_store *store, int64_t org_id, const char *email,
                                           int64_t cert_id);
+/* Takes a certificate out of the history (it stays in the store).  Never the
+ * primary (MT_ERR_INVALID); one not in the history changes nothing.  Audit
+ * event "account.remove-from-history". */
+mt_status mt_store_account_remove_from_history(mt_store *store, int64_t org_id, const char *email,
+                                               int64_t cert_id);
 /* The account's token stays (slot numbers), but loses its user PIN and
  * failure counter, so that the next holder of the address gets a PIN from
  * the SO and never the previous one.  purge: also delete the account's

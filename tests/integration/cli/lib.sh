@@ -16,13 +16,6 @@ umask 077
 
 mt() { "$MT_BIN" "$@"; }
 
-# jq_is FILTER VALUE: the JSON in $T/out gives VALUE for FILTER.
-jq_is() {
-    local got
-    got=$(jq -r "$1" "$T/out") || fail "jq '$1' failed on: $(head -c 2000 "$T/out")"
-    [ "$got" = "$2" ] || fail "jq '$1': got '$got', expected '$2'"
-}
-
 # Secrets live in 0600 files, never on the command line.
 secret_file() { # secret_file NAME VALUE
     printf '%s\n' "$2" >"$T/$1"

@@ -106,7 +106,7 @@ out_has "deleted"
 run 3 account show carol@example.org
 run 0 --json cert list
 jq_is .total "$before"
-run 0 --json account delete bob@example.org --purge
+run 0 --json account delete bob@example.org --purge --yes
 jq_is .purged true
 run 3 cert show "$bob"
 run 0 --json cert list

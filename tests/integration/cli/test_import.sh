@@ -164,7 +164,7 @@ run 0 cert export "$alice" --no-chain
 [ "$(grep -c 'BEGIN CERTIFICATE' "$T/out")" = 1 ] || fail "--no-chain"
 
 # delete: an unused certificate goes; a second time: not found.
-run 0 cert delete "$frank"
+run 0 cert delete "$frank" --yes
 run 3 cert show "$frank"
 err_has "mailtoken: certificate $frank not found"
 echo ok

@@ -23,7 +23,7 @@ out_has "token=bob%40example.org"
 run 0 --json cert import --friendly-name "External Partner Certificate" "$TD/users/partner.crt"
 partner=$(jq -r '.files[0].certificates[0].id' "$T/out")
 jq_is '.files[0].certificates[0].hasPrivateKey' false
-run 0 --json account create partner@partner.example --primary "$partner"
+run 0 --json account create partner@partner.example --primary "$partner" --external
 jq_is .internal false
 run 0 --json cert show "$partner"
 jq_is .kind pem

@@ -3,34 +3,7 @@
 # progress.  `script` gives the tool a real pseudo-terminal.
 . "$(dirname "$0")/lib.sh"
 
-# on_tty NAME COMMAND: runs COMMAND on a pty, its input from the fifo $T/NAME.in
-# (write to fd 7), its terminal output in $T/NAME.log.
-on_tty() {
-    mkfifo "$T/$1.in"
-    script -qfec "$2" "$T/$1.log" <"$T/$1.in" >/dev/null &
-    TTY_PID=$!
-    exec 7>"$T/$1.in"
-}
-# wait_for NAME TEXT [N]: until the terminal shows TEXT N times (default 1).
-wait_for() {
-    local i
-    for i in $(seq 1 400); do
-        [ "$(grep -o -F -- "$2" "$T/$1.log" 2>/dev/null | wc -l)" -ge "${3:-1}" ] && return 0
-        sleep 0.05
-    done
-    fail "the terminal never showed '$2': $(cat -v "$T/$1.log")"
-}
-# answer NAME PROMPT TEXT: once the terminal shows PROMPT, types TEXT and Enter.
-answer() {
-    wait_for "$1" "$2"
-    printf '%s\n' "$3" >&7
-}
-tty_done() { # tty_done CODE
-    exec 7>&-
-    local code=0
-    wait "$TTY_PID" || code=$?
-    [ "$code" -eq "$1" ] || fail "exit $code on the terminal, expected $1: $(cat -v "$T/$2.log")"
-}
+. "$(dirname "$0")/tty.sh"
 
 # init: the SO PIN twice, never echoed.
 on_tty init "'$MT_BIN' init --org example"
@@ -64,8 +37,8 @@ jq_is .counts.accounts 30
 # PINs for an account: SO PIN, then the new PIN twice.
 on_tty pin "'$MT_BIN' account reset-pin user00001@example.org"
 answer pin "SO PIN: " so-secret-1234
-answer pin "new PIN: " user-secret-1234
-answer pin "new PIN (again): " user-secret-1234
+answer pin "new PIN for user00001@example.org: " user-secret-1234
+answer pin "new PIN for user00001@example.org (again): " user-secret-1234
 tty_done 0 pin
 grep -q "user PIN set" "$T/pin.log" || fail "reset-pin: $(cat -v "$T/pin.log")"
 grep -q "secret" "$T/pin.log" && fail "a PIN was echoed"

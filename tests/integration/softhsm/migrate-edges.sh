@@ -34,7 +34,7 @@ expect() { # expect STATUS PATTERN command...: exit status and message
 expect 2 'give --from-module PATH and --token LABEL' "$MAILTOKEN" migrate --token source
 expect 3 'no token labelled "nosuch"' \
   "$MAILTOKEN" migrate --from-module "$SOFTHSM_MODULE" --token nosuch --pin-file "$WORK/user.pin"
-expect 5 "$WORK/none.so" \
+expect 1 "$WORK/none.so" \
   "$MAILTOKEN" migrate --from-module "$WORK/none.so" --token source --pin-file "$WORK/user.pin"
 printf 'not-the-pin\n' >"$WORK/wrong.pin"
 expect 6 'wrong PIN' \

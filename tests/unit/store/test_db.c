@@ -4,6 +4,7 @@
 
 #include "db.h" /* mt_schema_latest */
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -68,7 +69,14 @@ static void permissions_warning_and_strict(void **state)
     mt_store_close(store);
     assert_int_equal(chmod(env->path, 0644), 0);
     assert_int_equal(mt_store_open(env->path, env->config, 0, &store), MT_OK); /* a warning only */
+    assert_non_null(mt_store_warning(store)); /* for the caller to show: never printed */
+    assert_non_null(strstr(mt_store_warning(store), "readable by others (mode 644)"));
     mt_store_close(store);
+    assert_int_equal(chmod(env->path, 0600), 0);
+    assert_int_equal(mt_store_open(env->path, env->config, 0, &store), MT_OK);
+    assert_null(mt_store_warning(store));
+    mt_store_close(store);
+    assert_int_equal(chmod(env->path, 0644), 0);
     env->config->strict = true;
     assert_int_equal(mt_store_open(env->path, env->config, 0, &store), MT_ERR_IO);
     assert_non_null(strstr(mt_errmsg(), "readable by others"));
@@ -92,21 +100,35 @@ static void migrations(void **state)
     dir_env *env = *state;
     mt_store *store = NULL;
     char path[400];
-    /* version 0: an empty SQLite file is brought to the latest schema */
+    /* version 0: an empty SQLite database becomes a store only when creating one */
     snprintf(path, sizeof(path), "%s/v0.db", env->dir);
-    set_user_version(path, 0, "CREATE TABLE unrelated (x)");
+    set_user_version(path, 0, "CREATE TABLE unrelated (x); DROP TABLE unrelated");
     chmod(path, 0600);
-    assert_int_equal(mt_store_open(path, env->config, 0, &store), MT_OK);
+    assert_int_equal(mt_store_open(path, env->config, 0, &store), MT_ERR_INVALID);
+    assert_non_null(strstr(mt_errmsg(), "not a mailtoken store (an empty SQLite database)"));
+    assert_int_equal(mt_store_open(path, env->config, MT_OPEN_READONLY, &store), MT_ERR_INVALID);
+    assert_int_equal(mt_store_open(path, env->config, MT_OPEN_CREATE, &store), MT_OK);
     assert_int_equal(mt_store_schema_version(store), mt_schema_latest());
     mt_store_close(store);
     assert_int_equal(test_count(path, "meta"), 1);
-    assert_int_equal(test_count(path, "unrelated"), 0);
-    /* read-only cannot migrate: it says so */
-    snprintf(path, sizeof(path), "%s/v0ro.db", env->dir);
-    set_user_version(path, 0, NULL);
+    /* a SQLite database of something else is never made a store */
+    snprintf(path, sizeof(path), "%s/other.db", env->dir);
+    set_user_version(path, 0, "CREATE TABLE unrelated (x)");
     chmod(path, 0600);
-    assert_int_equal(mt_store_open(path, env->config, MT_OPEN_READONLY, &store), MT_ERR_READONLY);
-    assert_non_null(strstr(mt_errmsg(), "upgrading"));
+    assert_int_equal(mt_store_open(path, env->config, MT_OPEN_CREATE, &store), MT_ERR_INVALID);
+    assert_non_null(strstr(mt_errmsg(), "not a mailtoken store (a SQLite database of something else)"));
+    assert_int_equal(test_count(path, "sqlite_master"), 1); /* its own table, nothing added */
+    /* a zero-byte file: not a store, and left as it is unless creating */
+    snprintf(path, sizeof(path), "%s/empty.db", env->dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(mt_store_open(path, env->config, 0, &store), MT_ERR_INVALID);
+    assert_non_null(strstr(mt_errmsg(), "not a mailtoken store (empty file)"));
+    assert_int_equal(mt_store_open(path, env->config, MT_OPEN_READONLY, &store), MT_ERR_INVALID);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_size, 0);
     /* a newer schema than this build is refused, untouched */
     snprintf(path, sizeof(path), "%s/v99.db", env->dir);
     set_user_version(path, 99, NULL);
