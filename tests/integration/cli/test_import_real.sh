@@ -305,7 +305,7 @@ section_odd() {
     warned "names no email address: it cannot belong to an account"
     jq_is '.files[0].accounts | length' 0
     rows_are accounts "" "$before"
-    fails_cleanly 5 "does not name nobody@example.org" account create nobody@example.org --primary "$noemail"
+    fails_cleanly 5 "does not name nobody@example.org" account create nobody@example.org --primary "$noemail" --external
     run 0 --json cert import --password-file "$TD/bad/noemail.pass" "$TD/bad/noemail.p12"
     jq_is '.files[0].status' present
     jq_is '.files[0].certificates[0].hasPrivateKey' false
@@ -395,7 +395,7 @@ section_chains() {
     jq_is '.files[0].certificates[0].authority' true
     jq_is '.files[0].accounts | length' 0
     rows_are certificate_emails "cert_id = $mailca" 0
-    fails_cleanly 5 "does not name ca@example.org" account create ca@example.org --primary "$mailca"
+    fails_cleanly 5 "does not name ca@example.org" account create ca@example.org --primary "$mailca" --external
 }
 
 # --dir: every certificate file by its name, every other file named as skipped;
@@ -450,7 +450,8 @@ section_dir() {
     rows_are certificates "subject LIKE '%Oscar%'" 1
     # A file named on the command line is never passed by: it fails.
     fails_cleanly 5 "README.txt: not a PKCS#12, PEM, PKCS#7 or DER certificate file" \
-        cert import --all-files "$d/README.txt"
+        cert import "$d/README.txt"
+    fails_cleanly 2 "--all-files goes with --dir" cert import --all-files "$d/README.txt"
 }
 
 "section_$SECTION"
