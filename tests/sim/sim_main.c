@@ -303,5 +303,8 @@ int main(int argc, char **argv)
     while (!stop_requested)
         pause();
     MHD_stop_daemon(d);
+    OPENSSL_cleanse(key_pem, strlen(key_pem));
+    free(key_pem);
+    free(cert_pem);
     return 0;
 }
