@@ -223,6 +223,43 @@ static void set_pin_wrong_current_counts(void **state)
     assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
 }
 
+static int make_store_no_pins(void **state)
+{
+    test_provision_options = "--pin -";
+    make_store(state);
+    test_provision_options = "";
+    return 0;
+}
+
+/* Right after an import no user PIN is set: the token says so, logging in
+ * and changing the PIN are CKR_USER_PIN_NOT_INITIALIZED (no failure
+ * counted), until the SO sets the first PIN with C_InitPIN. */
+static void pin_not_initialized(void **state)
+{
+    (void)state;
+    CK_SESSION_HANDLE rw;
+    CK_TOKEN_INFO info;
+    CK_UTF8CHAR_PTR pin = (CK_UTF8CHAR_PTR)TEST_PIN;
+    test_init();
+    CK_SLOT_ID slot = test_slot("bob@example.org");
+    assert_int_equal(p11->C_GetTokenInfo(slot, &info), CKR_OK);
+    assert_false(info.flags & CKF_USER_PIN_INITIALIZED);
+    assert_int_equal(p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &rw),
+                     CKR_OK);
+    assert_int_equal(p11->C_Login(rw, CKU_USER, pin, strlen(TEST_PIN)), CKR_USER_PIN_NOT_INITIALIZED);
+    assert_int_equal(p11->C_SetPIN(rw, pin, strlen(TEST_PIN), (CK_UTF8CHAR_PTR) "next-pin-456", 12),
+                     CKR_USER_PIN_NOT_INITIALIZED);
+    assert_int_equal(pin_flags("bob@example.org"), 0);
+    assert_int_equal(p11->C_Login(rw, CKU_SO, (CK_UTF8CHAR_PTR)TEST_SO_PIN, strlen(TEST_SO_PIN)),
+                     CKR_OK);
+    assert_int_equal(p11->C_InitPIN(rw, pin, strlen(TEST_PIN)), CKR_OK);
+    assert_int_equal(p11->C_Logout(rw), CKR_OK);
+    assert_int_equal(p11->C_GetTokenInfo(slot, &info), CKR_OK);
+    assert_true(info.flags & CKF_USER_PIN_INITIALIZED);
+    assert_int_equal(p11->C_Login(rw, CKU_USER, pin, strlen(TEST_PIN)), CKR_OK);
+    assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
+}
+
 static int make_store_history(void **state)
 {
     (void)state;
@@ -280,6 +317,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(initialize_filters, make_store, remove_store),
         cmocka_unit_test_setup_teardown(pin_lockout, make_store_3_tries, remove_store),
         cmocka_unit_test_setup_teardown(set_pin_wrong_current_counts, make_store_3_tries, remove_store),
+        cmocka_unit_test_setup_teardown(pin_not_initialized, make_store_no_pins, remove_store),
         cmocka_unit_test_setup_teardown(key_sealed_for_another_certificate, make_store_history,
                                         remove_store),
     };
