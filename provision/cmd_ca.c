@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "renew/creds.h"
 #include "renew/driver.h"
+#include "renew/options.h"
 
 static const char ca_help[] =
     "Usage: mailtoken ca SUBCOMMAND ...\n"
@@ -27,7 +28,9 @@ static const char add_help[] =
     "  --option K=V       driver and engine options (see mailtoken-renew in docs/renewals.md):\n"
     "                     contact_id, product, lifetime_months, key, hash, ca_bundle,\n"
     "                     trust_anchors, timeout_ms, poll_initial, poll_max, retry_initial,\n"
-    "                     retry_max, rate_limit_initial, max_attempts, max_rps\n";
+    "                     retry_max, rate_limit_initial, max_attempts, max_rps,\n"
+    "                     response_format, signature_hash, order.EMAIL, context,\n"
+    "                     firstname, lastname; an unknown one or a bad value is refused\n";
 
 static const char list_help[] = "Usage: mailtoken ca list [--json]\n";
 static const char show_help[] = "Usage: mailtoken ca show NAME [--json]\n";
@@ -114,6 +117,8 @@ static int ca_add(mt_cli *cli, int argc, char **argv)
         goto out;
     }
     st = mt_ca_creds_check_mode(creds);
+    if (st == MT_OK)
+        st = mt_ca_options_check(opts);
     if (st == MT_OK && drv->check_options)
         st = drv->check_options(opts);
     if (st != MT_OK) {
