@@ -11,7 +11,14 @@
 #include "renew/driver.h"
 #include "renew/keygen.h"
 
-typedef enum option_kind { OPT_NUMBER, OPT_TEXT, OPT_FILE, OPT_KEY_SPEC, OPT_HASH } option_kind;
+typedef enum option_kind {
+    OPT_NUMBER,
+    OPT_TEXT,
+    OPT_ORDER, /* text or a number (an order number given in digits) */
+    OPT_FILE,
+    OPT_KEY_SPEC,
+    OPT_HASH
+} option_kind;
 
 typedef struct known_option {
     const char *key;      /* a key ending in '.' is a prefix (order.EMAIL) */
@@ -35,7 +42,7 @@ static const known_option known[] = {
     {"max_rps", OPT_NUMBER, 0, 1000},
     {"response_format", OPT_NUMBER, 0, 2},
     {"signature_hash", OPT_TEXT, 0, 0},
-    {"order.", OPT_NUMBER, 1, LONG_MAX},
+    {"order.", OPT_ORDER, 0, 0},
     {"contact_id", OPT_NUMBER, 1, LONG_MAX},
     {"context", OPT_NUMBER, 1, LONG_MAX},
     {"product", OPT_TEXT, 0, 0},
@@ -88,7 +95,10 @@ static mt_status check_one(const char *key, json_t *value)
             return mt_cli_set_error(MT_ERR_INVALID, "--option %s: %s: cannot be read", key,
                                     text ? text : "");
         return MT_OK;
-    case OPT_TEXT:
+    case OPT_ORDER:
+    case OPT_TEXT: /* all digits arrive as a number: only an order number may be one */
+        if (o->kind == OPT_ORDER && json_is_integer(value))
+            return MT_OK;
         if (!text || !*text)
             return mt_cli_set_error(MT_ERR_INVALID, "--option %s: a text value is required", key);
         return MT_OK;

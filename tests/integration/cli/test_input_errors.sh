@@ -50,7 +50,7 @@ fails_cleanly 5 "--option timout_ms: unknown option" ca add ca --kind sectigo \
 for bad in "timeout_ms=abc|'abc' is not a whole number" "timeout_ms=0|0 is not from 1" \
            "retry_max=-1|'-1' is not a whole number" "response_format=3|3 is not from 0 to 2" \
            "hash=md5|'md5' is not sha256" "key=rsa1024|'rsa1024' is not rsa2048" \
-           "ca_bundle=$T/none.pem|$T/none.pem: cannot be read" "product=|a text value is required"; do
+           "ca_bundle=$T/none.pem|$T/none.pem: cannot be read" "product=|a text value is required" "firstname=42|a text value is required"; do
     fails_cleanly 5 "--option ${bad%%=*}: ${bad#*|}" ca add ca --kind sectigo \
         --url https://ca.example/products --credentials "$creds" --option "${bad%%|*}"
 done
