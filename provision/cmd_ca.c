@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "renew/creds.h"
 #include "renew/driver.h"
+#include "renew/options.h"
 
 static const char ca_help[] =
     "Usage: mailtoken ca SUBCOMMAND ...\n"
@@ -32,8 +33,9 @@ static const char add_help[] =
     "                       poll_initial, poll_max     seconds between polls\n"
     "                       retry_initial, retry_max, rate_limit_initial, max_attempts\n"
     "                       sectigo: response_format, signature_hash, order.EMAIL\n"
-    "                       internetx: contact_id (required), product, lifetime_months,\n"
-    "                       firstname, lastname\n"
+    "                       internetx: contact_id (required), context, product,\n"
+    "                                  lifetime_months, firstname, lastname\n"
+    "                     an unknown key or a bad value is refused\n"
     "  --json             the PROFILE {\"id\", \"name\", \"kind\", \"url\", \"credentialsFile\",\n"
     "                     \"options\", \"createdAt\"}\n";
 
@@ -137,6 +139,8 @@ static int ca_add(mt_cli *cli, int argc, char **argv)
         goto out;
     }
     st = mt_ca_creds_check_mode(creds);
+    if (st == MT_OK)
+        st = mt_ca_options_check(opts);
     if (st == MT_OK && drv->check_options)
         st = drv->check_options(opts);
     if (st != MT_OK) {

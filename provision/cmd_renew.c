@@ -9,6 +9,7 @@
 #include "renew/driver.h"
 #include "renew/engine.h"
 #include "renew/keygen.h"
+#include "renew/killpoint.h"
 
 static const char renew_help[] =
     "Usage: mailtoken renew EMAIL... [--ca NAME] [--key SPEC] [--revoke-old]\n"

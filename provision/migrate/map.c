@@ -2,6 +2,7 @@
 #include "migrate.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
@@ -78,6 +79,8 @@ mt_status mt_mig_map_load(const char *path, mt_mig_map *map)
         }
         st = add_entry(map, object, email);
     }
+    if (st == MT_OK && ferror(fp)) /* a directory opens, then fails to read */
+        st = mt_cli_set_error(MT_ERR_IO, "--map: %s: cannot read it: %s", path, strerror(errno));
     fclose(fp);
     if (st != MT_OK)
         mt_mig_map_free(map);

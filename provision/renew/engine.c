@@ -9,7 +9,6 @@
  */
 #include "renew/engine.h"
 
-#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include "renew/driver.h"
 #include "renew/issued.h"
 #include "renew/keygen.h"
+#include "renew/killpoint.h"
 
 typedef struct run {
     mt_store *store;
@@ -33,13 +33,6 @@ typedef struct run {
     bool intent_fresh; /* SUBMIT_INTENT written by this process: send, do not reconcile */
     bool auth_failed;
 } run;
-
-void mt_renew_kill_hook(mt_renewal_state state)
-{
-    const char *at = getenv("MT_RENEW_KILL_AT");
-    if (at && strcmp(at, mt_renewal_state_name(state)) == 0)
-        raise(SIGKILL);
-}
 
 double mt_renew_backoff(double base, double cap, unsigned n)
 {

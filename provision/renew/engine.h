@@ -21,8 +21,4 @@ mt_status mt_renew_run(mt_store *store, const mt_config *config, int64_t renewal
 /* Exponential back-off with jitter: a delay in [d/2, d], d = min(cap, base * 2^n). */
 double mt_renew_backoff(double base, double cap, unsigned n);
 
-/* Test hook: with MT_RENEW_KILL_AT=<state name> in the environment the
- * process SIGKILLs itself right after persisting that state. */
-void mt_renew_kill_hook(mt_renewal_state state);
-
 #endif

@@ -1,6 +1,8 @@
 /* HTTPS requests for the CA drivers (libcurl). */
 #include "renew/http.h"
 
+#include "renew/killpoint.h"
+
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,9 +119,11 @@ void mt_http_request(mt_http *http, const char *method, const char *url,
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, out);
     throttle(http);
+    mt_renew_kill_request(false, method, url);
     CURLcode rc = curl_easy_perform(curl);
     out->failure = classify(rc);
     if (rc == CURLE_OK) {
+        mt_renew_kill_request(true, method, url);
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
         if (!out->body) {
             out->body = calloc(1, 1);

@@ -60,8 +60,11 @@ static json_t *call(mt_drv_ctx *ctx, const char *method, const char *path, json_
     *http_status = 0;
     if (!mt_drv_creds(ctx, res) || !url)
         goto out;
-    snprintf(h_ctx, sizeof h_ctx, "X-Domainrobot-Context: %s",
-             ctx->creds->context ? ctx->creds->context : mt_opt_str(ctx->options, "context", "4"));
+    if (ctx->creds->context)
+        snprintf(h_ctx, sizeof h_ctx, "X-Domainrobot-Context: %s", ctx->creds->context);
+    else /* a number option (`ca add` stores digits as one) */
+        snprintf(h_ctx, sizeof h_ctx, "X-Domainrobot-Context: %ld",
+                 mt_opt_int(ctx->options, "context", 4));
     snprintf(h_ctid, sizeof h_ctid, "X-Domainrobot-Ctid: %s", ctid ? ctid : "");
     ctx->http.basic_user = ctx->creds->login;
     ctx->http.basic_password = ctx->creds->password;

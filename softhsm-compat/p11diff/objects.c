@@ -138,8 +138,12 @@ static void describe(p11d_ctx *ctx, CK_SESSION_HANDLE session, p11d_object *obj)
         memcpy(obj->id, id, id_len);
         obj->id_len = id_len;
     }
-    snprintf(obj->name, sizeof(obj->name), "%s:%.*s", class_prefix(obj->cls), (int)label_len,
-             label ? (const char *)label : "");
+    /* A key's name says its type, so that an accepted difference can name
+     * the key types it is about ("priv/rsa:alice@example.org"). */
+    const char *type = obj->key_type == CKK_RSA ? "/rsa" : obj->key_type == CKK_EC ? "/ec"
+                       : obj->key_type == (CK_KEY_TYPE)-1 ? "" : "/other";
+    snprintf(obj->name, sizeof(obj->name), "%s%s:%.*s", class_prefix(obj->cls), type,
+             (int)label_len, label ? (const char *)label : "");
     free(label);
     free(id);
 }

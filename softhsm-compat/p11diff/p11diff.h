@@ -113,7 +113,7 @@ typedef struct p11d_object {
     CK_OBJECT_HANDLE handle;
     CK_OBJECT_CLASS cls;
     CK_KEY_TYPE key_type;     /* keys only */
-    char name[160];           /* "cert:alice@example.org", "priv:..." */
+    char name[160];           /* "cert:alice@example.org", "priv/rsa:..." */
     unsigned char id[64];
     CK_ULONG id_len;
 } p11d_object;
@@ -127,19 +127,46 @@ const p11d_object *p11d_cert_for(const p11d_object *objs, size_t n, const p11d_o
 
 /* ------------------------------------------------------------ comparison */
 
+typedef enum p11d_relation {
+    P11D_REL_NONE,
+    P11D_REL_OTHER_VALUE, /* the other module's value, with `from` replaced by `to` */
+    P11D_REL_OWN_KEY      /* this module's value for the key with `from` replaced by `to` */
+} p11d_relation;
+
+/* What one module must answer for an accepted difference: any of the globs,
+ * no observation at all (not_observed), or the relation. */
+typedef struct p11d_rule {
+    char **globs;
+    size_t n_globs;
+    bool not_observed;
+    p11d_relation relation;
+    char *from, *to;
+} p11d_rule;
+
+/* One entry of EXPECTED-DIFFERENCES.md: the observation keys it covers and
+ * what each module answers there.  The first entry whose pattern matches a
+ * key decides whether a difference there is accepted. */
+typedef struct p11d_entry {
+    char **patterns;
+    size_t n_patterns;
+    unsigned line;
+    bool ref_given, cand_given;
+    p11d_rule ref, cand;
+    size_t accepted;   /* differences accepted by this entry */
+    size_t refused;    /* differences under its patterns with other values */
+} p11d_entry;
+
 typedef struct p11d_expected {
-    char **patterns; /* `*` patterns from EXPECTED-DIFFERENCES.md */
-    bool *used;
+    p11d_entry *entries;
     size_t n;
 } p11d_expected;
 
-/* Reads the "### `pattern`" headings of the expected-differences file. */
+/* Reads the entries of the expected-differences file (see expected.c). */
 bool p11d_expected_load(const char *path, p11d_expected *out);
 void p11d_expected_free(p11d_expected *expected);
 
-/* Prints every difference between two sorted logs; returns the number of
- * differences that no expected pattern covers. */
-size_t p11d_compare(const p11d_log *ref, const p11d_log *cand, p11d_expected *expected,
-                    bool verbose);
+/* Prints every difference between two sorted logs, accepted ones included,
+ * and a count per entry; returns the number of differences not accepted. */
+size_t p11d_compare(const p11d_log *ref, const p11d_log *cand, p11d_expected *expected);
 
 #endif

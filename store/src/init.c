@@ -1,6 +1,7 @@
 /* Library setup: libsodium and the OpenSSL providers, once per process. */
 #include "internal.h"
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/provider.h>
 #include <pthread.h>
@@ -10,9 +11,19 @@
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static mt_status init_status = MT_ERR_INTERNAL;
 static char init_error[256];
-/* Kept for the life of the process (OpenSSL releases providers at exit). */
+/* Kept for the life of the process, released when OpenSSL cleans up at exit:
+ * a provider still loaded then is never torn down, and the legacy one leaks
+ * the library context it made. */
 static OSSL_PROVIDER *default_provider;
 static OSSL_PROVIDER *legacy_provider;
+
+static void unload_providers(void)
+{
+    if (legacy_provider)
+        OSSL_PROVIDER_unload(legacy_provider);
+    OSSL_PROVIDER_unload(default_provider);
+    legacy_provider = default_provider = NULL;
+}
 
 static void library_init_once(void)
 {
@@ -32,6 +43,7 @@ static void library_init_once(void)
         return;
     }
     legacy_provider = OSSL_PROVIDER_load(NULL, "legacy");
+    OPENSSL_atexit(unload_providers);
     ERR_clear_error();
     init_status = MT_OK;
 }

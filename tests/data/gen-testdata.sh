@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Generates the test data (test CA, S/MIME users as P12/PEM, bad inputs) into
 # OUT, with OUT/manifest.tsv describing every user.  Idempotent: does nothing
-# when OUT is complete.  Needs `openssl` and the mt-craft-p12 tool (found
+# when OUT is complete and was made today (validity periods count from the
+# day the data is made: a certificate that "expires in 30 days" must still
+# do so when the tests run, so data older than a day is made again).  Needs `openssl` and the mt-craft-p12 tool (found
 # beside the build's testdata dir, via $MT_BUILD_DIR or $MT_CRAFT_P12, or
 # compiled on the spot).
 #   usage: gen-testdata.sh OUT
@@ -14,10 +16,14 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 fail() { echo "gen-testdata.sh: $*" >&2; exit 1; }
 run() { "$@" >/dev/null 2>"$WORK/last.err" || { cat "$WORK/last.err" >&2; fail "failed: $*"; }; }
 
-if [ -f "$OUT/manifest.tsv" ] && [ "$(cat "$OUT/.version" 2>/dev/null)" = "$FORMAT_VERSION" ]; then
+MAX_AGE_SECONDS=86400
+# (a missing .version or .made reads as empty: the data is made again)
+if [ -f "$OUT/manifest.tsv" ] && [ "$(cat "$OUT/.version" 2>/dev/null)" = "$FORMAT_VERSION" ] &&
+   made=$(cat "$OUT/.made" 2>/dev/null) && [ "$(( $(date +%s) - made ))" -lt "$MAX_AGE_SECONDS" ]; then
   exit 0
 fi
 
+NOW=$(date +%s)
 umask 022
 mkdir -p "$(dirname "$OUT")"
 WORK=$(mktemp -d "$OUT.tmp.XXXXXX")
@@ -234,6 +240,7 @@ copy_pass alice pbmac1
 rm -rf "$WORK/ca/db" "$WORK"/*.csr "$WORK/ca.cnf" "$WORK/last.err" "$WORK/mt-craft-p12"
 chmod 600 "$CA/root.key" "$CA/sub.key"
 echo "$FORMAT_VERSION" > "$WORK/.version"
+echo "$NOW" > "$WORK/.made"
 rm -rf "$OUT"
 mv "$WORK" "$OUT"
 trap - EXIT

@@ -6,11 +6,13 @@ fail() {
     exit 1
 }
 
-# run CODE ARGS...: runs mailtoken, checks its exit code; output in $T/out, $T/err.
+# run CODE ARGS...: runs mailtoken, checks its exit code; output in $T/out, $T/err
+# (and appended to $MT_TRANSCRIPT when the test sets it).
 run() {
     local want=$1 got=0
     shift
     "$MT_BIN" "$@" >"$T/out" 2>"$T/err" || got=$?
+    [ -z "${MT_TRANSCRIPT:-}" ] || cat "$T/out" "$T/err" >>"$MT_TRANSCRIPT"
     if [ "$got" -ne "$want" ]; then
         printf 'stdout:\n%s\nstderr:\n%s\n' "$(head -c 3000 "$T/out")" "$(head -c 3000 "$T/err")" >&2
         fail "mailtoken $*: exit $got, expected $want"

@@ -286,7 +286,10 @@ static void job_info(sim *s, const sim_request *req, long id, sim_response *resp
 
 static void cert_json(sim_buf *b, sim *s, const cert *c)
 {
-    char *pem = sim_json_escape(c->pem), *chain = sim_json_escape(s->ca_chain_pem);
+    /* no_cert: the issuing CA where the certificate should be */
+    bool no_cert = sim_fault_take(s, "no_cert", "info", NULL);
+    char *pem = sim_json_escape(no_cert ? s->ca_chain_pem : c->pem);
+    char *chain = sim_json_escape(s->ca_chain_pem);
     char when[40];
     sim_iso_time(c->created, when);
     sim_buf_printf(b,

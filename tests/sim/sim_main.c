@@ -8,7 +8,9 @@
  *
  * Faults (NAME): http500, rate_limit, slow (ARG ms, after processing),
  * drop (connection closed after processing), malformed, wrong_key,
- * wrong_email.  OP is the operation name or "any".  Control endpoint (not
+ * wrong_email, no_smime (issued without emailProtection), no_cert (the
+ * answer that carries the certificate has the CA's chain only).  OP is the
+ * operation name or "any".  Control endpoint (not
  * counted, never faulted): POST /_control/fault spec=..., POST
  * /_control/set pending_polls=N, GET /_control/stats.
  */
@@ -303,5 +305,8 @@ int main(int argc, char **argv)
     while (!stop_requested)
         pause();
     MHD_stop_daemon(d);
+    OPENSSL_cleanse(key_pem, strlen(key_pem));
+    free(key_pem);
+    free(cert_pem);
     return 0;
 }

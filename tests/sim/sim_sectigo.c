@@ -292,9 +292,11 @@ static void collect(sim *s, const sim_request *req, const sim_form *form, sim_re
         sim_buf_printf(&resp->body, "1\n");
         return;
     }
-    /* Issuing CA first, the leaf after it: clients must find the leaf by key. */
+    /* Issuing CA first, the leaf after it: clients must find the leaf by key.
+     * no_cert: "issued", with the chain only. */
+    bool leaf = query != 3 && !sim_fault_take(s, "no_cert", "collect", NULL);
     sim_buf_printf(&resp->body, "2\n%s%s", query != 2 ? s->ca_chain_pem : "",
-                   query != 3 ? o->cert_pem : "");
+                   leaf ? o->cert_pem : "");
     return;
 fail:
     sim_buf_printf(&resp->body, "%d\n%s\n", code, message);

@@ -124,8 +124,8 @@ static int key_acceptable(EVP_PKEY *key)
     return 0;
 }
 
-static int issue_for_key(sim *s, EVP_PKEY *pub, const char *email, char **cert_pem,
-                         char **serial_hex)
+static int issue_for_key(sim *s, EVP_PKEY *pub, const char *email, const char *eku,
+                         char **cert_pem, char **serial_hex)
 {
     X509 *cert = X509_new();
     X509_set_version(cert, 2);
@@ -145,7 +145,7 @@ static int issue_for_key(sim *s, EVP_PKEY *pub, const char *email, char **cert_p
              add_ext(cert, s->ca_cert, NID_key_usage,
                      rsa ? "critical,digitalSignature,keyEncipherment"
                          : "critical,digitalSignature,keyAgreement") ||
-             add_ext(cert, s->ca_cert, NID_ext_key_usage, "emailProtection") ||
+             add_ext(cert, s->ca_cert, NID_ext_key_usage, eku) ||
              add_ext(cert, s->ca_cert, NID_subject_key_identifier, "hash") ||
              add_ext(cert, s->ca_cert, NID_authority_key_identifier, "keyid");
     if (rc == 0 && X509_sign(cert, s->ca_key, EVP_sha256()) > 0) {
@@ -180,7 +180,8 @@ int sim_issue(sim *s, const char *csr_text, const char *email, const char *op, c
     }
     if (sim_fault_take(s, "wrong_email", op, NULL))
         email = "mallory@example.org";
-    rc = issue_for_key(s, pub, email, cert_pem, serial_hex);
+    const char *eku = sim_fault_take(s, "no_smime", op, NULL) ? "clientAuth" : "emailProtection";
+    rc = issue_for_key(s, pub, email, eku, cert_pem, serial_hex);
 out:
     EVP_PKEY_free(other);
     X509_REQ_free(req);
@@ -190,7 +191,7 @@ out:
 int sim_issue_placeholder(sim *s, const char *email, char **cert_pem, char **serial_hex)
 {
     EVP_PKEY *key = EVP_EC_gen("P-256");
-    int rc = issue_for_key(s, key, email, cert_pem, serial_hex);
+    int rc = issue_for_key(s, key, email, "emailProtection", cert_pem, serial_hex);
     EVP_PKEY_free(key);
     return rc;
 }

@@ -18,14 +18,18 @@ start() { # start KIND ARGS...
     [ -s "$T/port" ] || fail "simulator $1 did not start"
     BASE=https://127.0.0.1:$(cat "$T/port")
 }
-# call EXPECTED-FIRST-LINE CURL-ARGS...: the body's first line (or all of it).
+# expect STATUS BODY-START CURL-ARGS...: the server answers HTTP STATUS with a
+# body that starts with BODY-START (the body is left in $T/body).
 expect() {
-    local want=$1 got
-    shift
-    got=$(curl -sS --cacert "$T/srv.crt" "$@") || fail "curl $*"
-    case "$got" in
+    local status=$1 want=$2 code fail_opt=()
+    shift 2
+    [[ $status == 2* ]] && fail_opt=(--fail-with-body)
+    code=$(curl -sS "${fail_opt[@]}" -o "$T/body" -w '%{http_code}' --cacert "$T/srv.crt" "$@") ||
+        fail "curl $*: exit $?: $(head -c 300 "$T/body")"
+    [ "$code" = "$status" ] || fail "curl $*: HTTP $code, expected $status: $(head -c 300 "$T/body")"
+    case "$(cat "$T/body")" in
     "$want"*) ;;
-    *) fail "curl $*: got '$(printf '%s' "$got" | head -c 300)', expected '$want...'" ;;
+    *) fail "curl $*: got '$(head -c 300 "$T/body")', expected '$want...'" ;;
     esac
 }
 
@@ -39,23 +43,23 @@ start sectigo --order 1000001:alice@example.org --pending-polls 1
 R=$BASE/products/!AutoReplaceSMIME
 C=$BASE/products/download/CollectSMIME
 L=(-d loginName=apiuser -d loginPassword=apipass)
-expect "-17" "$R?loginName=apiuser"
-expect "-16" -d loginName=apiuser -d loginPassword=nope "$R"
-expect "-3" -d loginName=apiuser "$R"
-expect "-2" "${L[@]}" -d bogus=1 "$R"
-expect "-3" "${L[@]}" -d orderNumber=1000001 "$R"
-expect '{"errorCode":-4' "${L[@]}" -d responseFormat=2 -d orderNumber=1000001 -d csr=junk "$R"
-expect "errorCode=-13" "${L[@]}" -d responseFormat=1 -d orderNumber=1000001 \
+expect 200 "-17" "$R?loginName=apiuser"
+expect 200 "-16" -d loginName=apiuser -d loginPassword=nope "$R"
+expect 200 "-3" -d loginName=apiuser "$R"
+expect 200 "-2" "${L[@]}" -d bogus=1 "$R"
+expect 200 "-3" "${L[@]}" -d orderNumber=1000001 "$R"
+expect 200 '{"errorCode":-4' "${L[@]}" -d responseFormat=2 -d orderNumber=1000001 -d csr=junk "$R"
+expect 200 "errorCode=-13" "${L[@]}" -d responseFormat=1 -d orderNumber=1000001 \
     --data-urlencode "csr@$T/small.csr" "$R"
-expect "-4" "${L[@]}" -d orderNumber=999 --data-urlencode "csr@$T/ok.csr" "$R"
-expect '{"errorCode":0}' "${L[@]}" -d responseFormat=2 -d ORDERNUMBER=1000001 \
+expect 200 "-4" "${L[@]}" -d orderNumber=999 --data-urlencode "csr@$T/ok.csr" "$R"
+expect 200 '{"errorCode":0}' "${L[@]}" -d responseFormat=2 -d ORDERNUMBER=1000001 \
     --data-urlencode "csr@$T/ok.csr" "$R"
-expect '{"errorCode":-22' "${L[@]}" -d responseFormat=2 -d orderNumber=1000001 \
+expect 200 '{"errorCode":-22' "${L[@]}" -d responseFormat=2 -d orderNumber=1000001 \
     --data-urlencode "csr@$T/ok.csr" "$R"
-expect "0" "${L[@]}" -d orderNumber=1000001 -d queryType=1 "$C"
-curl -sS --cacert "$T/srv.crt" "${L[@]}" -d orderNumber=1000001 -d queryType=1 "$C" >"$T/collect"
-[ "$(head -1 "$T/collect")" = 2 ] || fail "collect: $(head -3 "$T/collect")"
-tail -n +2 "$T/collect" >"$T/chain.pem"
+expect 200 "0" "${L[@]}" -d orderNumber=1000001 -d queryType=1 "$C"
+expect 200 "2" "${L[@]}" -d orderNumber=1000001 -d queryType=1 "$C"
+[ "$(head -1 "$T/body")" = 2 ] || fail "collect: $(head -3 "$T/body")"
+tail -n +2 "$T/body" >"$T/chain.pem"
 # Issuing CA first, the leaf last (clients must find the leaf by its key).
 awk '/BEGIN/{n++} {print > "'"$T"'/part-" n ".pem"}' "$T/chain.pem"
 leaf=$T/part-3.pem
@@ -66,10 +70,9 @@ openssl verify -CAfile "$MT_TESTDATA/ca/root.crt" -untrusted "$MT_TESTDATA/ca/su
     fail "issued certificate is not for the CSR's key"
 openssl x509 -in "$leaf" -noout -ext subjectAltName | grep -q "email:alice@example.org" ||
     fail "issued certificate lacks the email"
-curl -sS --cacert "$T/srv.crt" --data-urlencode "spec=rate_limit,submit,1" "$BASE/_control/fault" \
-    >/dev/null || fail "control endpoint"
-expect "-42" "${L[@]}" -d orderNumber=1000001 --data-urlencode "csr@$T/ok.csr" "$R"
-expect '{"orders":1,' "$BASE/_control/stats"
+expect 200 "" --data-urlencode "spec=rate_limit,submit,1" "$BASE/_control/fault"
+expect 200 "-42" "${L[@]}" -d orderNumber=1000001 --data-urlencode "csr@$T/ok.csr" "$R"
+expect 200 '{"orders":1,' "$BASE/_control/stats"
 
 # ---- InterNetX
 start internetx --login ixuser:ixpass --pending-polls 1 --max-rps 5
@@ -79,31 +82,31 @@ body() { jq -nc --rawfile csr "$T/ok.csr" --arg pw "${1:-Pickup2025abc}" \
       lifetime:{unit:"MONTH",period:12},software:"NOT_SET",adminContact:{id:100},
       technicalContact:{id:100},firstname:"Alice",lastname:"Example",password:$pw,hasCsr:true,
       csr:$csr}'; }
-expect '{"stid"' -H "X-Domainrobot-Context: 4" "$BASE/v1/hello" -o /dev/null -w '{"stid"'
-code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$T/srv.crt" -H "X-Domainrobot-Context: 4" \
-    "$BASE/v1/poll")
-[ "$code" = 401 ] || fail "no auth: HTTP $code"
-code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$T/srv.crt" -A "" "${A[@]}" "$BASE/v1/poll")
-[ "$code" = 400 ] || fail "no User-Agent: HTTP $code"
+# is_status CODE: the InterNetX envelope in $T/body carries this status code.
+is_status() { jq -e --arg c "$1" '.status.code == $c' "$T/body" >/dev/null || fail "expected status $1: $(cat "$T/body")"; }
+expect 200 '{"stid"' "${A[@]}" "$BASE/v1/hello"
+is_status S0000
+expect 401 '{"stid"' -H "X-Domainrobot-Context: 4" "$BASE/v1/poll"
+is_status E0002
+expect 400 '{"stid"' -A "" "${A[@]}" "$BASE/v1/poll"
+is_status E0001
 sleep 1.1
-code=$(curl -sS -o "$T/out" -w '%{http_code}' --cacert "$T/srv.crt" "${A[@]}" -d "$(body bad-pw)" \
-    "$BASE/v1/certificate")
-[ "$code" = 400 ] && grep -q password "$T/out" || fail "bad pickup password: HTTP $code $(cat "$T/out")"
-expect '{"stid"' "${A[@]}" -H "X-Domainrobot-Ctid: c-1" -d "$(body)" "$BASE/v1/certificate" \
-    -o "$T/out" -w '{"stid"'
-jq -e '.status.code == "N400101" and .ctid == "c-1" and .data[0].status == "RUNNING"' "$T/out" \
-    >/dev/null || fail "certificate create: $(cat "$T/out")"
-job=$(jq -r '.data[0].id' "$T/out")
+expect 400 '{"stid"' "${A[@]}" -d "$(body bad-pw)" "$BASE/v1/certificate"
+grep -q password "$T/body" || fail "bad pickup password: $(cat "$T/body")"
+expect 200 '{"stid"' "${A[@]}" -H "X-Domainrobot-Ctid: c-1" -d "$(body)" "$BASE/v1/certificate"
+jq -e '.status.code == "N400101" and .ctid == "c-1" and .data[0].status == "RUNNING"' "$T/body" \
+    >/dev/null || fail "certificate create: $(cat "$T/body")"
+job=$(jq -r '.data[0].id' "$T/body")
 sleep 1.1
-curl -sS --cacert "$T/srv.crt" "${A[@]}" "$BASE/v1/job/$job" >"$T/out"
-jq -e '.data[0].job.status == "SUCCESS"' "$T/out" >/dev/null || fail "job: $(cat "$T/out")"
-curl -sS --cacert "$T/srv.crt" "${A[@]}" "$BASE/v1/poll" >"$T/out"
-jq -e '.data[0].ctid == "c-1"' "$T/out" >/dev/null || fail "poll: $(cat "$T/out")"
-msg=$(jq -r '.data[0].id' "$T/out")
-code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$T/srv.crt" "${A[@]}" -X PUT \
-    "$BASE/v1/poll/1")
-[ "$code" = 404 ] || fail "confirming an unknown message: HTTP $code"
-expect '{"stid"' "${A[@]}" -X PUT "$BASE/v1/poll/$msg" -o /dev/null -w '{"stid"'
+expect 200 '{"stid"' "${A[@]}" "$BASE/v1/job/$job"
+jq -e '.data[0].job.status == "SUCCESS"' "$T/body" >/dev/null || fail "job: $(cat "$T/body")"
+expect 200 '{"stid"' "${A[@]}" "$BASE/v1/poll"
+jq -e '.data[0].ctid == "c-1"' "$T/body" >/dev/null || fail "poll: $(cat "$T/body")"
+msg=$(jq -r '.data[0].id' "$T/body")
+expect 404 '{"stid"' "${A[@]}" -X PUT "$BASE/v1/poll/1"
+expect 200 '{"stid"' "${A[@]}" -X PUT "$BASE/v1/poll/$msg"
+expect 200 '{"stid"' "${A[@]}" "$BASE/v1/poll"
+jq -e '.data | length == 0' "$T/body" >/dev/null || fail "the confirmed message is still queued: $(cat "$T/body")"
 start internetx --login ixuser:ixpass --max-rps 1
 codes=""
 for i in 1 2 3 4; do

@@ -1,5 +1,6 @@
 # account commands, --account auto, PINs, delete/purge.
 . "$(dirname "$0")/lib.sh"
+MT_TRANSCRIPT=$T/transcript # every command's output: no PIN may reach any of it
 init_store
 
 # --account auto: onboarding is one command; a newer certificate becomes primary.
@@ -96,7 +97,6 @@ jq_is .pinSet true
 fails_cleanly 6 "no user PIN set yet" account set-pin carol@example.org --pin-file "$USER_PIN" --new-pin-file "$USER_PIN2"
 run 2 account set-pin alice@example.org --so-pin-file "$SO_PIN"
 err_has "reset-pin"
-grep -rqF "user-secret" "$T/out" "$T/err" && fail "a PIN reached the output"
 
 # delete: the certificates stay; --purge removes the unused ones.
 run 0 --json cert list
@@ -118,4 +118,11 @@ run 0 cert import --account auto --password-file "$TD/users/bob.pass" "$TD/users
 fails_cleanly 6 "no user PIN set yet" account set-pin bob@example.org --pin-file "$USER_PIN" --new-pin-file "$USER_PIN2"
 run 0 --json account show bob@example.org
 jq_is '.token.pinSet' false
+
+# No PIN in the output of any command above, nor in the store's files.
+[ "$(grep -c "@example.org" "$MT_TRANSCRIPT")" -gt 20 ] || fail "the transcript misses the commands' output"
+for secret in user-secret so-secret-1234; do
+    ! grep -qF "$secret" "$MT_TRANSCRIPT" || fail "a PIN reached the output: $(grep -F "$secret" "$MT_TRANSCRIPT")"
+    ! grep -qaF "$secret" "$MAILTOKEN_STORE"* || fail "a PIN reached the store's files"
+done
 echo ok

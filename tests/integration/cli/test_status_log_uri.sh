@@ -44,8 +44,15 @@ run 0 --json log --since 1h --limit 0
 jq_is '.events | length' "$all"
 run 0 --json log --since 2100-01-01
 jq_is '.events | length' 0
-run 0 --json log --since "$(date -u +%Y-%m-%d)" --limit 0
+# --since DATE: the day of the oldest event (UTC), which holds them all even
+# when the test runs across midnight; the day after holds none of them.
+run 0 --json log --limit 0
+first_day=$(jq -r '.events | map(.at) | min | .[0:10]' "$T/out")
+last_day=$(jq -r '.events | map(.at) | max | .[0:10]' "$T/out")
+run 0 --json log --since "$first_day" --limit 0
 jq_is '.events | length' "$all"
+run 0 --json log --since "$(date -u -d "$last_day + 1 day" +%Y-%m-%d)" --limit 0
+jq_is '.events | length' 0
 run 0 log
 out_has "ACTION"
 out_has "cert.import"

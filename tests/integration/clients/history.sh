@@ -37,15 +37,24 @@ cmp <(openssl x509 -in "$WORK/signer.pem" -outform DER) <(openssl x509 -in "$new
 step "OpenSSL's engine: the key labelled with the email is the new key"
 write_openssl_engine_conf "$WORK/openssl.cnf"
 OPENSSL_CONF="$WORK/openssl.cnf" engine_sign "$email" "$new_crt" "$WORK/mail.txt" "$WORK/engine.eml"
-openssl cms -verify -CAfile "$MT_TESTDATA/ca/bundle.crt" -in "$WORK/engine.eml" -out /dev/null 2>/dev/null ||
-    die "the engine's signature with the new key does not verify"
+openssl cms -verify -CAfile "$MT_TESTDATA/ca/bundle.crt" -in "$WORK/engine.eml" -out /dev/null \
+    2>"$WORK/err.txt" || { cat "$WORK/err.txt" >&2; die "the engine's signature with the new key does not verify"; }
 
 step "the old certificate's key no longer signs"
 client certutil -L -d "$NSSDB" -h "$email" </dev/null >"$WORK/list.txt"
-old_nick=$(sed -n "s/^\($email:.*[^[:space:]]\)[[:space:]]\{2,\}[a-zA-Z,]*\$/\1/p" "$WORK/list.txt" | grep -vx "$nick" | head -n1 || true)
-[ -n "$old_nick" ] || { cat "$WORK/list.txt" >&2; die "the old certificate is not listed in the token"; }
+sed -n "s/^\($email:.*[^[:space:]]\)[[:space:]]\{2,\}[a-zA-Z,]*\$/\1/p" "$WORK/list.txt" |
+    grep -F "$nick (until " >"$WORK/old-nicks.txt" ||
+    { cat "$WORK/list.txt" >&2; die "the old certificate is not listed in the token"; }
+[ "$(wc -l <"$WORK/old-nicks.txt")" -eq 1 ] || die "one old certificate expected: $(cat "$WORK/old-nicks.txt")"
+old_nick=$(cat "$WORK/old-nicks.txt")
 client certutil -L -d "$NSSDB" -n "$old_nick" </dev/null >/dev/null || die "NSS does not find the certificate '$old_nick'"
-if client cmsutil -S -d "$NSSDB" -N "$old_nick" -f "$pwfile" -i "$WORK/mail.txt" -o "$WORK/old.sig" </dev/null 2>/dev/null; then
+if client cmsutil -S -d "$NSSDB" -N "$old_nick" -f "$pwfile" -i "$WORK/mail.txt" -o "$WORK/old.sig" \
+    </dev/null 2>"$WORK/err.txt"; then
     die "NSS signed with the old certificate's key ($old_nick)"
 fi
+# The module's CKR_KEY_FUNCTION_NOT_PERMITTED has no NSS error of its own:
+# NSS reports it as an unknown PKCS#11 error.  The PIN was right (no failed login).
+grep -q "SEC_ERROR_UNKNOWN_PKCS11_ERROR" "$WORK/err.txt" ||
+    { cat "$WORK/err.txt" >&2; die "signing with the old key failed for another reason than the module's refusal"; }
+[ "$(token_counters | grep "^$email ")" = "$email 0" ] || die "a failed login was counted: $(token_counters)"
 echo "PASS: $MT_TEST_NAME"

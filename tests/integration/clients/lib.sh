@@ -32,10 +32,12 @@ need_env() {
 }
 
 # Runs a client program; under ASan the sanitizer runtime must be loaded
-# first because the client dlopens our instrumented module.
+# first because the client dlopens our instrumented module (the client's own
+# leaks are not checked: MT_CLIENT_ASAN_OPTIONS).
 client() {
     if [ -n "${MT_PRELOAD:-}" ]; then
-        LD_PRELOAD="$MT_PRELOAD${LD_PRELOAD:+:$LD_PRELOAD}" "$@"
+        ASAN_OPTIONS=${MT_CLIENT_ASAN_OPTIONS:-${ASAN_OPTIONS:-}} \
+            LD_PRELOAD="$MT_PRELOAD${LD_PRELOAD:+:$LD_PRELOAD}" "$@"
     else
         "$@"
     fi

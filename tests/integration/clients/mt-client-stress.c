@@ -5,15 +5,18 @@
  * accounts to the store.  Thread 0 also re-scans the slot list, so accounts
  * added meanwhile must appear without a restart.
  *
- * usage: mt-client-stress MODULE PINS THREADS MIN_OPS READY_FILE STOP_FILE
- *   PINS        lines "TOKEN-LABEL PIN": the tokens to use (logged in once)
- *   MIN_OPS     operations per thread at least
- *   READY_FILE  created once every token is logged in ("-": none)
- *   STOP_FILE   the threads run until it exists ("-": MIN_OPS only)
+ * usage: mt-client-stress MODULE PINS THREADS MIN_OPS READY_FILE STOP_FILE [PROGRESS_FILE]
+ *   PINS           lines "TOKEN-LABEL PIN": the tokens to use (logged in once)
+ *   MIN_OPS        operations per thread at least
+ *   READY_FILE     created once every token is logged in ("-": none)
+ *   STOP_FILE      the threads run until it exists ("-": MIN_OPS only)
+ *   PROGRESS_FILE  rewritten while the threads run with the operations done
+ *                  so far, so that a test sees them progress during its work
  * Prints "ops=N slots-before=A slots-after=B"; exit 0 only if every call succeeded.
  */
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +47,7 @@ typedef struct worker {
 
 static CK_FUNCTION_LIST_PTR p11;
 static const char *stop_file;
+static atomic_ulong ops_done; /* every thread's operations, for PROGRESS_FILE */
 static unsigned long min_ops;
 static time_t started;
 
@@ -189,10 +193,41 @@ static void *work(void *arg)
             failed(w, "C_GetSlotList (re-scan)", count_slots(&n_slots)))
             break;
         w->ops++;
+        atomic_fetch_add(&ops_done, 1);
     }
 out:
     if (session != CK_INVALID_HANDLE)
         p11->C_CloseSession(session);
+    return NULL;
+}
+
+typedef struct progress {
+    pthread_t thread;
+    const char *path;
+    atomic_bool done;
+} progress;
+
+/* Rewrites the progress file (atomically: a reader never sees half of it). */
+static void write_progress(const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    fprintf(f, "%lu\n", (unsigned long)atomic_load(&ops_done));
+    if (fclose(f) == 0)
+        rename(tmp, path);
+}
+
+static void *report_progress(void *arg)
+{
+    progress *p = arg;
+    while (!atomic_load(&p->done)) {
+        write_progress(p->path);
+        usleep(20000);
+    }
+    write_progress(p->path);
     return NULL;
 }
 
@@ -260,10 +295,13 @@ int main(int argc, char **argv)
     CK_ULONG slots_before = 0, slots_after = 0;
     void *handle = NULL;
 
-    if (argc != 7 || (n_threads = atoi(argv[3])) < 1 || n_threads > MAX_THREADS) {
-        fprintf(stderr, "usage: %s MODULE PINS THREADS MIN_OPS READY_FILE STOP_FILE\n", argv[0]);
+    if ((argc != 7 && argc != 8) || (n_threads = atoi(argv[3])) < 1 || n_threads > MAX_THREADS) {
+        fprintf(stderr, "usage: %s MODULE PINS THREADS MIN_OPS READY_FILE STOP_FILE [PROGRESS_FILE]\n",
+                argv[0]);
         return 2;
     }
+    progress reporter = {.path = argc == 8 ? argv[7] : NULL};
+    bool reporting = false;
     min_ops = strtoul(argv[4], NULL, 10);
     stop_file = strcmp(argv[6], "-") != 0 ? argv[6] : NULL;
     started = time(NULL);
@@ -289,6 +327,12 @@ int main(int argc, char **argv)
             break;
         }
     }
+    reporting = reporter.path &&
+                pthread_create(&reporter.thread, NULL, report_progress, &reporter) == 0;
+    if (reporter.path && !reporting) {
+        fprintf(stderr, "cannot start the progress thread\n");
+        rc = 1;
+    }
     for (int i = 0; i < n_threads; i++) {
         pthread_join(workers[i].thread, NULL);
         total_ops += workers[i].ops;
@@ -296,6 +340,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s\n", workers[i].error);
             rc = 1;
         }
+    }
+    if (reporting) {
+        atomic_store(&reporter.done, true);
+        pthread_join(reporter.thread, NULL);
     }
     if (count_slots(&slots_after) != CKR_OK)
         rc = 1;

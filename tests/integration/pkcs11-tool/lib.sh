@@ -30,7 +30,7 @@ fails() {
 }
 
 p11() {
-    LD_PRELOAD="${MT_PRELOAD:-}" pkcs11-tool --module "$MT_MODULE" "$@"
+    ASAN_OPTIONS=${MT_CLIENT_ASAN_OPTIONS:-${ASAN_OPTIONS:-}} LD_PRELOAD="${MT_PRELOAD:-}" pkcs11-tool --module "$MT_MODULE" "$@"
 }
 
 provision() {

@@ -7,11 +7,15 @@ SIM_BIN=${2:?usage: test.sh PATH-TO-mailtoken PATH-TO-mt-ca-sim}
 TD=$MT_TESTDATA
 T=$(mktemp -d "${TMPDIR:-/tmp}/mt-renew.XXXXXX")
 SIM_PID=
+# The simulator ends cleanly on SIGTERM: any other end (a crash, a leak found
+# under ASan) fails the test.
 stop_sim() {
+    local code=0
     if [ -n "$SIM_PID" ]; then
-        kill "$SIM_PID" 2>/dev/null || true
-        wait "$SIM_PID" 2>/dev/null || true
+        kill "$SIM_PID" || code=$?
+        [ "$code" -ne 0 ] || wait "$SIM_PID" || code=$?
         SIM_PID=
+        [ "$code" -eq 0 ] || fail "mt-ca-sim did not end cleanly (status $code): $(cat "$T/sim.log")"
     fi
 }
 trap 'stop_sim; rm -rf "$T"' EXIT

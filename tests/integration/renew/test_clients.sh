@@ -1,6 +1,7 @@
 # After a renewal through the CA simulator, real clients use the token: the
 # OpenSSL pkcs11 engine signs with the new key (the signer is the new
 # certificate), and NSS decrypts a mail encrypted to the old certificate.
+# Renewals with --key rsa3072 and ec-p384 give keys the engine signs with.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../clients/lib.sh" # client, engine and NSS helpers
 : "${MT_BUILD_DIR:?MT_BUILD_DIR is not set}"
@@ -39,4 +40,26 @@ cmp -s <(openssl x509 -in "$T/signer.pem" -outform DER) <(openssl x509 -in "$T/n
 nss_setup
 nss_decode "$T/old.env" "$T/old.dec" "$(pin_file_of "$EMAIL")"
 cmp -s "$T/mail.txt" "$T/old.dec" || fail "the mail to the old certificate did not decrypt"
+
+# The other key specs, end to end: renewed with --key, the new primary has
+# that key, and the engine signs with it.
+for spec in "rsa3072|rsa 3072" "ec-p384|ec 384 P-384"; do
+    key=${spec%%|*} want=${spec#*|}
+    fresh_store
+    start_sim sectigo
+    add_profile sectigo
+    run 0 renew "$EMAIL" --order-number 1000001 --key "$key"
+    expect_done "renewal with --key $key"
+    run 0 --json cert show "$(primary)"
+    got=$(jq -r '[.keyType, (.keyBits | tostring), (.curve // empty)] | join(" ")' "$T/out")
+    [ "$got" = "$want" ] || fail "--key $key: the new primary's key is $got, expected $want"
+    run 0 account reset-pin "$EMAIL" --so-pin-file "$T/so-pin" --new-pin-file "$(pin_file_of "$EMAIL")"
+    run 0 cert export "$(primary)" --no-chain --out "$T/$key.crt"
+    OPENSSL_CONF="$T/openssl.cnf" engine_sign "$EMAIL" "$T/$key.crt" "$T/mail.txt" "$T/$key.eml"
+    openssl cms -verify -CAfile "$TD/ca/bundle.crt" -in "$T/$key.eml" -signer "$T/$key-signer.pem" \
+        -out /dev/null 2>"$T/err" || fail "the signature with the $key key: $(cat "$T/err")"
+    cmp -s <(openssl x509 -in "$T/$key-signer.pem" -outform DER) <(openssl x509 -in "$T/$key.crt" -outform DER) ||
+        fail "--key $key: the signer is not the renewed certificate"
+    echo "ok: renewed with --key $key, signed with the new key"
+done
 echo "PASS"

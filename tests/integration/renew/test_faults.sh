@@ -48,6 +48,9 @@ case_ "malformed answer to the order" 0 done "" -- malformed,submit,1 --
 case_ "malformed answer while polling" 0 done "" -- malformed,$POLL,1 --
 case_ "certificate for another key" 9 needs-attention "another key" -- wrong_key,submit,1 --
 case_ "certificate for another email" 9 needs-attention "names mallory@example.org" -- wrong_email,submit,1 --
+case_ "certificate not for S/MIME" 9 needs-attention "does not allow emailProtection" -- no_smime,submit,1 --
+case_ "issued, but no certificate in the answer" 9 needs-attention "not for the candidate key" \
+    -- no_cert,$FETCH,1 --
 case_ "CA down for good" 9 needs-attention "gave up after 3 attempts" -- http500,$FETCH,100 -- \
     --option max_attempts=3
 if [ "$KIND" = sectigo ]; then

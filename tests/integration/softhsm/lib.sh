@@ -20,8 +20,10 @@ run() {
   printf '%s' "$out"
 }
 
-# Clients that load our module need the sanitizer runtime first.
+# Programs that load our module need the sanitizer runtime first; a
+# third-party client's own leaks are not checked (MT_CLIENT_ASAN_OPTIONS).
 with_module() { LD_PRELOAD=${MT_PRELOAD:-} "$@"; }
+with_client() { ASAN_OPTIONS=${MT_CLIENT_ASAN_OPTIONS:-${ASAN_OPTIONS:-}} with_module "$@"; }
 
 # setup_dirs: fresh work dir, SoftHSM config, mailtoken config and store.
 setup_dirs() {

@@ -31,22 +31,63 @@ expect() { # expect STATUS PATTERN command...: exit status and message
   grep -qE -- "$pattern" <<<"$out" || { echo "$out" >&2; fail "no '$pattern' from: $*"; }
 }
 
-expect 2 'give --from-module PATH and --token LABEL' "$MAILTOKEN" migrate --token source
-expect 3 'no token labelled "nosuch"' \
+# Every row of the store: a failed run must leave it exactly as it was.
+dump() { sqlite3 "$MAILTOKEN_STORE" .dump >"$WORK/dump.$1" || fail "sqlite3 .dump"; }
+expect_unchanged() { # expect_unchanged STATUS PATTERN command...: as expect, and wrote nothing
+  dump before
+  expect "$@"
+  dump after
+  cmp -s "$WORK/dump.before" "$WORK/dump.after" ||
+    fail "the store changed: ${*:3}: $(diff "$WORK/dump.before" "$WORK/dump.after" | head -5)"
+}
+
+expect_unchanged 2 'give --from-module PATH and --token LABEL' "$MAILTOKEN" migrate --token source
+expect_unchanged 3 'no token labelled "nosuch"' \
   "$MAILTOKEN" migrate --from-module "$SOFTHSM_MODULE" --token nosuch --pin-file "$WORK/user.pin"
-expect 1 "$WORK/none.so" \
+expect_unchanged 1 "$WORK/none.so" \
   "$MAILTOKEN" migrate --from-module "$WORK/none.so" --token source --pin-file "$WORK/user.pin"
 printf 'not-the-pin\n' >"$WORK/wrong.pin"
-expect 6 'wrong PIN' \
+expect_unchanged 6 'wrong PIN' \
   "$MAILTOKEN" migrate --from-module "$SOFTHSM_MODULE" --token source --pin-file "$WORK/wrong.pin"
 printf 'object,email\nshared\n' >"$WORK/bad.csv"
-expect 5 "bad.csv:2" migrate --map "$WORK/bad.csv"
-# A map to an address the certificate does not name: that certificate is skipped.
-printf 'dave,sales@example.org\n' >"$WORK/wrong.csv"
-expect 7 'does not name sales@example.org' migrate --map "$WORK/wrong.csv" --dry-run
-[ "$(run "$MAILTOKEN" --json status | jq .counts.accounts)" -eq 0 ] || fail "a failed run wrote"
+expect_unchanged 5 "bad.csv:2" migrate --map "$WORK/bad.csv"
+# A map that cannot be read (I/O error, exit 1) is named; a directory opens,
+# then fails to read (and root reads any file, whatever its mode).
+mkdir "$WORK/map-dir.csv"
+expect_unchanged 1 "map-dir.csv: cannot read it" migrate --map "$WORK/map-dir.csv"
+expect_unchanged 1 "$WORK/missing.csv: cannot open it" migrate --map "$WORK/missing.csv"
 
+# A source token whose PIN is locked: mailtoken's own module as the source,
+# its account locked by wrong PINs (pin_max_failures = 3 in this store).
+printf 'pin_max_failures = 3\n' >>"$MAILTOKEN_CONF"
+run openssl pkcs12 -export -in "$WORK/pki/dave.crt" -inkey "$WORK/pki/dave.key" -passout pass: \
+  -out "$WORK/pki/locked.p12" >/dev/null
+run "$MAILTOKEN" cert import --account auto "$WORK/pki/locked.p12" >/dev/null
+run "$MAILTOKEN" account reset-pin dave@example.org --so-pin-file "$WORK/so.pin" \
+  --new-pin-file "$WORK/user.pin" >/dev/null
+for _ in 1 2 3; do
+  expect 6 'incorrect PIN' "$MAILTOKEN" account set-pin dave@example.org --pin-file "$WORK/wrong.pin" \
+    --new-pin-file "$WORK/user.pin"
+done
+expect_unchanged 6 'token "dave@example.org": PIN locked' \
+  "$MAILTOKEN" migrate --from-module "$MT_MODULE" --token dave@example.org --pin-file "$WORK/user.pin"
+run "$MAILTOKEN" --json account delete dave@example.org --purge >/dev/null
+
+# A map to an address the certificate does not name: that certificate is
+# skipped.  The dry run says what the real run then does, and writes nothing.
+printf 'dave,sales@example.org\n' >"$WORK/wrong.csv"
+expect_unchanged 7 'does not name sales@example.org' migrate --map "$WORK/wrong.csv" --dry-run
 printf 'object,email\nshared,sales@example.org\n' >"$WORK/map.csv"
+dump before
+set +e; migrate --map "$WORK/map.csv" --dry-run --json >"$WORK/plan.json"; rc=$?; set -e
+[ "$rc" -eq 7 ] || fail "dry run: exit $rc, expected 7 (the malformed address fails)"
+dump after
+cmp -s "$WORK/dump.before" "$WORK/dump.after" || fail "the dry run changed the store"
+jq -e '.dry_run == true and .summary.failed == 1 and .summary.accounts_new == 2 and
+       ([.accounts[] | select(.error == null) | .email] | sort) == ["dave@example.org", "sales@example.org"]
+       and all(.accounts[]; .action == "create")' "$WORK/plan.json" \
+  >/dev/null || fail "dry run plan: $(cat "$WORK/plan.json")"
+
 # The certificate naming a malformed address fails alone (exit 7); the rest goes in.
 expect 7 'not-an-address' migrate --map "$WORK/map.csv"
 run "$MAILTOKEN" --json account show sales@example.org | jq -e '.internal == true' >/dev/null ||
@@ -54,4 +95,6 @@ run "$MAILTOKEN" --json account show sales@example.org | jq -e '.internal == tru
 expect 3 'team@example.org' "$MAILTOKEN" account show team@example.org
 run "$MAILTOKEN" --json account show dave@example.org | jq -e '.internal == true' >/dev/null ||
   fail "dave@example.org did not migrate"
+[ "$(run "$MAILTOKEN" --json account list | jq -c '[.accounts[].email] | sort')" = \
+  '["dave@example.org","sales@example.org"]' ] || fail "the run did not do what the dry run planned"
 echo "migrate edge cases behave as documented"

@@ -108,7 +108,7 @@ for i in $(seq -w 1 $N); do
   id=${ID[user$i]}
   mech=ECDSA input=$WORK/hash # raw ECDSA over the hash, as NSS signs
   [ -n "${rsa[$email]:-}" ] && mech=SHA256-RSA-PKCS input=$WORK/data
-  with_module run pkcs11-tool --module "$MT_MODULE" --token-label "$email" --login \
+  with_client run pkcs11-tool --module "$MT_MODULE" --token-label "$email" --login \
     --pin "$(cat "$WORK/user.pin")" --sign --mechanism "$mech" --id "$id" \
     --signature-format openssl -i "$input" -o "$WORK/sig" >/dev/null
   softhsm_tool source --read-object --type pubkey --id "$id" -o "$WORK/pub.der" >/dev/null

@@ -38,7 +38,7 @@ set +e
 out=$(with_module "$P11DIFF" --reference "$SOFTHSM_MODULE" --reference-pin-file "$WORK/user.pin" \
   --candidate "$MT_MODULE" --candidate-pin-file "$WORK/user.pin" \
   --token alice@example.org --token carol@example.org --expected "$MT_P11DIFF_EXPECTED" \
-  --dump "$WORK/dump.tsv" ${MT_P11DIFF_VERBOSE:+--verbose})
+  --dump "$WORK/dump.tsv")
 rc=$?
 set -e
 echo "$out"

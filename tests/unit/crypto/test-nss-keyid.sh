@@ -19,6 +19,7 @@ done
 certutil -K -d "sql:$TMP/nss" > "$TMP/certutil.out" 2>&1 || {
   cat "$TMP/certutil.out" >&2; fail "certutil -K -d sql:$TMP/nss"; }
 # lines like "< 0> rsa      3214...6e   Alice Example": the 40 hex digits are CKA_ID
+# (no line found leaves the file empty: the count below says so)
 grep '^<' "$TMP/certutil.out" | grep -oE '\b[0-9a-f]{40}\b' | sort > "$TMP/nss-ids" || true
 sort "$TMP/ours" > "$TMP/our-ids"
 [ "$(wc -l < "$TMP/nss-ids")" -eq 4 ] || { cat "$TMP/certutil.out" >&2; fail "NSS lists $(wc -l < "$TMP/nss-ids") keys, expected 4"; }

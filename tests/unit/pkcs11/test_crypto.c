@@ -370,6 +370,79 @@ static void unwrap(void **state)
                      CKR_TOKEN_WRITE_PROTECTED);
 }
 
+/* What C_UnwrapKey and C_DeriveKey refuse: a wrapped key that does not
+ * decrypt, templates that contradict the key made or lack what it needs,
+ * malformed attribute values; and a session key's value cannot be changed. */
+static void key_template_errors(void **state)
+{
+    (void)state;
+    static const uint8_t aes[32] = "0123456789abcdef0123456789abcdef";
+    uint8_t wrapped[256];
+    CK_ULONG wrapped_len = sizeof(wrapped);
+    CK_RSA_PKCS_OAEP_PARAMS oaep = {CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0};
+    CK_MECHANISM m = {CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)};
+    assert_int_equal(p11->C_EncryptInit(s, &m, rsa_pub), CKR_OK);
+    assert_int_equal(p11->C_Encrypt(s, (CK_BYTE_PTR)aes, sizeof(aes), wrapped, &wrapped_len), CKR_OK);
+    CK_OBJECT_CLASS secret = CKO_SECRET_KEY, public = CKO_PUBLIC_KEY;
+    CK_ULONG too_long = 64;
+    CK_BBOOL yes = CK_TRUE;
+    uint32_t short_bool = 1;
+    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &secret, sizeof(secret)}};
+    CK_ATTRIBUTE wrong_class[] = {{CKA_CLASS, &public, sizeof(public)}};
+    CK_ATTRIBUTE longer[] = {{CKA_CLASS, &secret, sizeof(secret)}, {CKA_VALUE_LEN, &too_long, sizeof(too_long)}};
+    CK_ATTRIBUTE bad_bool[] = {{CKA_SENSITIVE, &short_bool, sizeof(short_bool)}};
+    CK_ATTRIBUTE bad_ulong[] = {{CKA_CLASS, &secret, 2}};
+    CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+
+    wrapped[wrapped_len / 2] ^= 0x5a; /* OAEP decoding fails */
+    assert_int_equal(p11->C_UnwrapKey(s, &m, rsa_priv, wrapped, wrapped_len, tmpl, 1, &key),
+                     CKR_WRAPPED_KEY_INVALID);
+    wrapped[wrapped_len / 2] ^= 0x5a;
+    assert_int_equal(p11->C_UnwrapKey(s, &m, rsa_priv, wrapped, wrapped_len, wrong_class, 1, &key),
+                     CKR_TEMPLATE_INCONSISTENT);
+    assert_int_equal(p11->C_UnwrapKey(s, &m, rsa_priv, wrapped, wrapped_len, longer, 2, &key),
+                     CKR_TEMPLATE_INCONSISTENT);
+    assert_int_equal(p11->C_UnwrapKey(s, &m, rsa_priv, wrapped, wrapped_len, bad_bool, 1, &key),
+                     CKR_ATTRIBUTE_VALUE_INVALID);
+    assert_int_equal(p11->C_UnwrapKey(s, &m, rsa_priv, wrapped, wrapped_len, bad_ulong, 1, &key),
+                     CKR_ATTRIBUTE_VALUE_INVALID);
+    assert_int_equal(key, CK_INVALID_HANDLE);
+
+    /* a session key made: its value and class are read-only */
+    assert_int_equal(p11->C_UnwrapKey(s, &m, rsa_priv, wrapped, wrapped_len, tmpl, 1, &key), CKR_OK);
+    uint8_t other[32] = {0}, value[64];
+    CK_ATTRIBUTE set_value = {CKA_VALUE, other, sizeof(other)};
+    CK_ATTRIBUTE set_class = {CKA_CLASS, &public, sizeof(public)};
+    assert_int_equal(p11->C_SetAttributeValue(s, key, &set_value, 1), CKR_ATTRIBUTE_READ_ONLY);
+    assert_int_equal(p11->C_SetAttributeValue(s, key, &set_class, 1), CKR_ATTRIBUTE_READ_ONLY);
+    CK_ATTRIBUTE v = {CKA_VALUE, value, sizeof(value)};
+    assert_int_equal(p11->C_GetAttributeValue(s, key, &v, 1), CKR_OK);
+    assert_int_equal(v.ulValueLen, sizeof(aes));
+    assert_memory_equal(value, aes, sizeof(aes));
+    assert_int_equal(p11->C_DestroyObject(s, key), CKR_OK);
+
+    /* ECDH with a KDF makes a key of the length the template asks for: none given */
+    EVP_PKEY *peer = EVP_EC_gen("P-256");
+    unsigned char *point = NULL;
+    assert_int_equal(EVP_PKEY_get1_encoded_public_key(peer, &point), 65);
+    CK_ECDH1_DERIVE_PARAMS kdf = {CKD_SHA256_KDF, 0, NULL, 65, point};
+    CK_MECHANISM derive = {CKM_ECDH1_DERIVE, &kdf, sizeof(kdf)};
+    key = CK_INVALID_HANDLE;
+    assert_int_equal(p11->C_DeriveKey(ec, &derive, ec_priv, tmpl, 1, &key), CKR_TEMPLATE_INCOMPLETE);
+    assert_int_equal(key, CK_INVALID_HANDLE);
+    CK_ULONG want = 16;
+    CK_ATTRIBUTE with_len_wrong_class[] = {{CKA_CLASS, &public, sizeof(public)},
+                                           {CKA_VALUE_LEN, &want, sizeof(want)}};
+    assert_int_equal(p11->C_DeriveKey(ec, &derive, ec_priv, with_len_wrong_class, 2, &key),
+                     CKR_TEMPLATE_INCONSISTENT);
+    CK_ATTRIBUTE bad_usage[] = {{CKA_VALUE_LEN, &want, sizeof(want)}, {CKA_DERIVE, &yes, 0}};
+    assert_int_equal(p11->C_DeriveKey(ec, &derive, ec_priv, bad_usage, 2, &key),
+                     CKR_ATTRIBUTE_VALUE_INVALID);
+    assert_int_equal(key, CK_INVALID_HANDLE);
+    OPENSSL_free(point);
+    EVP_PKEY_free(peer);
+}
+
 static EVP_PKEY *carol_key(void)
 {
     FILE *f = fopen(test_data("users/carol.key"), "r");
@@ -510,6 +583,7 @@ int main(void)
         cmocka_unit_test(rsa_pss_any_salt), cmocka_unit_test(ecdsa),
         cmocka_unit_test(sign_after_logout),
         cmocka_unit_test(rsa_decrypt),      cmocka_unit_test(unwrap),
+        cmocka_unit_test(key_template_errors),
         cmocka_unit_test(ecdh_derive),      cmocka_unit_test(digest_and_random),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

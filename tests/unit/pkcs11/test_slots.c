@@ -1,6 +1,7 @@
 /* Slots follow the store while a client runs: new accounts appear, deleted
  * ones leave a slot with no token, a renewal changes the objects; filters
- * from C_Initialize; the failed-PIN counter survives a restart. */
+ * from C_Initialize; the failed-PIN counter (C_Login and C_SetPIN) survives a
+ * restart; a key sealed for another certificate is refused. */
 #include "support.h"
 
 #include "mailtoken/store.h"
@@ -188,6 +189,126 @@ static void pin_lockout(void **state)
     assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
 }
 
+static CK_FLAGS pin_flags(const char *label)
+{
+    CK_TOKEN_INFO info;
+    assert_int_equal(p11->C_GetTokenInfo(test_slot(label), &info), CKR_OK);
+    return info.flags & (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_LOCKED);
+}
+
+/* C_SetPIN with a wrong current PIN counts as a failed login (3 allowed
+ * here): the token flags follow, and the token locks as for C_Login. */
+static void set_pin_wrong_current_counts(void **state)
+{
+    (void)state;
+    CK_SESSION_HANDLE rw;
+    CK_UTF8CHAR_PTR wrong = (CK_UTF8CHAR_PTR) "wrong-pin-999", next = (CK_UTF8CHAR_PTR) "next-pin-456";
+    test_init();
+    assert_int_equal(p11->C_OpenSession(test_slot("bob@example.org"), CKF_SERIAL_SESSION | CKF_RW_SESSION,
+                                        NULL, NULL, &rw),
+                     CKR_OK);
+    assert_int_equal(pin_flags("bob@example.org"), 0);
+    assert_int_equal(p11->C_SetPIN(rw, wrong, 13, next, 12), CKR_PIN_INCORRECT);
+    assert_int_equal(pin_flags("bob@example.org"), CKF_USER_PIN_COUNT_LOW);
+    assert_int_equal(p11->C_SetPIN(rw, wrong, 13, next, 12), CKR_PIN_INCORRECT);
+    assert_true(pin_flags("bob@example.org") & CKF_USER_PIN_FINAL_TRY);
+    CK_RV rv = p11->C_SetPIN(rw, wrong, 13, next, 12);
+    assert_true(rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED);
+    assert_true(pin_flags("bob@example.org") & CKF_USER_PIN_LOCKED);
+    /* the right PIN no longer changes it, nor logs in */
+    assert_int_equal(p11->C_SetPIN(rw, (CK_UTF8CHAR_PTR)TEST_PIN, strlen(TEST_PIN), next, 12),
+                     CKR_PIN_LOCKED);
+    assert_int_equal(p11->C_Login(rw, CKU_USER, (CK_UTF8CHAR_PTR)TEST_PIN, strlen(TEST_PIN)),
+                     CKR_PIN_LOCKED);
+    assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
+}
+
+static int make_store_no_pins(void **state)
+{
+    test_provision_options = "--pin -";
+    make_store(state);
+    test_provision_options = "";
+    return 0;
+}
+
+/* Right after an import no user PIN is set: the token says so, logging in
+ * and changing the PIN are CKR_USER_PIN_NOT_INITIALIZED (no failure
+ * counted), until the SO sets the first PIN with C_InitPIN. */
+static void pin_not_initialized(void **state)
+{
+    (void)state;
+    CK_SESSION_HANDLE rw;
+    CK_TOKEN_INFO info;
+    CK_UTF8CHAR_PTR pin = (CK_UTF8CHAR_PTR)TEST_PIN;
+    test_init();
+    CK_SLOT_ID slot = test_slot("bob@example.org");
+    assert_int_equal(p11->C_GetTokenInfo(slot, &info), CKR_OK);
+    assert_false(info.flags & CKF_USER_PIN_INITIALIZED);
+    assert_int_equal(p11->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &rw),
+                     CKR_OK);
+    assert_int_equal(p11->C_Login(rw, CKU_USER, pin, strlen(TEST_PIN)), CKR_USER_PIN_NOT_INITIALIZED);
+    assert_int_equal(p11->C_SetPIN(rw, pin, strlen(TEST_PIN), (CK_UTF8CHAR_PTR) "next-pin-456", 12),
+                     CKR_USER_PIN_NOT_INITIALIZED);
+    assert_int_equal(pin_flags("bob@example.org"), 0);
+    assert_int_equal(p11->C_Login(rw, CKU_SO, (CK_UTF8CHAR_PTR)TEST_SO_PIN, strlen(TEST_SO_PIN)),
+                     CKR_OK);
+    assert_int_equal(p11->C_InitPIN(rw, pin, strlen(TEST_PIN)), CKR_OK);
+    assert_int_equal(p11->C_Logout(rw), CKR_OK);
+    assert_int_equal(p11->C_GetTokenInfo(slot, &info), CKR_OK);
+    assert_true(info.flags & CKF_USER_PIN_INITIALIZED);
+    assert_int_equal(p11->C_Login(rw, CKU_USER, pin, strlen(TEST_PIN)), CKR_OK);
+    assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
+}
+
+static int make_store_history(void **state)
+{
+    (void)state;
+    static const char *const users[] = {"alice-old", "alice"};
+    test_make_store(users, 2);
+    return 0;
+}
+
+static void store_sql(const char *sql)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"%s\"", test_store, sql);
+    unsetenv("LD_PRELOAD");
+    assert_int_equal(system(cmd), 0);
+}
+
+/* The private key of the given usage (CKA_SIGN true: the primary's). */
+static CK_OBJECT_HANDLE private_key(CK_SESSION_HANDLE s, CK_BBOOL signs)
+{
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_SIGN, &signs, sizeof(signs)}};
+    CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+    CK_ULONG n = 0;
+    assert_int_equal(p11->C_FindObjectsInit(s, tmpl, 2), CKR_OK);
+    assert_int_equal(p11->C_FindObjects(s, &key, 1, &n), CKR_OK);
+    assert_int_equal(p11->C_FindObjectsFinal(s), CKR_OK);
+    assert_int_equal(n, 1);
+    return key;
+}
+
+/* A sealed key that opens with the token secret but was sealed for the
+ * account's other certificate is never used as this one's key: the
+ * operation fails with CKR_DEVICE_ERROR; the other key still works. */
+static void key_sealed_for_another_certificate(void **state)
+{
+    (void)state;
+    store_sql("UPDATE sealed_keys SET sealed = (SELECT s.sealed FROM sealed_keys s"
+              " JOIN accounts a ON a.token_id = s.token_id WHERE s.cert_id != a.primary_cert_id)"
+              " WHERE cert_id = (SELECT primary_cert_id FROM accounts)");
+    test_init();
+    CK_SESSION_HANDLE s = test_session("alice@example.org", 1);
+    CK_MECHANISM sign = {CKM_SHA256_RSA_PKCS, NULL, 0}, decrypt = {CKM_RSA_PKCS, NULL, 0};
+    CK_OBJECT_HANDLE primary = private_key(s, CK_TRUE), old = private_key(s, CK_FALSE);
+    assert_int_equal(p11->C_SignInit(s, &sign, primary), CKR_DEVICE_ERROR);
+    assert_int_equal(p11->C_DecryptInit(s, &decrypt, primary), CKR_DEVICE_ERROR);
+    assert_int_equal(p11->C_DecryptInit(s, &decrypt, old), CKR_OK);
+    assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +316,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(renewal_while_running, make_store, remove_store),
         cmocka_unit_test_setup_teardown(initialize_filters, make_store, remove_store),
         cmocka_unit_test_setup_teardown(pin_lockout, make_store_3_tries, remove_store),
+        cmocka_unit_test_setup_teardown(set_pin_wrong_current_counts, make_store_3_tries, remove_store),
+        cmocka_unit_test_setup_teardown(pin_not_initialized, make_store_no_pins, remove_store),
+        cmocka_unit_test_setup_teardown(key_sealed_for_another_certificate, make_store_history,
+                                        remove_store),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

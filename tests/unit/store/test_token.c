@@ -409,6 +409,70 @@ static void unwritable_store_fails_closed(void **state)
     assert_int_equal(test_count_events(env, "token.login-failed"), 0);
 }
 
+/* A wrong current PIN given to change the PIN counts as a failed login: the
+ * counter moves with each one, a login clears it, and enough of them lock
+ * the token for set-pin and login alike. */
+static void wrong_current_pin_counts(void **state)
+{
+    test_env *env = *state;
+    test_import(env, "bob", false);
+    int64_t token_id = token_of(env, "bob@example.org");
+    init_pin(env, token_id, USER_PIN);
+    mt_secret *bad = test_secret("nope-nope-nope"), *good = test_secret(USER_PIN);
+    mt_secret *next = test_secret("next-pin-4321"), *secret = NULL;
+    for (unsigned i = 1; i <= 2; i++) {
+        assert_int_equal(mt_store_token_set_pin(env->store, token_id, bad, next), MT_ERR_PIN_INCORRECT);
+        assert_int_equal(failed_logins(env->store, token_id), i);
+    }
+    assert_int_equal(login(env, token_id, USER_PIN, &secret), MT_OK);
+    mt_secret_free(secret);
+    assert_int_equal(failed_logins(env->store, token_id), 0);
+
+    mt_token *token = NULL;
+    assert_int_equal(mt_store_token_get(env->store, token_id, &token), MT_OK);
+    unsigned max = token->max_failures;
+    mt_token_free(token);
+    assert_true(max > 1);
+    for (unsigned i = 1; i < max; i++)
+        assert_int_equal(mt_store_token_set_pin(env->store, token_id, bad, next), MT_ERR_PIN_INCORRECT);
+    mt_status last = mt_store_token_set_pin(env->store, token_id, bad, next);
+    assert_true(last == MT_ERR_PIN_INCORRECT || last == MT_ERR_PIN_LOCKED);
+    /* locked: the right current PIN changes nothing and opens nothing */
+    assert_int_equal(mt_store_token_set_pin(env->store, token_id, good, next), MT_ERR_PIN_LOCKED);
+    assert_int_equal(login(env, token_id, USER_PIN, &secret), MT_ERR_PIN_LOCKED);
+    assert_null(secret);
+    assert_int_equal(login(env, token_id, "next-pin-4321", &secret), MT_ERR_PIN_LOCKED);
+    assert_true(failed_logins(env->store, token_id) >= max);
+    mt_secret_free(bad);
+    mt_secret_free(good);
+    mt_secret_free(next);
+}
+
+/* The sealed key names the certificate it was sealed for: a key sealed for
+ * the account's other certificate does not open as this one's, although the
+ * token secret opens the box. */
+static void sealed_key_bound_to_its_certificate(void **state)
+{
+    test_env *env = *state;
+    int64_t old_cert = test_import(env, "alice-old", false);
+    int64_t cert = test_import(env, "alice", false);
+    int64_t token_id = token_of(env, "alice@example.org");
+    init_pin(env, token_id, USER_PIN);
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "UPDATE sealed_keys SET sealed = (SELECT sealed FROM sealed_keys WHERE cert_id = %lld)"
+             " WHERE cert_id = %lld",
+             (long long)old_cert, (long long)cert);
+    test_sql(env->path, sql);
+    mt_secret *secret = NULL, *pkcs8 = NULL;
+    assert_int_equal(login(env, token_id, USER_PIN, &secret), MT_OK);
+    assert_int_equal(mt_store_key_open(env->store, secret, cert, &pkcs8), MT_ERR_CRYPTO);
+    assert_null(pkcs8);
+    assert_non_null(strstr(mt_errmsg(), "another public key"));
+    assert_key_opens(env, secret, old_cert, "alice-old");
+    mt_secret_free(secret);
+}
+
 static void counter_on_read_only_store(void **state)
 {
     test_env *env = *state;
@@ -541,6 +605,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(pin_flows, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(other_token_cannot_open, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(lock_after_max_failures, test_env_setup, test_env_teardown),
+        cmocka_unit_test_setup_teardown(wrong_current_pin_counts, test_env_setup, test_env_teardown),
+        cmocka_unit_test_setup_teardown(sealed_key_bound_to_its_certificate, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(counter_on_read_only_store, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(parallel_attempts_never_pass_the_limit, test_env_setup,
                                         test_env_teardown),
