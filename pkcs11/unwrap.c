@@ -79,9 +79,7 @@ CK_RV mt_unwrap_key(mt_call *call, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key, CK_
     else if (rv == CKR_OK)
         rv = unwrap_rsa(call, m, key, wrapped, wrapped_len, tmpl, count, &t, &value, &value_len);
     rv = unwrapping_rv(rv);
-    if (rv == CKR_OK)
-        rv = mt_secret_tmpl_length(&t, value_len, &len);
-    if (rv == CKR_TEMPLATE_INCOMPLETE)
+    if (rv == CKR_OK && (rv = mt_secret_tmpl_length(&t, value_len, &len)) == CKR_TEMPLATE_INCOMPLETE)
         rv = CKR_WRAPPED_KEY_INVALID; /* not a key of the type the template names */
     /* only a mode without padding of its own leaves bytes to cut off */
     if (rv == CKR_OK && len != value_len && (!mech || mech->aes == MT_AES_CBC_PAD ||

@@ -31,8 +31,12 @@ expect() { # expect STATUS PATTERN command...: exit status and message
   grep -qE -- "$pattern" <<<"$out" || { echo "$out" >&2; fail "no '$pattern' from: $*"; }
 }
 
-# Every row of the store: a failed run must leave it exactly as it was.
-dump() { sqlite3 "$MAILTOKEN_STORE" .dump >"$WORK/dump.$1" || fail "sqlite3 .dump"; }
+# Every row of the store: a failed run must leave it exactly as it was
+# (but the tables named in DUMP_SKIP='TABLE|TABLE', which may move).
+dump() {
+  sqlite3 "$MAILTOKEN_STORE" .dump | grep -Ev "^INSERT INTO \"?(${DUMP_SKIP:-no table})\"? " \
+    >"$WORK/dump.$1" || fail "sqlite3 .dump"
+}
 expect_unchanged() { # expect_unchanged STATUS PATTERN command...: as expect, and wrote nothing
   dump before
   expect "$@"
@@ -55,7 +59,7 @@ expect_unchanged 5 "bad.csv:2" migrate --map "$WORK/bad.csv"
 # then fails to read (and root reads any file, whatever its mode).
 mkdir "$WORK/map-dir.csv"
 expect_unchanged 1 "map-dir.csv: cannot read it" migrate --map "$WORK/map-dir.csv"
-expect_unchanged 1 "$WORK/missing.csv: cannot open it" migrate --map "$WORK/missing.csv"
+expect_unchanged 1 "$WORK/missing.csv: No such file or directory" migrate --map "$WORK/missing.csv"
 
 # A source token whose PIN is locked: mailtoken's own module as the source,
 # its account locked by wrong PINs (pin_max_failures = 3 in this store).
@@ -69,9 +73,10 @@ for _ in 1 2 3; do
   expect 6 'incorrect PIN' "$MAILTOKEN" account set-pin dave@example.org --pin-file "$WORK/wrong.pin" \
     --new-pin-file "$WORK/user.pin"
 done
-expect_unchanged 6 'token "dave@example.org": PIN locked' \
+# (the module records the refused login in the audit trail: that moves)
+DUMP_SKIP='events|sqlite_sequence' expect_unchanged 6 'token "dave@example.org": PIN locked' \
   "$MAILTOKEN" migrate --from-module "$MT_MODULE" --token dave@example.org --pin-file "$WORK/user.pin"
-run "$MAILTOKEN" --json account delete dave@example.org --purge >/dev/null
+run "$MAILTOKEN" --json account delete dave@example.org --purge --yes >/dev/null
 
 # A map to an address the certificate does not name: that certificate is
 # skipped.  The dry run says what the real run then does, and writes nothing.

@@ -384,23 +384,28 @@ static void key_template_errors(void **state)
     assert_int_equal(p11->C_EncryptInit(s, &m, rsa_pub), CKR_OK);
     assert_int_equal(p11->C_Encrypt(s, (CK_BYTE_PTR)aes, sizeof(aes), wrapped, &wrapped_len), CKR_OK);
     CK_OBJECT_CLASS secret = CKO_SECRET_KEY, public = CKO_PUBLIC_KEY;
+    CK_KEY_TYPE generic = CKK_GENERIC_SECRET;
     CK_ULONG too_long = 64;
     CK_BBOOL yes = CK_TRUE;
     uint32_t short_bool = 1;
-    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &secret, sizeof(secret)}};
+    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &secret, sizeof(secret)}, {CKA_KEY_TYPE, &generic, sizeof(generic)}};
     CK_ATTRIBUTE wrong_class[] = {{CKA_CLASS, &public, sizeof(public)}};
-    CK_ATTRIBUTE longer[] = {{CKA_CLASS, &secret, sizeof(secret)}, {CKA_VALUE_LEN, &too_long, sizeof(too_long)}};
+    CK_ATTRIBUTE longer[] = {{CKA_CLASS, &secret, sizeof(secret)}, {CKA_KEY_TYPE, &generic, sizeof(generic)},
+                             {CKA_VALUE_LEN, &too_long, sizeof(too_long)}};
     CK_ATTRIBUTE bad_bool[] = {{CKA_SENSITIVE, &short_bool, sizeof(short_bool)}};
     CK_ATTRIBUTE bad_ulong[] = {{CKA_CLASS, &secret, 2}};
     CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
 
     wrapped[wrapped_len / 2] ^= 0x5a; /* OAEP decoding fails */
-    assert_int_equal(p11->C_UnwrapKey(s, &m, rsa_priv, wrapped, wrapped_len, tmpl, 1, &key),
+    assert_int_equal(p11->C_UnwrapKey(s, &m, rsa_priv, wrapped, wrapped_len, tmpl, 2, &key),
                      CKR_WRAPPED_KEY_INVALID);
     wrapped[wrapped_len / 2] ^= 0x5a;
+    /* an unwrapped key's type is the template's to say */
+    assert_int_equal(p11->C_UnwrapKey(s, &m, rsa_priv, wrapped, wrapped_len, tmpl, 1, &key),
+                     CKR_TEMPLATE_INCOMPLETE);
     assert_int_equal(p11->C_UnwrapKey(s, &m, rsa_priv, wrapped, wrapped_len, wrong_class, 1, &key),
                      CKR_TEMPLATE_INCONSISTENT);
-    assert_int_equal(p11->C_UnwrapKey(s, &m, rsa_priv, wrapped, wrapped_len, longer, 2, &key),
+    assert_int_equal(p11->C_UnwrapKey(s, &m, rsa_priv, wrapped, wrapped_len, longer, 3, &key),
                      CKR_TEMPLATE_INCONSISTENT);
     assert_int_equal(p11->C_UnwrapKey(s, &m, rsa_priv, wrapped, wrapped_len, bad_bool, 1, &key),
                      CKR_ATTRIBUTE_VALUE_INVALID);
@@ -408,9 +413,17 @@ static void key_template_errors(void **state)
                      CKR_ATTRIBUTE_VALUE_INVALID);
     assert_int_equal(key, CK_INVALID_HANDLE);
 
-    /* a session key made: its value and class are read-only */
-    assert_int_equal(p11->C_UnwrapKey(s, &m, rsa_priv, wrapped, wrapped_len, tmpl, 1, &key), CKR_OK);
+    /* a session key made: sensitive unless the template says otherwise */
+    assert_int_equal(p11->C_UnwrapKey(s, &m, rsa_priv, wrapped, wrapped_len, tmpl, 2, &key), CKR_OK);
     uint8_t other[32] = {0}, value[64];
+    CK_ATTRIBUTE hidden = {CKA_VALUE, value, sizeof(value)};
+    assert_int_equal(p11->C_GetAttributeValue(s, key, &hidden, 1), CKR_ATTRIBUTE_SENSITIVE);
+    assert_int_equal(p11->C_DestroyObject(s, key), CKR_OK);
+    /* its value and class are read-only */
+    CK_BBOOL no = CK_FALSE;
+    CK_ATTRIBUTE readable[] = {{CKA_CLASS, &secret, sizeof(secret)}, {CKA_KEY_TYPE, &generic, sizeof(generic)},
+                               {CKA_SENSITIVE, &no, sizeof(no)}, {CKA_EXTRACTABLE, &yes, sizeof(yes)}};
+    assert_int_equal(p11->C_UnwrapKey(s, &m, rsa_priv, wrapped, wrapped_len, readable, 4, &key), CKR_OK);
     CK_ATTRIBUTE set_value = {CKA_VALUE, other, sizeof(other)};
     CK_ATTRIBUTE set_class = {CKA_CLASS, &public, sizeof(public)};
     assert_int_equal(p11->C_SetAttributeValue(s, key, &set_value, 1), CKR_ATTRIBUTE_READ_ONLY);
