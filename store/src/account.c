@@ -194,6 +194,36 @@ done:
     return st;
 }
 
+static mt_status cert_has_key(mt_store *store, int64_t cert_id, bool *has_key)
+{
+    sqlite3_stmt *stmt = NULL;
+    bool found = false;
+    mt_status st = mt_db_stmt(store, "SELECT has_key FROM certificates WHERE id = ?", &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, cert_id);
+    st = mt_db_step_row(store, stmt, "reading the certificate", &found);
+    *has_key = found && sqlite3_column_int(stmt, 0) != 0;
+    mt_db_done(stmt);
+    return st;
+}
+
+/* An internal account (its primary has a private key) signs and decrypts:
+ * its primary must keep a key, as the managed-store API requires. */
+static mt_status check_primary_key(mt_store *store, int64_t primary, int64_t cert_id)
+{
+    bool old_key = false, new_key = false;
+    mt_status st = cert_has_key(store, primary, &old_key);
+    if (st == MT_OK && old_key)
+        st = cert_has_key(store, cert_id, &new_key);
+    if (st == MT_OK && old_key && !new_key)
+        st = mt_fail(MT_ERR_INVALID,
+                     "primaryCertificateId: certificate %lld has no private key; the primary of "
+                     "an internal account must have one",
+                     (long long)cert_id);
+    return st;
+}
+
 /* The two changes of a certificate's place in an account share their checks. */
 typedef enum history_change { SET_PRIMARY, ADD_TO_HISTORY } history_change;
 
@@ -216,6 +246,8 @@ static mt_status apply_change(mt_store *store, int64_t org_id, const char *email
             return mt_fail(MT_ERR_INVALID, PRIMARY_RULE);
         if (primary == cert_id)
             return MT_OK;
+        if ((st = check_primary_key(store, primary, cert_id)) != MT_OK)
+            return st;
         snprintf(detail, sizeof(detail), "{\"from\":%lld,\"to\":%lld}", (long long)primary, (long long)cert_id);
         primary = cert_id;
     } else {

@@ -110,6 +110,20 @@ static const char *const migrations[] = {
     "  at INTEGER NOT NULL, org_id INTEGER NOT NULL DEFAULT 0,"
     "  actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL);"
     "CREATE INDEX events_org_at ON events (org_id, at);",
+    /* 2: Bearer keys of `mailtoken serve`.  Only a hash of each key is kept
+     * (the key is shown once, at creation); revoked keys stay, for the audit
+     * trail that names them. */
+    "CREATE TABLE api_keys ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  org_id INTEGER NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    "  name TEXT,"
+    "  scope TEXT NOT NULL CHECK (scope IN ('read', 'write', 'admin')),"
+    "  key_hash BLOB NOT NULL UNIQUE,"
+    "  prefix TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL DEFAULT 0,"
+    "  revoked_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX api_keys_org ON api_keys (org_id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
