@@ -12,7 +12,7 @@ PACKAGES=(
   libssl-dev openssl libsqlite3-dev sqlite3 libsodium-dev libp11-kit-dev p11-kit
   libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev libcmocka-dev
   softhsm2 opensc gnutls-bin libnss3-tools libengine-pkcs11-openssl
-  jq curl xxd python3
+  jq curl xxd python3 python3-yaml
 )
 JOBS=$(nproc 2>/dev/null || echo 2)
 

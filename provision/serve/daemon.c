@@ -117,9 +117,12 @@ static void client_address(mt_api_server *srv, struct MHD_Connection *conn, char
             last = last ? last + 1 : fwd;
             last += strspn(last, " ");
             char raw[64];
+            struct in6_addr any;
             snprintf(raw, sizeof(raw), "%.*s", (int)strcspn(last, " "), last);
-            copy_printable(out, len, raw, sizeof(raw));
-            return;
+            if (inet_pton(AF_INET, raw, &any) == 1 || inet_pton(AF_INET6, raw, &any) == 1) {
+                snprintf(out, len, "%s", raw);
+                return;
+            }
         }
     }
     if (!info || !info->client_addr)

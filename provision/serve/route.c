@@ -111,7 +111,7 @@ static bool split_path(const char *url, segments *out, mt_api_preflight *pf)
     while (*p == '/') {
         p++;
         size_t len = strcspn(p, "/");
-        if (out->n == MAX_SEGMENTS)
+        if (out->n == MAX_SEGMENTS || len == 0)
             return refuse(pf, 404, "no such resource");
         if (is_dot_segment(p, len))
             return refuse(pf, 400, "path: '.' and '..' segments are not allowed");
@@ -226,8 +226,6 @@ static bool check_params(mt_api_preflight *pf)
             return refuse(pf, 400, "%s: contains a control character", name);
         if (!utf8_valid(pf->params[k]))
             return refuse(pf, 400, "%s: not valid UTF-8", name);
-        if (!pf->params[k][0])
-            return refuse(pf, 400, "%s: is empty", name);
     }
     return true;
 }
