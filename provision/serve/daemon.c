@@ -294,7 +294,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (ex->accepted && !ex->queued)
+        if (ex->accepted && !ex->queued && ex->pf.route->body != MT_API_BODY_NONE)
             body_add(srv, ex, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;

@@ -83,20 +83,6 @@ static mt_status key_read(sqlite3_stmt *stmt, mt_api_key *key)
     return MT_OK;
 }
 
-static mt_status org_exists(mt_store *store, int64_t org_id)
-{
-    sqlite3_stmt *stmt = NULL;
-    bool found = false;
-    mt_status st = mt_db_stmt(store, "SELECT 1 FROM organizations WHERE id = ?", &stmt);
-    if (st != MT_OK)
-        return st;
-    sqlite3_bind_int64(stmt, 1, org_id);
-    if ((st = mt_db_step_row(store, stmt, "finding the organisation", &found)) == MT_OK && !found)
-        st = mt_fail(MT_ERR_NOT_FOUND, "organisation %lld not found", (long long)org_id);
-    mt_db_done(stmt);
-    return st;
-}
-
 /* "mtk_" and the random bytes in base64url, in secret memory. */
 static mt_status make_key(mt_secret **out)
 {
@@ -164,7 +150,7 @@ mt_status mt_store_api_key_create(mt_store *store, int64_t org_id, mt_api_scope 
         return st;
     if ((st = mt_tx_begin(store)) != MT_OK)
         return st;
-    if ((st = org_exists(store, org_id)) == MT_OK && (st = make_key(&made)) == MT_OK)
+    if ((st = mt_org_exists(store, org_id)) == MT_OK && (st = make_key(&made)) == MT_OK)
         st = insert_key(store, org_id, scope, name, expires_at, made, key_id);
     st = mt_tx_end(store, st);
     if (st != MT_OK) {

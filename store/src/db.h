@@ -60,6 +60,9 @@ mt_status mt_event_add(mt_store *store, int64_t org_id, const char *action, cons
 /* JSON string escaping into a caller buffer (truncates safely). */
 void mt_json_escape(const char *in, char *out, size_t out_len);
 
+/* MT_ERR_NOT_FOUND "organisation N not found" unless it exists (org.c). */
+mt_status mt_org_exists(mt_store *store, int64_t org_id);
+
 /* Schema, in migrations.c. */
 mt_status mt_schema_migrate(mt_store *store);
 int mt_schema_latest(void);
