@@ -16,6 +16,7 @@ PACKAGES=(
   default-jre-headless      # keytool: Java keystores for cert import tests
   clang libclang-rt-14-dev  # libFuzzer (tests/fuzz/pkcs11)
   thunderbird               # headless Thunderbird test; its own NSS for cmsutil
+  python3-yaml              # the OpenAPI document's check (serve tests)
 )
 JOBS=$(nproc 2>/dev/null || echo 2)
 

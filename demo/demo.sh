@@ -100,6 +100,38 @@ show openssl cms -decrypt -engine pkcs11 -keyform engine -inkey "$KEY" \
 cmp mail.txt decrypted.txt
 echo "decrypted through the token: content intact"
 
+step "The managed-store API over HTTPS: an upload and an account made with curl"
+# A self-signed certificate for the demo; in production, the host's own.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout secrets/api.key -out api.crt 2>/dev/null
+show mailtoken api-key create --org "Example Org" --scope write --key-file secrets/api-token
+"$MAILTOKEN" serve --listen 127.0.0.1:0 --tls-cert api.crt --tls-key secrets/api.key 2>serve.log &
+SERVER=$!
+trap 'kill "$SERVER" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q 'listening on' serve.log && break; sleep 0.05; done
+cat serve.log
+API="https://localhost:$(sed -n 's|.*listening on https://127.0.0.1:\([0-9]*\)$|\1|p' serve.log)/v3/organizations/1/smime"
+TOKEN=$(cat secrets/api-token)
+api() { # prints the curl command (the key as $TOKEN), runs it, shows the JSON
+    printf '$ curl'
+    printf ' %q' "$@" | sed "s|$TOKEN|\$TOKEN|g"
+    printf '\n'
+    curl -sS --fail-with-body --cacert api.crt "$@" | tee api.out | jq .
+}
+jq -n --arg data "$(base64 -w0 "$U/judy.p12")" --arg pw "$(cat "$U/judy.pass")" \
+    '{certificateData: $data, friendlyName: "Judy Signing Certificate", password: $pw}' >secrets/judy.json
+api -X POST "$API/certificates/upload/p12" -H "Authorization: Bearer $TOKEN" \
+    -H "Content-Type: application/json" -d @secrets/judy.json
+JUDY=$(jq -r .id api.out)
+api -X POST "$API/email-accounts" -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \
+    -d "{\"email\": \"judy@example.org\", \"primaryCertificateId\": \"$JUDY\", \"certificateHistory\": [\"$JUDY\"]}"
+echo "the server's log, one line per request:"
+grep ' key=' serve.log
+kill "$SERVER"
+wait "$SERVER"
+show env MAILTOKEN_ACCOUNTS='emails=judy@*' p11tool --provider "$MODULE" --list-tokens
+show p11tool --provider "$MODULE" --list-all-certs 'pkcs11:token=judy%40example.org'
+
 step "The audit trail"
 show mailtoken log --limit 15
 

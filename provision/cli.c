@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int mt_cli_exit_code(mt_status status)
@@ -196,6 +197,29 @@ bool mt_cli_parse_int(mt_cli *cli, const char *cmd, const char *opt, const char 
         return false;
     }
     *out = value;
+    return true;
+}
+
+bool mt_cli_parse_when(const char *text, int direction, int64_t *out)
+{
+    struct tm tm = {0};
+    const char *end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!end || *end) {
+        memset(&tm, 0, sizeof(tm));
+        end = strptime(text, "%Y-%m-%d", &tm);
+    }
+    if (end && !*end) {
+        *out = (int64_t)timegm(&tm);
+        return true;
+    }
+    char *unit = NULL;
+    long long n = strtoll(text, &unit, 10);
+    if (unit == text || n < 0 || strlen(unit) != 1)
+        return false;
+    long long seconds = *unit == 'm' ? 60 : *unit == 'h' ? 3600 : *unit == 'd' ? 86400 : 0;
+    if (!seconds || n > 1000000)
+        return false;
+    *out = (int64_t)time(NULL) + (direction < 0 ? -1 : 1) * n * seconds;
     return true;
 }
 

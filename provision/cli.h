@@ -82,6 +82,7 @@ void mt_cli_print_json(json_t *value); /* prints and decrefs; stable key order *
 json_t *mt_json_cert(const mt_cert *cert);       /* documented schema in mailtoken(1) */
 json_t *mt_json_account(const mt_account *account);
 json_t *mt_json_time(int64_t unix_time);         /* "2025-01-15T10:30:00Z" */
+json_t *mt_json_event(const mt_event *event);    /* an audit event (`log --json`) */
 void mt_cli_format_time(int64_t unix_time, char out[21]);
 /* Progress on a tty: "  312/1000  150.2/s  ETA 0:05  name"; nothing otherwise. */
 void mt_cli_progress(mt_cli *cli, size_t done, size_t total, double started, const char *item);
@@ -120,6 +121,10 @@ int mt_cli_dispatch(mt_cli *cli, const char *group, const char *help,
  * prints a usage error and returns false with *exit_code set. */
 bool mt_cli_parse_int(mt_cli *cli, const char *cmd, const char *opt, const char *text,
                       long long min, long long max, long long *out, int *exit_code);
+
+/* A moment given as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC), or as an age
+ * "30m", "12h", "7d" before now (direction < 0) or after now (> 0). */
+bool mt_cli_parse_when(const char *text, int direction, int64_t *out);
 
 /* Where a secret may come from: --<option>-file, --<option>-env, --<option>-fd,
  * the environment variable default_env, or a prompt on the terminal. */

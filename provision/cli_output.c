@@ -83,6 +83,22 @@ json_t *mt_json_account(const mt_account *account)
     return obj;
 }
 
+json_t *mt_json_event(const mt_event *e)
+{
+    json_t *detail = e->detail ? json_loads(e->detail, 0, NULL) : NULL;
+    if (!detail)
+        detail = e->detail ? json_string(e->detail) : json_null();
+    json_t *obj = json_object();
+    json_object_set_new(obj, "id", json_integer(e->id));
+    json_object_set_new(obj, "at", mt_json_time(e->at));
+    json_object_set_new(obj, "actor", json_string(e->actor ? e->actor : ""));
+    json_object_set_new(obj, "action", json_string(e->action ? e->action : ""));
+    json_object_set_new(obj, "subject", e->subject ? json_string(e->subject) : json_null());
+    json_object_set_new(obj, "organizationId", json_integer(e->org_id));
+    json_object_set_new(obj, "detail", detail);
+    return obj;
+}
+
 double mt_cli_monotonic(void)
 {
     struct timespec ts;

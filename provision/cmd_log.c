@@ -18,46 +18,6 @@ static const char log_help[] =
 
 enum { OPT_ACTION = 1, OPT_EMAIL, OPT_SINCE, OPT_LIMIT };
 
-/* Absolute UTC date/time or an age before now. */
-static bool parse_since(const char *text, int64_t *out)
-{
-    struct tm tm = {0};
-    const char *end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (!end || *end) {
-        memset(&tm, 0, sizeof(tm));
-        end = strptime(text, "%Y-%m-%d", &tm);
-    }
-    if (end && !*end) {
-        *out = (int64_t)timegm(&tm);
-        return true;
-    }
-    char *unit = NULL;
-    long long n = strtoll(text, &unit, 10);
-    if (unit == text || n < 0 || strlen(unit) != 1)
-        return false;
-    long long seconds = *unit == 'm' ? 60 : *unit == 'h' ? 3600 : *unit == 'd' ? 86400 : 0;
-    if (!seconds || n > 1000000)
-        return false;
-    *out = (int64_t)time(NULL) - n * seconds;
-    return true;
-}
-
-static json_t *event_json(const mt_event *e)
-{
-    json_t *detail = e->detail ? json_loads(e->detail, 0, NULL) : NULL;
-    if (!detail)
-        detail = e->detail ? json_string(e->detail) : json_null();
-    json_t *obj = json_object();
-    json_object_set_new(obj, "id", json_integer(e->id));
-    json_object_set_new(obj, "at", mt_json_time(e->at));
-    json_object_set_new(obj, "actor", json_string(e->actor ? e->actor : ""));
-    json_object_set_new(obj, "action", json_string(e->action ? e->action : ""));
-    json_object_set_new(obj, "subject", e->subject ? json_string(e->subject) : json_null());
-    json_object_set_new(obj, "organizationId", json_integer(e->org_id));
-    json_object_set_new(obj, "detail", detail);
-    return obj;
-}
-
 int mt_cmd_log(mt_cli *cli, int argc, char **argv)
 {
     static const struct option options[] = {
@@ -83,7 +43,7 @@ int mt_cmd_log(mt_cli *cli, int argc, char **argv)
             *(opt == OPT_ACTION ? &query.action : &query.subject) = optarg;
             break;
         case OPT_SINCE:
-            if (!parse_since(optarg, &query.since)) {
+            if (!mt_cli_parse_when(optarg, -1, &query.since)) {
                 code = mt_cli_usage_error(cli, "log", "--since: '%s': not a date or an age",
                                           optarg);
                 goto out;
@@ -116,7 +76,7 @@ int mt_cmd_log(mt_cli *cli, int argc, char **argv)
     if (cli->json) {
         json_t *array = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(array, event_json(&events[i]));
+            json_array_append_new(array, mt_json_event(&events[i]));
         json_t *doc = json_object();
         json_object_set_new(doc, "events", array);
         mt_cli_print_json(doc);

@@ -10,6 +10,7 @@
 #include "renew/engine.h"
 #include "renew/keygen.h"
 #include "renew/killpoint.h"
+#include "renew/start.h"
 
 static const char renew_help[] =
     "Usage: mailtoken renew EMAIL... [--ca NAME] [--key SPEC] [--revoke-old]\n"
@@ -66,15 +67,9 @@ static const char cancel_help[] =
 
 enum { OPT_CA = 1, OPT_KEY, OPT_REVOKE, OPT_ORDER, OPT_EXPIRING, OPT_WAIT, OPT_NOW, OPT_ALL };
 
-typedef struct renew_args {
-    const char *ca, *key, *order;
-    bool revoke_old, now, all;
-    long long expiring, wait;
-} renew_args;
-
 /* ------------------------------------------------------------- output */
 
-static json_t *renewal_json(const mt_renewal *r)
+json_t *mt_renewal_json(const mt_renewal *r)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer(r->id));
@@ -145,7 +140,7 @@ static void report(mt_cli *cli, outcome *out, const mt_renewal *r, bool auth_fai
                    : MT_EXIT_PENDING;
     note_code(out, code);
     if (cli->json) {
-        json_array_append_new(out->items, renewal_json(r));
+        json_array_append_new(out->items, mt_renewal_json(r));
     } else if (!cli->quiet) {
         if (!out->header)
             printf("%-32s %-16s %-12s %-12s %-20s %s\n", "EMAIL", "STATE", "CA", "ORDER",
@@ -182,7 +177,7 @@ static int finish(mt_cli *cli, outcome *out)
 }
 
 /* Runs one renewal and reports where it ended. */
-static mt_status drive(mt_cli *cli, mt_store *store, int64_t id, const renew_args *a,
+static mt_status drive(mt_cli *cli, mt_store *store, int64_t id, const mt_renew_args *a,
                        outcome *out, bool *auth_failed)
 {
     mt_renew_opts opts = {.wait_seconds = a->wait, .now = a->now};
@@ -270,8 +265,8 @@ static mt_status sectigo_order(mt_store *store, int64_t org_id, const char *emai
     return st;
 }
 
-static mt_status start_one(mt_cli *cli, mt_store *store, int64_t org_id, const char *email,
-                           const renew_args *a, int64_t *id)
+mt_status mt_renew_start(mt_store *store, int64_t org_id, const char *email,
+                         const mt_renew_args *a, int64_t *id)
 {
     mt_account *acct = NULL;
     mt_cert *primary = NULL;
@@ -279,7 +274,6 @@ static mt_status start_one(mt_cli *cli, mt_store *store, int64_t org_id, const c
     mt_renewal *r = NULL;
     json_t *options = NULL, *dstate = json_object();
     char *order = NULL;
-    (void)cli;
     mt_status st = mt_store_account_get(store, org_id, email, &acct);
     if (st == MT_OK)
         st = mt_store_renewal_get_active(store, org_id, email, &r);
@@ -367,7 +361,7 @@ static mt_status expiring(mt_store *store, int64_t org_id, long long days, char 
     return st;
 }
 
-static bool parse_common(mt_cli *cli, const char *cmd, int opt, renew_args *a, int *code)
+static bool parse_common(mt_cli *cli, const char *cmd, int opt, mt_renew_args *a, int *code)
 {
     switch (opt) {
     case OPT_CA:
@@ -416,7 +410,7 @@ static const struct option cancel_options[] = {MT_CLI_COMMON_OPTIONS, {0}};
 
 /* Parses options; returns MT_EXIT_OK to go on, else the exit code. */
 static int parse(mt_cli *cli, const char *cmd, const char *help, const struct option *options,
-                 int argc, char **argv, renew_args *a)
+                 int argc, char **argv, mt_renew_args *a)
 {
     int code = MT_EXIT_OK, opt;
     a->expiring = -1;
@@ -428,7 +422,7 @@ static int parse(mt_cli *cli, const char *cmd, const char *help, const struct op
 
 static int renew_start(mt_cli *cli, int argc, char **argv)
 {
-    renew_args a = {0};
+    mt_renew_args a = {0};
     outcome out = {.items = json_array()};
     mt_store *store = NULL;
     int64_t org_id;
@@ -467,7 +461,7 @@ static int renew_start(mt_cli *cli, int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         int64_t id = 0;
         bool auth_failed = false;
-        mt_status st = start_one(cli, store, org_id, emails[i], &a, &id);
+        mt_status st = mt_renew_start(store, org_id, emails[i], &a, &id);
         if (st == MT_ERR_CONFLICT && a.expiring >= 0)
             continue; /* already under way: `renew resume` carries it */
         if (st == MT_OK)
@@ -497,7 +491,7 @@ static bool profile_failed(char **failed, size_t n, const char *name)
 
 static int renew_resume(mt_cli *cli, int argc, char **argv)
 {
-    renew_args a = {0};
+    mt_renew_args a = {0};
     outcome out = {.items = json_array()};
     mt_store *store = NULL;
     mt_renewal **list = NULL;
@@ -551,7 +545,7 @@ out:
 
 static int renew_status(mt_cli *cli, int argc, char **argv)
 {
-    renew_args a = {0};
+    mt_renew_args a = {0};
     outcome out = {.items = json_array()};
     mt_store *store = NULL;
     mt_renewal **list = NULL;
@@ -586,7 +580,7 @@ out:
 
 static int renew_cancel(mt_cli *cli, int argc, char **argv)
 {
-    renew_args a = {0};
+    mt_renew_args a = {0};
     mt_store *store = NULL;
     mt_renewal *r = NULL;
     int64_t org_id;
@@ -613,7 +607,7 @@ static int renew_cancel(mt_cli *cli, int argc, char **argv)
     if (st != MT_OK) {
         code = mt_cli_fail(cli, st, argv[optind]);
     } else if (cli->json) {
-        mt_cli_print_json(renewal_json(r));
+        mt_cli_print_json(mt_renewal_json(r));
     } else {
         mt_cli_note(cli, "renewal of %s cancelled; the primary is unchanged\n", r->email);
     }

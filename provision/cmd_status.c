@@ -1,5 +1,6 @@
 /* mailtoken status: where the store is and what it holds. */
 #include "cli.h"
+#include "overview.h"
 
 #include <time.h>
 
@@ -14,21 +15,9 @@ static const char status_help[] =
 
 enum { OPT_DAYS = 1 };
 
-typedef struct status_data {
-    mt_org *org;
-    mt_store_stats stats;
-    long long days;
-    mt_cert **expiring;
-    size_t n_expiring, total_expiring;
-    mt_renewal **renewals;
-    size_t n_renewals;
-    mt_event *last_event;
-    size_t n_events;
-} status_data;
-
-static mt_status gather(mt_cli *cli, mt_store *store, status_data *d)
+mt_status mt_overview_gather(mt_store *store, const char *org_name, mt_overview *d)
 {
-    mt_status st = mt_store_org_find(store, cli->org_name, &d->org);
+    mt_status st = mt_store_org_find(store, org_name, &d->org);
     if (st == MT_OK)
         st = mt_store_stats_get(store, d->org->id, &d->stats);
     mt_cert_query query = {.org_id = d->org ? d->org->id : 0,
@@ -39,13 +28,13 @@ static mt_status gather(mt_cli *cli, mt_store *store, status_data *d)
         st = mt_store_cert_list(store, &query, &d->expiring, &d->n_expiring, &d->total_expiring);
     if (st == MT_OK)
         st = mt_store_renewal_list(store, d->org->id, NULL, true, &d->renewals, &d->n_renewals);
-    mt_event_query events = {.limit = 1};
+    mt_event_query events = {.org_id = d->org ? d->org->id : 0, .limit = 1};
     if (st == MT_OK)
         st = mt_store_event_list(store, &events, &d->last_event, &d->n_events);
     return st;
 }
 
-static json_t *status_json(mt_store *store, const status_data *d)
+json_t *mt_overview_json(mt_store *store, const mt_overview *d)
 {
     json_t *store_obj = json_object();
     json_object_set_new(store_obj, "path", json_string(mt_store_path(store)));
@@ -97,7 +86,7 @@ static json_t *status_json(mt_store *store, const status_data *d)
     return obj;
 }
 
-static void print_status(mt_store *store, const status_data *d)
+static void print_status(mt_store *store, const mt_overview *d)
 {
     const mt_store_stats *s = &d->stats;
     printf("store            %s (schema %d)\n", mt_store_path(store),
@@ -126,6 +115,14 @@ static void print_status(mt_store *store, const status_data *d)
     }
 }
 
+void mt_overview_clear(mt_overview *d)
+{
+    mt_org_free(d->org);
+    mt_cert_list_free(d->expiring, d->n_expiring);
+    mt_renewal_list_free(d->renewals, d->n_renewals);
+    mt_event_list_free(d->last_event, d->n_events);
+}
+
 int mt_cmd_status(mt_cli *cli, int argc, char **argv)
 {
     static const struct option options[] = {
@@ -133,7 +130,7 @@ int mt_cmd_status(mt_cli *cli, int argc, char **argv)
         MT_CLI_COMMON_OPTIONS,
         {0},
     };
-    status_data d = {.days = 30};
+    mt_overview d = {.days = 30};
     mt_store *store = NULL;
     int code = MT_EXIT_OK, opt;
     while ((opt = mt_cli_getopt(cli, "status", status_help, argc, argv, options, &code)) >= 0) {
@@ -148,20 +145,17 @@ int mt_cmd_status(mt_cli *cli, int argc, char **argv)
     }
     if ((code = mt_cli_open_or_fail(cli, MT_OPEN_READONLY, &store)) != MT_EXIT_OK)
         goto out;
-    mt_status st = gather(cli, store, &d);
+    mt_status st = mt_overview_gather(store, cli->org_name, &d);
     if (st != MT_OK) {
         code = mt_cli_fail(cli, st, "status");
         goto out;
     }
     if (cli->json)
-        mt_cli_print_json(status_json(store, &d));
+        mt_cli_print_json(mt_overview_json(store, &d));
     else
         print_status(store, &d);
 out:
-    mt_org_free(d.org);
-    mt_cert_list_free(d.expiring, d.n_expiring);
-    mt_renewal_list_free(d.renewals, d.n_renewals);
-    mt_event_list_free(d.last_event, d.n_events);
+    mt_overview_clear(&d);
     mt_store_close(store);
     return code;
 }

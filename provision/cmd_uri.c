@@ -1,15 +1,12 @@
 /* mailtoken uri: the RFC 7512 URI of an account's token (and its primary's
  * objects), as the PKCS#11 module presents them. */
+#include "cli.h"
 #include "uri.h"
 
 #include <p11-kit/pkcs11.h>
 #include <p11-kit/uri.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Shared with the module: how every mailtoken token identifies itself. */
-#define MT_TOKEN_MANUFACTURER "mailtoken"
-#define MT_TOKEN_MODEL "mailtoken token"
 
 static const char uri_help[] =
     "Usage: mailtoken uri EMAIL [--type cert|private|public]\n"
@@ -105,6 +102,27 @@ mt_status mt_uri_build(mt_store *store, const mt_account *account, const char *t
     return st;
 }
 
+json_t *mt_uri_json(const mt_account *account, const char *uri, const char *label,
+                    const char *serial)
+{
+    json_t *token = json_object();
+    json_object_set_new(token, "label", json_string(label));
+    json_object_set_new(token, "serial", json_string(serial));
+    json_object_set_new(token, "manufacturer", json_string(MT_TOKEN_MANUFACTURER));
+    json_object_set_new(token, "model", json_string(MT_TOKEN_MODEL));
+    json_t *obj = json_object();
+    json_object_set_new(obj, "email", json_string(account->email));
+    json_object_set_new(obj, "uri", json_string(uri));
+    json_object_set_new(obj, "token", token);
+    return obj;
+}
+
+bool mt_uri_type_valid(const char *type)
+{
+    CK_OBJECT_CLASS klass;
+    return class_of(type, &klass) == MT_OK;
+}
+
 int mt_cmd_uri(mt_cli *cli, int argc, char **argv)
 {
     static const struct option options[] = {
@@ -116,14 +134,13 @@ int mt_cmd_uri(mt_cli *cli, int argc, char **argv)
     mt_store *store = NULL;
     mt_account *account = NULL;
     char *text = NULL, label[33], serial[17];
-    CK_OBJECT_CLASS klass;
     int64_t org_id = 0;
     int code = MT_EXIT_OK, opt;
     while ((opt = mt_cli_getopt(cli, "uri", uri_help, argc, argv, options, &code)) >= 0)
         type = optarg;
     if (opt == MT_OPT_EXIT)
         goto out;
-    if (type && class_of(type, &klass) != MT_OK) {
+    if (type && !mt_uri_type_valid(type)) {
         code = mt_cli_usage_error(cli, "uri", "--type: '%s': use cert, private or public", type);
         goto out;
     }
@@ -142,16 +159,7 @@ int mt_cmd_uri(mt_cli *cli, int argc, char **argv)
         goto out;
     }
     if (cli->json) {
-        json_t *token = json_object();
-        json_object_set_new(token, "label", json_string(label));
-        json_object_set_new(token, "serial", json_string(serial));
-        json_object_set_new(token, "manufacturer", json_string(MT_TOKEN_MANUFACTURER));
-        json_object_set_new(token, "model", json_string(MT_TOKEN_MODEL));
-        json_t *obj = json_object();
-        json_object_set_new(obj, "email", json_string(account->email));
-        json_object_set_new(obj, "uri", json_string(text));
-        json_object_set_new(obj, "token", token);
-        mt_cli_print_json(obj);
+        mt_cli_print_json(mt_uri_json(account, text, label, serial));
     } else {
         printf("%s\n", text);
     }

@@ -13,6 +13,8 @@ int mt_cmd_migrate(mt_cli *cli, int argc, char **argv);
 int mt_cmd_ca(mt_cli *cli, int argc, char **argv);
 int mt_cmd_renew(mt_cli *cli, int argc, char **argv);
 int mt_cmd_org(mt_cli *cli, int argc, char **argv);
+int mt_cmd_serve(mt_cli *cli, int argc, char **argv);
+int mt_cmd_api_key(mt_cli *cli, int argc, char **argv);
 
 const mt_command mt_commands[] = {
     {"init", "create the store and an organisation (asks for the SO PIN)", mt_cmd_init},
@@ -27,6 +29,8 @@ const mt_command mt_commands[] = {
     {"ca", "CA profiles for renewals: add, list, show, remove, test", mt_cmd_ca},
     {"renew", "renew certificates through a CA; status, resume, cancel", mt_cmd_renew},
     {"org", "the organisation's keys: export the recovery key (gateway mode)", mt_cmd_org},
+    {"serve", "the managed-store API over HTTPS (docs/api.md)", mt_cmd_serve},
+    {"api-key", "Bearer keys of the API: create, list, revoke", mt_cmd_api_key},
 };
 
 const size_t mt_n_commands = sizeof(mt_commands) / sizeof(mt_commands[0]);

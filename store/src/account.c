@@ -32,20 +32,6 @@ static mt_status check_cert(mt_store *store, int64_t org_id, const char *email, 
     return st;
 }
 
-static mt_status check_org(mt_store *store, int64_t org_id)
-{
-    sqlite3_stmt *stmt = NULL;
-    bool found = false;
-    mt_status st = mt_db_stmt(store, "SELECT 1 FROM organizations WHERE id = ?", &stmt);
-    if (st != MT_OK)
-        return st;
-    sqlite3_bind_int64(stmt, 1, org_id);
-    if ((st = mt_db_step_row(store, stmt, "finding the organisation", &found)) == MT_OK && !found)
-        st = mt_fail(MT_ERR_NOT_FOUND, "organisation %lld not found", (long long)org_id);
-    mt_db_done(stmt);
-    return st;
-}
-
 /* Account row id and primary (0 when absent, with MT_ERR_NOT_FOUND). */
 static mt_status find_account(mt_store *store, int64_t org_id, const char *email, int64_t *account_id,
                               int64_t *primary)
@@ -129,7 +115,7 @@ static mt_status validate_create(mt_store *store, int64_t org_id, const char *em
         primary_listed |= history[i] == primary_cert_id;
     if (!primary_listed)
         return mt_fail(MT_ERR_INVALID, PRIMARY_RULE);
-    mt_status st = check_org(store, org_id);
+    mt_status st = mt_org_exists(store, org_id);
     if (st != MT_OK)
         return st;
     st = find_account(store, org_id, email, &account_id, NULL);

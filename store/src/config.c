@@ -19,6 +19,10 @@ void mt_config_free(mt_config *config)
     free(config->store_key_file);
     free(config->recovery_key_file);
     free(config->ca_bundle);
+    free(config->api_listen);
+    free(config->api_tls_cert);
+    free(config->api_tls_key);
+    free(config->api_plain_listen);
     mt_filter_clear(&config->filter);
     free(config);
 }
@@ -39,6 +43,10 @@ mt_status mt_config_defaults(mt_config **out)
     config->so_pin_max_delay = 30;
     config->kdf_opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
     config->kdf_memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+    config->api_max_connections = 64;
+    config->api_timeout = 30;
+    config->api_max_body = 6u * 1024u * 1024u;
+    config->api_auth_failures = 10;
     *out = config;
     return MT_OK;
 }
@@ -76,6 +84,46 @@ static mt_status set_string(char **field, const char *value)
     return *field ? MT_OK : mt_fail(MT_ERR_NOMEM, "out of memory");
 }
 
+/* The `api_*` keys of `mailtoken serve`; MT_ERR_NOT_FOUND when key is another. */
+static mt_status apply_api_key(mt_config *config, const char *where, const char *key,
+                               const char *value)
+{
+    const struct {
+        const char *key;
+        char **field;
+    } strings[] = {{"api_listen", &config->api_listen},
+                   {"api_tls_cert", &config->api_tls_cert},
+                   {"api_tls_key", &config->api_tls_key},
+                   {"api_plain_listen", &config->api_plain_listen}};
+    const struct {
+        const char *key;
+        uint64_t min, max;
+        unsigned *u; /* one of the two */
+        size_t *z;
+    } numbers[] = {{"api_max_connections", 1, 100000, &config->api_max_connections, NULL},
+                   {"api_timeout", 1, 3600, &config->api_timeout, NULL},
+                   {"api_max_body", 1024, 1u << 30, NULL, &config->api_max_body},
+                   {"api_auth_failures", 1, 100000, &config->api_auth_failures, NULL}};
+    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+        if (!strcmp(key, strings[i].key))
+            return set_string(strings[i].field, value);
+    for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
+        if (strcmp(key, numbers[i].key) != 0)
+            continue;
+        uint64_t n = 0;
+        mt_status st = parse_uint(where, key, value, numbers[i].max, &n);
+        if (st == MT_OK && n < numbers[i].min)
+            st = mt_fail(MT_ERR_INVALID, "%s: %s must be at least %llu", where, key,
+                         (unsigned long long)numbers[i].min);
+        if (st == MT_OK && numbers[i].u)
+            *numbers[i].u = (unsigned)n;
+        else if (st == MT_OK)
+            *numbers[i].z = (size_t)n;
+        return st;
+    }
+    return MT_ERR_NOT_FOUND;
+}
+
 static mt_status apply_key(mt_config *config, const char *where, const char *key, const char *value)
 {
     uint64_t n = 0;
@@ -88,6 +136,8 @@ static mt_status apply_key(mt_config *config, const char *where, const char *key
         return set_string(&config->recovery_key_file, value);
     if (!strcmp(key, "ca_bundle"))
         return set_string(&config->ca_bundle, value);
+    if ((st = apply_api_key(config, where, key, value)) != MT_ERR_NOT_FOUND)
+        return st;
     if (!strcmp(key, "pin_allow_digits_only"))
         return parse_bool(where, key, value, &config->pin_allow_digits_only);
     if (!strcmp(key, "strict"))

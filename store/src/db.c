@@ -391,6 +391,10 @@ static mt_status copy_config(mt_store *store, const mt_config *config)
     store->config.store_key_file = NULL;
     store->config.recovery_key_file = NULL;
     store->config.ca_bundle = NULL;
+    store->config.api_listen = NULL;
+    store->config.api_tls_cert = NULL;
+    store->config.api_tls_key = NULL;
+    store->config.api_plain_listen = NULL;
     memset(&store->config.filter, 0, sizeof(store->config.filter));
     if (config->recovery_key_file && !(store->recovery_key_file = strdup(config->recovery_key_file)))
         st = mt_fail(MT_ERR_NOMEM, "out of memory");

@@ -6,7 +6,7 @@
 
 #include <sqlite3.h>
 
-#define MT_SCHEMA_VERSION 3
+#define MT_SCHEMA_VERSION 4
 #define MT_STMT_CACHE 96
 
 struct mt_store {
@@ -73,6 +73,9 @@ mt_status mt_event_add(mt_store *store, int64_t org_id, const char *action, cons
                        const char *detail);
 /* JSON string escaping into a caller buffer (truncates safely). */
 void mt_json_escape(const char *in, char *out, size_t out_len);
+
+/* MT_ERR_NOT_FOUND "organisation N not found" unless it exists (org.c). */
+mt_status mt_org_exists(mt_store *store, int64_t org_id);
 
 /* Schema, in migrations.c.  check: the file is a store this build can open
  * (or, version 0, an empty database that MT_OPEN_CREATE may make one), before

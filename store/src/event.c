@@ -41,10 +41,37 @@ void mt_event_list_free(mt_event *events, size_t n)
 }
 
 /* Filters are bound as NULL when unused, so one statement serves every query. */
+#define EVENT_FILTER                                                                         \
+    "WHERE (?1 = 0 OR org_id = ?1) AND (?2 IS NULL OR substr(action, 1, length(?2)) = ?2) " \
+    "AND (?3 IS NULL OR subject = ?3) AND at >= ?4"
 static const char *const LIST_SQL =
-    "SELECT id, at, org_id, actor, action, subject, detail FROM events "
-    "WHERE (?1 = 0 OR org_id = ?1) AND (?2 IS NULL OR substr(action, 1, length(?2)) = ?2) "
-    "AND (?3 IS NULL OR subject = ?3) AND at >= ?4 ORDER BY id DESC LIMIT ?5";
+    "SELECT id, at, org_id, actor, action, subject, detail FROM events " EVENT_FILTER
+    " ORDER BY id DESC LIMIT ?5 OFFSET ?6";
+static const char *const COUNT_SQL = "SELECT count(*) FROM events " EVENT_FILTER;
+
+static void bind_filter(sqlite3_stmt *stmt, const mt_event_query *query)
+{
+    sqlite3_bind_int64(stmt, 1, query->org_id);
+    mt_bind_text_or_null(stmt, 2, query->action);
+    mt_bind_text_or_null(stmt, 3, query->subject);
+    sqlite3_bind_int64(stmt, 4, query->since);
+}
+
+mt_status mt_store_event_count(mt_store *store, const mt_event_query *query, size_t *total)
+{
+    sqlite3_stmt *stmt = NULL;
+    bool found = false;
+    if (!store || !query || !total)
+        return mt_fail(MT_ERR_INVALID, "store, query and total are required");
+    mt_status st = mt_db_stmt(store, COUNT_SQL, &stmt);
+    if (st != MT_OK)
+        return st;
+    bind_filter(stmt, query);
+    st = mt_db_step_row(store, stmt, "counting events", &found);
+    *total = found ? (size_t)sqlite3_column_int64(stmt, 0) : 0;
+    mt_db_done(stmt);
+    return st;
+}
 
 mt_status mt_store_event_list(mt_store *store, const mt_event_query *query, mt_event **out,
                               size_t *n)
@@ -60,11 +87,9 @@ mt_status mt_store_event_list(mt_store *store, const mt_event_query *query, mt_e
     mt_status st = mt_db_stmt(store, LIST_SQL, &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, query->org_id);
-    mt_bind_text_or_null(stmt, 2, query->action);
-    mt_bind_text_or_null(stmt, 3, query->subject);
-    sqlite3_bind_int64(stmt, 4, query->since);
+    bind_filter(stmt, query);
     sqlite3_bind_int64(stmt, 5, query->limit ? (int64_t)query->limit : -1);
+    sqlite3_bind_int64(stmt, 6, (int64_t)query->offset);
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         if (count == cap) {
             size_t ncap = cap ? cap * 2 : 16;

@@ -122,6 +122,20 @@ static const char *const migrations[] = {
     /* 3: CA certificates imported on their own complete the chains of the
      * certificates they issue: found by subject (the issuer of a chain's tail) */
     "CREATE INDEX certificates_org_subject ON certificates (org_id, subject);",
+    /* 4: Bearer keys of `mailtoken serve`.  Only a hash of each key is kept
+     * (the key is shown once, at creation); revoked keys stay, for the audit
+     * trail that names them. */
+    "CREATE TABLE api_keys ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  org_id INTEGER NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
+    "  name TEXT,"
+    "  scope TEXT NOT NULL CHECK (scope IN ('read', 'write', 'admin')),"
+    "  key_hash BLOB NOT NULL UNIQUE,"
+    "  prefix TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL DEFAULT 0,"
+    "  revoked_at INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX api_keys_org ON api_keys (org_id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

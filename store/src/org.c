@@ -87,6 +87,20 @@ out:
     return st;
 }
 
+mt_status mt_org_exists(mt_store *store, int64_t org_id)
+{
+    sqlite3_stmt *stmt = NULL;
+    bool found = false;
+    mt_status st = mt_db_stmt(store, "SELECT 1 FROM organizations WHERE id = ?", &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, org_id);
+    if ((st = mt_db_step_row(store, stmt, "finding the organisation", &found)) == MT_OK && !found)
+        st = mt_fail(MT_ERR_NOT_FOUND, "organisation %lld not found", (long long)org_id);
+    mt_db_done(stmt);
+    return st;
+}
+
 static mt_status org_count(mt_store *store, size_t *count)
 {
     sqlite3_stmt *stmt = NULL;

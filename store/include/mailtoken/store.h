@@ -130,6 +130,17 @@ typedef struct mt_config {
     size_t kdf_memlimit;      /* `kdf_memlimit`, default crypto_pwhash_MEMLIMIT_INTERACTIVE */
     bool strict;              /* `strict`: a store readable by others is an error */
     mt_account_filter filter; /* `accounts` */
+    /* `mailtoken serve`, the HTTPS API (docs/api.md): */
+    char *api_listen;         /* `api_listen`: HTTPS listener, ADDRESS:PORT */
+    char *api_tls_cert;       /* `api_tls_cert`: PEM certificate (and chain) */
+    char *api_tls_key;        /* `api_tls_key`: PEM private key (a 0600 file) */
+    char *api_plain_listen;   /* `api_plain_listen`: plain HTTP for a reverse proxy:
+                                 unix:PATH or a loopback ADDRESS:PORT */
+    unsigned api_max_connections; /* `api_max_connections`, default 64 */
+    unsigned api_timeout;     /* `api_timeout`: seconds a connection may idle, default 30 */
+    size_t api_max_body;      /* `api_max_body`: bytes of a request body, default 6 MiB */
+    unsigned api_auth_failures; /* `api_auth_failures`: failed authentications per
+                                   address and minute before 429, default 10 */
 } mt_config;
 
 /* Loads the config: explicit_path, else $MAILTOKEN_CONF, else
@@ -591,10 +602,14 @@ typedef struct mt_event_query {
     const char *subject; /* exact, or NULL */
     int64_t since;       /* at >= since, or 0 */
     size_t limit;        /* 0: no limit; newest first */
+    size_t offset;       /* skip the newest `offset` matches */
 } mt_event_query;
 
 mt_status mt_store_event_list(mt_store *store, const mt_event_query *query, mt_event **out,
                               size_t *n);
+/* Added for the API's paged audit trail: how many events match (limit and
+ * offset ignored). */
+mt_status mt_store_event_count(mt_store *store, const mt_event_query *query, size_t *total);
 void mt_event_list_free(mt_event *events, size_t n);
 
 /* ----------------------------------------------------------------- summary */
@@ -715,6 +730,51 @@ mt_status mt_store_renewal_install(mt_store *store, int64_t renewal_id, const ui
 mt_status mt_store_ca_message_save(mt_store *store, int64_t org_id, const char *profile,
                                    const char *message_id, const char *body_json,
                                    bool *was_new);
+
+/* ---------------------------------------------------------------- API keys */
+
+/* Bearer keys of `mailtoken serve`, one organisation each.  The store keeps
+ * a hash of each key only: the key itself exists once, in the mt_secret
+ * returned at creation. */
+typedef enum mt_api_scope {
+    MT_SCOPE_READ = 0,  /* reads */
+    MT_SCOPE_WRITE = 1, /* reads, uploads, accounts, renewals */
+    MT_SCOPE_ADMIN = 2  /* everything: deletions, the audit trail */
+} mt_api_scope;
+
+const char *mt_api_scope_name(mt_api_scope scope); /* "read", "write", "admin" */
+/* MT_ERR_INVALID naming the value when it is not read, write or admin. */
+mt_status mt_api_scope_parse(const char *text, mt_api_scope *out);
+
+typedef struct mt_api_key {
+    int64_t id;
+    int64_t org_id;
+    char *org_name;
+    char *name;          /* label given at creation, or NULL */
+    mt_api_scope scope;
+    char *prefix;        /* the key's first characters, to recognise it by */
+    int64_t created_at;
+    int64_t expires_at;  /* Unix time; 0: never */
+    int64_t revoked_at;  /* Unix time; 0: not revoked */
+} mt_api_key;
+
+/* Makes a random key ("mtk_" and 43 base64url characters), stores its hash
+ * and an audit event; *key is the key, to show once.  expires_at 0: never,
+ * else it must lie in the future. */
+mt_status mt_store_api_key_create(mt_store *store, int64_t org_id, mt_api_scope scope,
+                                  const char *name, int64_t expires_at, int64_t *key_id,
+                                  mt_secret **key);
+/* The key whose hash matches (MT_ERR_NOT_FOUND "unknown API key").  Revoked
+ * and expired keys are returned too: the caller refuses them, saying why. */
+mt_status mt_store_api_key_find(mt_store *store, const char *key, size_t key_len,
+                                mt_api_key **out);
+/* org_id 0: every organisation; in id order. */
+mt_status mt_store_api_key_list(mt_store *store, int64_t org_id, bool include_revoked,
+                                mt_api_key **out, size_t *n);
+/* MT_ERR_NOT_FOUND (not in the organisation), MT_ERR_CONFLICT (already revoked). */
+mt_status mt_store_api_key_revoke(mt_store *store, int64_t org_id, int64_t key_id);
+void mt_api_key_free(mt_api_key *key);
+void mt_api_key_list_free(mt_api_key *keys, size_t n);
 
 #ifdef __cplusplus
 }

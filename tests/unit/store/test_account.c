@@ -158,6 +158,26 @@ static void set_primary_and_history(void **state)
     mt_account_free(account);
 }
 
+/* An internal account's primary keeps a private key: a public-only
+ * certificate naming the email may join the history, not replace the primary. */
+static void internal_primary_keeps_a_key(void **state)
+{
+    test_env *env = *state;
+    int64_t keyed = test_import(env, "alice", false);
+    int64_t public_only = test_import(env, "alice-old", true);
+    assert_int_equal(mt_store_account_create(env->store, env->org_id, "alice@example.org", keyed, &keyed, 1), MT_OK);
+    assert_int_equal(mt_store_account_add_to_history(env->store, env->org_id, "alice@example.org", public_only), MT_OK);
+    snapshot before = take(env);
+    expect_failure(env, mt_store_account_set_primary(env->store, env->org_id, "alice@example.org", public_only),
+                   MT_ERR_INVALID, "the primary of an internal account must have one");
+    assert_unchanged(env, before);
+    /* An external account may change to another public certificate, or gain a key. */
+    int64_t history[] = {public_only, keyed};
+    assert_int_equal(mt_store_account_delete(env->store, env->org_id, "alice@example.org", false), MT_OK);
+    assert_int_equal(mt_store_account_create(env->store, env->org_id, "alice@example.org", public_only, history, 2), MT_OK);
+    assert_int_equal(mt_store_account_set_primary(env->store, env->org_id, "alice@example.org", keyed), MT_OK);
+}
+
 static void external_account(void **state)
 {
     test_env *env = *state;
@@ -303,6 +323,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(certificate_must_name_email, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(invalid_email_and_org, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(set_primary_and_history, test_env_setup, test_env_teardown),
+        cmocka_unit_test_setup_teardown(internal_primary_keeps_a_key, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(external_account, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(delete_keeps_token_and_purges, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(recreated_account_starts_clean, test_env_setup, test_env_teardown),

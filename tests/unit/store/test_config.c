@@ -48,6 +48,11 @@ static void defaults(void **state)
     assert_false(config->pin_counter_best_effort);
     assert_false(config->pin_allow_digits_only);
     assert_false(config->strict);
+    assert_null(config->api_listen);
+    assert_int_equal(config->api_max_connections, 64);
+    assert_int_equal(config->api_timeout, 30);
+    assert_int_equal(config->api_max_body, 6 * 1024 * 1024);
+    assert_int_equal(config->api_auth_failures, 10);
     mt_config_free(config);
 }
 
@@ -69,7 +74,15 @@ static void full_file(void **state)
                                   "strict = true\n"
                                   "recovery_key_file = /etc/mailtoken/recovery.key\n"
                                   "ca_bundle = /etc/ssl/certs/ca-certificates.crt\n"
-                                  "accounts = org=acme;emails=alice@*,*@sales.example.org;kind=internal\n");
+                                  "accounts = org=acme;emails=alice@*,*@sales.example.org;kind=internal\n"
+                                  "api_listen = [::]:8443\n"
+                                  "api_tls_cert = /etc/mailtoken/api.crt\n"
+                                  "api_tls_key = /etc/mailtoken/api.key\n"
+                                  "api_plain_listen = unix:/run/mailtoken/api.sock\n"
+                                  "api_max_connections = 200\n"
+                                  "api_timeout = 10\n"
+                                  "api_max_body = 2097152\n"
+                                  "api_auth_failures = 3\n");
     mt_config *config = NULL;
     assert_int_equal(mt_config_load(path, &config), MT_OK);
     assert_string_equal(config->source_path, path);
@@ -87,6 +100,14 @@ static void full_file(void **state)
     assert_string_equal(config->filter.org, "acme");
     assert_int_equal(config->filter.n_email_globs, 2);
     assert_int_equal(config->filter.kind, MT_FILTER_INTERNAL);
+    assert_string_equal(config->api_listen, "[::]:8443");
+    assert_string_equal(config->api_tls_cert, "/etc/mailtoken/api.crt");
+    assert_string_equal(config->api_tls_key, "/etc/mailtoken/api.key");
+    assert_string_equal(config->api_plain_listen, "unix:/run/mailtoken/api.sock");
+    assert_int_equal(config->api_max_connections, 200);
+    assert_int_equal(config->api_timeout, 10);
+    assert_int_equal(config->api_max_body, 2097152);
+    assert_int_equal(config->api_auth_failures, 3);
     char *store = NULL;
     assert_int_equal(mt_config_store_path(config, &store), MT_OK);
     assert_string_equal(store, "/srv/mailtoken/store.db");
@@ -112,6 +133,8 @@ static void errors_name_file_and_line(void **state)
         {"accounts = kind=sideways\n", ":1: accounts filter: kind must be"},
         {"pin_counter = sometimes\n", ":1: pin_counter must be required or best-effort"},
         {"so_pin_max_delay = 7200\n", ":1: so_pin_max_delay must be a number up to 3600"},
+        {"api_timeout = 0\n", ":1: api_timeout must be at least 1"},
+        {"api_max_body = lots\n", ":1: api_max_body must be a number"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *path = write_conf("bad.conf", cases[i].text);

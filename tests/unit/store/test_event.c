@@ -40,7 +40,20 @@ static void filters(void **state)
     mt_event_query limited = {.limit = 3};
     assert_int_equal(mt_store_event_list(env->store, &limited, &events, &n), MT_OK);
     assert_int_equal(n, 3);
+    int64_t third = events[2].id;
     mt_event_list_free(events, n);
+
+    /* pages: offset skips the newest, count ignores limit and offset */
+    mt_event_query page = {.limit = 3, .offset = 2};
+    assert_int_equal(mt_store_event_list(env->store, &page, &events, &n), MT_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(events[0].id, third);
+    mt_event_list_free(events, n);
+    size_t total = 0;
+    assert_int_equal(mt_store_event_count(env->store, &page, &total), MT_OK);
+    assert_int_equal(total, 7);
+    assert_int_equal(mt_store_event_count(env->store, &q, &total), MT_OK);
+    assert_int_equal(total, 2);
 
     mt_event_query other_org = {.org_id = env->org_id + 1};
     assert_int_equal(mt_store_event_list(env->store, &other_org, &events, &n), MT_OK);
