@@ -2,6 +2,7 @@
  * The store belongs to a service account that users cannot read; for each
  * desktop user a p11-kit server, running as that account, serves the user's
  * own token over a socket only that user may use. */
+#include "cli.h"
 #include "uri.h"
 
 #include <errno.h>

@@ -117,6 +117,13 @@ static void upload(mt_api_request *req, bool p12)
         st = mt_cli_set_error(MT_ERR_INVALID,
                               "certificateData holds %zu certificates: upload one per request",
                               prepared.parsed->n_entries);
+    else if (st == MT_OK && p12 && prepared.parsed->entries[0].cert->n_emails == 0)
+        /* `cert import` stores it without its key; a P12 upload is for the key */
+        st = mt_cli_set_error(MT_ERR_INVALID,
+                              "certificateData: certificate \"%s\" names no email address, so its "
+                              "private key cannot belong to an account (upload/pem stores such a "
+                              "certificate, without a key)",
+                              prepared.parsed->entries[0].cert->subject);
     if (st != MT_OK) {
         mt_api_fail(req, st, "certificateData");
         goto out;

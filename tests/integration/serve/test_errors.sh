@@ -50,7 +50,7 @@ json 400 "certificateData is not a PKCS#12 (P12) file" POST /certificates/upload
     "{\"certificateData\": \"$(base64 -w0 "$TD/users/partner.crt")\"}"
 json 400 "certificateData: " POST /certificates/upload/p12 \
     "{\"certificateData\": \"$(base64 -w0 "$TD/bad/truncated.p12")\", \"password\": \"$(cat "$TD/bad/truncated.pass")\"}"
-json 400 "certificateData holds 2 certificates: upload one per request" POST /certificates/upload/p12 \
+json 400 "certificateData holds 3 certificates: upload one per request" POST /certificates/upload/p12 \
     "{\"certificateData\": \"$(base64 -w0 "$TD/bad/multikey.p12")\", \"password\": \"$(cat "$TD/bad/multikey.pass")\"}"
 json 400 "email" POST /certificates/upload/p12 \
     "{\"certificateData\": \"$(base64 -w0 "$TD/bad/noemail.p12")\", \"password\": \"$(cat "$TD/bad/noemail.pass")\"}"

@@ -42,7 +42,8 @@ body_is '[.certificates[].id] | join(",")' "$alice"
 # The primary of an internal account keeps a private key: a public-only
 # certificate naming alice may join the history, not become the primary.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=Alice Public" \
-    -addext "subjectAltName=email:alice@example.org" -keyout "$T/alice2.key" -out "$T/alice2.crt" 2>/dev/null
+    -addext "subjectAltName=email:alice@example.org" -addext "basicConstraints=critical,CA:FALSE" \
+    -keyout "$T/alice2.key" -out "$T/alice2.crt" 2>/dev/null # (a CA certificate would be an authority's)
 api_json POST /certificates/upload/pem "$(jq -n --rawfile pem "$T/alice2.crt" '{certificateData: $pem}')"
 expect 201
 public=$(jq -r .id "$T/body")
