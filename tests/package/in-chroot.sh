@@ -127,12 +127,29 @@ others=$(in_root find /var/lib/mailtoken ! -user mailtoken)
 must "the service account imports after root used the module" as_service \
     mailtoken cert import --account auto --password-file /tmp/import/bob.pass /tmp/import/bob.p12
 
-step "units: systemd-analyze verify"
+step "units: systemd-analyze verify, the renewal service's commands"
 for unit in $UNITS; do
     # --man=no: the chroot has no man-db to look up Documentation= pages.
     must "systemd-analyze verify ${unit##*/}" in_root systemd-analyze verify --man=no "$unit"
     [ ! -s "$WORK/out" ] || { cat "$WORK/out" >&2; fail "systemd-analyze verify ${unit##*/} has complaints"; }
 done
+
+# The renewal service's commands, as its user with its environment: nothing
+# to renew in this store, so each must succeed.
+RENEW_UNIT=/lib/systemd/system/mailtoken-renew.service
+grep -qx 'User=mailtoken' "$ROOT$RENEW_UNIT" || fail "$RENEW_UNIT does not run as the mailtoken user"
+service_env=()
+while IFS= read -r line; do
+    case $line in
+        Environment=*) service_env+=("${line#Environment=}") ;;
+        ExecStart=*)
+            command=${line#ExecStart=}
+            # shellcheck disable=SC2086 # the unit's command line, split as systemd does
+            must "$RENEW_UNIT: ${command#-} as the service account" \
+                as_service env "${service_env[@]}" ${command#-}
+            ;;
+    esac
+done <"$ROOT$RENEW_UNIT"
 
 step "upgrade: the renewal timer enabled, then the packages reinstalled"
 must "systemctl enable mailtoken-renew.timer" in_root systemctl enable mailtoken-renew.timer
