@@ -9,8 +9,8 @@
 # whose usage lines name further subcommands ("mailtoken renew status ...").
 _mailtoken_read_help()
 {
-    local line section= opt rest usage_re="mailtoken +${2:+${2// / +} +}([a-z][a-z0-9-]*)( |$)"
-    _mt_words= _mt_opts="--help --json" _mt_files=
+    local line section="" opt rest usage_re="mailtoken +${2:+${2// / +} +}([a-z][a-z0-9-]*)( |$)"
+    _mt_words="" _mt_opts="--help --json" _mt_files=""
     _mt_argof=()
     while IFS= read -r line; do
         case $line in
@@ -55,22 +55,22 @@ _mailtoken()
             path+=("$w")
             _mailtoken_read_help "$("$prog" "${path[@]}" --help 2>/dev/null)" "${path[*]}"
         else
-            _mt_words= # an argument: no subcommand can follow
+            _mt_words="" # an argument: no subcommand can follow
         fi
     done
     [[ $prev == -* ]] && value=${_mt_argof[$prev]-}
     if [[ -n $value ]]; then
         case $value in
-            FOLDER | DIR) COMPREPLY=($(compgen -d -- "$cur")) ;;
-            F | FILE | PATH | CSV | CERT | *FILE) COMPREPLY=($(compgen -f -- "$cur")) ;;
+            FOLDER | DIR) mapfile -t COMPREPLY < <(compgen -d -- "$cur") ;;
+            F | FILE | PATH | CSV | CERT | *FILE) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
         esac
         compopt -o filenames 2>/dev/null
     elif [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "$_mt_opts" -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -W "$_mt_opts" -- "$cur")
     elif [[ -n $_mt_words ]]; then
-        COMPREPLY=($(compgen -W "$_mt_words" -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -W "$_mt_words" -- "$cur")
     elif [[ -n $_mt_files ]]; then
-        COMPREPLY=($(compgen -f -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         compopt -o filenames 2>/dev/null
     fi
     return 0

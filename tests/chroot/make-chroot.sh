@@ -11,7 +11,7 @@
 # the chroot, end with COMMAND however it ends (error, Ctrl-C, SIGKILL), and
 # none of them is ever seen by the host.  The chroot's files are then deleted
 # (--keep leaves them and prints where); a run killed before it could delete
-# them is cleaned by the next run.
+# them is cleaned by the next run (so is one kept with --keep).
 #
 # The base system, `debootstrap --variant=minbase bookworm` plus --include, is
 # made once per package list and kept in the cache (default: $MT_CHROOT_CACHE,
@@ -158,7 +158,7 @@ flock 9
 exec 7>&-
 cleanup() {
     if [ -n "$KEEP" ]; then
-        say "kept: $RUN (upper/ holds the changes made over $BASE, or root/ a whole copy)"
+        say "kept until the next run: $RUN (upper/ holds the changes made over $BASE, or root/ a whole copy)"
     elif findmnt -rn -o TARGET | grep -qF "$RUN/"; then
         say "not deleted: something is mounted under $RUN"
     else

@@ -77,8 +77,9 @@ version=$(dpkg-deb -f "$ROOT$(grep /mailtoken_ <<<"$DEB_FILES")" Version)
     fail "mailtoken --version says \"$(in_root mailtoken --version)\", the package is $version"
 passwd=$(in_root getent passwd mailtoken) || fail "no mailtoken user after installation"
 IFS=: read -r _ _ uid _ _ home shell <<<"$passwd"
-[ "$uid" -lt 1000 ] && [ "$home" = /var/lib/mailtoken ] && [ "$shell" = /usr/sbin/nologin ] ||
+if [ "$uid" -ge 1000 ] || [ "$home" != /var/lib/mailtoken ] || [ "$shell" != /usr/sbin/nologin ]; then
     fail "the mailtoken user is not a system account at home in /var/lib/mailtoken: $passwd"
+fi
 in_root getent group mailtoken >/dev/null || fail "no mailtoken group after installation"
 [ "$(in_root stat -c '%U:%G %a' /var/lib/mailtoken)" = "mailtoken:mailtoken 750" ] ||
     fail "/var/lib/mailtoken is $(in_root stat -c '%U:%G %a' /var/lib/mailtoken), expected mailtoken:mailtoken 750"
