@@ -59,7 +59,7 @@ deps=()
 for deb in $DEB_FILES; do
     for field in Depends Recommends; do
         value=$(dpkg-deb -f "$ROOT$deb" "$field" | tr ',' '\n' | sed 's/^ *//' |
-            grep -Ev '^(mailtoken|mailtoken-pkcs11)( |$)' | paste -sd, || :)
+            sed -E '/^(mailtoken|mailtoken-pkcs11)( |$)/d' | paste -sd,)
         [ -z "$value" ] || deps+=("$value")
     done
 done
@@ -88,7 +88,7 @@ grep -q '^ /etc/mailtoken/mailtoken.conf ' <<<"$(in_root dpkg-query -W -f '${Con
 UNITS=$(in_root dpkg -L mailtoken | grep -E '^/lib/systemd/system/[^/]+\.(service|socket|timer|path|target)$')
 grep -q '/mailtoken-renew.timer$' <<<"$UNITS" || fail "the renewal timer is not installed"
 for unit in $UNITS; do
-    state=$(in_root systemctl is-enabled "${unit##*/}" 2>&1 || :)
+    state=$(in_root systemctl is-enabled "${unit##*/}" 2>&1) || : # exit 1: not enabled
     case $state in
         disabled | static) ;;
         *) fail "${unit##*/} is \"$state\" after installation: nothing may be enabled unasked" ;;
