@@ -3,6 +3,8 @@
 #   ./dev.sh demo    install what is needed, build, run the end-to-end demo
 #   ./dev.sh test    install what is needed, build, run every test (plus ASan+UBSan)
 #   ./dev.sh build   install what is needed and build into ./build
+#   ./dev.sh package [DIR]  Debian packages (dpkg-buildpackage -us -uc -b) from a clean
+#                    copy of the tree, into DIR (default ./build-deb); see docs/install.md
 #   ./dev.sh deps    install the Debian packages only
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -17,6 +19,7 @@ PACKAGES=(
   clang libclang-rt-14-dev  # libFuzzer (tests/fuzz/pkcs11)
   thunderbird               # headless Thunderbird test; its own NSS for cmsutil
   python3-yaml              # the OpenAPI document's check (serve tests)
+  debhelper debootstrap lintian  # ./dev.sh package, the package test, tests/chroot
 )
 JOBS=$(nproc 2>/dev/null || echo 2)
 
@@ -49,6 +52,40 @@ run_tests() { # run_tests DIR [ctest args...]
   ctest --test-dir "$dir" --output-on-failure -j"$JOBS" "$@"
 }
 
+# The files of the tree as git knows them (tracked, or new and not ignored), in
+# their working-tree state: no build directory, nothing left over.
+copy_clean_tree() { # copy_clean_tree DEST
+  local dest=$1 f
+  mkdir -p "$dest"
+  if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    git ls-files -z --cached --others --exclude-standard |
+      while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+      tar --null -T - -cf - | tar -xf - -C "$dest"
+  else
+    tar --exclude='./build*' --exclude='./obj-*' -cf - . | tar -xf - -C "$dest"
+  fi
+}
+
+package() { # package [DIR]: the .deb files, .changes and .buildinfo into DIR
+  local out=${1:-build-deb} version src
+  version=$(dpkg-parsechangelog -SVersion)
+  rm -rf "$out"
+  src="$out/src/mailtoken-$version"
+  copy_clean_tree "$src"
+  if ! (cd "$src" && dpkg-checkbuilddeps); then
+    log "installing the build dependencies of debian/control"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get build-dep -y -qq \
+      ${DEB_BUILD_PROFILES:+-P "${DEB_BUILD_PROFILES// /,}"} "$(cd "$src" && pwd)"
+  fi
+  log "dpkg-buildpackage -us -uc -b (DEB_BUILD_OPTIONS=${DEB_BUILD_OPTIONS:-})"
+  (cd "$src" && dpkg-buildpackage -us -uc -b)
+  mv "$out"/src/*.deb "$out"/src/*.changes "$out"/src/*.buildinfo "$out"/
+  rm -rf "$out/src"
+  log "packages in $out: $(cd "$out" && echo *.deb)"
+}
+
 case "${1:-help}" in
   deps) deps ;;
   build) deps; build build ;;
@@ -63,13 +100,17 @@ case "${1:-help}" in
     log "tests under ASan+UBSan"
     run_tests build-asan -LE 'nosan'
     ;;
+  package)
+    deps
+    package "${2:-}"
+    ;;
   demo)
     deps
     build build
     exec ./demo/demo.sh build
     ;;
   *)
-    sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
     [ "${1:-help}" = help ] || exit 2
     ;;
 esac
