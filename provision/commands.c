@@ -12,7 +12,6 @@ int mt_cmd_uri(mt_cli *cli, int argc, char **argv);
 int mt_cmd_migrate(mt_cli *cli, int argc, char **argv);
 int mt_cmd_ca(mt_cli *cli, int argc, char **argv);
 int mt_cmd_renew(mt_cli *cli, int argc, char **argv);
-int mt_cmd_org(mt_cli *cli, int argc, char **argv);
 int mt_cmd_serve(mt_cli *cli, int argc, char **argv);
 int mt_cmd_api_key(mt_cli *cli, int argc, char **argv);
 
@@ -20,15 +19,14 @@ const mt_command mt_commands[] = {
     {"init", "create the store and an organisation (asks for the SO PIN)", mt_cmd_init},
     {"cert", "import, list, show, update, export and delete certificates", mt_cmd_cert},
     {"account", "create and manage email accounts, their certificates and PINs", mt_cmd_account},
-    {"org", "the organisation's SO PIN: state, recovery key file, unlock", mt_cmd_org},
+    {"org", "the organisation's SO PIN (state, unlock) and recovery key", mt_cmd_org},
     {"status", "store path, counts, certificates expiring soon, pending renewals", mt_cmd_status},
     {"log", "the audit trail", mt_cmd_log},
     {"uri", "the PKCS#11 URI (RFC 7512) of an account's token and objects", mt_cmd_uri},
-    {"p11-server", "privilege-separated mode: a p11-kit server per user (setup)", mt_cmd_p11_server},
+    {"p11-server", "privilege-separated mode: a p11-kit server per user (setup, grant)", mt_cmd_p11_server},
     {"migrate", "import certificates and keys from a PKCS#11 token (SoftHSM)", mt_cmd_migrate},
     {"ca", "CA profiles for renewals: add, list, show, remove, test", mt_cmd_ca},
     {"renew", "renew certificates through a CA; status, resume, cancel", mt_cmd_renew},
-    {"org", "the organisation's keys: export the recovery key (gateway mode)", mt_cmd_org},
     {"serve", "the managed-store API over HTTPS (docs/api.md)", mt_cmd_serve},
     {"api-key", "Bearer keys of the API: create, list, revoke", mt_cmd_api_key},
 };

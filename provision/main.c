@@ -26,7 +26,7 @@ static void print_help(void)
 {
     fputs(main_help, stdout);
     for (size_t i = 0; i < mt_n_commands; i++)
-        printf("  %-10s %s\n", mt_commands[i].name, mt_commands[i].summary);
+        printf("  %-11s %s\n", mt_commands[i].name, mt_commands[i].summary);
     printf("\nRun 'mailtoken COMMAND --help' for a command's options; exit codes in mailtoken(1).\n");
 }
 
