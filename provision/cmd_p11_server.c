@@ -174,8 +174,8 @@ static int p11_server_setup(mt_cli *cli, int argc, char **argv)
                "  systemctl enable --now mailtoken-p11-server@%s.service\n"
                "  %s's mail client loads p11-kit-client.so, with\n"
                "    P11_KIT_SERVER_ADDRESS=unix:path=%s\n"
-               "  (or mailtoken-p11-link.service links it where p11-kit-client.so looks by\n"
-               "  default: docs/deployment.md)\n",
+               "  (or the user unit mailtoken-p11-link.service links it where\n"
+               "  p11-kit-client.so looks by default: docs/deployment.md)\n",
                conf, user, uri, owner, user, user, socket_path);
     }
 out:
@@ -269,7 +269,8 @@ static const char p11_server_help[] =
     "     server runs as the service account and answers USER only;\n"
     "  3. the user's mail client loads p11-kit-client.so (Thunderbird: Security\n"
     "     Devices, or the SecurityDevices policy) and finds the socket through\n"
-    "     P11_KIT_SERVER_ADDRESS or mailtoken-p11-link.service.\n";
+    "     P11_KIT_SERVER_ADDRESS or mailtoken-p11-link.service (a user unit,\n"
+    "     docs/systemd/user/; /usr/lib/systemd/user/ once packaged).\n";
 
 static const mt_subcommand p11_server_subcommands[] = {
     {"setup", "check the store's permissions, write a user's server config", p11_server_setup},

@@ -87,6 +87,8 @@ grep -q '^ /etc/mailtoken/mailtoken.conf ' <<<"$(in_root dpkg-query -W -f '${Con
     fail "/etc/mailtoken/mailtoken.conf is not a conffile"
 UNITS=$(in_root dpkg -L mailtoken | grep -E '^/lib/systemd/system/[^/]+\.(service|socket|timer|path|target)$')
 grep -q '/mailtoken-renew.timer$' <<<"$UNITS" || fail "the renewal timer is not installed"
+USER_UNITS=$(in_root dpkg -L mailtoken | grep -E '^/usr/lib/systemd/user/[^/]+\.(service|socket|timer|path|target)$')
+grep -q '/mailtoken-p11-link.service$' <<<"$USER_UNITS" || fail "the p11-link user unit is not installed"
 for unit in $UNITS; do
     state=$(in_root systemctl is-enabled "${unit##*/}" 2>&1) || : # exit 1: not enabled
     case $state in
@@ -129,7 +131,8 @@ must "the service account imports after root used the module" as_service \
     mailtoken cert import --account auto --password-file /tmp/import/bob.pass /tmp/import/bob.p12
 
 step "units: systemd-analyze verify, the renewal service's commands"
-for unit in $UNITS; do
+# (user units too: checked as unit files, the chroot runs no user manager)
+for unit in $UNITS $USER_UNITS; do
     # --man=no: the chroot has no man-db to look up Documentation= pages.
     must "systemd-analyze verify ${unit##*/}" in_root systemd-analyze verify --man=no "$unit"
     [ ! -s "$WORK/out" ] || { cat "$WORK/out" >&2; fail "systemd-analyze verify ${unit##*/} has complaints"; }
