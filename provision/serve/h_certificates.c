@@ -52,6 +52,22 @@ static mt_status parse(const uint8_t *data, size_t len, const mt_secret *passwor
     return st;
 }
 
+/* The entries of the file that could not be imported (`cert import --json`'s
+ * "skipped"), with the API's name for a serial number. */
+static json_t *skipped_json(json_t *skipped)
+{
+    json_t *out = json_array(), *entry;
+    size_t i;
+    json_array_foreach(skipped, i, entry)
+    {
+        json_t *copy = json_copy(entry);
+        json_object_set(copy, "serialNumber", json_object_get(entry, "serial"));
+        json_object_del(copy, "serial");
+        json_array_append_new(out, copy);
+    }
+    return out;
+}
+
 /* Stores the one certificate of the upload; answers 201 (new) or 200 (it was there). */
 static void store_upload(mt_api_request *req, mt_prepared *prepared, const char *name,
                          const char *description)
@@ -76,6 +92,7 @@ static void store_upload(mt_api_request *req, mt_prepared *prepared, const char 
     }
     json_t *obj = mt_api_cert_json(cert);
     json_object_set(obj, "warnings", json_object_get(result, "warnings"));
+    json_object_set_new(obj, "skipped", skipped_json(json_object_get(result, "skipped")));
     mt_api_location(req, "certificates/%lld", (long long)id);
     mt_api_reply(req, outcome == MT_FILE_IMPORTED ? 201 : 200, obj);
 out:

@@ -1,6 +1,16 @@
 # Helpers for shell tests that drive the `mailtoken` binary: sourced after the
 # test has set MT_BIN (the binary) and T (its temporary directory).
 
+# mt_test_home: the test's own home and store under $T, and none of the
+# caller's mailtoken settings (config, secrets, account filter).
+mt_test_home() {
+    export HOME=$T/home XDG_DATA_HOME=$T/home/.local/share MAILTOKEN_STORE=$T/store.db
+    mkdir -p "$HOME"
+    unset MAILTOKEN_CONF MAILTOKEN_SO_PIN MAILTOKEN_PIN MAILTOKEN_NEW_PIN MAILTOKEN_P12_PASSWORD \
+        MAILTOKEN_ACCOUNTS
+    umask 077
+}
+
 fail() {
     printf 'FAIL: %s\n' "$*" >&2
     exit 1
@@ -29,4 +39,32 @@ jq_is() {
     local got
     got=$(jq -r "$1" "$T/out") || fail "jq '$1' failed on: $(head -c 2000 "$T/out")"
     [ "$got" = "$2" ] || fail "jq '$1': got '$got', expected '$2'"
+}
+
+# The state of the store: every row of every table (sqlite3 .dump: stricter
+# than any listing).  After a failed command or a refused request it must not
+# move.  SNAPSHOT_SKIP='TABLE|TABLE...' leaves out those tables' rows (a wrong
+# PIN moves its failure counter and is an audit event, by design).
+snapshot() {
+    sqlite3 "$MAILTOKEN_STORE" .dump | grep -Ev "^INSERT INTO \"?(${SNAPSHOT_SKIP:-no table})\"? " \
+        >"$T/snapshot.$1" || fail "snapshot $1: sqlite3 .dump failed"
+    grep -q '^INSERT INTO' "$T/snapshot.$1" || fail "snapshot $1: an empty store?"
+}
+# assert_unchanged: after `snapshot before`, nothing changed.
+assert_unchanged() {
+    snapshot after
+    cmp -s "$T/snapshot.before" "$T/snapshot.after" ||
+        fail "the store changed: $(diff "$T/snapshot.before" "$T/snapshot.after" | head -20)"
+}
+
+# client CMD...: a third-party client loading the module; under the
+# sanitizers with their runtime preloaded, its own leaks not checked
+# (MT_CLIENT_ASAN_OPTIONS), the module's code checked all the same.
+client() {
+    if [ -n "${MT_PRELOAD:-}" ]; then
+        ASAN_OPTIONS=${MT_CLIENT_ASAN_OPTIONS:-${ASAN_OPTIONS:-}} \
+            LD_PRELOAD="$MT_PRELOAD${LD_PRELOAD:+:$LD_PRELOAD}" "$@"
+    else
+        "$@"
+    fi
 }

@@ -6,13 +6,8 @@ MT_BIN=${1:?usage: test.sh PATH-TO-mailtoken}
 TD=$MT_TESTDATA
 T=$(mktemp -d "${TMPDIR:-/tmp}/mailtoken-cli-test.XXXXXX")
 trap 'rm -rf "$T"' EXIT
-export HOME=$T/home XDG_DATA_HOME=$T/home/.local/share
-mkdir -p "$HOME"
-unset MAILTOKEN_CONF MAILTOKEN_SO_PIN MAILTOKEN_PIN MAILTOKEN_NEW_PIN MAILTOKEN_P12_PASSWORD
-export MAILTOKEN_STORE=$T/store.db
-umask 077
-
 . "$(dirname "${BASH_SOURCE[0]}")/../mailtoken-run.sh"
+mt_test_home
 
 mt() { "$MT_BIN" "$@"; }
 
@@ -46,21 +41,6 @@ import_pem() { # import_pem FILE: prints the id
     jq -r '.files[0].certificates[0].id' "$T/out"
 }
 
-# The state of the store: every row of every table (sqlite3 .dump: stricter
-# than any listing).  After a failed command it must not move.
-# SNAPSHOT_SKIP='TABLE|TABLE...' leaves out those tables' rows (a wrong PIN
-# moves its failure counter and is an audit event, by design).
-snapshot() {
-    sqlite3 "$MAILTOKEN_STORE" .dump | grep -Ev "^INSERT INTO \"?(${SNAPSHOT_SKIP:-no table})\"? " \
-        >"$T/snapshot.$1" || fail "snapshot $1: sqlite3 .dump failed"
-    grep -q '^INSERT INTO' "$T/snapshot.$1" || fail "snapshot $1: an empty store?"
-}
-# unchanged ARGS...: runs after `snapshot before`, checks nothing changed.
-assert_unchanged() {
-    snapshot after
-    cmp -s "$T/snapshot.before" "$T/snapshot.after" ||
-        fail "store changed by a failed command: $(diff "$T/snapshot.before" "$T/snapshot.after" | head -20)"
-}
 # fails_cleanly CODE TEXT ARGS...: exit CODE, TEXT on stderr, store unchanged.
 fails_cleanly() {
     local code=$1 text=$2

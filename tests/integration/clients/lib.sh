@@ -31,17 +31,9 @@ need_env() {
     done
 }
 
-# Runs a client program; under ASan the sanitizer runtime must be loaded
-# first because the client dlopens our instrumented module (the client's own
-# leaks are not checked: MT_CLIENT_ASAN_OPTIONS).
-client() {
-    if [ -n "${MT_PRELOAD:-}" ]; then
-        ASAN_OPTIONS=${MT_CLIENT_ASAN_OPTIONS:-${ASAN_OPTIONS:-}} \
-            LD_PRELOAD="$MT_PRELOAD${LD_PRELOAD:+:$LD_PRELOAD}" "$@"
-    else
-        "$@"
-    fi
-}
+# client CMD...: runs a client program against the module (the sanitizer
+# runtime first under ASan; the client's own leaks are not checked).
+. "$(dirname "${BASH_SOURCE[0]}")/../mailtoken-run.sh"
 
 # Fresh work dir with its own HOME, so no user configuration (p11-kit
 # modules, NSS databases, mailtoken config) leaks in.

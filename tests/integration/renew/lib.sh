@@ -19,16 +19,11 @@ stop_sim() {
     fi
 }
 trap 'stop_sim; rm -rf "$T"' EXIT
-export HOME=$T/home XDG_DATA_HOME=$T/home/.local/share
-mkdir -p "$HOME"
-unset MAILTOKEN_CONF MAILTOKEN_SO_PIN MAILTOKEN_PIN MAILTOKEN_NEW_PIN MAILTOKEN_P12_PASSWORD \
-    MT_RENEW_KILL_AT
-export MAILTOKEN_STORE=$T/store.db
-umask 077
+. "$(dirname "${BASH_SOURCE[0]}")/../mailtoken-run.sh"
+mt_test_home
+unset MT_RENEW_KILL_AT
 
 EMAIL=alice@example.org
-
-. "$(dirname "${BASH_SOURCE[0]}")/../mailtoken-run.sh"
 
 # The template store: organisation, alice's P12 imported, her account.
 make_template() {

@@ -9,13 +9,9 @@ TD=$MT_TESTDATA
 T=$(mktemp -d "${TMPDIR:-/tmp}/mt-serve.XXXXXX")
 SERVER_PID=
 trap 'stop_server_quietly; rm -rf "$T"' EXIT
-export HOME=$T/home XDG_DATA_HOME=$T/home/.local/share
-mkdir -p "$HOME"
-unset MAILTOKEN_SO_PIN MAILTOKEN_PIN MAILTOKEN_NEW_PIN MAILTOKEN_P12_PASSWORD MAILTOKEN_ACCOUNTS
-export MAILTOKEN_STORE=$T/store.db MAILTOKEN_CONF=$T/mailtoken.conf
-umask 077
-
 . "$(dirname "${BASH_SOURCE[0]}")/../mailtoken-run.sh"
+mt_test_home
+export MAILTOKEN_CONF=$T/mailtoken.conf
 
 EXCHANGES=$T/exchanges.jsonl
 : >"$EXCHANGES"
@@ -54,13 +50,7 @@ new_key() {
 start_server() {
     stop_server_quietly
     : >"$T/server.log"
-    if [ -n "${MT_PRELOAD:-}" ]; then # leaks count for the server (OpenSSL's own aside)
-        ASAN_OPTIONS=${ASAN_OPTIONS/detect_leaks=0/detect_leaks=1:fast_unwind_on_malloc=0} \
-            LSAN_OPTIONS=suppressions=$MT_SOURCE_DIR/tests/unit/crypto/lsan.supp \
-            "$MT_BIN" serve "$@" 2>>"$T/server.log" &
-    else
-        "$MT_BIN" serve "$@" 2>>"$T/server.log" &
-    fi
+    "$MT_BIN" serve "$@" 2>>"$T/server.log" & # (under ASan, its leaks count)
     SERVER_PID=$!
     local i port=
     for i in $(seq 200); do
@@ -149,15 +139,6 @@ header_has() { grep -qi "^$1:" "$T/headers" || fail "no $1 header: $(cat "$T/hea
 # sql QUERY: one answer of the store (sqlite3 beside the server).
 sql() { sqlite3 "$MAILTOKEN_STORE" "$1"; }
 
-# The store's rows (sqlite3 .dump): after a refused request they must not move.
-snapshot() {
-    sqlite3 "$MAILTOKEN_STORE" .dump >"$T/snapshot.$1" || fail "snapshot $1: sqlite3 .dump failed"
-}
-assert_unchanged() { # after `snapshot before`
-    snapshot after
-    cmp -s "$T/snapshot.before" "$T/snapshot.after" ||
-        fail "the store changed: $(diff "$T/snapshot.before" "$T/snapshot.after" | head -20)"
-}
 # refused STATUS MESSAGE-PART METHOD PATH [curl options]: the status and
 # message, the store unchanged.
 refused() {
@@ -190,9 +171,7 @@ check_openapi() {
 # The request log: one line per request, with method, path, status, time, key.
 log_has() { grep -qF -- "$1" "$T/server.log" || fail "server log lacks '$1': $(tail -5 "$T/server.log")"; }
 
-# pkcs11-tool through the module (the sanitizer runtime first under ASan).
-p11() {
-    LD_PRELOAD="${MT_PRELOAD:-}" pkcs11-tool --module "$MT_MODULE" "$@"
-}
+# pkcs11-tool through the module.
+p11() { client pkcs11-tool --module "$MT_MODULE" "$@"; }
 # CKA_ID as the module sets it: SHA-1 of the RSA modulus.
 rsa_key_id() { openssl x509 -in "$1" -noout -modulus | cut -d= -f2 | xxd -r -p | sha1sum | cut -c1-40; }

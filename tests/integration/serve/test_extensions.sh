@@ -144,6 +144,32 @@ body_is .total 0 # none under way
 api GET "/audit?action=renewal.done"
 body_is '.events[0].actor' "api:key-$(sql "SELECT id FROM api_keys")"
 
+# What an upload could not use is said, as `cert import` says it: warnings,
+# and the entries of the file that were skipped (a Java keystore's DSA entry
+# beside the RSA one that is stored).
+api_json POST /certificates/upload/pem "$(jq -n --rawfile pem "$TD/bad/noemail.crt" '{certificateData: $pem}')"
+expect 201
+body_is '.warnings[0] | test("names no email address: it cannot belong to an account")' true
+body_is '.skipped | length' 0
+kpw=ks-secret-1
+for entry in "rsa-user RSA Rita rita" "dsa-user DSA Dan dan"; do
+    set -- $entry
+    keytool -genkeypair -keystore "$T/mixed.p12" -storetype PKCS12 -storepass "$kpw" -alias "$1" \
+        -keyalg "$2" -keysize 2048 -dname "CN=$3 Keystore,O=mailtoken Test" \
+        -ext "san=email:$4@example.org" -validity 365 >"$T/keytool.out" 2>&1 ||
+        fail "keytool: $(cat "$T/keytool.out")"
+done
+api_json POST /certificates/upload/p12 "{\"certificateData\": \"$(base64 -w0 "$T/mixed.p12")\", \"password\": \"$kpw\"}"
+expect 201
+body_is '.emails | join(",")' rita@example.org
+body_is .hasPrivateKey true
+body_is '.skipped | length' 1
+body_is '.skipped[0].friendlyName' dsa-user
+body_is '.skipped[0].subject' "CN=Dan Keystore,O=mailtoken Test"
+body_is '.skipped[0].algorithm' DSA
+body_is '.skipped[0].reason | test("DSA keys are not supported")' true
+body_is '.skipped[0].serialNumber | test("^[0-9a-f]+$")' true
+
 check_openapi
 stop_server
 echo ok
