@@ -23,7 +23,7 @@ unset MAILTOKEN_STORE
     export MAILTOKEN_SO_PIN=so-secret-1234 MAILTOKEN_NEW_PIN=alice-pin-1234
     export MAILTOKEN_P12_PASSWORD="$(cat "$TD/users/alice.pass")"
     # Under the sanitizer build the client needs the runtime before it loads the module.
-    p11tool() { LD_PRELOAD=${MT_PRELOAD:-} command p11tool "$@"; }
+    p11tool() { client command p11tool "$@"; }
     set -e
     # shellcheck disable=SC1090
     . "$T/session.sh"

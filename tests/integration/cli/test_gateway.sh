@@ -53,7 +53,7 @@ jq_is '.events | length' 1
 jq_is '.events[0].detail.file' "$T/keys/recovery.key"
 
 # --- a gateway: with the recovery key named, the module logs in without a PIN.
-login_nopin() { LD_PRELOAD=${MT_PRELOAD:-} python3 "$(dirname "$0")/p11_login_nopin.py" "$MODULE" "$1"; }
+login_nopin() { client python3 "$(dirname "$0")/p11_login_nopin.py" "$MODULE" "$1"; }
 rv=$(login_nopin alice@example.org) || fail "p11_login_nopin: $rv"
 [ "$rv" != 0x0 ] || fail "a module without the recovery key logged in without a PIN"
 printf 'recovery_key_file = %s\n' "$T/keys/recovery.key" >>"$T/gateway.conf"

@@ -37,7 +37,7 @@ sign_check() {
     run 0 account reset-pin "$token" --so-pin-file "$SO_PIN" --new-pin-file "$USER_PIN"
     printf 'S/MIME content to sign\n' >"$T/data"
     openssl x509 -in "$cert" -noout -pubkey >"$T/sign.pub"
-    LD_PRELOAD=${MT_PRELOAD:-} pkcs11-tool --module "$MODULE" --token-label "$token" --login \
+    client pkcs11-tool --module "$MODULE" --token-label "$token" --login \
         --pin "$(cat "$USER_PIN")" --sign -m "$mech" -i "$T/data" -o "$T/sig" "$@" \
         >"$T/p11.out" 2>&1 || fail "pkcs11-tool --sign for $token: $(cat "$T/p11.out")"
     openssl dgst -sha256 -verify "$T/sign.pub" -signature "$T/sig" "$T/data" >"$T/verify.out" 2>&1 ||

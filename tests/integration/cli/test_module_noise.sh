@@ -7,7 +7,7 @@ MODULE=${2:?usage: test_module_noise.sh MAILTOKEN MODULE}
 init_store
 import_user alice --account auto >/dev/null
 chmod 640 "$MAILTOKEN_STORE"
-list_tokens() { LD_PRELOAD=${MT_PRELOAD:-} p11tool --provider "$MODULE" --list-tokens; }
+list_tokens() { client p11tool --provider "$MODULE" --list-tokens; }
 
 # A mail client: the tokens, not a word from the module.
 unset MAILTOKEN_DEBUG

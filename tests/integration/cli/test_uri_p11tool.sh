@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 MODULE=${2:-$MT_BUILD_DIR/pkcs11/mailtoken-pkcs11.so}
 [ -f "$MODULE" ] || fail "no module at $MODULE"
-p11() { ASAN_OPTIONS=${MT_CLIENT_ASAN_OPTIONS:-${ASAN_OPTIONS:-}} LD_PRELOAD=${MT_PRELOAD:-} p11tool --provider "$MODULE" "$@"; }
+p11() { client p11tool --provider "$MODULE" "$@"; }
 
 init_store
 import_user alice --account auto >/dev/null
