@@ -3,7 +3,8 @@
  * pseudo-random overwrites, inserts and deletions from a fixed seed, so that
  * every build (CI, the sanitizer pass) exercises the target with the normal
  * compiler.  A file with a FILE.pass beside it gets that password appended
- * in the targets' input format (fuzz.h).
+ * in the targets' input format (fuzz.h).  A target with state to set up
+ * first (the module's) defines LLVMFuzzerInitialize, as for libFuzzer.
  *   usage: fuzz-TARGET-replay PATH...   (exit 0: no crash) */
 #include "fuzz.h"
 
@@ -142,11 +143,17 @@ static void replay_path(const char *path)
     free(names);
 }
 
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: %s PATH...\n", argv[0]);
         return 2;
+    }
+    if (LLVMFuzzerInitialize && LLVMFuzzerInitialize(&argc, &argv) != 0) {
+        fprintf(stderr, "%s: the target's setup failed\n", argv[0]);
+        return 1;
     }
     for (int i = 1; i < argc; i++)
         replay_path(argv[i]);

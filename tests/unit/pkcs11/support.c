@@ -204,3 +204,18 @@ void *test_cert_pubkey(const char *user)
     assert_non_null(pkey);
     return pkey;
 }
+
+int test_teardown_store(void **state)
+{
+    (void)state;
+    test_remove_store();
+    return 0;
+}
+
+int test_teardown_module(void **state)
+{
+    (void)state;
+    p11->C_Finalize(NULL);
+    test_remove_store();
+    return 0;
+}

@@ -30,6 +30,9 @@ void test_make_store(const char *const *users, size_t n);
 /* Adds users to the existing store (another process: mt-test-provision). */
 void test_add_users(const char *const *users, size_t n);
 void test_remove_store(void);
+/* Group teardowns for cmocka: the store removed; the module finalized first. */
+int test_teardown_store(void **state);
+int test_teardown_module(void **state);
 /* A user the test data lacks (P-521...), issued by the test CA into a
  * directory of its own (removed with the store): the P12's path, which
  * test_make_store takes in place of a user name.  NAME.key is beside it. */

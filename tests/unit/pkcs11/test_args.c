@@ -14,13 +14,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    test_remove_store();
-    return 0;
-}
-
 static void before_initialize(void **state)
 {
     (void)state;
@@ -405,5 +398,5 @@ int main(void)
         cmocka_unit_test(pin_changes), cmocka_unit_test(writes_refused),
         cmocka_unit_test(find_states),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, test_teardown_store);
 }

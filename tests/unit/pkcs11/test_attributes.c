@@ -23,14 +23,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    p11->C_Finalize(NULL);
-    test_remove_store();
-    return 0;
-}
-
 static size_t cert_der(const char *user, uint8_t **der)
 {
     char rel[64];
@@ -284,5 +276,5 @@ int main(void)
         cmocka_unit_test(key_attributes),
         cmocka_unit_test(ec_and_profile),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, test_teardown_module);
 }

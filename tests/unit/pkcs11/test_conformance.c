@@ -20,13 +20,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    test_remove_store();
-    return 0;
-}
-
 static void initialize_reserved_pointer(void **state)
 {
     (void)state;
@@ -482,5 +475,5 @@ int main(void)
         cmocka_unit_test(pin_policy_errors),
         cmocka_unit_test(session_objects_on_readonly_token),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, test_teardown_store);
 }

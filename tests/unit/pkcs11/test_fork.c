@@ -16,13 +16,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    test_remove_store();
-    return 0;
-}
-
 static CK_RV sign_once(CK_SESSION_HANDLE s)
 {
     uint8_t id[20], sig[512];
@@ -102,5 +95,5 @@ static void fork_child_starts_clean(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(fork_child_starts_clean)};
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, test_teardown_store);
 }

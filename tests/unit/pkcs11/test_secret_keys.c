@@ -31,14 +31,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    p11->C_Finalize(NULL);
-    test_remove_store();
-    return 0;
-}
-
 static CK_OBJECT_CLASS secret_class = CKO_SECRET_KEY;
 static CK_KEY_TYPE aes_type = CKK_AES, generic_type = CKK_GENERIC_SECRET;
 static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
@@ -692,5 +684,5 @@ int main(void)
         cmocka_unit_test(template_rules),
         cmocka_unit_test(mechanism_infos),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, test_teardown_module);
 }

@@ -34,13 +34,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    test_remove_store();
-    return 0;
-}
-
 static int verify_ec(EVP_PKEY *pub, const uint8_t *raw, size_t len, const uint8_t *msg,
                      size_t msg_len)
 {
@@ -164,5 +157,5 @@ static void threads_while_importing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(threads_while_importing)};
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, test_teardown_store);
 }
