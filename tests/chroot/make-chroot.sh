@@ -87,17 +87,19 @@ unshare --mount --pid --fork true 2>/dev/null ||
 apt_suites() {
     local f
     for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [ -f "$f" ] && awk '$1 == "deb" { i = 2; if ($2 ~ /^\[/) while ($i !~ /\]$/) i++; if ($2 ~ /^\[/) i++;
-                                          print $i, $(i + 1) }' "$f"
+        [ -f "$f" ] || continue # (a glob that matched nothing)
+        awk '$1 == "deb" { i = 2; if ($2 ~ /^\[/) while ($i !~ /\]$/) i++; if ($2 ~ /^\[/) i++;
+                           print $i, $(i + 1) }' "$f"
     done
     for f in /etc/apt/sources.list.d/*.sources; do
-        [ -f "$f" ] && awk 'function flush() { if (types ~ /(^| )deb( |$)/) for (u in uris) for (s in suites) print uris[u], suites[s];
-                                               delete uris; delete suites; types = "" }
-                            /^[ \t]*$/ { flush(); next }
-                            /^URIs:/ { split(substr($0, 6), uris, " ") }
-                            /^Suites:/ { split(substr($0, 8), suites, " ") }
-                            /^Types:/ { types = substr($0, 7) }
-                            END { flush() }' "$f"
+        [ -f "$f" ] || continue
+        awk 'function flush() { if (types ~ /(^| )deb( |$)/) for (u in uris) for (s in suites) print uris[u], suites[s];
+                                delete uris; delete suites; types = "" }
+             /^[ \t]*$/ { flush(); next }
+             /^URIs:/ { split(substr($0, 6), uris, " ") }
+             /^Suites:/ { split(substr($0, 8), suites, " ") }
+             /^Types:/ { types = substr($0, 7) }
+             END { flush() }' "$f"
     done
 }
 SOURCES=$(apt_suites | awk -v s="$SUITE" '$2 == s || $2 == s "-updates" || $2 == s "-security"' | sort -u)
