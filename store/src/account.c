@@ -136,7 +136,7 @@ mt_status mt_store_account_create(mt_store *store, int64_t org_id, const char *e
 {
     char *lower = NULL;
     sqlite3_stmt *stmt = NULL;
-    uint8_t pk[MT_SEAL_PK_LEN];
+    mt_trusted_pk pk;
     int64_t token_id = 0, account_id = 0;
     char detail[1024], list[900];
     if (!store || (n_history && !history))
@@ -148,7 +148,7 @@ mt_status mt_store_account_create(mt_store *store, int64_t org_id, const char *e
         goto done;
     if ((st = validate_create(store, org_id, lower, primary_cert_id, history, n_history)) != MT_OK)
         goto out;
-    if ((st = mt_token_ensure(store, org_id, lower, &token_id, pk)) != MT_OK)
+    if ((st = mt_token_ensure(store, org_id, lower, &token_id, &pk)) != MT_OK)
         goto out;
     st = mt_db_stmt(store,
                     "INSERT INTO accounts (org_id, email, token_id, primary_cert_id, created_at, updated_at)"

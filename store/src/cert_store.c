@@ -27,11 +27,11 @@ static mt_status seal_for_emails(mt_store *store, int64_t org_id, int64_t cert_i
     mt_status st = MT_OK;
     crypto_hash_sha256(spki_sha256, info->spki, info->spki_len);
     for (size_t i = 0; st == MT_OK && i < info->n_emails; i++) {
-        uint8_t pk[MT_SEAL_PK_LEN];
+        mt_trusted_pk pk;
         int64_t token_id = 0;
-        st = mt_token_ensure(store, org_id, info->emails[i], &token_id, pk);
+        st = mt_token_ensure(store, org_id, info->emails[i], &token_id, &pk);
         if (st == MT_OK)
-            st = mt_token_store_key(store, token_id, pk, cert_id, spki_sha256, pkcs8);
+            st = mt_token_store_key(store, token_id, &pk, cert_id, spki_sha256, pkcs8);
     }
     return st;
 }

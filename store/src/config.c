@@ -23,6 +23,7 @@ void mt_config_free(mt_config *config)
     free(config->api_tls_cert);
     free(config->api_tls_key);
     free(config->api_plain_listen);
+    free(config->known_keys_file);
     mt_filter_clear(&config->filter);
     free(config);
 }
@@ -41,12 +42,16 @@ mt_status mt_config_defaults(mt_config **out)
     config->pin_max_failures = 10;
     config->so_pin_max_failures = 10;
     config->so_pin_max_delay = 30;
-    config->kdf_opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
-    config->kdf_memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
     config->api_max_connections = 64;
     config->api_timeout = 30;
     config->api_max_body = 6u * 1024u * 1024u;
     config->api_auth_failures = 10;
+    config->so_pin_min_length = 12;
+    /* about 0.6 s once per login, and 5 s for the rare SO PIN (docs/performance.md) */
+    config->kdf_opslimit = crypto_pwhash_OPSLIMIT_MODERATE;
+    config->kdf_memlimit = crypto_pwhash_MEMLIMIT_MODERATE;
+    config->so_kdf_opslimit = crypto_pwhash_OPSLIMIT_SENSITIVE;
+    config->so_kdf_memlimit = crypto_pwhash_MEMLIMIT_SENSITIVE;
     *out = config;
     return MT_OK;
 }
@@ -142,12 +147,16 @@ static mt_status apply_key(mt_config *config, const char *where, const char *key
         return parse_bool(where, key, value, &config->pin_allow_digits_only);
     if (!strcmp(key, "strict"))
         return parse_bool(where, key, value, &config->strict);
-    if (!strcmp(key, "pin_min_length")) {
+    if (!strcmp(key, "allow_weak_kdf"))
+        return parse_bool(where, key, value, &config->allow_weak_kdf);
+    if (!strcmp(key, "known_keys_file"))
+        return set_string(&config->known_keys_file, value);
+    if (!strcmp(key, "pin_min_length") || !strcmp(key, "so_pin_min_length")) {
         if ((st = parse_uint(where, key, value, 1000, &n)) != MT_OK)
             return st;
         if (n < 4)
-            return mt_fail(MT_ERR_INVALID, "%s: pin_min_length must be at least 4", where);
-        config->pin_min_length = (unsigned)n;
+            return mt_fail(MT_ERR_INVALID, "%s: %s must be at least 4", where, key);
+        *(key[0] == 's' ? &config->so_pin_min_length : &config->pin_min_length) = (unsigned)n;
         return MT_OK;
     }
     if (!strcmp(key, "pin_max_failures") || !strcmp(key, "so_pin_max_failures")) {
@@ -170,22 +179,23 @@ static mt_status apply_key(mt_config *config, const char *where, const char *key
         config->pin_counter_best_effort = !strcmp(value, "best-effort");
         return MT_OK;
     }
-    if (!strcmp(key, "kdf_opslimit")) {
+    if (!strcmp(key, "kdf_opslimit") || !strcmp(key, "so_kdf_opslimit")) {
+        /* the window is checked once the whole file is read (allow_weak_kdf may follow) */
         if ((st = parse_uint(where, key, value, crypto_pwhash_OPSLIMIT_MAX, &n)) != MT_OK)
             return st;
         if (n < crypto_pwhash_OPSLIMIT_MIN)
-            return mt_fail(MT_ERR_INVALID, "%s: kdf_opslimit must be at least %u", where,
+            return mt_fail(MT_ERR_INVALID, "%s: %s must be at least %u", where, key,
                            (unsigned)crypto_pwhash_OPSLIMIT_MIN);
-        config->kdf_opslimit = n;
+        *(key[0] == 's' ? &config->so_kdf_opslimit : &config->kdf_opslimit) = n;
         return MT_OK;
     }
-    if (!strcmp(key, "kdf_memlimit")) {
+    if (!strcmp(key, "kdf_memlimit") || !strcmp(key, "so_kdf_memlimit")) {
         if ((st = parse_uint(where, key, value, SIZE_MAX, &n)) != MT_OK)
             return st;
         if (n < crypto_pwhash_MEMLIMIT_MIN)
-            return mt_fail(MT_ERR_INVALID, "%s: kdf_memlimit must be at least %u", where,
+            return mt_fail(MT_ERR_INVALID, "%s: %s must be at least %u", where, key,
                            (unsigned)crypto_pwhash_MEMLIMIT_MIN);
-        config->kdf_memlimit = (size_t)n;
+        *(key[0] == 's' ? &config->so_kdf_memlimit : &config->kdf_memlimit) = (size_t)n;
         return MT_OK;
     }
     if (!strcmp(key, "accounts")) {
@@ -303,6 +313,8 @@ mt_status mt_config_load(const char *explicit_path, mt_config **out)
             goto out;
         }
         st = parse_file(config, f, path);
+        if (st == MT_OK)
+            st = mt_kdf_config_check(config, path);
     }
 out:
     if (f)

@@ -1,6 +1,8 @@
 /* Opening the store: file creation, permissions, pragmas, schema; transactions,
  * the statement cache and the generation counter. */
+#include "auth.h"
 #include "db.h"
+#include "known_keys.h"
 #include "seal.h"
 
 #include <errno.h>
@@ -119,6 +121,16 @@ mt_status mt_db_writable(mt_store *store)
     return MT_OK;
 }
 
+void mt_db_checkpoint(mt_store *store)
+{
+    if (store->flags & MT_OPEN_READONLY)
+        return;
+    /* a short wait: a reader still on an old snapshot only delays the truncation */
+    sqlite3_busy_timeout(store->db, 250);
+    sqlite3_wal_checkpoint_v2(store->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    sqlite3_busy_timeout(store->db, 5000);
+}
+
 /* ------------------------------------------------------------ transactions */
 
 static mt_status bump_generation(mt_store *store)
@@ -171,12 +183,16 @@ mt_status mt_tx_end(mt_store *store, mt_status status)
                 snprintf(sql, sizeof(sql), "RELEASE mt%d", level);
             st = mt_db_exec(store, sql);
         }
-        if (st == MT_OK)
+        if (st == MT_OK) {
+            if (level == 0)
+                mt_tx_finished(store, true);
             return MT_OK;
+        }
         status = st;
     }
     if (level == 0) {
         sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+        mt_tx_finished(store, false);
     } else {
         snprintf(sql, sizeof(sql), "ROLLBACK TO mt%d; RELEASE mt%d", level, level);
         sqlite3_exec(store->db, sql, NULL, NULL, NULL);
@@ -334,6 +350,10 @@ static mt_status connect(mt_store *store, bool immutable)
     mt_status st = mt_db_exec(store, "PRAGMA foreign_keys = ON");
     if (st == MT_OK) /* before WAL mode is written into a file that may be no store */
         st = mt_schema_check(store);
+    /* freed cells are zeroed: a replaced PIN wrapping does not linger in free
+     * pages (set here, not left to the SQLite build's default) */
+    if (st == MT_OK)
+        st = mt_db_exec(store, "PRAGMA secure_delete = ON");
     if (st == MT_OK && !(store->flags & MT_OPEN_READONLY)) {
         st = mt_db_exec(store, "PRAGMA journal_mode = WAL");
         if (st == MT_OK)
@@ -389,6 +409,7 @@ static mt_status copy_config(mt_store *store, const mt_config *config)
     store->config.source_path = NULL;
     store->config.store_path = NULL;
     store->config.store_key_file = NULL;
+    store->config.known_keys_file = NULL;
     store->config.recovery_key_file = NULL;
     store->config.ca_bundle = NULL;
     store->config.api_listen = NULL;
@@ -396,10 +417,15 @@ static mt_status copy_config(mt_store *store, const mt_config *config)
     store->config.api_tls_key = NULL;
     store->config.api_plain_listen = NULL;
     memset(&store->config.filter, 0, sizeof(store->config.filter));
-    if (config->recovery_key_file && !(store->recovery_key_file = strdup(config->recovery_key_file)))
+    st = mt_kdf_config_check(config, config->source_path ? config->source_path : "config");
+    if (st == MT_OK && config->recovery_key_file && !(store->recovery_key_file = strdup(config->recovery_key_file)))
         st = mt_fail(MT_ERR_NOMEM, "out of memory");
     if (st == MT_OK && config->store_key_file)
         st = mt_seal_read_key_file(config->store_key_file, &store->store_key);
+    if (st == MT_OK && store->store_key)
+        st = mt_auth_mac_key(store->store_key, &store->mac_key);
+    if (st == MT_OK)
+        st = mt_known_keys_path(config, &store->known_keys_path);
     mt_config_free(defaults);
     return st;
 }
@@ -481,6 +507,9 @@ void mt_store_close(mt_store *store)
     mt_store_close(store->counter);
     disconnect(store);
     mt_secret_free(store->store_key);
+    mt_secret_free(store->mac_key);
+    mt_known_keys_free(store->known);
+    free(store->known_keys_path);
     mt_secret_free(store->scratch_sk);
     free(store->recovery_key_file);
     free(store->warning);

@@ -6,7 +6,7 @@
 
 #include <sqlite3.h>
 
-#define MT_SCHEMA_VERSION 4
+#define MT_SCHEMA_VERSION 5
 #define MT_STMT_CACHE 96
 
 struct mt_store {
@@ -17,6 +17,12 @@ struct mt_store {
     mt_config config;         /* scalar settings copied at open (strings NULL but below) */
     char *recovery_key_file;  /* gateway mode: read when a token logs in without PIN */
     mt_secret *store_key;     /* store_key_file contents, or NULL */
+    mt_secret *mac_key;       /* derived from store_key: tags the public keys (auth.c) */
+    char *known_keys_path;    /* the importer's record of public keys (known_keys.c) */
+    struct mt_known_keys *known; /* that record, read when first needed */
+    struct mt_event_row *deferred; /* events to write once the transaction ends
+                                      (a tampered row: its event outlives the rollback) */
+    size_t n_deferred;
     mt_secret *scratch_sk;    /* reused for new token keys: sodium_malloc is costly per import */
     bool immutable;           /* read-only fallback: no -wal/-shm could be used */
     int64_t file_stamp;       /* immutable mode: db mtime+size when opened */
@@ -62,6 +68,10 @@ mt_status mt_db_exec(mt_store *store, const char *sql);
 mt_status mt_tx_begin(mt_store *store);
 mt_status mt_tx_end(mt_store *store, mt_status status);
 mt_status mt_db_writable(mt_store *store);
+/* After a PIN change: the write-ahead log is copied into the file and
+ * truncated, so that the old wrapping is not left in the log (best effort:
+ * a reader on an old snapshot makes it wait a moment, then it gives up). */
+void mt_db_checkpoint(mt_store *store);
 
 /* Column helpers: malloc'd copies (NULL for SQL NULL). */
 char *mt_col_text(sqlite3_stmt *stmt, int col);
@@ -71,6 +81,19 @@ int mt_bind_text_or_null(sqlite3_stmt *stmt, int idx, const char *text);
 /* Appends an audit event inside the current transaction.  detail: JSON object text. */
 mt_status mt_event_add(mt_store *store, int64_t org_id, const char *action, const char *subject,
                        const char *detail);
+/* An audit event that must stand whatever the caller's transaction becomes:
+ * written now in a transaction of its own (on the PIN counter's connection
+ * for a read-only store), or, inside a transaction, right after it ends.
+ * Failing to write it changes nothing for the caller (best effort). */
+void mt_event_outside(mt_store *store, int64_t org_id, const char *action, const char *subject,
+                      const char *detail);
+/* Called by mt_tx_end when the outermost transaction has ended: records of
+ * known keys are written (committed) or dropped, deferred events written. */
+void mt_tx_finished(mt_store *store, bool committed);
+/* A row that failed its authentication: MT_ERR_TAMPERED with the message
+ * "store tampered: <what>", and a store.tampered event (mt_event_outside). */
+mt_status mt_tampered(mt_store *store, int64_t org_id, const char *subject, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* JSON string escaping into a caller buffer (truncates safely). */
 void mt_json_escape(const char *in, char *out, size_t out_len);
 

@@ -27,6 +27,7 @@ static const char *const status_names[] = {
     [MT_ERR_CRYPTO] = "crypto",
     [MT_ERR_NOMEM] = "out-of-memory",
     [MT_ERR_INTERNAL] = "internal",
+    [MT_ERR_TAMPERED] = "tampered",
 };
 
 const char *mt_status_name(mt_status status)

@@ -23,4 +23,15 @@ bool mt_utf8_valid(const char *s, size_t len);
 /* Current Unix time. */
 int64_t mt_now(void);
 
+/* pin_blocklist.c: the PIN is a common password, or one followed by digits
+ * and punctuation only (compared in lower case). */
+bool mt_pin_is_common(const uint8_t *pin, size_t len);
+
+/* kdf_window.c: the Argon2id limits a config may ask for and a row may carry
+ * (MT_KDF_* in store.h; allow_weak_kdf lowers the floor). */
+bool mt_kdf_in_window(const mt_config *config, uint64_t opslimit, uint64_t memlimit);
+void mt_kdf_window_describe(const mt_config *config, char *out, size_t len);
+/* MT_ERR_INVALID naming `where` and the key when a configured limit is outside. */
+mt_status mt_kdf_config_check(const mt_config *config, const char *where);
+
 #endif

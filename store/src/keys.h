@@ -11,12 +11,21 @@ typedef struct mt_pin_row {
     mt_blob wrapped;
     mt_kdf_params kdf;
     bool store_key;
+    bool salt_ok;           /* the row's salt had exactly MT_SEAL_SALT_LEN bytes */
 } mt_pin_row;
+
+/* Whose PIN: the two have their own Argon2id limits in the config. */
+typedef enum mt_pin_kind { MT_PIN_USER = 0, MT_PIN_SO } mt_pin_kind;
 
 void mt_pin_row_clear(mt_pin_row *row);
 /* Wraps plaintext under a fresh salt and the configured limits. */
-mt_status mt_pin_row_wrap(mt_store *store, const mt_secret *pin, const mt_secret *plaintext,
-                          const char *ad, mt_pin_row *out);
+mt_status mt_pin_row_wrap(mt_store *store, mt_pin_kind kind, const mt_secret *pin,
+                          const mt_secret *plaintext, const char *ad, mt_pin_row *out);
+/* Before a row's PIN is counted or checked: a salt that is not 16 bytes or
+ * limits outside the window (kdf_window.c) make a corrupt row, refused as
+ * tampered (naming `what`, e.g. "the PIN of token 3"), and no PIN is judged. */
+mt_status mt_pin_row_check(mt_store *store, const mt_pin_row *row, int64_t org_id,
+                           const char *subject, const char *what);
 /* MT_ERR_PIN_INCORRECT on a wrong PIN; a clear error when the row needs the
  * store key file and none is configured. */
 mt_status mt_pin_row_unwrap(mt_store *store, const mt_pin_row *row, const mt_secret *pin,
@@ -29,16 +38,41 @@ void mt_pin_row_read(sqlite3_stmt *stmt, int col, mt_pin_row *out);
 mt_status mt_pin_row_update(mt_store *store, const char *sql, const mt_pin_row *row,
                             unsigned max_failures, int64_t id, const char *what);
 
+/* A row to wrap again after its PIN was found right (at login, at SO use):
+ * its limits are not the configured ones, or a store key is configured and
+ * was not mixed in. */
+typedef struct mt_pin_rewrap {
+    mt_pin_kind kind;
+    const mt_pin_row *row;  /* as read: written over only if the row still holds it */
+    const char *ad;
+    const char *sql;        /* UPDATE ... SET wrapped ?1, salt ?2, ops ?3, mem ?4,
+                               store key ?5 WHERE id ?6 AND wrapped = ?7 */
+    int64_t id, org_id;
+    const char *subject;    /* the event's */
+    const char *action;     /* "token.rewrap", "org.so-rewrap" */
+} mt_pin_rewrap;
+bool mt_pin_row_stale(const mt_store *store, mt_pin_kind kind, const mt_pin_row *row);
+/* Wraps again with the PIN just checked and writes it on the PIN counter's
+ * connection (a read-only store has one), with an audit event; best effort:
+ * a login never fails for it.  Checkpoints the log so the old wrapping goes. */
+void mt_pin_row_rewrap(mt_store *store, const mt_pin_rewrap *r, const mt_secret *pin,
+                       const mt_secret *plaintext);
+
 /* The organisation's recovery secret: with the SO PIN, or (so_pin NULL) from
- * the configured recovery key file (gateway mode). */
+ * the configured recovery key file (gateway mode).  The recovery key's tag
+ * is checked first, and the secret the SO PIN opens must match the public
+ * key (else MT_ERR_TAMPERED). */
 mt_status mt_org_recovery_open(mt_store *store, int64_t org_id, const mt_secret *so_pin,
                                uint8_t pk[MT_SEAL_PK_LEN], mt_secret **sk);
+/* The organisation's recovery public key, authenticated (auth.h) for sealing. */
+mt_status mt_org_trusted_pk(mt_store *store, int64_t org_id, mt_trusted_pk *out);
 
-/* The token of (org, email), created with its key pair when missing. */
+/* The token of (org, email), created with its key pair when missing; its
+ * public key authenticated (auth.h) before anything is sealed to it. */
 mt_status mt_token_ensure(mt_store *store, int64_t org_id, const char *email, int64_t *token_id,
-                          uint8_t pk[MT_SEAL_PK_LEN]);
+                          mt_trusted_pk *pk);
 /* Seals a PKCS#8 key to a token and stores it for the certificate. */
-mt_status mt_token_store_key(mt_store *store, int64_t token_id, const uint8_t pk[MT_SEAL_PK_LEN],
+mt_status mt_token_store_key(mt_store *store, int64_t token_id, const mt_trusted_pk *pk,
                              int64_t cert_id, const uint8_t spki_sha256[32],
                              const mt_secret *pkcs8);
 

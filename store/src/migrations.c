@@ -136,6 +136,11 @@ static const char *const migrations[] = {
     "  expires_at INTEGER NOT NULL DEFAULT 0,"
     "  revoked_at INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX api_keys_org ON api_keys (org_id);",
+    /* 5: tags that
+     * authenticate the public keys sealed to, keyed BLAKE2b under the store
+     * key file (store/src/auth.c); NULL for rows written without one */
+    "ALTER TABLE organizations ADD COLUMN recovery_tag BLOB;"
+    "ALTER TABLE tokens ADD COLUMN pk_tag BLOB;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

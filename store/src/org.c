@@ -1,4 +1,5 @@
 /* Organisations: a recovery key pair each, its secret wrapped under the SO PIN. */
+#include "auth.h"
 #include "keys.h"
 #include "pin_attempt.h"
 #include "secret_io.h"
@@ -29,6 +30,14 @@ static void org_read(sqlite3_stmt *stmt, mt_org *org)
     org->so_max_failures = (unsigned)sqlite3_column_int(stmt, 5);
 }
 
+/* A new organisation's recovery key: tagged (store key) and recorded. */
+static mt_status adopt_new_org(mt_store *store, int64_t id, const char *name, const uint8_t pk[MT_SEAL_PK_LEN])
+{
+    mt_key_row row = {.is_org = true, .org_id = id, .name = name};
+    memcpy(row.pk, pk, MT_SEAL_PK_LEN);
+    return mt_auth_adopt(store, &row);
+}
+
 mt_status mt_store_org_create(mt_store *store, const char *name, const mt_secret *so_pin,
                               int64_t *org_id)
 {
@@ -42,13 +51,14 @@ mt_status mt_store_org_create(mt_store *store, const char *name, const mt_secret
         return mt_fail(MT_ERR_INVALID, "store and SO PIN are required");
     mt_status st = mt_check_text("name", name, 200, true);
     if (st == MT_OK)
-        st = mt_pin_policy_check(&store->config, so_pin);
+        st = mt_so_pin_policy_check(&store->config, so_pin);
     if (st == MT_OK)
         st = mt_tx_begin(store);
     if (st != MT_OK)
         return st == MT_ERR_PIN_POLICY ? mt_fail_prefix(st, "SO PIN: ") : st;
     org_ad(name, ad, sizeof(ad));
-    if ((st = mt_seal_keypair(pk, &sk)) != MT_OK || (st = mt_pin_row_wrap(store, so_pin, sk, ad, &row)) != MT_OK)
+    if ((st = mt_seal_keypair(pk, &sk)) != MT_OK ||
+        (st = mt_pin_row_wrap(store, MT_PIN_SO, so_pin, sk, ad, &row)) != MT_OK)
         goto out;
     st = mt_db_stmt(store,
                     "INSERT INTO organizations (name, recovery_pk, so_wrapped, so_salt, so_ops, so_mem,"
@@ -74,6 +84,8 @@ mt_status mt_store_org_create(mt_store *store, const char *name, const mt_secret
         goto out;
     }
     id = sqlite3_last_insert_rowid(store->db);
+    if ((st = adopt_new_org(store, id, name, pk)) != MT_OK)
+        goto out;
     mt_json_escape(name, escaped, sizeof(escaped));
     snprintf(detail, sizeof(detail), "{\"name\":\"%s\"}", escaped);
     st = mt_event_add(store, id, "org.create", name, detail);
@@ -197,15 +209,40 @@ void mt_org_list_free(mt_org *orgs, size_t n)
     free(orgs);
 }
 
-/* Reads the org's name, recovery public key and SO-wrapped secret. */
-static mt_status org_keys(mt_store *store, int64_t org_id, char **name, uint8_t pk[MT_SEAL_PK_LEN],
-                          mt_pin_row *row)
+/* An organisation's keys as its row holds them. */
+typedef struct org_keys_row {
+    char *name;
+    uint8_t pk[MT_SEAL_PK_LEN];
+    uint8_t *tag;
+    size_t tag_len;
+    mt_pin_row so;
+} org_keys_row;
+
+static void org_keys_clear(org_keys_row *o)
+{
+    free(o->name);
+    free(o->tag);
+    mt_pin_row_clear(&o->so);
+    memset(o, 0, sizeof(*o));
+}
+
+static mt_key_row org_key_row(int64_t org_id, const org_keys_row *o)
+{
+    mt_key_row row = {.is_org = true, .org_id = org_id, .name = o->name, .tag = o->tag,
+                      .tag_len = o->tag_len};
+    memcpy(row.pk, o->pk, MT_SEAL_PK_LEN);
+    return row;
+}
+
+/* Reads the org's name, recovery public key, its tag and the SO-wrapped secret. */
+static mt_status org_keys(mt_store *store, int64_t org_id, org_keys_row *o)
 {
     sqlite3_stmt *stmt = NULL;
     bool found = false;
+    memset(o, 0, sizeof(*o));
     mt_status st = mt_db_stmt(store,
-                              "SELECT name, recovery_pk, so_wrapped, so_salt, so_ops, so_mem, so_store_key"
-                              " FROM organizations WHERE id = ?",
+                              "SELECT name, recovery_pk, so_wrapped, so_salt, so_ops, so_mem, so_store_key,"
+                              " recovery_tag FROM organizations WHERE id = ?",
                               &stmt);
     if (st != MT_OK)
         return st;
@@ -216,12 +253,27 @@ static mt_status org_keys(mt_store *store, int64_t org_id, char **name, uint8_t 
         st = mt_fail(MT_ERR_DB, "%s: organisation %lld has a corrupt recovery key", store->path,
                      (long long)org_id);
     if (st == MT_OK) {
-        memcpy(pk, sqlite3_column_blob(stmt, 1), MT_SEAL_PK_LEN);
-        mt_pin_row_read(stmt, 2, row);
-        if (name && !(*name = mt_col_text(stmt, 0)))
+        memcpy(o->pk, sqlite3_column_blob(stmt, 1), MT_SEAL_PK_LEN);
+        mt_pin_row_read(stmt, 2, &o->so);
+        o->tag = mt_col_blob(stmt, 7, &o->tag_len);
+        if (!(o->name = mt_col_text(stmt, 0)))
             st = mt_fail(MT_ERR_NOMEM, "out of memory");
     }
     mt_db_done(stmt);
+    if (st != MT_OK)
+        org_keys_clear(o);
+    return st;
+}
+
+mt_status mt_org_trusted_pk(mt_store *store, int64_t org_id, mt_trusted_pk *out)
+{
+    org_keys_row o;
+    mt_status st = org_keys(store, org_id, &o);
+    if (st == MT_OK) {
+        mt_key_row row = org_key_row(org_id, &o);
+        st = mt_auth_key(store, &row, false, out);
+    }
+    org_keys_clear(&o);
     return st;
 }
 
@@ -246,33 +298,74 @@ static mt_status recovery_from_file(const char *path, int64_t org_id, const uint
     return MT_OK;
 }
 
+/* The recovery secret the SO PIN opened must be the secret half of the
+ * recovery public key: the SO PIN's wrapping vouches for it. */
+static mt_status check_recovery_secret(mt_store *store, int64_t org_id, const org_keys_row *o,
+                                       const mt_secret *sk)
+{
+    uint8_t derived[MT_SEAL_PK_LEN];
+    if (sk->len == MT_SEAL_SK_LEN && crypto_scalarmult_base(derived, sk->data) == 0 &&
+        sodium_memcmp(derived, o->pk, MT_SEAL_PK_LEN) == 0)
+        return MT_OK;
+    return mt_tampered(store, org_id, o->name, "the recovery key of organisation \"%s\" is not "
+                       "the one its SO PIN opens", o->name);
+}
+
+/* Opens the recovery secret with the SO PIN: the row's limits checked before
+ * the attempt is counted, the attempt counted before Argon2id runs. */
+static mt_status open_with_so_pin(mt_store *store, int64_t org_id, const org_keys_row *o,
+                                  const mt_secret *so_pin, bool rewrap, mt_secret **sk)
+{
+    mt_attempt attempt;
+    char ad[300], what[320];
+    snprintf(what, sizeof(what), "the SO PIN of organisation \"%s\"", o->name);
+    mt_status st = mt_pin_row_check(store, &o->so, org_id, o->name, what);
+    if (st != MT_OK || (st = mt_attempt_begin(store, MT_ATTEMPT_SO, org_id, &attempt)) != MT_OK)
+        return st;
+    org_ad(o->name, ad, sizeof(ad));
+    st = mt_pin_row_unwrap(store, &o->so, so_pin, ad, sk);
+    if (st == MT_ERR_PIN_INCORRECT)
+        st = mt_fail(MT_ERR_PIN_INCORRECT, "incorrect SO PIN");
+    if (st == MT_OK && (st = check_recovery_secret(store, org_id, o, *sk)) != MT_OK) {
+        mt_secret_free(*sk);
+        *sk = NULL;
+    }
+    st = mt_attempt_end(store, &attempt, st);
+    if (st == MT_OK && rewrap) {
+        mt_pin_rewrap r = {MT_PIN_SO, &o->so, ad,
+                           "UPDATE organizations SET so_wrapped = ?1, so_salt = ?2, so_ops = ?3,"
+                           " so_mem = ?4, so_store_key = ?5 WHERE id = ?6 AND so_wrapped = ?7",
+                           org_id, org_id, o->name, "org.so-rewrap"};
+        mt_pin_row_rewrap(store, &r, so_pin, *sk);
+    }
+    return st;
+}
+
+/* so_pin NULL: the configured recovery key file (gateway mode).  rewrap:
+ * an SO PIN wrapped under other limits than the configured ones, or without
+ * the store key, is wrapped again (not when the caller sets a new one). */
+static mt_status recovery_open(mt_store *store, int64_t org_id, const mt_secret *so_pin, bool rewrap,
+                               uint8_t pk[MT_SEAL_PK_LEN], mt_secret **sk)
+{
+    org_keys_row o;
+    *sk = NULL;
+    mt_status st = org_keys(store, org_id, &o);
+    if (st != MT_OK)
+        return st;
+    mt_key_row row = org_key_row(org_id, &o);
+    if ((st = mt_auth_tag_check(store, &row)) == MT_OK) {
+        memcpy(pk, o.pk, MT_SEAL_PK_LEN);
+        st = so_pin ? open_with_so_pin(store, org_id, &o, so_pin, rewrap, sk)
+                    : recovery_from_file(store->recovery_key_file, org_id, o.pk, sk);
+    }
+    org_keys_clear(&o);
+    return st;
+}
+
 mt_status mt_org_recovery_open(mt_store *store, int64_t org_id, const mt_secret *so_pin,
                                uint8_t pk[MT_SEAL_PK_LEN], mt_secret **sk)
 {
-    mt_pin_row row = {0};
-    mt_attempt attempt;
-    char *name = NULL;
-    char ad[300];
-    *sk = NULL;
-    mt_status st = org_keys(store, org_id, &name, pk, &row);
-    if (st != MT_OK)
-        goto out;
-    if (!so_pin) {
-        st = recovery_from_file(store->recovery_key_file, org_id, pk, sk);
-        goto out;
-    }
-    /* counted before Argon2id runs; refused without it once locked */
-    if ((st = mt_attempt_begin(store, MT_ATTEMPT_SO, org_id, &attempt)) != MT_OK)
-        goto out;
-    org_ad(name, ad, sizeof(ad));
-    st = mt_pin_row_unwrap(store, &row, so_pin, ad, sk);
-    if (st == MT_ERR_PIN_INCORRECT)
-        st = mt_fail(MT_ERR_PIN_INCORRECT, "incorrect SO PIN");
-    st = mt_attempt_end(store, &attempt, st);
-out:
-    free(name);
-    mt_pin_row_clear(&row);
-    return st;
+    return recovery_open(store, org_id, so_pin, true, pk, sk);
 }
 
 mt_status mt_store_so_check(mt_store *store, int64_t org_id, const mt_secret *so_pin)
@@ -295,7 +388,7 @@ static mt_status store_so_pin(mt_store *store, int64_t org_id, const char *name,
     mt_pin_row row = {0};
     char ad[300];
     org_ad(name, ad, sizeof(ad));
-    mt_status st = mt_pin_row_wrap(store, new_so_pin, sk, ad, &row);
+    mt_status st = mt_pin_row_wrap(store, MT_PIN_SO, new_so_pin, sk, ad, &row);
     if (st == MT_OK)
         st = mt_pin_row_update(store,
                                "UPDATE organizations SET so_wrapped = ?, so_salt = ?, so_ops = ?,"
@@ -346,17 +439,19 @@ static mt_status so_update(mt_store *store, int64_t org_id, const mt_secret *so_
 {
     uint8_t pk[MT_SEAL_PK_LEN];
     mt_secret *sk = NULL;
-    mt_pin_row row = {0};
-    char *name = NULL, detail[96] = "{}";
+    org_keys_row o = {0};
+    char detail[96] = "{}";
     unsigned failed = 0;
-    mt_status st = new_so_pin ? mt_pin_policy_check(&store->config, new_so_pin) : MT_OK;
+    mt_status st = new_so_pin ? mt_so_pin_policy_check(&store->config, new_so_pin) : MT_OK;
     if (st != MT_OK)
         return mt_fail_prefix(st, "new SO PIN: ");
-    if ((st = mt_db_writable(store)) != MT_OK || (st = org_keys(store, org_id, &name, pk, &row)) != MT_OK)
+    if ((st = mt_db_writable(store)) != MT_OK || (st = org_keys(store, org_id, &o)) != MT_OK)
         goto out;
+    mt_key_row row = org_key_row(org_id, &o);
     if (!key_file)
-        st = mt_org_recovery_open(store, org_id, so_pin, pk, &sk);
-    else if ((st = recovery_from_file(key_file, org_id, pk, &sk)) == MT_ERR_CRYPTO)
+        st = recovery_open(store, org_id, so_pin, !new_so_pin, pk, &sk);
+    else if ((st = mt_auth_tag_check(store, &row)) == MT_OK &&
+             (st = recovery_from_file(key_file, org_id, o.pk, &sk)) == MT_ERR_CRYPTO)
         st = mt_fail_prefix(MT_ERR_PIN_INCORRECT, ""); /* the file stands for the SO PIN here */
     if (st != MT_OK || (st = mt_tx_begin(store)) != MT_OK)
         goto out;
@@ -364,14 +459,15 @@ static mt_status so_update(mt_store *store, int64_t org_id, const mt_secret *so_
         snprintf(detail, sizeof(detail), "{\"failedLogins\":%u,\"soPinChanged\":%s}", failed,
                  new_so_pin ? "true" : "false");
     if (st == MT_OK)
-        st = new_so_pin ? store_so_pin(store, org_id, name, sk, new_so_pin) : so_reset(store, org_id);
+        st = new_so_pin ? store_so_pin(store, org_id, o.name, sk, new_so_pin) : so_reset(store, org_id);
     if (st == MT_OK)
-        st = mt_event_add(store, org_id, key_file ? "org.so-unlock" : "org.so-set-pin", name, detail);
+        st = mt_event_add(store, org_id, key_file ? "org.so-unlock" : "org.so-set-pin", o.name, detail);
     st = mt_tx_end(store, st);
+    if (st == MT_OK && new_so_pin)
+        mt_db_checkpoint(store);
 out:
-    mt_pin_row_clear(&row);
+    org_keys_clear(&o);
     mt_secret_free(sk);
-    free(name);
     return st;
 }
 

@@ -46,7 +46,8 @@ mt_status mt_store_renewal_set_candidate_key(mt_store *store, int64_t renewal_id
                                              const mt_secret *pkcs8)
 {
     mt_renewal *r = NULL;
-    uint8_t *spki = NULL, spki_sha256[32], pk[MT_SEAL_PK_LEN];
+    uint8_t *spki = NULL, spki_sha256[32];
+    mt_trusted_pk pk;
     size_t spki_len = 0;
     int64_t token_id = 0;
     mt_blob sealed = {0};
@@ -65,8 +66,8 @@ mt_status mt_store_renewal_set_candidate_key(mt_store *store, int64_t renewal_id
         goto out;
     }
     crypto_hash_sha256(spki_sha256, spki, spki_len);
-    if ((st = mt_token_ensure(store, r->org_id, r->email, &token_id, pk)) != MT_OK ||
-        (st = mt_seal_key(pk, spki_sha256, pkcs8, &sealed)) != MT_OK)
+    if ((st = mt_token_ensure(store, r->org_id, r->email, &token_id, &pk)) != MT_OK ||
+        (st = mt_seal_key(&pk, spki_sha256, pkcs8, &sealed)) != MT_OK)
         goto out;
     st = mt_db_stmt(store,
                     "UPDATE renewals SET candidate_spki = ?, candidate_sealed = ?, candidate_token_id = ?,"

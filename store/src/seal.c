@@ -112,7 +112,7 @@ out:
     return st;
 }
 
-mt_status mt_seal_key(const uint8_t token_pk[MT_SEAL_PK_LEN], const uint8_t spki_sha256[32],
+mt_status mt_seal_key(const mt_trusted_pk *token_pk, const uint8_t spki_sha256[32],
                       const mt_secret *pkcs8, mt_blob *sealed)
 {
     mt_status st = MT_OK;
@@ -132,7 +132,7 @@ mt_status mt_seal_key(const uint8_t token_pk[MT_SEAL_PK_LEN], const uint8_t spki
     plain->data[1] = KEY_BINDING_SPKI_SHA256;
     memcpy(plain->data + 2, spki_sha256, 32);
     memcpy(plain->data + KEY_HEADER_LEN, pkcs8->data, pkcs8->len);
-    st = box_seal(token_pk, plain->data, plain->len, sealed);
+    st = box_seal(token_pk->pk, plain->data, plain->len, sealed);
 out:
     mt_secret_free(plain);
     return st;
@@ -171,8 +171,7 @@ out:
     return st;
 }
 
-mt_status mt_seal_secret(const uint8_t pk[MT_SEAL_PK_LEN], const mt_secret *plaintext,
-                         mt_blob *sealed)
+mt_status mt_seal_secret(const mt_trusted_pk *pk, const mt_secret *plaintext, mt_blob *sealed)
 {
     mt_status st = mt_library_init();
     if (st != MT_OK)
@@ -180,7 +179,7 @@ mt_status mt_seal_secret(const uint8_t pk[MT_SEAL_PK_LEN], const mt_secret *plai
     if (!pk || !plaintext || !sealed)
         return mt_fail(MT_ERR_INVALID, "seal secret: argument is NULL");
     blob_clear(sealed);
-    return box_seal(pk, plaintext->data, plaintext->len, sealed);
+    return box_seal(pk->pk, plaintext->data, plaintext->len, sealed);
 }
 
 mt_status mt_seal_secret_open(const uint8_t pk[MT_SEAL_PK_LEN], const mt_secret *sk,
@@ -362,8 +361,6 @@ mt_status mt_seal_read_key_file(const char *path, mt_secret **key)
     mt_secret *raw = NULL;
     mt_secret *out_key = NULL;
     int fd = -1;
-    struct stat sb;
-
     if (st != MT_OK)
         return st;
     if (!path || !key)
@@ -374,11 +371,8 @@ mt_status mt_seal_read_key_file(const char *path, mt_secret **key)
         st = mt_fail(MT_ERR_IO, "%s: %s", path, strerror(errno));
         goto out;
     }
-    if (fstat(fd, &sb) == 0 && (sb.st_mode & (S_IRWXG | S_IRWXO))) {
-        st = mt_fail(MT_ERR_INVALID, "%s: key file must not be accessible by group or others "
-                                     "(chmod 600)", path);
+    if ((st = mt_secret_file_check(fd, path)) != MT_OK)
         goto out;
-    }
     st = mt_secret_read_fd(fd, path, 2 * STORE_KEY_LEN + 2, &raw);
     if (st != MT_OK)
         goto out;

@@ -24,13 +24,20 @@ typedef struct mt_kdf_params {
     size_t memlimit;
 } mt_kdf_params;
 
+/* A public key something may be sealed to: made only by auth.c, once the
+ * key has passed its checks (a tag, or the importer's record), so that the
+ * compiler finds any sealing to a key read straight from a row. */
+typedef struct mt_trusted_pk {
+    uint8_t pk[MT_SEAL_PK_LEN];
+} mt_trusted_pk;
+
 /* X25519 key pair; the secret half in an mt_secret. */
 mt_status mt_seal_keypair(uint8_t pk[MT_SEAL_PK_LEN], mt_secret **sk);
 /* Fresh random salt with the given limits (validated against libsodium's bounds). */
 mt_status mt_seal_kdf_params_new(uint64_t opslimit, size_t memlimit, mt_kdf_params *out);
 
 /* Private keys: bound to the SHA-256 of their SubjectPublicKeyInfo. */
-mt_status mt_seal_key(const uint8_t token_pk[MT_SEAL_PK_LEN], const uint8_t spki_sha256[32],
+mt_status mt_seal_key(const mt_trusted_pk *token_pk, const uint8_t spki_sha256[32],
                       const mt_secret *pkcs8, mt_blob *sealed);
 /* MT_ERR_CRYPTO when it does not open or the header does not match spki_sha256. */
 mt_status mt_seal_key_open(const uint8_t token_pk[MT_SEAL_PK_LEN], const mt_secret *token_sk,
@@ -38,8 +45,7 @@ mt_status mt_seal_key_open(const uint8_t token_pk[MT_SEAL_PK_LEN], const mt_secr
                            mt_secret **pkcs8);
 
 /* Anonymous sealing of a secret to a public key (token secret -> recovery key). */
-mt_status mt_seal_secret(const uint8_t pk[MT_SEAL_PK_LEN], const mt_secret *plaintext,
-                         mt_blob *sealed);
+mt_status mt_seal_secret(const mt_trusted_pk *pk, const mt_secret *plaintext, mt_blob *sealed);
 mt_status mt_seal_secret_open(const uint8_t pk[MT_SEAL_PK_LEN], const mt_secret *sk,
                               const uint8_t *sealed, size_t sealed_len, mt_secret **plaintext);
 

@@ -135,6 +135,17 @@ static mt_status read_pipe(int fd, const char *path, size_t max, mt_secret **out
     return st;
 }
 
+mt_status mt_secret_file_check(int fd, const char *path)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) != 0)
+        return mt_fail(MT_ERR_IO, "%s: %s", path, strerror(errno));
+    if (S_ISREG(sb.st_mode) && (sb.st_mode & (S_IRWXG | S_IRWXO)))
+        return mt_fail(MT_ERR_INVALID, "%s: must not be accessible by group or others (mode %04o); "
+                       "chmod 600 it", path, (unsigned)(sb.st_mode & 07777));
+    return MT_OK;
+}
+
 /* Reads the whole file straight into secure memory (no stdio buffer copy). */
 mt_status mt_secret_from_file(const char *path, mt_secret **out)
 {
@@ -150,6 +161,8 @@ mt_status mt_secret_from_file(const char *path, mt_secret **out)
         st = mt_fail(MT_ERR_IO, "%s: %s", path, strerror(errno));
         goto out;
     }
+    if ((st = mt_secret_file_check(fd, path)) != MT_OK)
+        goto out;
     if (fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode))
         st = read_pipe(fd, path, MT_SECRET_MAX_FILE, out);
     else

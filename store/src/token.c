@@ -1,4 +1,5 @@
 /* Tokens: the per-(organisation, email) key pair that seals an email's keys. */
+#include "auth.h"
 #include "keys.h"
 
 #include <stdio.h>
@@ -149,53 +150,61 @@ mt_status mt_store_token_find(mt_store *store, int64_t org_id, const char *email
 
 /* ------------------------------------------------------------- creation */
 
+/* The existing token of (org, email), its key authenticated; *found false when none. */
+static mt_status token_existing(mt_store *store, int64_t org_id, const char *email, int64_t *token_id,
+                                mt_trusted_pk *pk, bool *found)
+{
+    sqlite3_stmt *stmt = NULL;
+    mt_key_row row = {.org_id = org_id, .name = email};
+    uint8_t *tag = NULL;
+    mt_status st = mt_db_stmt(store, "SELECT id, public_key, pk_tag FROM tokens WHERE org_id = ? AND email = ?",
+                              &stmt);
+    if (st != MT_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, org_id);
+    sqlite3_bind_text(stmt, 2, email, -1, SQLITE_STATIC);
+    st = mt_db_step_row(store, stmt, "finding the token", found);
+    if (st == MT_OK && *found) {
+        row.id = *token_id = sqlite3_column_int64(stmt, 0);
+        if (sqlite3_column_bytes(stmt, 1) == MT_SEAL_PK_LEN)
+            memcpy(row.pk, sqlite3_column_blob(stmt, 1), MT_SEAL_PK_LEN);
+        else
+            st = mt_fail(MT_ERR_DB, "%s: token of %s has a corrupt public key", store->path, email);
+        row.tag = tag = mt_col_blob(stmt, 2, &row.tag_len);
+    }
+    mt_db_done(stmt);
+    if (st == MT_OK && *found)
+        st = mt_auth_key(store, &row, false, pk);
+    free(tag);
+    return st;
+}
+
 mt_status mt_token_ensure(mt_store *store, int64_t org_id, const char *email, int64_t *token_id,
-                          uint8_t pk[MT_SEAL_PK_LEN])
+                          mt_trusted_pk *pk)
 {
     sqlite3_stmt *stmt = NULL;
     bool found = false;
     mt_secret *sk = NULL;
     mt_blob sealed = {0};
-    uint8_t recovery_pk[MT_SEAL_PK_LEN];
+    mt_trusted_pk recovery_pk;
+    mt_key_row row = {.org_id = org_id, .name = email};
     char detail[64];
-    mt_status st = mt_db_stmt(store, "SELECT id, public_key FROM tokens WHERE org_id = ? AND email = ?", &stmt);
-    if (st != MT_OK)
-        return st;
-    sqlite3_bind_int64(stmt, 1, org_id);
-    sqlite3_bind_text(stmt, 2, email, -1, SQLITE_STATIC);
-    st = mt_db_step_row(store, stmt, "finding the token", &found);
-    if (st == MT_OK && found) {
-        *token_id = sqlite3_column_int64(stmt, 0);
-        if (sqlite3_column_bytes(stmt, 1) == MT_SEAL_PK_LEN)
-            memcpy(pk, sqlite3_column_blob(stmt, 1), MT_SEAL_PK_LEN);
-        else
-            st = mt_fail(MT_ERR_DB, "%s: token of %s has a corrupt public key", store->path, email);
-    }
-    mt_db_done(stmt);
+    mt_status st = token_existing(store, org_id, email, token_id, pk, &found);
     if (st != MT_OK || found)
         return st;
 
-    /* the recovery public key only: creating a token needs no PIN */
-    if ((st = mt_db_stmt(store, "SELECT recovery_pk FROM organizations WHERE id = ?", &stmt)) != MT_OK)
-        return st;
-    sqlite3_bind_int64(stmt, 1, org_id);
-    st = mt_db_step_row(store, stmt, "reading the organisation", &found);
-    if (st == MT_OK && (!found || sqlite3_column_bytes(stmt, 0) != MT_SEAL_PK_LEN))
-        st = mt_fail(MT_ERR_NOT_FOUND, "organisation %lld not found", (long long)org_id);
-    if (st == MT_OK)
-        memcpy(recovery_pk, sqlite3_column_blob(stmt, 0), MT_SEAL_PK_LEN);
-    mt_db_done(stmt);
-    if (st != MT_OK)
+    /* the recovery public key only, authenticated: creating a token needs no PIN */
+    if ((st = mt_org_trusted_pk(store, org_id, &recovery_pk)) != MT_OK)
         return st;
     /* the secret half only lives long enough to be sealed to the recovery key */
     if (!store->scratch_sk && (st = mt_secret_new(MT_SEAL_SK_LEN, &store->scratch_sk)) != MT_OK)
         return st;
     sk = store->scratch_sk;
-    if (crypto_box_keypair(pk, sk->data) != 0) {
+    if (crypto_box_keypair(row.pk, sk->data) != 0) {
         st = mt_fail(MT_ERR_CRYPTO, "X25519 key generation failed");
         goto out;
     }
-    if ((st = mt_seal_secret(recovery_pk, sk, &sealed)) != MT_OK)
+    if ((st = mt_seal_secret(&recovery_pk, sk, &sealed)) != MT_OK)
         goto out;
     st = mt_db_stmt(store,
                     "INSERT INTO tokens (org_id, email, public_key, recovery_sealed, max_failures,"
@@ -206,7 +215,7 @@ mt_status mt_token_ensure(mt_store *store, int64_t org_id, const char *email, in
     int64_t now = mt_now();
     sqlite3_bind_int64(stmt, 1, org_id);
     sqlite3_bind_text(stmt, 2, email, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 3, pk, MT_SEAL_PK_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 3, row.pk, MT_SEAL_PK_LEN, SQLITE_STATIC);
     sqlite3_bind_blob(stmt, 4, sealed.data, (int)sealed.len, SQLITE_STATIC);
     sqlite3_bind_int(stmt, 5, (int)store->config.pin_max_failures);
     sqlite3_bind_int64(stmt, 6, now);
@@ -215,7 +224,10 @@ mt_status mt_token_ensure(mt_store *store, int64_t org_id, const char *email, in
     mt_db_done(stmt);
     if (st != MT_OK)
         goto out;
-    *token_id = sqlite3_last_insert_rowid(store->db);
+    row.id = *token_id = sqlite3_last_insert_rowid(store->db);
+    /* tagged once its id is known (the tag covers the id), and recorded */
+    if ((st = mt_auth_write_tag(store, &row)) != MT_OK || (st = mt_auth_key(store, &row, true, pk)) != MT_OK)
+        goto out;
     snprintf(detail, sizeof(detail), "{\"token\":%lld}", (long long)*token_id);
     st = mt_event_add(store, org_id, "token.create", email, detail);
 out:
@@ -225,7 +237,7 @@ out:
     return st;
 }
 
-mt_status mt_token_store_key(mt_store *store, int64_t token_id, const uint8_t pk[MT_SEAL_PK_LEN],
+mt_status mt_token_store_key(mt_store *store, int64_t token_id, const mt_trusted_pk *pk,
                              int64_t cert_id, const uint8_t spki_sha256[32],
                              const mt_secret *pkcs8)
 {

@@ -1,4 +1,5 @@
-/* Token PINs: login, PIN change, SO reset, and opening sealed keys. */
+/* Token PINs: login, PIN change, SO reset. */
+#include "auth.h"
 #include "keys.h"
 #include "pin_attempt.h"
 
@@ -13,6 +14,7 @@ typedef struct token_secrets {
     int64_t org_id;
     char *email;
     uint8_t pk[MT_SEAL_PK_LEN];
+    mt_blob tag;                /* pk_tag, or empty */
     mt_blob recovery_sealed;
     bool pin_set;
     mt_pin_row pin;
@@ -28,6 +30,7 @@ static void token_ad(int64_t token_id, char ad[32])
 static void secrets_clear(token_secrets *t)
 {
     free(t->email);
+    free(t->tag.data);
     free(t->recovery_sealed.data);
     mt_pin_row_clear(&t->pin);
     memset(t, 0, sizeof(*t));
@@ -40,7 +43,7 @@ static mt_status secrets_read(mt_store *store, int64_t token_id, token_secrets *
     memset(t, 0, sizeof(*t));
     mt_status st = mt_db_stmt(store,
                               "SELECT org_id, email, public_key, recovery_sealed, pin_wrapped, pin_salt,"
-                              " pin_ops, pin_mem, pin_store_key, failed_logins, max_failures"
+                              " pin_ops, pin_mem, pin_store_key, failed_logins, max_failures, pk_tag"
                               " FROM tokens WHERE id = ?",
                               &stmt);
     if (st != MT_OK)
@@ -60,6 +63,7 @@ static mt_status secrets_read(mt_store *store, int64_t token_id, token_secrets *
         mt_pin_row_read(stmt, 4, &t->pin);
         t->failed = (unsigned)sqlite3_column_int(stmt, 9);
         t->max_failures = (unsigned)sqlite3_column_int(stmt, 10);
+        t->tag.data = mt_col_blob(stmt, 11, &t->tag.len);
         if (!t->email)
             st = mt_fail(MT_ERR_NOMEM, "out of memory");
     }
@@ -67,34 +71,61 @@ static mt_status secrets_read(mt_store *store, int64_t token_id, token_secrets *
     return st;
 }
 
-/* The token secret must be the secret half of the token's public key. */
-static mt_status check_secret(const token_secrets *t, const mt_secret *sk)
+static mt_key_row token_key_row(const token_secrets *t)
+{
+    mt_key_row row = {.org_id = t->org_id, .id = t->id, .name = t->email, .tag = t->tag.data,
+                      .tag_len = t->tag.len};
+    memcpy(row.pk, t->pk, MT_SEAL_PK_LEN);
+    return row;
+}
+
+/* The token secret must be the secret half of the token's public key: the
+ * PIN's wrapping (or the recovery seal) vouches for the secret, so a public
+ * key that differs was put there by someone else. */
+static mt_status check_secret(mt_store *store, const token_secrets *t, const mt_secret *sk)
 {
     uint8_t derived[MT_SEAL_PK_LEN];
-    if (sk->len != MT_SEAL_SK_LEN || crypto_scalarmult_base(derived, sk->data) != 0 ||
-        sodium_memcmp(derived, t->pk, MT_SEAL_PK_LEN) != 0)
-        return mt_fail(MT_ERR_CRYPTO, "token %lld: its secret does not match its public key",
-                       (long long)t->id);
-    return MT_OK;
+    if (sk->len == MT_SEAL_SK_LEN && crypto_scalarmult_base(derived, sk->data) == 0 &&
+        sodium_memcmp(derived, t->pk, MT_SEAL_PK_LEN) == 0)
+        return MT_OK;
+    return mt_tampered(store, t->org_id, t->email, "token %lld (%s): its secret does not match its "
+                       "public key", (long long)t->id, t->email);
+}
+
+/* What is checked before a PIN is counted: the key's tag, the row's limits,
+ * and for a login (strict, with a store key) that the PIN was wrapped with
+ * the key; changing the PIN is how such a row gets it. */
+static mt_status check_row(mt_store *store, const token_secrets *t, bool login)
+{
+    char what[400];
+    mt_key_row row = token_key_row(t);
+    mt_status st = mt_auth_tag_check(store, &row);
+    snprintf(what, sizeof(what), "the PIN of token %lld (%s)", (long long)t->id, t->email);
+    if (st == MT_OK)
+        st = mt_pin_row_check(store, &t->pin, t->org_id, t->email, what);
+    if (st == MT_OK && login && store->store_key && !t->pin.store_key && store->config.strict)
+        st = mt_fail(MT_ERR_PIN_NOT_SET, "%s: its PIN was set before the store key file and the "
+                     "config says strict: the SO sets a new one (mailtoken account reset-pin)", t->email);
+    return st;
 }
 
 /* Unwraps the token secret with a PIN: the attempt is counted before Argon2id
  * runs (pin_attempt.c), and a locked token is refused without running it. */
-static mt_status unwrap_with_pin(mt_store *store, token_secrets *t, const mt_secret *pin,
+static mt_status unwrap_with_pin(mt_store *store, token_secrets *t, const mt_secret *pin, bool login,
                                  mt_secret **sk)
 {
     mt_attempt attempt;
     char ad[32];
     if (!t->pin_set)
         return mt_fail(MT_ERR_PIN_NOT_SET, "%s: no user PIN set yet (the SO sets the first one)", t->email);
-    mt_status st = mt_attempt_begin(store, MT_ATTEMPT_USER, t->id, &attempt);
-    if (st != MT_OK)
+    mt_status st = check_row(store, t, login);
+    if (st != MT_OK || (st = mt_attempt_begin(store, MT_ATTEMPT_USER, t->id, &attempt)) != MT_OK)
         return st;
     token_ad(t->id, ad);
     st = mt_pin_row_unwrap(store, &t->pin, pin, ad, sk);
     if (st == MT_ERR_PIN_INCORRECT)
         st = mt_fail(MT_ERR_PIN_INCORRECT, "%s: incorrect PIN", t->email);
-    if (st == MT_OK && (st = check_secret(t, *sk)) != MT_OK) {
+    if (st == MT_OK && (st = check_secret(store, t, *sk)) != MT_OK) {
         mt_secret_free(*sk);
         *sk = NULL;
     }
@@ -107,11 +138,17 @@ static mt_status unwrap_with_recovery(mt_store *store, token_secrets *t, const m
 {
     uint8_t recovery_pk[MT_SEAL_PK_LEN];
     mt_secret *recovery_sk = NULL;
-    mt_status st = mt_org_recovery_open(store, t->org_id, so_pin, recovery_pk, &recovery_sk);
+    mt_key_row row = token_key_row(t);
+    mt_status st = mt_auth_tag_check(store, &row);
+    if (st == MT_OK)
+        st = mt_org_recovery_open(store, t->org_id, so_pin, recovery_pk, &recovery_sk);
     if (st == MT_OK)
         st = mt_seal_secret_open(recovery_pk, recovery_sk, t->recovery_sealed.data,
                                  t->recovery_sealed.len, sk);
-    if (st == MT_OK && (st = check_secret(t, *sk)) != MT_OK) {
+    if (st == MT_ERR_CRYPTO && recovery_sk)
+        st = mt_tampered(store, t->org_id, t->email, "token %lld (%s): its recovery seal does not "
+                         "open with the organisation's recovery key", (long long)t->id, t->email);
+    if (st == MT_OK && (st = check_secret(store, t, *sk)) != MT_OK) {
         mt_secret_free(*sk);
         *sk = NULL;
     }
@@ -128,8 +165,18 @@ mt_status mt_store_token_login(mt_store *store, int64_t token_id, const mt_secre
     *token_secret = NULL;
     mt_status st = secrets_read(store, token_id, &t);
     if (st == MT_OK)
-        st = pin ? unwrap_with_pin(store, &t, pin, token_secret)
+        st = pin ? unwrap_with_pin(store, &t, pin, true, token_secret)
                  : unwrap_with_recovery(store, &t, NULL, token_secret);
+    if (st == MT_OK && pin) {
+        /* existing PINs move to the configured limits and store key at their next login */
+        char ad[32];
+        token_ad(t.id, ad);
+        mt_pin_rewrap r = {MT_PIN_USER, &t.pin, ad,
+                           "UPDATE tokens SET pin_wrapped = ?1, pin_salt = ?2, pin_ops = ?3,"
+                           " pin_mem = ?4, pin_store_key = ?5 WHERE id = ?6 AND pin_wrapped = ?7",
+                           t.id, t.org_id, t.email, "token.rewrap"};
+        mt_pin_row_rewrap(store, &r, pin, *token_secret);
+    }
     secrets_clear(&t);
     return st;
 }
@@ -141,7 +188,7 @@ static mt_status store_pin(mt_store *store, token_secrets *t, const mt_secret *s
     mt_pin_row row = {0};
     char ad[32], detail[96];
     token_ad(t->id, ad);
-    mt_status st = mt_pin_row_wrap(store, new_pin, sk, ad, &row);
+    mt_status st = mt_pin_row_wrap(store, MT_PIN_USER, new_pin, sk, ad, &row);
     if (st == MT_OK)
         st = mt_pin_row_update(store,
                                "UPDATE tokens SET pin_wrapped = ?, pin_salt = ?, pin_ops = ?, pin_mem = ?,"
@@ -175,9 +222,11 @@ static mt_status change_pin(mt_store *store, int64_t token_id, const mt_secret *
     if ((st = secrets_read(store, token_id, &t)) != MT_OK)
         return st;
     /* unwrapping first, outside the transaction, so a wrong PIN's count is kept */
-    st = old_pin ? unwrap_with_pin(store, &t, old_pin, &sk) : unwrap_with_recovery(store, &t, so_pin, &sk);
+    st = old_pin ? unwrap_with_pin(store, &t, old_pin, false, &sk) : unwrap_with_recovery(store, &t, so_pin, &sk);
     if (st == MT_OK && (st = mt_tx_begin(store)) == MT_OK)
         st = mt_tx_end(store, store_pin(store, &t, sk, new_pin, old_pin ? "token.set-pin" : "token.init-pin"));
+    if (st == MT_OK)
+        mt_db_checkpoint(store); /* the old wrapping leaves the log */
     mt_secret_free(sk);
     secrets_clear(&t);
     return st;
@@ -197,46 +246,4 @@ mt_status mt_store_token_init_pin(mt_store *store, int64_t token_id, const mt_se
     if (!so_pin)
         return mt_fail(MT_ERR_INVALID, "the SO PIN is required");
     return change_pin(store, token_id, NULL, so_pin, new_pin);
-}
-
-mt_status mt_store_key_open(mt_store *store, const mt_secret *token_secret, int64_t cert_id,
-                            mt_secret **pkcs8)
-{
-    uint8_t pk[MT_SEAL_PK_LEN];
-    uint8_t spki_sha256[32];
-    sqlite3_stmt *stmt = NULL;
-    bool found = false;
-    mt_blob sealed = {0};
-    if (!store || !token_secret || !pkcs8)
-        return mt_fail(MT_ERR_INVALID, "store, token secret and out are required");
-    *pkcs8 = NULL;
-    if (token_secret->len != MT_SEAL_SK_LEN || crypto_scalarmult_base(pk, token_secret->data) != 0)
-        return mt_fail(MT_ERR_INVALID, "token secret must be %d bytes", MT_SEAL_SK_LEN);
-    mt_status st = mt_db_stmt(store,
-                              "SELECT s.sealed, c.spki_sha256 FROM certificates c"
-                              " LEFT JOIN tokens t ON t.public_key = ?2 AND t.org_id = c.org_id"
-                              " LEFT JOIN sealed_keys s ON s.cert_id = c.id AND s.token_id = t.id"
-                              " WHERE c.id = ?1",
-                              &stmt);
-    if (st != MT_OK)
-        return st;
-    sqlite3_bind_int64(stmt, 1, cert_id);
-    sqlite3_bind_blob(stmt, 2, pk, MT_SEAL_PK_LEN, SQLITE_STATIC);
-    if ((st = mt_db_step_row(store, stmt, "reading the sealed key", &found)) == MT_OK && !found)
-        st = mt_fail(MT_ERR_NOT_FOUND, "certificate %lld not found", (long long)cert_id);
-    if (st == MT_OK && sqlite3_column_type(stmt, 0) == SQLITE_NULL)
-        st = mt_fail(MT_ERR_NOT_FOUND, "certificate %lld has no private key for this token",
-                     (long long)cert_id);
-    if (st == MT_OK && sqlite3_column_bytes(stmt, 1) != 32)
-        st = mt_fail(MT_ERR_DB, "%s: certificate %lld has a corrupt key binding", store->path,
-                     (long long)cert_id);
-    if (st == MT_OK) {
-        memcpy(spki_sha256, sqlite3_column_blob(stmt, 1), 32);
-        sealed.data = mt_col_blob(stmt, 0, &sealed.len);
-    }
-    mt_db_done(stmt);
-    if (st == MT_OK)
-        st = mt_seal_key_open(pk, token_secret, spki_sha256, sealed.data, sealed.len, pkcs8);
-    free(sealed.data);
-    return st;
 }

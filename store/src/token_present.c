@@ -41,23 +41,37 @@ static size_t utf8_chars(const uint8_t *s, size_t len)
     return n;
 }
 
-mt_status mt_pin_policy_check(const mt_config *config, const mt_secret *pin)
+static mt_status policy_check(const char *name, unsigned min_len, const char *min_key,
+                              bool digits_ok, const mt_secret *pin)
 {
-    unsigned min_len = config ? config->pin_min_length : 8;
-    bool digits_ok = config ? config->pin_allow_digits_only : false;
     if (!pin || !pin->data || pin->len == 0)
-        return mt_fail(MT_ERR_PIN_POLICY, "PIN is empty");
+        return mt_fail(MT_ERR_PIN_POLICY, "%s is empty", name);
     if (pin->len > PIN_MAX_LEN)
-        return mt_fail(MT_ERR_PIN_POLICY, "PIN is longer than %d bytes", PIN_MAX_LEN);
+        return mt_fail(MT_ERR_PIN_POLICY, "%s is longer than %d bytes", name, PIN_MAX_LEN);
     if (!mt_utf8_valid((const char *)pin->data, pin->len))
-        return mt_fail(MT_ERR_PIN_POLICY, "PIN is not valid UTF-8 text");
+        return mt_fail(MT_ERR_PIN_POLICY, "%s is not valid UTF-8 text", name);
     if (utf8_chars(pin->data, pin->len) < min_len)
-        return mt_fail(MT_ERR_PIN_POLICY, "PIN is shorter than pin_min_length (%u characters)", min_len);
+        return mt_fail(MT_ERR_PIN_POLICY, "%s is shorter than %s (%u characters)", name, min_key, min_len);
     bool digits_only = true;
     for (size_t i = 0; i < pin->len && digits_only; i++)
         digits_only = pin->data[i] >= '0' && pin->data[i] <= '9';
     if (digits_only && !digits_ok)
         return mt_fail(MT_ERR_PIN_POLICY,
-                       "PIN is digits only (refused unless pin_allow_digits_only = true)");
+                       "%s is digits only (refused unless pin_allow_digits_only = true)", name);
+    if (mt_pin_is_common(pin->data, pin->len))
+        return mt_fail(MT_ERR_PIN_POLICY, "%s is a common password (among the first guesses of "
+                       "any attacker): choose another", name);
     return MT_OK;
+}
+
+mt_status mt_pin_policy_check(const mt_config *config, const mt_secret *pin)
+{
+    return policy_check("PIN", config ? config->pin_min_length : 8, "pin_min_length",
+                        config ? config->pin_allow_digits_only : false, pin);
+}
+
+mt_status mt_so_pin_policy_check(const mt_config *config, const mt_secret *pin)
+{
+    return policy_check("SO PIN", config ? config->so_pin_min_length : 12, "so_pin_min_length",
+                        config ? config->pin_allow_digits_only : false, pin);
 }

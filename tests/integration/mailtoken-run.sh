@@ -1,5 +1,12 @@
 # Helpers for shell tests that drive the `mailtoken` binary: sourced after the
-# test has set MT_BIN (the binary) and T (its temporary directory).
+# test has set MT_BIN (the binary), T (its temporary directory) and HOME.
+
+# Test stores: the cheapest Argon2id (tests/data/fast-kdf.conf says why), in
+# the user's config, which every command reads while MAILTOKEN_CONF is unset;
+# a test that writes a config of its own starts it from $FAST_KDF_CONF.
+FAST_KDF_CONF="$(cd "$(dirname "${BASH_SOURCE[0]}")/../data" && pwd)/fast-kdf.conf"
+mkdir -p "$HOME/.config/mailtoken"
+cat "$FAST_KDF_CONF" >"$HOME/.config/mailtoken/mailtoken.conf"
 
 # mt_test_home: the test's own home and store under $T, and none of the
 # caller's mailtoken settings (config, secrets, account filter).

@@ -47,7 +47,11 @@ typedef enum mt_status {
     MT_ERR_DB,            /* SQLite error, schema too new, corrupt store */
     MT_ERR_CRYPTO,        /* OpenSSL or libsodium failure, sealed data corrupt */
     MT_ERR_NOMEM,
-    MT_ERR_INTERNAL
+    MT_ERR_INTERNAL,
+    MT_ERR_TAMPERED       /* a row failed its authentication ("store tampered: ..."): a
+                             public key that does not match its tag or the importer's
+                             record, KDF limits outside the window, a sealed key that
+                             is not its certificate's; recorded as a store.tampered event */
 } mt_status;
 
 /* Stable short name of a status ("invalid", "not-found", ...). */
@@ -71,9 +75,14 @@ typedef struct mt_secret {
 mt_status mt_secret_new(size_t len, mt_secret **out);
 mt_status mt_secret_from(const void *data, size_t len, mt_secret **out);
 /* Reads a secret from a file (trailing newline stripped).  Names the file on
- * error.  It does not check the file's mode: callers that require 0600 (the
- * store key file, CA credentials) check it themselves. */
+ * error.  A regular file that group or others may access is refused, as
+ * mt_secret_file_check says. */
 mt_status mt_secret_from_file(const char *path, mt_secret **out);
+/* Every file holding a secret (key files, PIN and password files, the record
+ * of known keys) is refused, MT_ERR_INVALID, when it is a regular file that
+ * group or others may access: "PATH: must not be accessible by group or
+ * others (mode 0644); chmod 600 it".  Pipes and terminals pass. */
+mt_status mt_secret_file_check(int fd, const char *path);
 /* Reads one line from a file descriptor (trailing newline stripped). */
 mt_status mt_secret_from_fd(int fd, mt_secret **out);
 void mt_secret_free(mt_secret *secret);
@@ -126,9 +135,11 @@ typedef struct mt_config {
     bool pin_counter_best_effort; /* `pin_counter = best-effort`: a login whose attempt
                                      cannot be recorded is still checked (the default,
                                      `required`, refuses it) */
-    uint64_t kdf_opslimit;    /* `kdf_opslimit`, default crypto_pwhash_OPSLIMIT_INTERACTIVE */
-    size_t kdf_memlimit;      /* `kdf_memlimit`, default crypto_pwhash_MEMLIMIT_INTERACTIVE */
-    bool strict;              /* `strict`: a store readable by others is an error */
+    uint64_t kdf_opslimit;    /* `kdf_opslimit`, user PINs, default crypto_pwhash_OPSLIMIT_MODERATE */
+    size_t kdf_memlimit;      /* `kdf_memlimit`, user PINs, default crypto_pwhash_MEMLIMIT_MODERATE */
+    bool strict;              /* `strict`: a store readable by others is an error; no
+                                 public key is trusted on first use; a PIN wrapped
+                                 without the configured store key does not log in */
     mt_account_filter filter; /* `accounts` */
     /* `mailtoken serve`, the HTTPS API (docs/api.md): */
     char *api_listen;         /* `api_listen`: HTTPS listener, ADDRESS:PORT */
@@ -141,7 +152,24 @@ typedef struct mt_config {
     size_t api_max_body;      /* `api_max_body`: bytes of a request body, default 6 MiB */
     unsigned api_auth_failures; /* `api_auth_failures`: failed authentications per
                                    address and minute before 429, default 10 */
+    /* Added with the KDF window and the authentication of public keys: */
+    uint64_t so_kdf_opslimit; /* `so_kdf_opslimit`, the SO PIN, default crypto_pwhash_OPSLIMIT_SENSITIVE */
+    size_t so_kdf_memlimit;   /* `so_kdf_memlimit`, the SO PIN, default crypto_pwhash_MEMLIMIT_SENSITIVE */
+    bool allow_weak_kdf;      /* `allow_weak_kdf`: limits under the window's floor are
+                                 accepted, in the config and in rows (test stores) */
+    unsigned so_pin_min_length; /* `so_pin_min_length`, default 12 */
+    char *known_keys_file;    /* `known_keys_file`: the importer's record of the public
+                                 keys it seals to (default: $XDG_DATA_HOME/mailtoken/known-keys) */
 } mt_config;
+
+/* The window of Argon2id limits the store accepts, from the config and from
+ * its rows (a row outside it is refused as tampered, before any PIN is
+ * counted): ops 2..16, memory 19 MiB..4 GiB; `allow_weak_kdf` lowers the
+ * floor to libsodium's minimum (ops 1, 8 KiB). */
+#define MT_KDF_OPS_FLOOR 2u
+#define MT_KDF_OPS_CEILING 16u
+#define MT_KDF_MEM_FLOOR (19ull << 20)
+#define MT_KDF_MEM_CEILING (4ull << 30)
 
 /* Loads the config: explicit_path, else $MAILTOKEN_CONF, else
  * ~/.config/mailtoken/mailtoken.conf, else /etc/mailtoken/mailtoken.conf.
@@ -527,8 +555,12 @@ mt_status mt_store_token_set_pin(mt_store *store, int64_t token_id, const mt_sec
  * also clears the failure counter. */
 mt_status mt_store_token_init_pin(mt_store *store, int64_t token_id, const mt_secret *so_pin,
                                   const mt_secret *new_pin);
-/* Checks a PIN against the configured policy (names the rule broken). */
+/* Checks a PIN against the configured policy (names the rule broken):
+ * length (pin_min_length), digits only, and a compact blocklist of common
+ * passwords shipped with the library (MT_ERR_PIN_POLICY). */
 mt_status mt_pin_policy_check(const mt_config *config, const mt_secret *pin);
+/* The same rules for the SO PIN, with so_pin_min_length (default 12). */
+mt_status mt_so_pin_policy_check(const mt_config *config, const mt_secret *pin);
 
 /* ---------------------------------------------------------------- accounts */
 

@@ -11,7 +11,8 @@ trap 'rm -rf "$WORK"' EXIT
 die() { echo "FAIL: $*" >&2; exit 1; }
 users=$MT_TESTDATA/users
 
-: >"$WORK/mailtoken.conf"
+# mt-test-provision writes the cheapest Argon2id (tests/data/fast-kdf.conf)
+cat "$(dirname "$0")/../../data/fast-kdf.conf" >"$WORK/mailtoken.conf"
 export MAILTOKEN_STORE=$WORK/store.db MAILTOKEN_CONF=$WORK/mailtoken.conf
 "$MT_PROVISION" --store "$MAILTOKEN_STORE" --so-pin so-secret-123 --pin user-pin-123 \
     "$users/alice.p12" "$users/carol.p12" || die "mt-test-provision"

@@ -19,7 +19,8 @@ else
     WORK=$(mktemp -d "${TMPDIR:-/tmp}/mt-p11scale-XXXXXX")
     trap 'rm -rf "$WORK"' EXIT
 fi
-: >"$WORK/mailtoken.conf"
+# mt-test-provision writes the cheapest Argon2id (tests/data/fast-kdf.conf)
+cat "$(dirname "$0")/../../data/fast-kdf.conf" >"$WORK/mailtoken.conf"
 export MAILTOKEN_STORE=$WORK/store.db MAILTOKEN_CONF=$WORK/mailtoken.conf
 if [ ! -f "$MAILTOKEN_STORE" ]; then
     start=$(date +%s)

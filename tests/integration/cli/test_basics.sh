@@ -108,7 +108,7 @@ err_has 'mailtoken: organisation "nowhere" not found'
 other=$T/other.db
 run 0 --store "$other" init --org x --so-pin-file "$SO_PIN"
 [ -f "$other" ] || fail "--store was not used"
-printf 'store = %s\n' "$T/conf.db" >"$T/mailtoken.conf"
+{ cat "$FAST_KDF_CONF"; printf 'store = %s\n' "$T/conf.db"; } >"$T/mailtoken.conf"
 ( unset MAILTOKEN_STORE; "$MT_BIN" --config "$T/mailtoken.conf" init --org y --so-pin-file "$SO_PIN" >/dev/null ) ||
     fail "init with --config"
 [ -f "$T/conf.db" ] || fail "the config's store was not used"

@@ -3,7 +3,7 @@
 # recovery key file unlocks it; every step is in the audit trail.
 . "$(dirname "$0")/lib.sh"
 export MAILTOKEN_CONF=$T/mailtoken.conf
-printf 'so_pin_max_failures = 3\nso_pin_max_delay = 0\n' >"$MAILTOKEN_CONF"
+{ cat "$FAST_KDF_CONF"; printf 'so_pin_max_failures = 3\nso_pin_max_delay = 0\n'; } >"$MAILTOKEN_CONF"
 init_store
 run 0 cert import --account auto --password-file "$TD/users/alice.pass" "$TD/users/alice.p12"
 WRONG=$(secret_file wrong-so 'not-the-so-pin')

@@ -4,7 +4,7 @@
 : "${MT_MODULE:?MT_MODULE is not set}" "${MT_PROVISION:?}" "${MT_TESTDATA:?}"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mt-p11tool-XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
-: >"$WORK/mailtoken.conf"
+cat "$(dirname "${BASH_SOURCE[0]}")/../../data/fast-kdf.conf" >"$WORK/mailtoken.conf"
 export MAILTOKEN_STORE=$WORK/store.db MAILTOKEN_CONF=$WORK/mailtoken.conf
 unset MAILTOKEN_ACCOUNTS
 SO_PIN=so-secret-123

@@ -61,7 +61,7 @@ done
 (umask 077; printf 'so-pin-Secret-42' >"$WORK/in/so.pin"; printf 'alice-pin-2026' >"$WORK/in/alice.pin")
 chown -R "$SVC:" "$WORK/in"
 export MAILTOKEN_STORE="$WORK/srv/mailtoken/store.db" MAILTOKEN_CONF="$WORK/mailtoken.conf"
-printf 'kdf_opslimit = 1\nkdf_memlimit = 8192\n' >"$MAILTOKEN_CONF"
+cat "$(dirname "$0")/../../data/fast-kdf.conf" >"$MAILTOKEN_CONF"
 chmod 644 "$MAILTOKEN_CONF"
 as_svc "$MAILTOKEN" init --org "Example Org" --so-pin-file "$WORK/in/so.pin" >/dev/null
 for name in alice bob; do

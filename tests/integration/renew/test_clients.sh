@@ -11,7 +11,7 @@ MODULE=$MT_BUILD_DIR/pkcs11/mailtoken-pkcs11.so
 mkdir -p "$WORK/pins"
 chmod 700 "$WORK/pins"
 export MAILTOKEN_CONF=$T/mailtoken.conf
-printf 'kdf_opslimit = 1\nkdf_memlimit = 8192\n' >"$MAILTOKEN_CONF" # cheap Argon2id for tests
+cat "$(dirname "$0")/../../data/fast-kdf.conf" >"$MAILTOKEN_CONF"
 
 make_template
 old_crt=$TD/users/alice.crt

@@ -38,7 +38,7 @@ setup_dirs() {
     "$WORK" >"$WORK/softhsm2.conf"
   export SOFTHSM2_CONF=$WORK/softhsm2.conf
   # Minimal Argon2id limits keep 50 PINs fast; the policy is exercised elsewhere.
-  printf 'kdf_opslimit = 1\nkdf_memlimit = 8192\n' >"$WORK/mailtoken.conf"
+  cat "$(dirname "${BASH_SOURCE[0]}")/../../data/fast-kdf.conf" >"$WORK/mailtoken.conf"
   export MAILTOKEN_CONF=$WORK/mailtoken.conf MAILTOKEN_STORE=$WORK/store.db
   umask 077
   printf 'user-pin-1234\n' >"$WORK/user.pin"

@@ -9,7 +9,7 @@ KEYID=${2:?usage: test-gen-bulk.sh MT_GEN_BULK CRYPTO_KEYID_TOOL}
 
 "$GEN" --out "$TMP/p12" --count 6 --keys 2 --password bulk-pw --domain bulk.example \
   --ca "$MT_TESTDATA/ca" || fail "mt-gen-bulk --out $TMP/p12 --count 6 --keys 2 ..."
-printf 'bulk-pw' > "$TMP/pass"
+(umask 077; printf 'bulk-pw' > "$TMP/pass")
 : > "$TMP/ids"
 for i in 1 2 3 4 5 6; do
   f="$TMP/p12/user0000$i.p12"

@@ -83,6 +83,7 @@ void test_make_store(const char *const *users, size_t n)
     snprintf(conf, sizeof(conf), "%s/mailtoken.conf", test_dir);
     FILE *f = fopen(conf, "w");
     assert_non_null(f);
+    fputs(TEST_FAST_KDF_CONF, f);
     fclose(f);
     setenv("MAILTOKEN_STORE", test_store, 1);
     setenv("MAILTOKEN_CONF", conf, 1);

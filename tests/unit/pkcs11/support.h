@@ -14,6 +14,11 @@
 
 #define TEST_PIN "user-pin-123"
 #define TEST_SO_PIN "so-secret-123"
+/* The module's config in every test: the cheapest Argon2id, as the
+ * provisioning tool writes the rows (tests/data/fast-kdf.conf says why). */
+#define TEST_FAST_KDF_CONF                                                          \
+    "allow_weak_kdf = true\nkdf_opslimit = 1\nkdf_memlimit = 8192\n"                \
+    "so_kdf_opslimit = 1\nso_kdf_memlimit = 8192\n"
 
 extern CK_FUNCTION_LIST_PTR p11;
 extern CK_FUNCTION_LIST_3_0 *p11_3;

@@ -43,6 +43,7 @@ static void write_config(const char *text)
 {
     FILE *f = fopen(getenv("MAILTOKEN_CONF"), "w");
     assert_non_null(f);
+    fputs(TEST_FAST_KDF_CONF, f);
     fputs(text, f);
     fclose(f);
 }

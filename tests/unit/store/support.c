@@ -32,8 +32,10 @@ mt_config *test_fast_config(void)
 {
     mt_config *config = NULL;
     assert_int_equal(mt_config_defaults(&config), MT_OK);
-    config->kdf_opslimit = crypto_pwhash_OPSLIMIT_MIN;
-    config->kdf_memlimit = crypto_pwhash_MEMLIMIT_MIN;
+    /* test stores: the cheapest Argon2id (tests/data/fast-kdf.conf says why) */
+    config->allow_weak_kdf = true;
+    config->kdf_opslimit = config->so_kdf_opslimit = crypto_pwhash_OPSLIMIT_MIN;
+    config->kdf_memlimit = config->so_kdf_memlimit = crypto_pwhash_MEMLIMIT_MIN;
     config->so_pin_max_delay = 0; /* wrong SO PINs do not slow the tests (test_org checks the wait) */
     return config;
 }

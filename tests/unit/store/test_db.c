@@ -162,6 +162,8 @@ static void migration_2(void **state)
                         "ALTER TABLE organizations DROP COLUMN so_next_attempt_at;"
                         "DROP INDEX certificates_org_subject;" /* version 3 */
                         "DROP TABLE api_keys;"                 /* version 4 */
+                        "ALTER TABLE organizations DROP COLUMN recovery_tag;" /* version 5 */
+                        "ALTER TABLE tokens DROP COLUMN pk_tag;"
                         "PRAGMA user_version = 1");
     assert_int_equal(mt_store_open(env->path, env->config, 0, &env->store), MT_OK);
     assert_int_equal(mt_store_schema_version(env->store), mt_schema_latest());

@@ -529,7 +529,7 @@ static void store_key_file_required(void **state)
     assert_non_null(strstr(mt_errmsg(), "store_key_file"));
     /* no PIN was judged: the attempt is given back */
     assert_int_equal(failed_logins(env->store, token->id), 0);
-    /* with another key file, the PIN is simply wrong */
+    /* another key file */
     char other_path[400];
     snprintf(other_path, sizeof(other_path), "%s/other.key", env->dir);
     write_key_file(other_path);
@@ -537,7 +537,10 @@ static void store_key_file_required(void **state)
     other->store_key_file = strdup(other_path);
     mt_store *wrong = NULL;
     assert_int_equal(mt_store_open(env->path, other, 0, &wrong), MT_OK);
-    assert_int_equal(mt_store_token_login(wrong, token->id, pin, &secret), MT_ERR_PIN_INCORRECT);
+    /* with another key file, the token's tag does not verify: refused before any PIN is counted */
+    assert_int_equal(mt_store_token_login(wrong, token->id, pin, &secret), MT_ERR_TAMPERED);
+    assert_non_null(strstr(mt_errmsg(), "another store key file"));
+    assert_int_equal(failed_logins(env->store, token->id), 0);
     mt_store_close(wrong);
     mt_config_free(other);
     mt_token_free(token);
@@ -586,7 +589,24 @@ static void pin_policy(void **state)
         assert_int_equal(mt_pin_policy_check(config, pin), cases[i].want);
         mt_secret_free(pin);
     }
-    mt_secret *digits = test_secret("12345678");
+    /* the common passwords, and the same with digits and signs after them */
+    const char *common[] = {"password", "Password1", "Sunshine2024!", "qwertyuiop", "iloveyou123"};
+    for (size_t i = 0; i < sizeof(common) / sizeof(common[0]); i++) {
+        mt_secret *pin = test_secret(common[i]);
+        assert_int_equal(mt_pin_policy_check(config, pin), MT_ERR_PIN_POLICY);
+        assert_non_null(strstr(mt_errmsg(), "common password"));
+        assert_int_equal(mt_so_pin_policy_check(config, pin), MT_ERR_PIN_POLICY);
+        mt_secret_free(pin);
+    }
+    /* the SO PIN: 12 characters at least */
+    mt_secret *eleven = test_secret("good-pin-11"), *twelve = test_secret("good-pin-112");
+    assert_int_equal(mt_pin_policy_check(config, eleven), MT_OK);
+    assert_int_equal(mt_so_pin_policy_check(config, eleven), MT_ERR_PIN_POLICY);
+    assert_non_null(strstr(mt_errmsg(), "so_pin_min_length (12 characters)"));
+    assert_int_equal(mt_so_pin_policy_check(config, twelve), MT_OK);
+    mt_secret_free(eleven);
+    mt_secret_free(twelve);
+    mt_secret *digits = test_secret("20482577");
     config->pin_allow_digits_only = true;
     assert_int_equal(mt_pin_policy_check(config, digits), MT_OK);
     config->pin_min_length = 10;
