@@ -59,21 +59,37 @@ static mt_status read_sealed(mt_store *store, const uint8_t pk[MT_SEAL_PK_LEN], 
 }
 
 /* The opened PKCS#8 key's public half is the certificate's public key. */
-static bool same_public_key(const mt_secret *pkcs8, const mt_cert_info *cert)
+static bool same_public_key(const mt_secret *pkcs8, const uint8_t *spki, size_t spki_len)
 {
-    const unsigned char *p = pkcs8->data, *q = cert->spki;
+    const unsigned char *p = pkcs8->data, *q = spki;
     EVP_PKEY *priv = d2i_AutoPrivateKey(NULL, &p, (long)pkcs8->len);
-    EVP_PKEY *pub = d2i_PUBKEY(NULL, &q, (long)cert->spki_len);
+    EVP_PKEY *pub = d2i_PUBKEY(NULL, &q, (long)spki_len);
     bool same = priv && pub && EVP_PKEY_eq(priv, pub) == 1;
     EVP_PKEY_free(priv);
     EVP_PKEY_free(pub);
     return same;
 }
 
+mt_status mt_key_open_checked(const uint8_t pk[MT_SEAL_PK_LEN], const mt_secret *token_secret,
+                              const uint8_t *spki, size_t spki_len, const mt_blob *sealed,
+                              mt_secret **pkcs8)
+{
+    uint8_t spki_sha256[32];
+    crypto_hash_sha256(spki_sha256, spki, spki_len);
+    mt_status st = mt_seal_key_open(pk, token_secret, spki_sha256, sealed->data, sealed->len, pkcs8);
+    if (st == MT_OK && !same_public_key(*pkcs8, spki, spki_len))
+        st = mt_fail(MT_ERR_CRYPTO, "the sealed key is not the private key of its public key");
+    if (st != MT_OK) {
+        mt_secret_free(*pkcs8);
+        *pkcs8 = NULL;
+    }
+    return st;
+}
+
 mt_status mt_store_key_open(mt_store *store, const mt_secret *token_secret, int64_t cert_id,
                             mt_secret **pkcs8)
 {
-    uint8_t pk[MT_SEAL_PK_LEN], spki_sha256[32];
+    uint8_t pk[MT_SEAL_PK_LEN];
     sealed_row r = {0};
     char subject[32];
     if (!store || !token_secret || !pkcs8)
@@ -84,19 +100,11 @@ mt_status mt_store_key_open(mt_store *store, const mt_secret *token_secret, int6
     mt_status st = read_sealed(store, pk, cert_id, &r);
     if (st != MT_OK)
         goto out;
-    crypto_hash_sha256(spki_sha256, r.cert->spki, r.cert->spki_len);
     snprintf(subject, sizeof(subject), "%lld", (long long)cert_id);
-    st = mt_seal_key_open(pk, token_secret, spki_sha256, r.sealed.data, r.sealed.len, pkcs8);
+    st = mt_key_open_checked(pk, token_secret, r.cert->spki, r.cert->spki_len, &r.sealed, pkcs8);
     if (st == MT_ERR_CRYPTO)
         st = mt_tampered(store, r.org_id, subject, "the sealed key of certificate %lld: %s",
                          (long long)cert_id, mt_errmsg());
-    else if (st == MT_OK && !same_public_key(*pkcs8, r.cert))
-        st = mt_tampered(store, r.org_id, subject, "the sealed key of certificate %lld is not the "
-                         "private key of its public key", (long long)cert_id);
-    if (st != MT_OK) {
-        mt_secret_free(*pkcs8);
-        *pkcs8 = NULL;
-    }
 out:
     sealed_row_clear(&r);
     return st;

@@ -71,10 +71,22 @@ mt_status mt_org_trusted_pk(mt_store *store, int64_t org_id, mt_trusted_pk *out)
  * public key authenticated (auth.h) before anything is sealed to it. */
 mt_status mt_token_ensure(mt_store *store, int64_t org_id, const char *email, int64_t *token_id,
                           mt_trusted_pk *pk);
+/* The token secret through the recovery key with the SO PIN, checked as for a
+ * PIN reset (its tag, the recovery key, the secret against the public key). */
+mt_status mt_token_secret_with_so(mt_store *store, int64_t token_id, const mt_secret *so_pin,
+                                  int64_t *org_id, char **email, uint8_t pk[MT_SEAL_PK_LEN],
+                                  mt_secret **sk);
 /* Seals a PKCS#8 key to a token and stores it for the certificate. */
 mt_status mt_token_store_key(mt_store *store, int64_t token_id, const mt_trusted_pk *pk,
                              int64_t cert_id, const uint8_t spki_sha256[32],
                              const mt_secret *pkcs8);
+
+/* Opens a sealed key with a token's secret (pk its public half) for the
+ * public key spki: the sealed header must name it and the opened key must be
+ * its private half, else MT_ERR_CRYPTO saying which (key_open.c). */
+mt_status mt_key_open_checked(const uint8_t pk[MT_SEAL_PK_LEN], const mt_secret *token_secret,
+                              const uint8_t *spki, size_t spki_len, const mt_blob *sealed,
+                              mt_secret **pkcs8);
 
 /* Deletes a certificate no account uses (MT_ERR_CONFLICT otherwise), with its event. */
 mt_status mt_cert_delete_row(mt_store *store, int64_t cert_id);

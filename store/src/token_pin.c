@@ -181,6 +181,28 @@ mt_status mt_store_token_login(mt_store *store, int64_t token_id, const mt_secre
     return st;
 }
 
+mt_status mt_token_secret_with_so(mt_store *store, int64_t token_id, const mt_secret *so_pin,
+                                  int64_t *org_id, char **email, uint8_t pk[MT_SEAL_PK_LEN],
+                                  mt_secret **sk)
+{
+    token_secrets t;
+    *sk = NULL;
+    mt_status st = secrets_read(store, token_id, &t);
+    if (st == MT_OK)
+        st = unwrap_with_recovery(store, &t, so_pin, sk);
+    if (st == MT_OK && !(*email = strdup(t.email))) {
+        mt_secret_free(*sk);
+        *sk = NULL;
+        st = mt_fail(MT_ERR_NOMEM, "out of memory");
+    }
+    if (st == MT_OK) {
+        *org_id = t.org_id;
+        memcpy(pk, t.pk, MT_SEAL_PK_LEN);
+    }
+    secrets_clear(&t);
+    return st;
+}
+
 /* Stores a new PIN wrapping of the token secret, clears the counter, records the event. */
 static mt_status store_pin(mt_store *store, token_secrets *t, const mt_secret *sk,
                            const mt_secret *new_pin, const char *action)

@@ -398,6 +398,43 @@ mt_status mt_store_key_file_create(const char *path);
 mt_status mt_store_org_export_recovery_key(mt_store *store, int64_t org_id,
                                            const mt_secret *so_pin, const char *path);
 
+/* Added for the authentication of public keys: checks everything the SO
+ * PIN can vouch for.  Opens the recovery secret with the SO PIN (a counted
+ * attempt; a recovery public key that is not the secret's, or that fails
+ * its tag, is MT_ERR_TAMPERED and ends the check), then for every token:
+ * its public key against its tag or the importer's record, its secret (from
+ * its recovery seal) against its public key, every key sealed to it against
+ * its certificate (and renewal candidates against theirs), and the salt and
+ * Argon2id limits of its PIN.  Every mismatch is a finding; the call returns
+ * MT_OK with the report (and an "org.verify" event) unless it could not run.
+ * MT_VERIFY_ADOPT (`org rewrap`): rows without a tag (a store key added
+ * later) or not in the importer's record, whose checks all pass, are tagged
+ * and recorded; the SO PIN is wrapped again under the configured limits and
+ * store key (any SO use does that). */
+typedef struct mt_verify_finding {
+    char *what;               /* "token-key", "token-secret", "sealed-key", "candidate-key", "pin-kdf" */
+    char *subject;            /* the token's email */
+    int64_t token_id;
+    int64_t cert_id;          /* sealed-key: the certificate; candidate-key: the renewal */
+    char *message;
+} mt_verify_finding;
+
+typedef struct mt_verify_report {
+    size_t tokens;            /* tokens checked */
+    size_t keys;              /* sealed keys and candidates opened and checked */
+    size_t untagged;          /* rows without a tag while a store key is configured */
+    size_t unrecorded;        /* keys neither tagged nor in the importer's record */
+    size_t unkeyed;           /* PIN wrappings made without the configured store key */
+    size_t adopted;           /* MT_VERIFY_ADOPT: rows tagged and recorded */
+    mt_verify_finding *findings;
+    size_t n_findings;
+} mt_verify_report;
+
+#define MT_VERIFY_ADOPT 1u
+mt_status mt_store_org_verify(mt_store *store, int64_t org_id, const mt_secret *so_pin,
+                              unsigned flags, mt_verify_report **out);
+void mt_verify_report_free(mt_verify_report *report);
+
 /* ----------------------------------------------------- stored certificates */
 
 typedef enum mt_cert_kind {
@@ -555,6 +592,14 @@ mt_status mt_store_token_set_pin(mt_store *store, int64_t token_id, const mt_sec
  * also clears the failure counter. */
 mt_status mt_store_token_init_pin(mt_store *store, int64_t token_id, const mt_secret *so_pin,
                                   const mt_secret *new_pin);
+/* Added for a suspected compromise of a token's key: a new key pair for the
+ * token (same id, same slot); every key sealed to it, and its renewal
+ * candidates, opened with the old secret through the recovery key (SO PIN)
+ * and sealed to the new one, in one transaction.  The user PIN goes (it
+ * wrapped the old secret): the SO sets a new one.  *n_keys: the keys sealed
+ * again.  Audit event "token.rekey". */
+mt_status mt_store_token_rekey(mt_store *store, int64_t token_id, const mt_secret *so_pin,
+                               size_t *n_keys);
 /* Checks a PIN against the configured policy (names the rule broken):
  * length (pin_min_length), digits only, and a compact blocklist of common
  * passwords shipped with the library (MT_ERR_PIN_POLICY). */

@@ -221,6 +221,9 @@ int main(int argc, char **argv)
     config->kdf_memlimit = config->so_kdf_memlimit = crypto_pwhash_MEMLIMIT_MIN;
     if (o.max_failures)
         config->pin_max_failures = o.max_failures;
+    /* the record of keys sealed to lives beside the test's store, not in a home */
+    if (asprintf(&config->known_keys_file, "%s.known-keys", o.store) < 0)
+        return fail("config", MT_ERR_NOMEM);
     st = mt_store_open(o.store, config, MT_OPEN_CREATE, &store);
     if (st == MT_OK)
         st = mt_store_set_actor(store, "test:provision");

@@ -60,7 +60,8 @@ for name in alice bob; do
 done
 (umask 077; printf 'so-pin-Secret-42' >"$WORK/in/so.pin"; printf 'alice-pin-2026' >"$WORK/in/alice.pin")
 chown -R "$SVC:" "$WORK/in"
-export MAILTOKEN_STORE="$WORK/srv/mailtoken/store.db" MAILTOKEN_CONF="$WORK/mailtoken.conf"
+export MAILTOKEN_STORE="$WORK/srv/mailtoken/store.db" MAILTOKEN_CONF="$WORK/mailtoken.conf" \
+    XDG_DATA_HOME="$WORK/data"
 cat "$(dirname "$0")/../../data/fast-kdf.conf" >"$MAILTOKEN_CONF"
 chmod 644 "$MAILTOKEN_CONF"
 as_svc "$MAILTOKEN" init --org "Example Org" --so-pin-file "$WORK/in/so.pin" >/dev/null

@@ -46,6 +46,7 @@ int test_env_setup(void **state)
     mt_secret *so = test_secret(SO_PIN);
     test_make_dir(env->dir, sizeof(env->dir));
     snprintf(env->path, sizeof(env->path), "%s/store.db", env->dir);
+    setenv("XDG_DATA_HOME", env->dir, 1); /* the record of known keys stays in the test's directory */
     env->config = test_fast_config();
     assert_int_equal(mt_store_open(env->path, env->config, MT_OPEN_CREATE, &env->store), MT_OK);
     assert_int_equal(mt_store_set_actor(env->store, "test"), MT_OK);
