@@ -6,6 +6,10 @@
 
 int mt_cmd_account_set_pin(mt_cli *cli, int argc, char **argv);
 int mt_cmd_account_reset_pin(mt_cli *cli, int argc, char **argv);
+int mt_cmd_account_rekey(mt_cli *cli, int argc, char **argv);
+/* org verify and org rewrap (cmd_org_verify.c) */
+int mt_cmd_org_verify(mt_cli *cli, int argc, char **argv);
+int mt_cmd_org_rewrap(mt_cli *cli, int argc, char **argv);
 
 /* Parses the subcommand's options (only the common ones) and checks that
  * exactly n_operands operands follow; returns MT_OPT_END when it may run,

@@ -31,6 +31,8 @@ int mt_cli_exit_code(mt_status status)
     case MT_ERR_PIN_LOCKED:
     case MT_ERR_PIN_NOT_SET:
         return MT_EXIT_AUTH;
+    case MT_ERR_TAMPERED:
+        return MT_EXIT_TAMPERED;
     default:
         return MT_EXIT_FAILURE;
     }

@@ -23,6 +23,7 @@ enum {
     MT_EXIT_PARTIAL = 7,   /* some items done, some failed */
     MT_EXIT_PENDING = 8,   /* renewal waiting for the CA: run `renew resume` later */
     MT_EXIT_CA = 9,        /* the CA refused; an operator must act */
+    MT_EXIT_TAMPERED = 10, /* the store was tampered with: a key failed its check */
     /* Not an exit status: --help was printed, stop now.  Commands pass it up
      * like any other code (so nothing runs after the help) and main() exits 0. */
     MT_EXIT_HELP_SHOWN = 100
@@ -70,6 +71,15 @@ mt_status mt_cli_open_store(mt_cli *cli, unsigned flags, mt_store **out);
 int mt_cli_open_or_fail(mt_cli *cli, unsigned flags, mt_store **out);
 /* The organisation selected by --org (or the only one). */
 mt_status mt_cli_org(mt_cli *cli, mt_store *store, int64_t *org_id);
+
+/* Secrets in the environment (cli_env.c): taken out of it (copied to secure
+ * memory, wiped in the process's environment block, unset).  take_known:
+ * the variables the tool reads by default, at start-up; env_secret: a copy
+ * of one (taken when first read); env_has: set or taken. */
+void mt_cli_env_take_known(void);
+bool mt_cli_env_has(const char *name);
+mt_status mt_cli_env_secret(const char *what, const char *name, mt_secret **out);
+void mt_cli_env_clear(void);
 
 /* Reads a secret: from file_path, else from the environment variable env_name,
  * else from fd (>= 0), else by prompt without echo on a tty (twice when
@@ -160,6 +170,18 @@ bool mt_cli_secret_opt(mt_secret_source *src, int opt, int base, const char *arg
  * (prints it, sets *code to MT_EXIT_USAGE and returns false). */
 bool mt_cli_secret_source_ok(mt_cli *cli, const char *cmd, const mt_secret_source *src,
                              int *code);
+
+/* A command that takes the SO PIN (--so-pin-file/-env/-fd, $MAILTOKEN_SO_PIN)
+ * and n_operands operands (at optind): parses, opens the store, selects the
+ * organisation and reads the SO PIN; MT_EXIT_OK, or the exit code after the
+ * help or the error was printed (nothing left to free then). */
+int mt_cli_so_pin_command(mt_cli *cli, const char *cmd, const char *help, int argc, char **argv,
+                          int n_operands, unsigned open_flags, mt_store **store, int64_t *org_id,
+                          mt_secret **so_pin);
+
+/* A new SO PIN read from src and checked against the SO PIN policy of
+ * cli's config (on a terminal, before the confirmation is asked). */
+mt_status mt_cli_read_new_so_pin(mt_cli *cli, const mt_secret_source *src, mt_secret **out);
 
 /* The configuration (--config, else the default places), loaded once. */
 mt_status mt_cli_config(mt_cli *cli, const mt_config **out);

@@ -146,15 +146,6 @@ out:
     return st;
 }
 
-static mt_status from_env(const char *what, const char *name, mt_secret **out)
-{
-    const char *value = getenv(name);
-    if (!value)
-        return mt_cli_set_error(MT_ERR_INVALID, "%s: environment variable %s is not set", what,
-                                name);
-    return mt_secret_from(value, strlen(value), out);
-}
-
 /* The secret from wherever it is given, checked; a prompt checks it before
  * asking for the confirmation. */
 static mt_status read_checked(mt_cli *cli, const char *prompt, const char *file_path,
@@ -165,7 +156,7 @@ static mt_status read_checked(mt_cli *cli, const char *prompt, const char *file_
     if (file_path)
         st = mt_secret_from_file(file_path, out);
     else if (env_name)
-        st = from_env(prompt, env_name, out);
+        st = mt_cli_env_secret(prompt, env_name, out);
     else if (fd >= 0)
         st = mt_secret_from_fd(fd, out);
     else if (!cli->is_tty)
@@ -189,7 +180,7 @@ mt_status mt_cli_read_secret(mt_cli *cli, const char *prompt, const char *file_p
 bool mt_cli_secret_given(const mt_secret_source *src)
 {
     return src->file || src->env || src->fd != -1 ||
-           (src->default_env && getenv(src->default_env));
+           (src->default_env && mt_cli_env_has(src->default_env));
 }
 
 mt_status mt_cli_read_secret_from(mt_cli *cli, const mt_secret_source *src, bool confirm,
@@ -205,7 +196,7 @@ mt_status mt_cli_read_new_secret(mt_cli *cli, const mt_secret_source *src, bool 
         return mt_cli_set_error(MT_ERR_INVALID, "--%s-fd: not a file descriptor number",
                                 src->option);
     const char *env = src->env;
-    if (!env && !src->file && src->default_env && getenv(src->default_env))
+    if (!env && !src->file && src->default_env && mt_cli_env_has(src->default_env))
         env = src->default_env;
     if (!src->file && !env && src->fd < 0 && !cli->is_tty)
         return mt_cli_set_error(MT_ERR_INVALID,

@@ -621,6 +621,7 @@ static const mt_subcommand account_subcommands[] = {
     {"remove-from-history", "take a certificate out of the history", account_remove_from_history},
     {"set-pin", "change the user PIN (old PIN required)", mt_cmd_account_set_pin},
     {"reset-pin", "set or reset the user PIN with the SO PIN", mt_cmd_account_reset_pin},
+    {"rekey", "a new token key pair, every key sealed to it again (SO PIN)", mt_cmd_account_rekey},
     {"delete", "delete an account (certificates stay unless --purge)", account_delete},
 };
 

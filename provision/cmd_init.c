@@ -28,11 +28,6 @@ static const char init_help[] =
 
 enum { OPT_ORG = 1, OPT_STORE_KEY_FILE, OPT_SO_PIN = 100 };
 
-static mt_status policy_check(void *config, const mt_secret *pin)
-{
-    return mt_pin_policy_check(config, pin);
-}
-
 /* --store-key-file: the key file (made now when missing) becomes the
  * config's store_key_file for this run; the config must not name another. */
 static mt_status use_store_key_file(mt_cli *cli, const char *path, bool *created)
@@ -99,7 +94,7 @@ int mt_cmd_init(mt_cli *cli, int argc, char **argv)
         goto out;
     }
     /* before the store exists: a refused PIN creates nothing */
-    st = mt_cli_read_new_secret(cli, &so_src, true, policy_check, cli->config, &so_pin);
+    st = mt_cli_read_new_so_pin(cli, &so_src, &so_pin);
     if (st != MT_OK) {
         code = mt_cli_fail(cli, st, "SO PIN");
         goto out;

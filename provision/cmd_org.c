@@ -1,5 +1,7 @@
-/* mailtoken org: the organisation's SO PIN state, its recovery key file (for
- * unlocking a locked SO PIN, and for a gateway), and unlocking with that file. */
+/* mailtoken org: the organisation's SO PIN state and the SO PIN itself, its
+ * recovery key file (for unlocking a locked SO PIN, and for a gateway),
+ * unlocking with that file; `org verify` and `org rewrap` are in
+ * cmd_org_verify.c. */
 #include "account.h"
 
 #include <stdlib.h>
@@ -217,7 +219,7 @@ static int org_unlock_so(mt_cli *cli, int argc, char **argv)
         goto out;
     if ((code = mt_cli_session(cli, 0, &store, &org_id)) != MT_EXIT_OK)
         goto out;
-    mt_status st = set_pin ? mt_cli_read_secret_from(cli, &new_src, true, &new_pin) : MT_OK;
+    mt_status st = set_pin ? mt_cli_read_new_so_pin(cli, &new_src, &new_pin) : MT_OK;
     if (st != MT_OK) {
         code = mt_cli_fail(cli, st, new_src.what);
         goto out;
@@ -234,13 +236,77 @@ out:
     return code;
 }
 
+/* ------------------------------------------------------------ set-so-pin */
+
+static const char set_so_pin_help[] =
+    "Usage: mailtoken org set-so-pin [--so-pin-file F | --so-pin-env VAR | --so-pin-fd N]\n"
+    "                                [--new-so-pin-file F | --new-so-pin-env VAR | --new-so-pin-fd N]\n"
+    "\n"
+    "Changes the SO PIN; the current one is required ($MAILTOKEN_SO_PIN when set).\n"
+    "The new one is asked twice on a terminal and must follow the PIN policy\n"
+    "(so_pin_min_length, 12 by default).  It is wrapped under the configured\n"
+    "Argon2id limits (so_kdf_*) and the store key file, if any.\n"
+    "  --json   the organisation, as `org show --json`\n";
+
+static int org_set_so_pin(mt_cli *cli, int argc, char **argv)
+{
+    static const struct option options[] = {
+        MT_SECRET_OPTIONS("so-pin", OPT_SO_PIN),
+        MT_SECRET_OPTIONS("new-so-pin", OPT_NEW_SO_PIN),
+        MT_CLI_COMMON_OPTIONS,
+        {0},
+    };
+    mt_secret_source so_src = MT_SECRET_SOURCE_INIT("SO PIN", "so-pin", "MAILTOKEN_SO_PIN");
+    mt_secret_source new_src = MT_SECRET_SOURCE_INIT("new SO PIN", "new-so-pin", NULL);
+    const char *cmd = "org set-so-pin";
+    mt_secret *so_pin = NULL, *new_pin = NULL;
+    mt_store *store = NULL;
+    int64_t org_id = 0;
+    int code = MT_EXIT_OK, opt;
+    while ((opt = mt_cli_getopt(cli, cmd, set_so_pin_help, argc, argv, options, &code)) >= 0)
+        if (!mt_cli_secret_opt(&so_src, opt, OPT_SO_PIN, optarg))
+            mt_cli_secret_opt(&new_src, opt, OPT_NEW_SO_PIN, optarg);
+    if (opt == MT_OPT_EXIT)
+        goto out;
+    if (optind < argc) {
+        code = mt_cli_usage_error(cli, cmd, "unexpected argument '%s'", argv[optind]);
+        goto out;
+    }
+    if (!mt_cli_secret_source_ok(cli, cmd, &so_src, &code) || !mt_cli_secret_source_ok(cli, cmd, &new_src, &code))
+        goto out;
+    if ((code = mt_cli_session(cli, 0, &store, &org_id)) != MT_EXIT_OK)
+        goto out;
+    mt_status st = mt_cli_read_secret_from(cli, &so_src, false, &so_pin);
+    if (st != MT_OK) {
+        code = mt_cli_fail(cli, st, so_src.what);
+        goto out;
+    }
+    if ((st = mt_cli_read_new_so_pin(cli, &new_src, &new_pin)) != MT_OK) {
+        code = mt_cli_fail(cli, st, new_src.what);
+        goto out;
+    }
+    if ((st = mt_store_so_set_pin(store, org_id, so_pin, new_pin)) != MT_OK) {
+        code = mt_cli_fail(cli, st, st == MT_ERR_PIN_POLICY ? NULL : "SO PIN");
+        goto out;
+    }
+    code = print_org(cli, store, org_id, "SO PIN changed");
+out:
+    mt_secret_free(so_pin);
+    mt_secret_free(new_pin);
+    mt_store_close(store);
+    return code;
+}
+
 static const char org_help[] = "Usage: mailtoken org SUBCOMMAND [OPTIONS]\n"
                                "\n"
-                               "The organisation: its SO PIN and its recovery key (a locked SO PIN,\n"
-                               "gateway mode).\n";
+                               "The organisation: its SO PIN, its recovery key, and the\n"
+                               "checks of what the SO PIN vouches for.\n";
 
 static const mt_subcommand org_subcommands[] = {
     {"show", "the organisation and its SO PIN state (failed attempts, locked)", org_show},
+    {"set-so-pin", "change the SO PIN (the current one required)", org_set_so_pin},
+    {"verify", "check every token key, sealed key and tag (SO PIN)", mt_cmd_org_verify},
+    {"rewrap", "verify, then tag and record the keys that pass; SO PIN rewrapped", mt_cmd_org_rewrap},
     {"export-recovery-key", "write the recovery key to a new 0600 file: SO PIN unlock, gateway mode",
      org_export_recovery_key},
     {"unlock-so", "unlock a locked SO PIN with the recovery key file", org_unlock_so},

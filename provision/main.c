@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static const char main_help[] =
@@ -41,11 +43,26 @@ static const struct option global_options[] = {
     {0},
 };
 
+/* PINs, passwords and keys pass through this process: no core file may
+ * keep them, and no process of the same user may read its memory.  (Under
+ * AddressSanitizer the process stays dumpable: its leak checker attaches
+ * to it with ptrace.) */
+static void no_core_dumps(void)
+{
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+#ifndef __SANITIZE_ADDRESS__
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+}
+
 int main(int argc, char **argv)
 {
     mt_cli cli = {.prog = "mailtoken"};
     int code = MT_EXIT_OK;
     mt_cli_escape_output();
+    no_core_dumps();
+    mt_cli_env_take_known();
     cli.is_tty = isatty(STDERR_FILENO) == 1;
     if (mt_library_init() != MT_OK) {
         code = mt_cli_fail(&cli, MT_ERR_INTERNAL, "initialisation");
@@ -106,6 +123,7 @@ int main(int argc, char **argv)
     if (code == MT_EXIT_HELP_SHOWN)
         code = MT_EXIT_OK;
 out:
+    mt_cli_env_clear();
     mt_config_free(cli.config);
     fflush(stdout);
     return code;

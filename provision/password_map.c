@@ -60,7 +60,6 @@ static mt_status read_into_secret(const char *path, mt_secret **out)
 {
     mt_secret *buf = NULL;
     size_t size = 0;
-    struct stat sb;
     int fd = -1;
     mt_status st = mt_file_open(path, &fd, &size);
     if (st != MT_OK)
@@ -69,9 +68,9 @@ static mt_status read_into_secret(const char *path, mt_secret **out)
         st = mt_cli_set_error(MT_ERR_TOO_LARGE, "%s: too large for a mapping file", path);
         goto out;
     }
-    if (fstat(fd, &sb) == 0 && (sb.st_mode & 0077))
-        fprintf(stderr, "mailtoken: %s: warning: readable by others; it holds passwords\n",
-                path);
+    /* it holds passwords: refused like every file holding a secret */
+    if ((st = mt_secret_file_check(fd, path)) != MT_OK)
+        goto out;
     st = mt_secret_new(size + 2, &buf); /* room for the last field's NUL */
     if (st == MT_OK)
         st = mt_file_read(fd, path, buf->data, size, &buf->len);
