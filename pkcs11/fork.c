@@ -1,8 +1,9 @@
 /* Fork safety: the child of a process using the module starts clean.  The
  * handlers keep the state consistent across fork (prepare takes both locks,
- * both sides release them); the child wipes the token secrets and marks the
- * state as its parent's, so its C_Initialize starts over and its C_Finalize
- * touches nothing the parent owns. */
+ * both sides release them); the child wipes the token secrets, frees the
+ * opened private keys it safely can, and marks the state as its parent's,
+ * so its C_Initialize starts over and its C_Finalize touches nothing the
+ * parent owns. */
 #include "module.h"
 
 #include <sodium.h>
@@ -23,6 +24,32 @@ static void in_parent(void)
     mt_unlock();
 }
 
+/* The parent's opened private keys, in the child: the sessions no call was
+ * in at the fork drop their operations and kept contexts, then each key only
+ * its object still holds is freed (OpenSSL clears a key's numbers as it
+ * frees them).  A key with another holder was in an operation of another
+ * thread, which does not exist in the child and may have held the key's
+ * lock: it is left alone, as is what the host process copied of a key
+ * itself (docs/pkcs11.md, "Forks and core dumps"). */
+static void drop_opened_keys(mt_slot *slot)
+{
+    for (size_t i = 0; i < mt_g.n_sessions; i++) {
+        mt_session *s = mt_g.sessions[i];
+        if (s->slot != slot || s->refs != 0)
+            continue;
+        mt_op_reset(&s->ops[MT_OP_SIGN]);
+        mt_op_reset(&s->ops[MT_OP_DECRYPT]);
+    }
+    mt_sessions_drop_warm(slot);
+    for (size_t i = 0; slot->objects && i < slot->objects->n; i++) {
+        mt_object *object = slot->objects->items[i];
+        if (object->priv && atomic_load(&object->priv->refs) == 1) {
+            mt_key_unref(object->priv);
+            object->priv = NULL;
+        }
+    }
+}
+
 static void in_child(void)
 {
     for (size_t i = 0; i < mt_g.n_slots; i++) {
@@ -33,6 +60,7 @@ static void in_child(void)
             sodium_memzero(slot->token_secret->data, slot->token_secret->len);
         if (slot->so_pin)
             sodium_memzero(slot->so_pin->data, slot->so_pin->len);
+        drop_opened_keys(slot);
         slot->login = MT_NOT_LOGGED_IN;
     }
     mt_keymem_wipe_all();

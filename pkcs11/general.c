@@ -39,7 +39,8 @@ CK_RV mt_rv_from_status(mt_status status)
     case MT_ERR_BUSY:
     case MT_ERR_IO:
     case MT_ERR_DB:
-    case MT_ERR_CRYPTO: return CKR_DEVICE_ERROR;
+    case MT_ERR_CRYPTO:
+    case MT_ERR_TAMPERED: return CKR_DEVICE_ERROR;
     default: return CKR_GENERAL_ERROR;
     }
 }

@@ -87,7 +87,8 @@ static CK_RV login_rv(mt_status st)
     case MT_ERR_READONLY:
     case MT_ERR_IO:
     case MT_ERR_BUSY:
-    case MT_ERR_DB: return login_device_error();
+    case MT_ERR_DB:
+    case MT_ERR_TAMPERED: return login_device_error();
     default: return mt_rv_from_status(st);
     }
 }

@@ -260,7 +260,19 @@ static void slot_remove_token(mt_slot_entry *entry)
     slot->objects = NULL;
 }
 
-static mt_status open_store(void)
+/* A store the configuration does not let us open (a store key file others
+ * may read, limits outside the window...) is the administrator's to fix: the
+ * client's log says why, once, and the call fails as a general error, not as
+ * the caller's bad arguments. */
+static CK_RV open_store_refused(mt_status st)
+{
+    static atomic_bool said;
+    if (!atomic_exchange(&said, true))
+        fprintf(stderr, "mailtoken-pkcs11: cannot open the store: %s\n", mt_errmsg());
+    return st == MT_ERR_NOMEM ? CKR_HOST_MEMORY : CKR_GENERAL_ERROR;
+}
+
+static mt_status open_store(bool *refused)
 {
     mt_status st = MT_OK;
     if (mt_g.store || access(mt_g.store_path, F_OK) != 0)
@@ -275,6 +287,7 @@ static mt_status open_store(void)
     } else {
         mt_trace("cannot open the store: %s", mt_errmsg());
     }
+    *refused = st == MT_ERR_INVALID;
     return st;
 }
 
@@ -286,8 +299,9 @@ CK_RV mt_slots_rescan(void)
     uint64_t generation = 0;
     mt_slot_entry **match = NULL;
     CK_RV rv = CKR_OK;
+    bool refused = false;
     mt_store_lock();
-    mt_status st = open_store();
+    mt_status st = open_store(&refused);
     if (st == MT_OK && mt_g.store)
         st = mt_store_generation(mt_g.store, &generation);
     bool changed = st == MT_OK && mt_g.store &&
@@ -296,7 +310,7 @@ CK_RV mt_slots_rescan(void)
         st = mt_store_token_briefs(mt_g.store, mt_g.filter.kind != MT_FILTER_ALL, &tokens);
     mt_store_unlock();
     if (st != MT_OK) {
-        rv = mt_rv_from_status(st);
+        rv = refused ? open_store_refused(st) : mt_rv_from_status(st);
         goto out;
     }
     if (!changed)

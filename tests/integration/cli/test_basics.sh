@@ -66,7 +66,16 @@ err_has "SO PIN: not given: use --so-pin-file, --so-pin-env or --so-pin-fd"
 [ ! -e "$MAILTOKEN_STORE" ] || fail "a failed init created the store"
 short=$(secret_file short-pin '1234')
 run 5 init --org example --so-pin-file "$short"
-err_has "mailtoken: SO PIN: PIN is shorter than"
+err_has "mailtoken: SO PIN is shorter than so_pin_min_length (12 characters)"
+[ ! -e "$MAILTOKEN_STORE" ] || fail "a refused SO PIN created the store"
+common=$(secret_file common-pin 'Password2024!')
+run 5 init --org example --so-pin-file "$common"
+err_has "SO PIN is a common password"
+# a PIN file others may read is refused like a key file
+loose=$(secret_file loose-pin 'so-secret-loose-1')
+chmod 644 "$loose"
+run 5 init --org example --so-pin-file "$loose"
+err_has "loose-pin: must not be accessible by group or others (mode 0644); chmod 600 it"
 [ ! -e "$MAILTOKEN_STORE" ] || fail "a refused SO PIN created the store"
 run 1 init --org example --so-pin-file "$T/missing-file"
 err_has "missing-file"

@@ -2,6 +2,15 @@
  * own, its C_Initialize works, its C_Finalize harms nothing in the parent. */
 #include "support.h"
 
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -92,8 +101,88 @@ static void fork_child_starts_clean(void **state)
     assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
 }
 
+/* One of alice's RSA primes as OpenSSL holds it in memory (its limbs, least
+ * significant first), known to the search only masked and hashed: the
+ * search itself never holds the prime. */
+typedef struct needle {
+    uint8_t mask[16], masked[16];
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    size_t len;
+} needle;
+
+static void alice_prime(needle *n)
+{
+    uint8_t bytes[512];
+    BIGNUM *p = NULL;
+    FILE *f = fopen(test_data("users/alice.key"), "r");
+    assert_non_null(f);
+    EVP_PKEY *key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    assert_non_null(key);
+    assert_int_equal(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_FACTOR1, &p), 1);
+    n->len = (size_t)BN_num_bytes(p);
+    assert_true(n->len >= 64 && n->len <= sizeof(bytes) && n->len % 8 == 0);
+    assert_int_equal(BN_bn2lebinpad(p, bytes, (int)n->len), (int)n->len);
+    assert_int_equal(RAND_bytes(n->mask, sizeof(n->mask)), 1);
+    for (size_t i = 0; i < sizeof(n->mask); i++)
+        n->masked[i] = bytes[i] ^ n->mask[i];
+    SHA256(bytes, n->len, n->digest);
+    OPENSSL_cleanse(bytes, sizeof(bytes));
+    BN_clear_free(p);
+    EVP_PKEY_free(key);
+}
+
+/* Whether the prime is anywhere in this process's readable, writable memory. */
+static bool memory_holds(const needle *n)
+{
+    char line[512];
+    bool found = false;
+    FILE *maps = fopen("/proc/self/maps", "r");
+    assert_non_null(maps);
+    while (!found && fgets(line, sizeof(line), maps)) {
+        unsigned long start = 0, end = 0;
+        char perms[5] = "";
+        if (sscanf(line, "%lx-%lx %4s", &start, &end, perms) != 3 || perms[0] != 'r' ||
+            perms[1] != 'w' || strstr(line, "[vvar]") || strstr(line, "[vsyscall]"))
+            continue;
+        const uint8_t *mem = (const uint8_t *)start;
+        for (size_t i = 0; !found && i + n->len <= end - start; i += 8) { /* limbs are aligned */
+            if ((mem[i] ^ n->mask[0]) != n->masked[0])
+                continue;
+            bool prefix = true;
+            for (size_t k = 1; k < sizeof(n->mask) && prefix; k++)
+                prefix = (mem[i + k] ^ n->mask[k]) == n->masked[k];
+            uint8_t digest[SHA256_DIGEST_LENGTH];
+            found = prefix && SHA256(mem + i, n->len, digest) && !memcmp(digest, n->digest, sizeof(digest));
+        }
+    }
+    fclose(maps);
+    return found;
+}
+
+/* The parent signed with alice's key: the prime is in its memory; the child
+ * of a fork, before it does anything, no longer holds it. */
+static void fork_child_wipes_opened_keys(void **state)
+{
+    (void)state;
+    needle n;
+    alice_prime(&n);
+    test_init();
+    CK_SESSION_HANDLE s = test_session("alice@example.org", 1);
+    assert_int_equal(sign_once(s), CKR_OK);
+    assert_true(memory_holds(&n)); /* the search finds what it looks for */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(memory_holds(&n) ? 1 : 0);
+    assert_int_equal(wait_child(pid), 0);
+    assert_int_equal(sign_once(s), CKR_OK); /* the parent's key is untouched */
+    assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(fork_child_starts_clean)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(fork_child_starts_clean),
+                                       cmocka_unit_test(fork_child_wipes_opened_keys)};
     return cmocka_run_group_tests(tests, setup, test_teardown_store);
 }
