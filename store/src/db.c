@@ -241,7 +241,7 @@ static int64_t file_stamp(const char *path)
     return stamp;
 }
 
-static mt_status make_parent_dir(const char *path)
+mt_status mt_make_parent_dir(const char *path)
 {
     char *copy = strdup(path);
     mt_status st = MT_OK;
@@ -288,7 +288,7 @@ static mt_status prepare_file(const char *path, unsigned flags)
         return mt_fail(MT_ERR_IO, "%s: %s", path, strerror(errno));
     if (!(flags & MT_OPEN_CREATE) || (flags & MT_OPEN_READONLY))
         return mt_fail(MT_ERR_NOT_FOUND, "%s: no store here (create one first)", path);
-    mt_status st = make_parent_dir(path);
+    mt_status st = mt_make_parent_dir(path);
     if (st != MT_OK)
         return st;
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

@@ -52,6 +52,9 @@ struct mt_store {
  * MT_ERR_READONLY when this user cannot write the file. */
 mt_status mt_db_counter(mt_store *store, mt_store **out);
 
+/* Creates the directories leading to path (0700), as needed. */
+mt_status mt_make_parent_dir(const char *path);
+
 /* Maps the connection's last SQLite error to a status, naming what failed. */
 mt_status mt_db_error(mt_store *store, int rc, const char *what);
 /* A cached prepared statement for a literal SQL string (reset after use by mt_db_done). */

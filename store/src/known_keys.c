@@ -237,22 +237,15 @@ mt_status mt_known_keys_lookup(mt_store *store, bool is_org, int64_t id, const u
 static mt_status append_lines(const char *path, const char *lines, size_t len)
 {
     struct stat sb;
-    char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
     static const char header[] = "# mailtoken: public keys this importer seals to, one line "
                                  "each (store id, kind, id, key, name); append-only\n";
-    if (slash && slash != dir) {
-        *slash = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-            mt_status st = mt_fail(MT_ERR_IO, "%s: cannot create directory: %s", dir, strerror(errno));
-            free(dir);
-            return st;
-        }
-    }
-    free(dir);
+    mt_status st = mt_make_parent_dir(path);
+    if (st != MT_OK)
+        return st;
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return mt_fail(MT_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    mt_status st = mt_secret_file_check(fd, path);
+    st = mt_secret_file_check(fd, path);
     if (st == MT_OK && flock(fd, LOCK_EX) != 0)
         st = mt_fail(MT_ERR_IO, "%s: cannot lock: %s", path, strerror(errno));
     if (st == MT_OK && fstat(fd, &sb) == 0 && sb.st_size == 0 &&
