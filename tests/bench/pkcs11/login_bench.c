@@ -353,7 +353,7 @@ int main(int argc, char **argv)
     result beside = run(&s, &l, login_loop);
     result work = run(&s, &raw, argon2_loop);
     printf("Argon2id limits: %s; %.1f s per run; RSA-2048 SHA256-RSA-PKCS (find key, SignInit, Sign)\n",
-           default_kdf ? "the default (INTERACTIVE, 64 MiB)" : "the minimum", seconds);
+           default_kdf ? "the default (MODERATE, 256 MiB)" : "the minimum", seconds);
     printf("| run | signatures/s | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|\n");
     printf("| signing alone | %.0f | %.2f | %.2f | %.2f |\n", alone.rate, alone.p50, alone.p99, alone.max);
     printf("| while %s logs in and signs once (%zu logins, %.0f ms each) | %.0f | %.2f | %.2f | %.2f |\n",
