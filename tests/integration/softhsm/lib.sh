@@ -39,7 +39,7 @@ setup_dirs() {
   export SOFTHSM2_CONF=$WORK/softhsm2.conf
   # Minimal Argon2id limits keep 50 PINs fast; the policy is exercised elsewhere.
   cat "$(dirname "${BASH_SOURCE[0]}")/../../data/fast-kdf.conf" >"$WORK/mailtoken.conf"
-  export MAILTOKEN_CONF=$WORK/mailtoken.conf MAILTOKEN_STORE=$WORK/store.db XDG_DATA_HOME=$WORK/data
+  export MAILTOKEN_CONF=$WORK/mailtoken.conf MAILTOKEN_STORE=$WORK/store.db XDG_DATA_HOME=$WORK/xdg-data
   umask 077
   printf 'user-pin-1234\n' >"$WORK/user.pin"
   printf 'so-pin-12345678\n' >"$WORK/so.pin"
