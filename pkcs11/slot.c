@@ -262,13 +262,10 @@ static void slot_remove_token(mt_slot_entry *entry)
 
 /* A store the configuration does not let us open (a store key file others
  * may read, limits outside the window...) is the administrator's to fix: the
- * client's log says why, once, and the call fails as a general error, not as
+ * trace says why (open_store), and the call fails as a general error, not as
  * the caller's bad arguments. */
 static CK_RV open_store_refused(mt_status st)
 {
-    static atomic_bool said;
-    if (!atomic_exchange(&said, true))
-        fprintf(stderr, "mailtoken-pkcs11: cannot open the store: %s\n", mt_errmsg());
     return st == MT_ERR_NOMEM ? CKR_HOST_MEMORY : CKR_GENERAL_ERROR;
 }
 

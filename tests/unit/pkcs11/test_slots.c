@@ -1,14 +1,18 @@
 /* Slots follow the store while a client runs: new accounts appear, deleted
  * ones leave a slot with no token, a renewal changes the objects; filters
  * from C_Initialize; the failed-PIN counter (C_Login and C_SetPIN) survives a
- * restart; a key sealed for another certificate is refused. */
+ * restart; a key sealed for another certificate is refused; a store key
+ * file others may read keeps the store shut, said only in the trace. */
 #include "support.h"
 
 #include "mailtoken/store.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int setup(void **state)
 {
@@ -152,6 +156,65 @@ static void initialize_filters(void **state)
     assert_int_equal(slot_count(CK_FALSE), 0);
     assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
     unsetenv("MAILTOKEN_ACCOUNTS");
+}
+
+/* The whole of a small file, as a string the caller frees ("" when missing). */
+static char *slurp(const char *path)
+{
+    char *text = calloc(1, 4096);
+    assert_non_null(text);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        assert_true(fread(text, 1, 4095, f) < 4095);
+        fclose(f);
+    }
+    return text;
+}
+
+/* A store key file that others may read keeps the store shut: C_Initialize
+ * fails with CKR_GENERAL_ERROR (docs/pkcs11.md), and why is said in the trace
+ * (MAILTOKEN_DEBUG), never on the client's stderr. */
+static void loose_store_key_file(void **state)
+{
+    (void)state;
+    char key[400], conf_text[600], trace[400], err[400];
+    snprintf(key, sizeof(key), "%s/store.key", test_dir);
+    snprintf(trace, sizeof(trace), "%s/trace", test_dir);
+    snprintf(err, sizeof(err), "%s/stderr", test_dir);
+    FILE *f = fopen(key, "w");
+    assert_non_null(f);
+    fputs("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", f);
+    fclose(f);
+    assert_int_equal(chmod(key, 0644), 0);
+    snprintf(conf_text, sizeof(conf_text), "%sstore_key_file = %s\n", TEST_FAST_KDF_CONF, key);
+    f = fopen(getenv("MAILTOKEN_CONF"), "w");
+    assert_non_null(f);
+    fputs(conf_text, f);
+    fclose(f);
+
+    setenv("MAILTOKEN_DEBUG", trace, 1);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO), fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+    CK_RV rv = p11->C_Initialize(NULL);
+    fflush(stderr);
+    assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+    close(fd);
+    close(saved);
+    unsetenv("MAILTOKEN_DEBUG");
+    assert_int_equal(rv, CKR_GENERAL_ERROR);
+
+    char *said = slurp(err), *traced = slurp(trace);
+    assert_string_equal(said, "");
+    assert_non_null(strstr(traced, "cannot open the store"));
+    assert_non_null(strstr(traced, "store.key: must not be accessible by group or others (mode 0644)"));
+    free(said);
+    free(traced);
+    /* the same key file, 0600: the store opens */
+    assert_int_equal(chmod(key, 0600), 0);
+    assert_int_equal(p11->C_Initialize(NULL), CKR_OK);
+    assert_int_equal(p11->C_Finalize(NULL), CKR_OK);
 }
 
 static int make_store_3_tries(void **state)
@@ -315,6 +378,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(accounts_come_and_go, make_store, remove_store),
         cmocka_unit_test_setup_teardown(renewal_while_running, make_store, remove_store),
         cmocka_unit_test_setup_teardown(initialize_filters, make_store, remove_store),
+        cmocka_unit_test_setup_teardown(loose_store_key_file, make_store, remove_store),
         cmocka_unit_test_setup_teardown(pin_lockout, make_store_3_tries, remove_store),
         cmocka_unit_test_setup_teardown(set_pin_wrong_current_counts, make_store_3_tries, remove_store),
         cmocka_unit_test_setup_teardown(pin_not_initialized, make_store_no_pins, remove_store),
