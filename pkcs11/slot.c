@@ -279,8 +279,10 @@ static mt_status open_store(bool *refused)
         char actor[32];
         snprintf(actor, sizeof(actor), "pkcs11:%ld", (long)getpid());
         mt_store_set_actor(mt_g.store, actor);
-        if (mt_store_warning(mt_g.store))
-            mt_trace("warning: %s", mt_store_warning(mt_g.store));
+        for (const char *w = mt_store_warning(mt_g.store), *end; w && *w; w = *end ? end + 1 : end) {
+            end = strchrnul(w, '\n');
+            mt_trace("warning: %.*s", (int)(end - w), w);
+        }
     } else {
         mt_trace("cannot open the store: %s", mt_errmsg());
     }

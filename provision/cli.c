@@ -296,8 +296,10 @@ mt_status mt_cli_open_store(mt_cli *cli, unsigned flags, mt_store **out)
     if (st != MT_OK)
         goto out;
     set_actor(*out);
-    if (mt_store_warning(*out))
-        fprintf(stderr, "%s: warning: %s\n", cli->prog, mt_store_warning(*out));
+    for (const char *w = mt_store_warning(*out), *end; w && *w; w = *end ? end + 1 : end) {
+        end = strchrnul(w, '\n');
+        fprintf(stderr, "%s: warning: %.*s\n", cli->prog, (int)(end - w), w);
+    }
 out:
     free(path);
     return st;

@@ -158,3 +158,28 @@ mt_status mt_auth_tag_check(mt_store *store, const mt_key_row *row)
     return mt_tampered(store, row->org_id, row->name, "%s does not match its tag (or the tag was "
                        "made with another store key file than the configured one)", what);
 }
+
+void mt_auth_warn_untagged(mt_store *store)
+{
+    sqlite3_stmt *stmt = NULL;
+    int64_t tokens = 0, orgs = 0;
+    if (mt_db_stmt(store,
+                   "SELECT (SELECT count(*) FROM tokens WHERE pk_tag IS NULL),"
+                   " (SELECT count(*) FROM organizations WHERE recovery_tag IS NULL)",
+                   &stmt) != MT_OK)
+        return; /* a warning only: the open stands */
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        tokens = sqlite3_column_int64(stmt, 0);
+        orgs = sqlite3_column_int64(stmt, 1);
+    }
+    mt_db_done(stmt);
+    if (tokens + orgs > 0)
+        mt_store_warn(store,
+                      "%lld row%s of the store (%lld token%s, %lld organisation%s) written before "
+                      "the store key file %s no tag: their public keys are trusted only through "
+                      "this importer's record of known keys; run `mailtoken org rewrap` (SO PIN) "
+                      "to tag them",
+                      (long long)(tokens + orgs), tokens + orgs == 1 ? "" : "s", (long long)tokens,
+                      tokens == 1 ? "" : "s", (long long)orgs, orgs == 1 ? "" : "s",
+                      tokens + orgs == 1 ? "has" : "have");
+}

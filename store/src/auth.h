@@ -59,5 +59,8 @@ mt_status mt_auth_write_tag(mt_store *store, const mt_key_row *row);
 /* Writes a row's tag (store key) and records its key (`org rewrap`, `account
  * rekey`: keys the SO PIN vouched for). */
 mt_status mt_auth_adopt(mt_store *store, const mt_key_row *row);
+/* At open, with a store key: rows written before it (no tag) are counted in
+ * a warning that names the fix (`mailtoken org rewrap`). */
+void mt_auth_warn_untagged(mt_store *store);
 
 #endif

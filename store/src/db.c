@@ -6,6 +6,7 @@
 #include "seal.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -312,13 +313,32 @@ static mt_status check_permissions(mt_store *store)
     /* Kept for the caller to show where it belongs (the tool's stderr, the
      * module's trace): a store shared with its users' mail clients is a
      * documented set-up, not a mistake to shout about in a client's console. */
-    if (asprintf(&store->warning,
-                 "%s is readable by others (mode %03o): whoever can read it can copy it and "
-                 "guess its PINs offline; fine for a store shared with its users' mail clients, "
-                 "else run chmod 600 on it",
-                 store->path, (unsigned)(sb.st_mode & 0777)) < 0)
-        store->warning = NULL;
+    mt_store_warn(store,
+                  "%s is readable by others (mode %03o): whoever can read it can copy it and "
+                  "guess its PINs offline; fine for a store shared with its users' mail clients, "
+                  "else run chmod 600 on it",
+                  store->path, (unsigned)(sb.st_mode & 0777));
     return MT_OK;
+}
+
+void mt_store_warn(mt_store *store, const char *fmt, ...)
+{
+    char *line = NULL, *joined = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return; /* a warning lost to a full memory: nothing else changes */
+    if (!store->warning) {
+        store->warning = line;
+        return;
+    }
+    if (asprintf(&joined, "%s\n%s", store->warning, line) >= 0) {
+        free(store->warning);
+        store->warning = joined;
+    }
+    free(line);
 }
 
 /* file: URI of the path, with the characters a URI would misread escaped. */
@@ -452,7 +472,8 @@ mt_status mt_store_open(const char *path, const mt_config *config, unsigned flag
         goto out;
     if ((st = check_permissions(store)) != MT_OK)
         goto out;
-    st = connect_with_fallback(store);
+    if ((st = connect_with_fallback(store)) == MT_OK && store->mac_key)
+        mt_auth_warn_untagged(store);
 out:
     if (st != MT_OK) {
         mt_store_close(store);

@@ -71,6 +71,8 @@ mt_status mt_db_exec(mt_store *store, const char *sql);
 mt_status mt_tx_begin(mt_store *store);
 mt_status mt_tx_end(mt_store *store, mt_status status);
 mt_status mt_db_writable(mt_store *store);
+/* Adds a line to what mt_store_warning returns (printf-style). */
+void mt_store_warn(mt_store *store, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* After a PIN change: the write-ahead log is copied into the file and
  * truncated, so that the old wrapping is not left in the log (best effort:
  * a reader on an old snapshot makes it wait a moment, then it gives up). */

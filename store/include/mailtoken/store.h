@@ -335,8 +335,9 @@ mt_status mt_store_open(const char *path, const mt_config *config, unsigned flag
 void mt_store_close(mt_store *store);
 const char *mt_store_path(const mt_store *store);
 /* What opening found worth a warning, never printed by the library (the
- * caller shows it where it belongs): a store readable by others.  NULL when
- * nothing. */
+ * caller shows it where it belongs): a store readable by others; with a store
+ * key file, rows written before it (no tag: `mailtoken org rewrap`).  One
+ * line per finding, separated by '\n'; NULL when nothing. */
 const char *mt_store_warning(const mt_store *store);
 /* Schema version (PRAGMA user_version). */
 int mt_store_schema_version(mt_store *store);

@@ -1,7 +1,8 @@
 # A writer of the store file tampers with it: each way is refused with
 # "store tampered" (exit 10), nothing is sealed, the refusal is an audit
 # event, and `org verify` reports it.  Also: secrets in the environment are
-# taken out of it and the tool leaves no core file.
+# taken out of it and the tool leaves no core file; rows from before a store
+# key file are named at every open until `org rewrap` tags them.
 . "$(dirname "$0")/lib.sh"
 
 sql() { sqlite3 "$MAILTOKEN_STORE" "$1" || fail "sqlite3: $1"; }
@@ -88,6 +89,20 @@ err_has "so_pin_min_length (12 characters)"
 NEW_SO=$(secret_file new-so 'another-so-secret-9')
 run 0 org set-so-pin --so-pin-file "$SO_PIN" --new-so-pin-file "$NEW_SO"
 run 0 org verify --so-pin-file "$NEW_SO"
+
+# A store key file configured after the rows were written: every open says
+# how many rows have no tag and what tags them, once; `org rewrap` does.
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/store.key"
+chmod 600 "$T/store.key"
+printf 'store_key_file = %s\n' "$T/store.key" >>"$HOME/.config/mailtoken/mailtoken.conf"
+run 0 status
+err_has "mailtoken: warning: 2 rows of the store (1 token, 1 organisation) written before the store key file have no tag"
+err_has "run \`mailtoken org rewrap\` (SO PIN) to tag them"
+[ "$(grep -c "warning: .* no tag" "$T/err")" = 1 ] || fail "the warning is not said once: $(cat "$T/err")"
+run 0 --json org rewrap --so-pin-file "$NEW_SO"
+jq_is .adopted 2
+run 0 status
+[ ! -s "$T/err" ] || fail "a warning after org rewrap: $(cat "$T/err")"
 
 # Secrets from the environment are taken out of it, and no core file: looked
 # at while the tool waits for the new PIN on a pipe.
