@@ -9,8 +9,10 @@ static const char rekey_help[] =
     "every key sealed to it (and renewal candidates) through the recovery key and\n"
     "seals them to the new one, in one transaction.  The token keeps its slot.\n"
     "The user PIN is removed (it wrapped the old secret): set a new one with\n"
-    "`mailtoken account reset-pin`.  Needs the SO PIN ($MAILTOKEN_SO_PIN when set).\n"
-    "  --json   {\"email\", \"tokenId\", \"keys\", \"pinSet\": false}\n";
+    "`mailtoken account reset-pin`.  Needs the SO PIN.\n"
+    "  --so-pin-file F | --so-pin-env VAR | --so-pin-fd N    the SO PIN\n"
+    "  --json   {\"email\", \"tokenId\", \"keys\", \"pinSet\": false}\n"
+    "Environment: MAILTOKEN_SO_PIN when set.\n";
 
 int mt_cmd_account_rekey(mt_cli *cli, int argc, char **argv)
 {

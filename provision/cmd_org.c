@@ -242,11 +242,16 @@ static const char set_so_pin_help[] =
     "Usage: mailtoken org set-so-pin [--so-pin-file F | --so-pin-env VAR | --so-pin-fd N]\n"
     "                                [--new-so-pin-file F | --new-so-pin-env VAR | --new-so-pin-fd N]\n"
     "\n"
-    "Changes the SO PIN; the current one is required ($MAILTOKEN_SO_PIN when set).\n"
-    "The new one is asked twice on a terminal and must follow the PIN policy\n"
-    "(so_pin_min_length, 12 by default).  It is wrapped under the configured\n"
-    "Argon2id limits (so_kdf_*) and the store key file, if any.\n"
-    "  --json   the organisation, as `org show --json`\n";
+    "Changes the SO PIN; the current one is required.  The new one is asked twice\n"
+    "on a terminal (refused at its first entry when the policy refuses it) and\n"
+    "must follow the PIN policy (so_pin_min_length, 12 by default; no common\n"
+    "password).  It is wrapped under the configured Argon2id limits (so_kdf_*)\n"
+    "and the store key file, if any.\n"
+    "\n"
+    "  --so-pin-file F | --so-pin-env VAR | --so-pin-fd N              the SO PIN\n"
+    "  --new-so-pin-file F | --new-so-pin-env VAR | --new-so-pin-fd N  the new SO PIN\n"
+    "  --json   the organisation, as `org show --json`\n"
+    "Environment: MAILTOKEN_SO_PIN when set.\n";
 
 static int org_set_so_pin(mt_cli *cli, int argc, char **argv)
 {

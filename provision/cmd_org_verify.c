@@ -15,9 +15,11 @@ static const char verify_help[] =
     "public key, every sealed key against its certificate, and the Argon2id limits\n"
     "of every PIN.  Every mismatch is printed; exit 10 when there is one (the\n"
     "store was tampered with), 0 when all is sound.\n"
+    "  --so-pin-file F | --so-pin-env VAR | --so-pin-fd N    the SO PIN\n"
     "  --json   {\"organization\", \"tokens\", \"keys\", \"untagged\", \"unrecorded\",\n"
     "           \"unkeyed\", \"adopted\", \"tampered\", \"findings\": [{\"what\", \"email\",\n"
-    "           \"tokenId\", \"id\", \"message\"}]}\n";
+    "           \"tokenId\", \"id\", \"message\"}]}\n"
+    "Environment: MAILTOKEN_SO_PIN when set.\n";
 
 static const char rewrap_help[] =
     "Usage: mailtoken org rewrap [--so-pin-file F | --so-pin-env VAR | --so-pin-fd N]\n"
@@ -27,7 +29,9 @@ static const char rewrap_help[] =
     "file was configured) are tagged, keys this importer has no record of are\n"
     "recorded (needed under `strict`).  The SO PIN is wrapped again under the\n"
     "configured Argon2id limits and store key (user PINs are at their next\n"
-    "login).  Output and exit codes as for `org verify`.\n";
+    "login).  Output and exit codes as for `org verify`.\n"
+    "  --so-pin-file F | --so-pin-env VAR | --so-pin-fd N    the SO PIN\n"
+    "Environment: MAILTOKEN_SO_PIN when set.\n";
 
 static json_t *report_json(const mt_verify_report *r, const char *org)
 {
