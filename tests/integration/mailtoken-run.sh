@@ -1,21 +1,21 @@
 # Helpers for shell tests that drive the `mailtoken` binary: sourced after the
-# test has set MT_BIN (the binary), T (its temporary directory) and HOME.
+# test has set MT_BIN (the binary) and T (its temporary directory).
 
-# Test stores: the cheapest Argon2id (tests/data/fast-kdf.conf says why), in
-# the user's config, which every command reads while MAILTOKEN_CONF is unset;
-# a test that writes a config of its own starts it from $FAST_KDF_CONF.
+# Test stores: the cheapest Argon2id (tests/data/fast-kdf.conf says why); a
+# test that writes a config of its own starts it from $FAST_KDF_CONF.
 FAST_KDF_CONF="$(cd "$(dirname "${BASH_SOURCE[0]}")/../data" && pwd)/fast-kdf.conf"
-mkdir -p "$HOME/.config/mailtoken"
-cat "$FAST_KDF_CONF" >"$HOME/.config/mailtoken/mailtoken.conf"
 
 # mt_test_home: the test's own home and store under $T, and none of the
-# caller's mailtoken settings (config, secrets, account filter).
+# caller's mailtoken settings (config, secrets, account filter): the home's
+# config (read while MAILTOKEN_CONF is unset) is $FAST_KDF_CONF, the record
+# of known keys is under its XDG_DATA_HOME.
 mt_test_home() {
     export HOME=$T/home XDG_DATA_HOME=$T/home/.local/share MAILTOKEN_STORE=$T/store.db
-    mkdir -p "$HOME"
     unset MAILTOKEN_CONF MAILTOKEN_SO_PIN MAILTOKEN_PIN MAILTOKEN_NEW_PIN MAILTOKEN_P12_PASSWORD \
         MAILTOKEN_ACCOUNTS
     umask 077
+    mkdir -p "$HOME/.config/mailtoken"
+    cat "$FAST_KDF_CONF" >"$HOME/.config/mailtoken/mailtoken.conf"
 }
 
 fail() {

@@ -177,7 +177,9 @@ in_root getent passwd mailtoken >/dev/null || fail "remove deleted the service a
 [ "$(store_hash)" = "$hash" ] || fail "remove changed the store"
 
 step "purge: account and configuration gone, the store kept, nothing else left"
-ls -A "$ROOT/var/lib/mailtoken" | sed 's|^|/var/lib/mailtoken/|' | sort >"$WORK/store-files"
+# (the service account's home: the store, and its record of the keys it seals
+# to, .local/share/mailtoken/known-keys)
+in_root find /var/lib/mailtoken -mindepth 1 | sort >"$WORK/store-files"
 apt purge $OURS
 ! in_root getent passwd mailtoken >/dev/null || fail "purge left the mailtoken user"
 ! in_root getent group mailtoken >/dev/null || fail "purge left the mailtoken group"

@@ -83,6 +83,9 @@ static void build_store(const char *path, const char *testdata, bool default_kdf
         config->kdf_opslimit = crypto_pwhash_OPSLIMIT_MIN;
         config->kdf_memlimit = crypto_pwhash_MEMLIMIT_MIN;
     }
+    /* the record of keys sealed to lives beside the bench's store, not in a home */
+    if (asprintf(&config->known_keys_file, "%s.known-keys", path) < 0)
+        die("out of memory");
     check_store(mt_store_open(path, config, MT_OPEN_CREATE, &store), path);
     mt_secret *so = secret_of(SO_PIN), *pin = secret_of(PIN);
     check_store(mt_store_org_create(store, "bench", so, &org_id), "organisation");

@@ -58,6 +58,8 @@ static mt_store *open_store(const char *dir, const char *name, int64_t *org_id)
     config->allow_weak_kdf = true;
     config->so_kdf_opslimit = crypto_pwhash_OPSLIMIT_MIN;
     config->so_kdf_memlimit = crypto_pwhash_MEMLIMIT_MIN;
+    /* the record of keys sealed to lives beside the bench's store, not in a home */
+    CHECK(asprintf(&config->known_keys_file, "%s.known-keys", path) > 0, "out of memory");
     CHECK(mt_store_open(path, config, MT_OPEN_CREATE, &store) == MT_OK, "open %s", path);
     CHECK(mt_secret_from("bench-so-pin", 12, &so) == MT_OK, "secret");
     CHECK(mt_store_org_create(store, "bench", so, org_id) == MT_OK, "org");

@@ -16,12 +16,13 @@ run 0 --json init --org example --so-pin-file "$SO_PIN" --store-key-file "$T/key
 jq_is .storeKeyFile "$T/keys/store.key"
 is_key_file "$T/keys/store.key"
 err_has "add \`store_key_file = $T/keys/store.key\` to the configuration"
-printf 'store_key_file = %s\n' "$T/keys/store.key" >"$T/gateway.conf"
+{ cat "$FAST_KDF_CONF"; printf 'store_key_file = %s\n' "$T/keys/store.key"; } >"$T/gateway.conf"
 export MAILTOKEN_CONF=$T/gateway.conf
 alice=$(import_user alice --account auto)
 run 0 account reset-pin alice@example.org --so-pin-file "$SO_PIN" --new-pin-file "$USER_PIN"
 # Without the key the same SO PIN opens nothing: the store file alone is not enough.
-MAILTOKEN_CONF=/dev/null run 1 account reset-pin alice@example.org --so-pin-file "$SO_PIN" \
+cat "$FAST_KDF_CONF" >"$T/no-key.conf"
+MAILTOKEN_CONF=$T/no-key.conf run 1 account reset-pin alice@example.org --so-pin-file "$SO_PIN" \
     --new-pin-file "$USER_PIN2"
 err_has "set with a store key file; configure store_key_file"
 # An existing key file is used as it is; one the config does not name is refused.

@@ -2,7 +2,7 @@
 # too deep, a locked PIN, bad CA profile options and broken CA credentials.
 # Each is named, with its exit code, and the store does not move.
 . "$(dirname "$0")/lib.sh"
-printf 'pin_max_failures = 3\n' >"$T/mailtoken.conf"
+{ cat "$FAST_KDF_CONF"; printf 'pin_max_failures = 3\n'; } >"$T/mailtoken.conf"
 export MAILTOKEN_CONF=$T/mailtoken.conf
 init_store
 

@@ -14,7 +14,7 @@ never_shown() {
 on_tty init "'$MT_BIN' init --org example"
 answer init "SO PIN: " short
 tty_done 5 init
-grep -q "SO PIN: PIN is shorter than pin_min_length" "$T/init.log" || fail "init: $(cat -v "$T/init.log")"
+grep -q "SO PIN is shorter than so_pin_min_length" "$T/init.log" || fail "init: $(cat -v "$T/init.log")"
 never_shown init "SO PIN (again)"
 [ ! -e "$MAILTOKEN_STORE" ] || fail "a refused SO PIN created the store"
 init_store

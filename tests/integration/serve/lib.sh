@@ -27,7 +27,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 # Cheap Argon2id (the tests set PINs), the API on any free port.
 write_config() { # write_config [EXTRA LINES...]
     {
-        printf 'kdf_opslimit = 1\nkdf_memlimit = 8192\n'
+        cat "$FAST_KDF_CONF"
         printf 'api_listen = 127.0.0.1:0\napi_tls_cert = %s\napi_tls_key = %s\n' "$T/tls.crt" "$T/tls.key"
         local line
         for line in "$@"; do printf '%s\n' "$line"; done

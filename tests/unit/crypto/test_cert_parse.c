@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -471,6 +472,7 @@ static void test_pem_keys(void **state)
     assert_non_null(mkdtemp(dir));
     snprintf(pw_file, sizeof(pw_file), "%s/pw", dir);
     make_file(dir, "pw", "printf 'pem-secret-1'");
+    assert_int_equal(chmod(pw_file, 0600), 0); /* a password file others may read is refused */
     static const struct {
         const char *user, *name, *convert;
         bool encrypted;
