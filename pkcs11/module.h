@@ -290,6 +290,11 @@ typedef struct mt_find_state {
     size_t n, pos;
 } mt_find_state;
 
+/* An opened private key and the session's own copy of it (session_key.c). */
+typedef struct mt_session_key_pair {
+    mt_key *opened, *copy;
+} mt_session_key_pair;
+
 typedef struct mt_session {
     CK_SESSION_HANDLE handle;
     mt_slot *slot;
@@ -299,7 +304,14 @@ typedef struct mt_session {
     mt_op ops[MT_OP_COUNT];
     mt_warm_ctx warm[MT_OP_COUNT];
     mt_find_state find;
+    mt_session_key_pair *keys; /* copies of opened RSA keys (module lock) */
+    size_t n_keys;
 } mt_session;
+
+/* session_key.c: the key a session uses for an opened private key (a
+ * reference for the caller): its own copy for RSA, else the key itself. */
+CK_RV mt_session_key(mt_session *session, mt_key *opened, mt_key **out);
+void mt_session_keys_drop(mt_session *session);
 
 /* ---------------------------------------------------------------- module */
 

@@ -198,6 +198,5 @@ CK_RV mt_object_private_key(mt_session *session, mt_object *object, mt_key **out
         if (rv != CKR_OK)
             return rv;
     }
-    *out = mt_key_ref(object->priv);
-    return CKR_OK;
+    return mt_session_key(session, object->priv, out);
 }

@@ -62,6 +62,7 @@ static void session_drop_private_warm(mt_session *s)
 {
     mt_warm_ctx_drop(&s->warm[MT_OP_SIGN]);
     mt_warm_ctx_drop(&s->warm[MT_OP_DECRYPT]);
+    mt_session_keys_drop(s);
 }
 
 static void session_destroy(mt_session *s)
@@ -70,6 +71,7 @@ static void session_destroy(mt_session *s)
         mt_op_reset(&s->ops[i]);
     for (size_t i = 0; i < MT_OP_COUNT; i++)
         mt_warm_ctx_drop(&s->warm[i]);
+    mt_session_keys_drop(s);
     find_reset(&s->find);
     free(s);
 }
