@@ -63,11 +63,11 @@ CK_RV mt_find_init(mt_call *call, CK_ATTRIBUTE_PTR tmpl, CK_ULONG count)
         return CKR_ARGUMENTS_BAD;
     if (s->find.active)
         return CKR_OPERATION_ACTIVE;
-    rv = mt_slot_objects(s->slot, &objects);
+    rv = mt_token_objects(s->token, &objects);
     if (rv != CKR_OK)
         return rv;
     positions = malloc((objects->n + 1) * sizeof(*positions));
-    s->find.handles = malloc((objects->n + s->slot->n_session_objects + 1) *
+    s->find.handles = malloc((objects->n + s->token->n_session_objects + 1) *
                              sizeof(*s->find.handles));
     if (!positions || !s->find.handles) {
         rv = CKR_HOST_MEMORY;
@@ -80,8 +80,8 @@ CK_RV mt_find_init(mt_call *call, CK_ATTRIBUTE_PTR tmpl, CK_ULONG count)
         if (mt_object_visible(s, object) && mt_attr_match(&object->attrs, tmpl, count))
             s->find.handles[s->find.n++] = object->handle;
     }
-    for (size_t i = 0; i < s->slot->n_session_objects; i++) {
-        const mt_object *object = s->slot->session_objects[i];
+    for (size_t i = 0; i < s->token->n_session_objects; i++) {
+        const mt_object *object = s->token->session_objects[i];
         if (mt_object_visible(s, object) && mt_attr_match(&object->attrs, tmpl, count))
             s->find.handles[s->find.n++] = object->handle;
     }

@@ -31,18 +31,18 @@ static void in_parent(void)
  * thread, which does not exist in the child and may have held the key's
  * lock: it is left alone, as is what the host process copied of a key
  * itself (docs/pkcs11.md, "Forks and core dumps"). */
-static void drop_opened_keys(mt_slot *slot)
+static void drop_opened_keys(mt_token_state *token)
 {
     for (size_t i = 0; i < mt_g.n_sessions; i++) {
         mt_session *s = mt_g.sessions[i];
-        if (s->slot != slot || s->refs != 0)
+        if (s->token != token || s->refs != 0)
             continue;
         mt_op_reset(&s->ops[MT_OP_SIGN]);
         mt_op_reset(&s->ops[MT_OP_DECRYPT]);
     }
-    mt_sessions_drop_warm(slot);
-    for (size_t i = 0; slot->objects && i < slot->objects->n; i++) {
-        mt_object *object = slot->objects->items[i];
+    mt_sessions_drop_warm(token);
+    for (size_t i = 0; token->objects && i < token->objects->n; i++) {
+        mt_object *object = token->objects->items[i];
         if (object->priv && atomic_load(&object->priv->refs) == 1) {
             mt_key_unref(object->priv);
             object->priv = NULL;
@@ -53,15 +53,15 @@ static void drop_opened_keys(mt_slot *slot)
 static void in_child(void)
 {
     for (size_t i = 0; i < mt_g.n_slots; i++) {
-        mt_slot *slot = mt_g.slots[i]->slot;
-        if (!slot)
+        mt_token_state *token = mt_g.slots[i]->token;
+        if (!token)
             continue;
-        if (slot->token_secret)
-            sodium_memzero(slot->token_secret->data, slot->token_secret->len);
-        if (slot->so_pin)
-            sodium_memzero(slot->so_pin->data, slot->so_pin->len);
-        drop_opened_keys(slot);
-        slot->login = MT_NOT_LOGGED_IN;
+        if (token->token_secret)
+            sodium_memzero(token->token_secret->data, token->token_secret->len);
+        if (token->so_pin)
+            sodium_memzero(token->so_pin->data, token->so_pin->len);
+        drop_opened_keys(token);
+        token->login = MT_NOT_LOGGED_IN;
     }
     mt_keymem_wipe_all();
     if (mt_g.initialised)

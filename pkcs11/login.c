@@ -9,20 +9,20 @@
 #include <string.h>
 #include <unistd.h>
 
-void mt_slot_logout(mt_slot *slot)
+void mt_token_logout(mt_token_state *token)
 {
-    mt_secret_free(slot->token_secret);
-    mt_secret_free(slot->so_pin);
-    slot->token_secret = NULL;
-    slot->so_pin = NULL;
-    slot->login = MT_NOT_LOGGED_IN;
-    mt_sessions_drop_warm(slot);
-    mt_session_objects_drop(slot, 0);
-    if (!slot->objects)
+    mt_secret_free(token->token_secret);
+    mt_secret_free(token->so_pin);
+    token->token_secret = NULL;
+    token->so_pin = NULL;
+    token->login = MT_NOT_LOGGED_IN;
+    mt_sessions_drop_warm(token);
+    mt_session_objects_drop(token, 0);
+    if (!token->objects)
         return;
     /* running operations keep their own references */
-    for (size_t i = 0; i < slot->objects->n; i++) {
-        mt_object *object = slot->objects->items[i];
+    for (size_t i = 0; i < token->objects->n; i++) {
+        mt_object *object = token->objects->items[i];
         mt_key_unref(object->priv);
         object->priv = NULL;
     }
@@ -42,16 +42,16 @@ static CK_RV pin_secret(CK_UTF8CHAR_PTR pin, CK_ULONG len, mt_secret **out)
 
 static CK_RV login_state_check(const mt_session *s, CK_USER_TYPE user)
 {
-    const mt_slot *slot = s->slot;
+    const mt_token_state *token = s->token;
     if (user != CKU_USER && user != CKU_SO && user != CKU_CONTEXT_SPECIFIC)
         return CKR_USER_TYPE_INVALID;
     if (user == CKU_CONTEXT_SPECIFIC) /* no key here needs a second authentication */
-        return slot->login == CKU_USER ? CKR_OPERATION_NOT_INITIALIZED : CKR_USER_NOT_LOGGED_IN;
-    if (slot->login == user)
+        return token->login == CKU_USER ? CKR_OPERATION_NOT_INITIALIZED : CKR_USER_NOT_LOGGED_IN;
+    if (token->login == user)
         return CKR_USER_ALREADY_LOGGED_IN;
-    if (slot->login != MT_NOT_LOGGED_IN)
+    if (token->login != MT_NOT_LOGGED_IN)
         return CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
-    if (user == CKU_SO && slot->sessions > slot->rw_sessions)
+    if (user == CKU_SO && token->sessions > token->rw_sessions)
         return CKR_SESSION_READ_ONLY_EXISTS;
     return CKR_OK;
 }
@@ -97,7 +97,7 @@ static CK_RV login_rv(mt_status st)
  * store counts the attempt and runs the KDF. */
 CK_RV mt_login(mt_call *call, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len)
 {
-    mt_slot *slot = call->session->slot;
+    mt_token_state *token = call->session->token;
     mt_secret *pin_value = NULL, *token_secret = NULL;
     mt_store *store = NULL;
     CK_RV rv = login_state_check(call->session, user);
@@ -106,7 +106,7 @@ CK_RV mt_login(mt_call *call, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG p
     rv = pin_secret(pin, pin_len, &pin_value);
     if (rv != CKR_OK)
         return rv;
-    int64_t token_id = slot->token_id, org_id = slot->org_id;
+    int64_t token_id = token->token_id, org_id = token->org_id;
     mt_unlock();
     mt_status st = own_store(MT_OPEN_READONLY, &store);
     if (st == MT_OK && user == CKU_USER)
@@ -126,12 +126,12 @@ CK_RV mt_login(mt_call *call, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG p
         rv = CKR_SESSION_HANDLE_INVALID;
         goto out;
     }
-    slot->login = user;
+    token->login = user;
     if (user == CKU_USER) {
-        slot->token_secret = token_secret;
+        token->token_secret = token_secret;
         token_secret = NULL;
     } else {
-        slot->so_pin = pin_value;
+        token->so_pin = pin_value;
         pin_value = NULL;
     }
 out:
@@ -142,10 +142,10 @@ out:
 
 CK_RV mt_logout(mt_call *call)
 {
-    mt_slot *slot = call->session->slot;
-    if (slot->login == MT_NOT_LOGGED_IN)
+    mt_token_state *token = call->session->token;
+    if (token->login == MT_NOT_LOGGED_IN)
         return CKR_USER_NOT_LOGGED_IN;
-    mt_slot_logout(slot);
+    mt_token_logout(token);
     return CKR_OK;
 }
 
@@ -173,20 +173,20 @@ static CK_RV change_pin(mt_call *call, pin_change_fn fn, int64_t id, mt_secret *
 
 CK_RV mt_init_pin(mt_call *call, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len)
 {
-    mt_slot *slot = call->session->slot;
+    mt_token_state *token = call->session->token;
     mt_secret *new_pin = NULL, *so_pin = NULL;
     CK_RV rv = CKR_OK;
-    if (slot->login != CKU_SO)
+    if (token->login != CKU_SO)
         return CKR_USER_NOT_LOGGED_IN;
     if (!(call->session->flags & CKF_RW_SESSION))
         return CKR_SESSION_READ_ONLY;
     if (!pin)
         return CKR_ARGUMENTS_BAD;
     rv = pin_secret(pin, pin_len, &new_pin);
-    if (rv == CKR_OK && mt_secret_from(slot->so_pin->data, slot->so_pin->len, &so_pin) != MT_OK)
+    if (rv == CKR_OK && mt_secret_from(token->so_pin->data, token->so_pin->len, &so_pin) != MT_OK)
         rv = CKR_HOST_MEMORY;
     if (rv == CKR_OK)
-        rv = change_pin(call, mt_store_token_init_pin, slot->token_id, so_pin, new_pin);
+        rv = change_pin(call, mt_store_token_init_pin, token->token_id, so_pin, new_pin);
     mt_secret_free(new_pin);
     mt_secret_free(so_pin);
     return rv;
@@ -195,7 +195,7 @@ CK_RV mt_init_pin(mt_call *call, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len)
 CK_RV mt_set_pin(mt_call *call, CK_UTF8CHAR_PTR old_pin, CK_ULONG old_len,
                  CK_UTF8CHAR_PTR new_pin, CK_ULONG new_len)
 {
-    mt_slot *slot = call->session->slot;
+    mt_token_state *token = call->session->token;
     mt_secret *old_value = NULL, *new_value = NULL;
     if (!(call->session->flags & CKF_RW_SESSION))
         return CKR_SESSION_READ_ONLY;
@@ -204,10 +204,10 @@ CK_RV mt_set_pin(mt_call *call, CK_UTF8CHAR_PTR old_pin, CK_ULONG old_len,
     CK_RV rv = pin_secret(old_pin, old_len, &old_value);
     if (rv == CKR_OK)
         rv = pin_secret(new_pin, new_len, &new_value);
-    if (rv == CKR_OK && slot->login == CKU_SO)
-        rv = change_pin(call, mt_store_so_set_pin, slot->org_id, old_value, new_value);
+    if (rv == CKR_OK && token->login == CKU_SO)
+        rv = change_pin(call, mt_store_so_set_pin, token->org_id, old_value, new_value);
     else if (rv == CKR_OK)
-        rv = change_pin(call, mt_store_token_set_pin, slot->token_id, old_value, new_value);
+        rv = change_pin(call, mt_store_token_set_pin, token->token_id, old_value, new_value);
     mt_secret_free(old_value);
     mt_secret_free(new_value);
     return rv;

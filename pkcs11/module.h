@@ -141,7 +141,7 @@ size_t mt_index_lookup(const mt_index *index, uint64_t key, uint32_t *positions,
 /* The state of a slot's token, made when the token is first used (C_GetTokenInfo,
  * C_OpenSession...): a store of 100,000 accounts lists as many slots, and
  * start-up only fills their small entries. */
-typedef struct mt_slot {
+typedef struct mt_token_state {
     CK_SLOT_ID id;            /* derived from the persistent token id */
     size_t index;             /* position in the module's slot list (stable) */
     int64_t token_id;
@@ -166,17 +166,17 @@ typedef struct mt_slot {
     /* session objects of the application on this token, sorted by handle */
     mt_object **session_objects;
     size_t n_session_objects, cap_session_objects;
-} mt_slot;
+} mt_token_state;
 
 /* One per slot, in blocks allocated a scan at a time (stable addresses). */
-typedef struct mt_slot_entry {
+typedef struct mt_slot {
     CK_SLOT_ID id;
     int64_t org_id;
     const char *email;        /* in a kept string block of mt_g.blocks */
     bool present;
     bool seen;                /* during a scan: the store still lists it */
-    mt_slot *slot;            /* NULL until the token is first used */
-} mt_slot_entry;
+    mt_token_state *token;    /* NULL until the token is first used */
+} mt_slot;
 
 #define MT_NOT_LOGGED_IN ((CK_USER_TYPE)-1)
 
@@ -297,7 +297,7 @@ typedef struct mt_session_key_pair {
 
 typedef struct mt_session {
     CK_SESSION_HANDLE handle;
-    mt_slot *slot;
+    mt_token_state *token;
     CK_FLAGS flags;
     unsigned refs;           /* calls in progress hold a reference */
     bool closed;
@@ -328,7 +328,7 @@ typedef struct mt_module {
     char *store_path;
     uint64_t generation;
     bool generation_known;
-    mt_slot_entry **slots;   /* stable positions: object handles encode them */
+    mt_slot **slots;   /* stable positions: object handles encode them */
     struct mt_block {        /* slot entries and their emails, allocated a scan at a time */
         void *data;
         size_t mapped;       /* mmap'd length, 0: malloc'd */
@@ -381,10 +381,10 @@ void mt_fork_start_over(void);
 
 /* slot.c */
 CK_RV mt_slots_rescan(void);
-mt_slot_entry *mt_slot_entry_find(CK_SLOT_ID id);
+mt_slot *mt_slot_find(CK_SLOT_ID id);
 /* Present token of a slot, its state made on first use; or
  * CKR_SLOT_ID_INVALID / CKR_TOKEN_NOT_PRESENT / CKR_HOST_MEMORY. */
-CK_RV mt_slot_token(CK_SLOT_ID id, mt_slot **out);
+CK_RV mt_slot_token(CK_SLOT_ID id, mt_token_state **out);
 /* The same answer without making the token's state. */
 CK_RV mt_slot_present(CK_SLOT_ID id);
 void mt_slots_free(void);
@@ -421,10 +421,10 @@ CK_RV mt_session_state(const mt_session *session, CK_STATE *state);
 void mt_sessions_free(void);
 void mt_op_reset(mt_op *op);
 /* Ends every session of a slot (token removed). */
-void mt_sessions_drop_slot(mt_slot *slot);
+void mt_sessions_drop_token(mt_token_state *token);
 /* Logout: the private-key warm contexts of the slot's sessions go (a
  * session in a call drops its own when the call ends). */
-void mt_sessions_drop_warm(mt_slot *slot);
+void mt_sessions_drop_warm(mt_token_state *token);
 
 /* login.c */
 CK_RV mt_login(mt_call *call, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len);
@@ -432,10 +432,10 @@ CK_RV mt_logout(mt_call *call);
 CK_RV mt_init_pin(mt_call *call, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len);
 CK_RV mt_set_pin(mt_call *call, CK_UTF8CHAR_PTR old_pin, CK_ULONG old_len,
                  CK_UTF8CHAR_PTR new_pin, CK_ULONG new_len);
-void mt_slot_logout(mt_slot *slot);
+void mt_token_logout(mt_token_state *token);
 
 /* object.c */
-CK_RV mt_slot_objects(mt_slot *slot, mt_objects **out);
+CK_RV mt_token_objects(mt_token_state *token, mt_objects **out);
 /* Object visible to this session (private ones only after login). */
 CK_RV mt_object_get(mt_session *session, CK_OBJECT_HANDLE handle, mt_object **out);
 bool mt_object_visible(const mt_session *session, const mt_object *object);
@@ -537,11 +537,11 @@ void mt_keymem_wipe_all(void);
  * session of the token sees them; they go with the session that made them,
  * the private ones at logout. */
 CK_RV mt_session_object_add(mt_session *session, mt_object *object, CK_OBJECT_HANDLE *out);
-mt_object *mt_session_object_find(const mt_slot *slot, CK_OBJECT_HANDLE handle);
-void mt_session_object_destroy(mt_slot *slot, mt_object *object);
+mt_object *mt_session_object_find(const mt_token_state *token, CK_OBJECT_HANDLE handle);
+void mt_session_object_destroy(mt_token_state *token, mt_object *object);
 /* Those of one session (closed), or with owner 0 the private ones (logout). */
-void mt_session_objects_drop(mt_slot *slot, CK_SESSION_HANDLE owner);
-void mt_session_objects_free(mt_slot *slot);
+void mt_session_objects_drop(mt_token_state *token, CK_SESSION_HANDLE owner);
+void mt_session_objects_free(mt_token_state *token);
 
 /* secret_key.c: CKO_SECRET_KEY objects (CKK_GENERIC_SECRET, CKK_AES) from
  * a caller's template, with the defaults and rules of the specification. */

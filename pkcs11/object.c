@@ -41,44 +41,44 @@ static void keep_opened_keys(const mt_objects *old, mt_objects *fresh)
 
 /* Called with the module lock held.  A rebuild frees only the index's own
  * references: running operations hold theirs. */
-CK_RV mt_slot_objects(mt_slot *slot, mt_objects **out)
+CK_RV mt_token_objects(mt_token_state *token, mt_objects **out)
 {
     uint64_t generation = 0;
     mt_objects *objects = NULL;
     CK_RV rv = CKR_OK;
     mt_store_lock();
     mt_status st = mt_g.store ? mt_store_generation(mt_g.store, &generation) : MT_ERR_NOT_FOUND;
-    if (st == MT_OK && (!slot->objects || generation != slot->objects_generation)) {
-        rv = mt_objects_build(mt_g.store, slot->token_id, slot->index, &slot->handles, &objects);
+    if (st == MT_OK && (!token->objects || generation != token->objects_generation)) {
+        rv = mt_objects_build(mt_g.store, token->token_id, token->index, &token->handles, &objects);
         if (rv == CKR_OK) {
-            keep_opened_keys(slot->objects, objects);
-            mt_objects_free(slot->objects);
-            slot->objects = objects;
-            slot->objects_generation = generation;
+            keep_opened_keys(token->objects, objects);
+            mt_objects_free(token->objects);
+            token->objects = objects;
+            token->objects_generation = generation;
         }
     }
     mt_store_unlock();
-    if (st != MT_OK && !slot->objects)
+    if (st != MT_OK && !token->objects)
         rv = mt_rv_from_status(st);
     if (rv == CKR_OK)
-        *out = slot->objects;
+        *out = token->objects;
     return rv;
 }
 
 bool mt_object_visible(const mt_session *session, const mt_object *object)
 {
-    return !object->is_private || session->slot->login == CKU_USER;
+    return !object->is_private || session->token->login == CKU_USER;
 }
 
 static mt_object *object_lookup(mt_session *session, CK_OBJECT_HANDLE handle)
 {
-    mt_slot *slot = session->slot;
+    mt_token_state *token = session->token;
     mt_object *object = NULL;
     if (handle & MT_SESSION_OBJECT_BIT) {
-        object = mt_session_object_find(slot, handle);
-    } else if ((handle >> 12) == slot->index + 1) {
-        mt_objects *objects = slot->objects;
-        if (!objects && mt_slot_objects(slot, &objects) != CKR_OK)
+        object = mt_session_object_find(token, handle);
+    } else if ((handle >> 12) == token->index + 1) {
+        mt_objects *objects = token->objects;
+        if (!objects && mt_token_objects(token, &objects) != CKR_OK)
             return NULL;
         size_t number = (handle & MT_OBJECTS_PER_TOKEN) - 1;
         if (number < objects->n_numbers && objects->by_number[number])
@@ -153,18 +153,18 @@ CK_RV mt_destroy_object(mt_call *call, CK_OBJECT_HANDLE h)
         return CKR_TOKEN_WRITE_PROTECTED;
     if (!mt_attr_bool(&object->attrs, CKA_DESTROYABLE))
         return CKR_ACTION_PROHIBITED;
-    mt_session_object_destroy(s->slot, object);
+    mt_session_object_destroy(s->token, object);
     return CKR_OK;
 }
 
 /* Called with the module lock held: the opened key is cached on the object. */
-static CK_RV open_private_key(mt_slot *slot, mt_object *object)
+static CK_RV open_private_key(mt_token_state *token, mt_object *object)
 {
     mt_secret *pkcs8 = NULL;
     mt_key *key = NULL;
     CK_RV rv = CKR_DEVICE_ERROR;
     mt_store_lock();
-    mt_status st = mt_g.store ? mt_store_key_open(mt_g.store, slot->token_secret, object->cert_id,
+    mt_status st = mt_g.store ? mt_store_key_open(mt_g.store, token->token_secret, object->cert_id,
                                                   &pkcs8)
                               : MT_ERR_NOT_FOUND;
     mt_store_unlock();
@@ -188,13 +188,13 @@ out:
 /* Called with the module lock held. */
 CK_RV mt_object_private_key(mt_session *session, mt_object *object, mt_key **out)
 {
-    mt_slot *slot = session->slot;
+    mt_token_state *token = session->token;
     if (object->klass != CKO_PRIVATE_KEY || !object->cert_id)
         return CKR_KEY_TYPE_INCONSISTENT;
-    if (slot->login != CKU_USER || !slot->token_secret)
+    if (token->login != CKU_USER || !token->token_secret)
         return CKR_USER_NOT_LOGGED_IN;
     if (!object->priv) {
-        CK_RV rv = open_private_key(slot, object);
+        CK_RV rv = open_private_key(token, object);
         if (rv != CKR_OK)
             return rv;
     }

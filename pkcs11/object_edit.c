@@ -70,7 +70,7 @@ static CK_RV edit_one(mt_session *s, mt_object *o, const CK_ATTRIBUTE *a, enum e
         rv = want_bool(a, &value);
         if (rv == CKR_OK && kind == EDIT_SET && value != mt_attr_bool(&o->attrs, a->type))
             rv = CKR_ATTRIBUTE_READ_ONLY;
-        if (rv == CKR_OK && a->type == CKA_PRIVATE && value && s->slot->login != CKU_USER)
+        if (rv == CKR_OK && a->type == CKA_PRIVATE && value && s->token->login != CKU_USER)
             rv = CKR_USER_NOT_LOGGED_IN;
         break;
     default:

@@ -151,7 +151,7 @@ static CK_RV read_one(mt_secret_tmpl *t, const CK_ATTRIBUTE *a, bool *private_gi
 CK_RV mt_secret_tmpl_read(const mt_session *s, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
                           mt_key_origin origin, mt_secret_tmpl *t)
 {
-    bool private_given = false, logged_in = s->slot->login == CKU_USER;
+    bool private_given = false, logged_in = s->token->login == CKU_USER;
     memset(t, 0, sizeof(*t));
     t->origin = origin;
     t->key_type = CKK_GENERIC_SECRET;

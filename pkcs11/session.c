@@ -1,4 +1,4 @@
-/* Sessions and the one wrapper every session entry point goes through:
+/* Sessions and the one wrapper every session slot point goes through:
  * initialised? session valid? (token present: sessions end with their token).
  * Sessions are kept sorted by handle (handles only grow) and counted while a
  * call uses them, so a concurrent C_CloseSession never frees one in use. */
@@ -107,13 +107,13 @@ static void session_close(mt_session *s)
         mt_g.n_sessions--;
     }
     s->closed = true;
-    mt_session_objects_drop(s->slot, s->handle);
-    s->slot->sessions--;
+    mt_session_objects_drop(s->token, s->handle);
+    s->token->sessions--;
     if (s->flags & CKF_RW_SESSION)
-        s->slot->rw_sessions--;
+        s->token->rw_sessions--;
     /* closing the last session of a token logs it out */
-    if (s->slot->sessions == 0)
-        mt_slot_logout(s->slot);
+    if (s->token->sessions == 0)
+        mt_token_logout(s->token);
     if (s->refs == 0)
         session_destroy(s);
 }
@@ -151,7 +151,7 @@ CK_RV mt_call_end(mt_call *call, CK_RV rv)
     s->refs--;
     if (s->closed && s->refs == 0)
         session_destroy(s);
-    else if (s->slot->login != CKU_USER && s->refs == 0)
+    else if (s->token->login != CKU_USER && s->refs == 0)
         session_drop_private_warm(s); /* logged out during the call */
     mt_unlock();
     return rv;
@@ -160,7 +160,7 @@ CK_RV mt_call_end(mt_call *call, CK_RV rv)
 CK_RV mt_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE_PTR out)
 {
     CK_RV rv = mt_check_initialised();
-    mt_slot *slot = NULL;
+    mt_token_state *token = NULL;
     mt_session *s = NULL;
     if (rv != CKR_OK)
         return rv;
@@ -169,10 +169,10 @@ CK_RV mt_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE_PTR out)
     if (!(flags & CKF_SERIAL_SESSION))
         return CKR_SESSION_PARALLEL_NOT_SUPPORTED;
     mt_lock();
-    rv = mt_slot_token(id, &slot);
+    rv = mt_slot_token(id, &token);
     if (rv != CKR_OK)
         goto out;
-    if (!(flags & CKF_RW_SESSION) && slot->login == CKU_SO) {
+    if (!(flags & CKF_RW_SESSION) && token->login == CKU_SO) {
         rv = CKR_SESSION_READ_WRITE_SO_EXISTS;
         goto out;
     }
@@ -192,12 +192,12 @@ CK_RV mt_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE_PTR out)
         goto out;
     }
     s->handle = mt_g.next_session++;
-    s->slot = slot;
+    s->token = token;
     s->flags = flags & (CKF_SERIAL_SESSION | CKF_RW_SESSION);
     mt_g.sessions[mt_g.n_sessions++] = s; /* handles grow: stays sorted */
-    slot->sessions++;
+    token->sessions++;
     if (flags & CKF_RW_SESSION)
-        slot->rw_sessions++;
+        token->rw_sessions++;
     *out = s->handle;
 out:
     mt_unlock();
@@ -217,35 +217,35 @@ CK_RV mt_close_all_sessions(CK_SLOT_ID id)
     if (rv != CKR_OK)
         return rv;
     mt_lock();
-    mt_slot_entry *entry = mt_slot_entry_find(id);
-    if (!entry)
+    mt_slot *slot = mt_slot_find(id);
+    if (!slot)
         rv = CKR_SLOT_ID_INVALID;
-    else if (entry->slot) /* a token never used has no sessions */
-        mt_sessions_drop_slot(entry->slot);
+    else if (slot->token) /* a token never used has no sessions */
+        mt_sessions_drop_token(slot->token);
     mt_unlock();
     return rv;
 }
 
-void mt_sessions_drop_slot(mt_slot *slot)
+void mt_sessions_drop_token(mt_token_state *token)
 {
     for (size_t i = mt_g.n_sessions; i-- > 0;)
-        if (mt_g.sessions[i]->slot == slot)
+        if (mt_g.sessions[i]->token == token)
             session_close(mt_g.sessions[i]);
 }
 
-void mt_sessions_drop_warm(mt_slot *slot)
+void mt_sessions_drop_warm(mt_token_state *token)
 {
     for (size_t i = 0; i < mt_g.n_sessions; i++)
-        if (mt_g.sessions[i]->slot == slot && mt_g.sessions[i]->refs == 0)
+        if (mt_g.sessions[i]->token == token && mt_g.sessions[i]->refs == 0)
             session_drop_private_warm(mt_g.sessions[i]);
 }
 
 CK_RV mt_session_state(const mt_session *s, CK_STATE *state)
 {
     bool rw = s->flags & CKF_RW_SESSION;
-    if (s->slot->login == CKU_SO)
+    if (s->token->login == CKU_SO)
         *state = CKS_RW_SO_FUNCTIONS;
-    else if (s->slot->login == CKU_USER)
+    else if (s->token->login == CKU_USER)
         *state = rw ? CKS_RW_USER_FUNCTIONS : CKS_RO_USER_FUNCTIONS;
     else
         *state = rw ? CKS_RW_PUBLIC_SESSION : CKS_RO_PUBLIC_SESSION;
@@ -257,7 +257,7 @@ CK_RV mt_get_session_info(mt_call *call, CK_SESSION_INFO_PTR info)
     if (!info)
         return CKR_ARGUMENTS_BAD;
     memset(info, 0, sizeof(*info));
-    info->slotID = call->session->slot->id;
+    info->slotID = call->session->token->id;
     info->flags = call->session->flags;
     return mt_session_state(call->session, &info->state);
 }

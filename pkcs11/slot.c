@@ -8,21 +8,21 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static void slot_free(mt_slot *slot)
+static void token_state_free(mt_token_state *token)
 {
-    if (!slot)
+    if (!token)
         return;
-    mt_slot_logout(slot);
-    mt_session_objects_free(slot);
-    mt_objects_free(slot->objects);
-    free(slot->handles.keys);
-    free(slot);
+    mt_token_logout(token);
+    mt_session_objects_free(token);
+    mt_objects_free(token->objects);
+    free(token->handles.keys);
+    free(token);
 }
 
 void mt_slots_free(void)
 {
     for (size_t i = 0; i < mt_g.n_slots; i++)
-        slot_free(mt_g.slots[i]->slot);
+        token_state_free(mt_g.slots[i]->token);
     for (size_t i = 0; i < mt_g.n_blocks; i++) {
         if (mt_g.blocks[i].mapped)
             munmap(mt_g.blocks[i].data, mt_g.blocks[i].mapped);
@@ -54,8 +54,8 @@ static size_t by_id_position(CK_SLOT_ID id)
     return lo;
 }
 
-/* The slot's entry and its position in mt_g.slots, or NULL. */
-static mt_slot_entry *entry_find(CK_SLOT_ID id, size_t *index)
+/* The slot's slot and its position in mt_g.slots, or NULL. */
+static mt_slot *slot_lookup(CK_SLOT_ID id, size_t *index)
 {
     size_t pos = by_id_position(id);
     if (pos == mt_g.n_slots || mt_g.slots[mt_g.by_id[pos]]->id != id)
@@ -64,26 +64,26 @@ static mt_slot_entry *entry_find(CK_SLOT_ID id, size_t *index)
     return mt_g.slots[*index];
 }
 
-mt_slot_entry *mt_slot_entry_find(CK_SLOT_ID id)
+mt_slot *mt_slot_find(CK_SLOT_ID id)
 {
     size_t index = 0;
-    return entry_find(id, &index);
+    return slot_lookup(id, &index);
 }
 
 /* A slot with its token present, or CKR_SLOT_ID_INVALID / CKR_TOKEN_NOT_PRESENT. */
-static CK_RV entry_with_token(CK_SLOT_ID id, mt_slot_entry **entry, size_t *index)
+static CK_RV slot_with_token(CK_SLOT_ID id, mt_slot **slot, size_t *index)
 {
-    *entry = entry_find(id, index);
-    if (!*entry)
+    *slot = slot_lookup(id, index);
+    if (!*slot)
         return CKR_SLOT_ID_INVALID;
-    return (*entry)->present ? CKR_OK : CKR_TOKEN_NOT_PRESENT;
+    return (*slot)->present ? CKR_OK : CKR_TOKEN_NOT_PRESENT;
 }
 
 CK_RV mt_slot_present(CK_SLOT_ID id)
 {
-    mt_slot_entry *entry = NULL;
+    mt_slot *slot = NULL;
     size_t index = 0;
-    return entry_with_token(id, &entry, &index);
+    return slot_with_token(id, &slot, &index);
 }
 
 static CK_RV add_event(CK_SLOT_ID id)
@@ -107,7 +107,7 @@ static CK_RV slots_reserve(size_t more)
     size_t cap = mt_g.cap_slots ? mt_g.cap_slots : 64;
     while (cap < mt_g.n_slots + more)
         cap *= 2;
-    mt_slot_entry **slots = realloc(mt_g.slots, cap * sizeof(*slots));
+    mt_slot **slots = realloc(mt_g.slots, cap * sizeof(*slots));
     if (!slots)
         return CKR_HOST_MEMORY;
     mt_g.slots = slots;
@@ -130,15 +130,15 @@ static CK_RV block_keep(void *data, size_t mapped)
     return CKR_OK;
 }
 
-/* Zeroed memory for `n` slot entries.  A large block is mapped with its
- * pages populated at once: 100,000 entries would otherwise take a thousand
+/* Zeroed memory for `n` slot slots.  A large block is mapped with its
+ * pages populated at once: 100,000 slots would otherwise take a thousand
  * page faults one by one as they are filled in. */
-static mt_slot_entry *entry_block_new(size_t n, size_t *mapped)
+static mt_slot *slot_block_new(size_t n, size_t *mapped)
 {
-    size_t size = n * sizeof(mt_slot_entry);
+    size_t size = n * sizeof(mt_slot);
     *mapped = 0;
     if (size < (1u << 20))
-        return calloc(n, sizeof(mt_slot_entry));
+        return calloc(n, sizeof(mt_slot));
     void *data = mmap(NULL, size, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (data == MAP_FAILED)
@@ -147,7 +147,7 @@ static mt_slot_entry *entry_block_new(size_t n, size_t *mapped)
     return data;
 }
 
-static void entry_block_free(mt_slot_entry *block, size_t mapped)
+static void slot_block_free(mt_slot *block, size_t mapped)
 {
     if (mapped)
         munmap(block, mapped);
@@ -155,45 +155,45 @@ static void entry_block_free(mt_slot_entry *block, size_t mapped)
         free(block);
 }
 
-/* The entry lives in memory of a kept block; the email stays in the kept
+/* The slot lives in memory of a kept block; the email stays in the kept
  * string block of the list it came from. */
-static void slot_add(mt_slot_entry *entry, const mt_token_brief *token)
+static void slot_add(mt_slot *slot, const mt_token_brief *token)
 {
-    entry->id = (CK_SLOT_ID)token->id;
-    entry->org_id = token->org_id;
-    entry->email = token->email;
-    size_t pos = by_id_position(entry->id);
+    slot->id = (CK_SLOT_ID)token->id;
+    slot->org_id = token->org_id;
+    slot->email = token->email;
+    size_t pos = by_id_position(slot->id);
     if (pos < mt_g.n_slots)
         memmove(&mt_g.by_id[pos + 1], &mt_g.by_id[pos], (mt_g.n_slots - pos) * sizeof(size_t));
     mt_g.by_id[pos] = mt_g.n_slots;
-    mt_g.slots[mt_g.n_slots++] = entry;
+    mt_g.slots[mt_g.n_slots++] = slot;
 }
 
-/* The token state of a slot, made from its entry. */
-static mt_slot *slot_state(mt_slot_entry *entry, size_t index)
+/* The token state of a slot, made from its slot. */
+static mt_token_state *token_state_of(mt_slot *slot, size_t index)
 {
-    if (entry->slot)
-        return entry->slot;
-    mt_slot *slot = calloc(1, sizeof(*slot));
-    if (!slot)
+    if (slot->token)
+        return slot->token;
+    mt_token_state *token = calloc(1, sizeof(*token));
+    if (!token)
         return NULL;
-    slot->id = entry->id;
-    slot->index = index;
-    slot->token_id = (int64_t)entry->id;
-    slot->org_id = entry->org_id;
-    slot->email = entry->email;
-    slot->login = MT_NOT_LOGGED_IN;
-    return entry->slot = slot;
+    token->id = slot->id;
+    token->index = index;
+    token->token_id = (int64_t)slot->id;
+    token->org_id = slot->org_id;
+    token->email = slot->email;
+    token->login = MT_NOT_LOGGED_IN;
+    return slot->token = token;
 }
 
-CK_RV mt_slot_token(CK_SLOT_ID id, mt_slot **out)
+CK_RV mt_slot_token(CK_SLOT_ID id, mt_token_state **out)
 {
-    mt_slot_entry *entry = NULL;
+    mt_slot *slot = NULL;
     size_t index = 0;
-    CK_RV rv = entry_with_token(id, &entry, &index);
+    CK_RV rv = slot_with_token(id, &slot, &index);
     if (rv != CKR_OK)
         return rv;
-    *out = slot_state(entry, index);
+    *out = token_state_of(slot, index);
     return *out ? CKR_OK : CKR_HOST_MEMORY;
 }
 
@@ -205,16 +205,16 @@ static bool slot_wanted(const mt_token_brief *token)
 
 /* Slots of the listed tokens (NULL for those the filter leaves out): the
  * existing ones found, the new ones allocated in one block. */
-static CK_RV slots_match(mt_token_briefs *tokens, mt_slot_entry **match)
+static CK_RV slots_match(mt_token_briefs *tokens, mt_slot **match)
 {
-    static mt_slot_entry new_slot; /* marks a wanted token without a slot yet */
+    static mt_slot new_slot; /* marks a wanted token without a slot yet */
     size_t fresh = 0;
     for (size_t i = 0; i < tokens->n; i++) {
         match[i] = NULL;
         if (!slot_wanted(&tokens->items[i]))
             continue;
         if (mt_g.n_slots)
-            match[i] = mt_slot_entry_find((CK_SLOT_ID)tokens->items[i].id);
+            match[i] = mt_slot_find((CK_SLOT_ID)tokens->items[i].id);
         if (!match[i]) {
             match[i] = &new_slot;
             fresh++;
@@ -223,7 +223,7 @@ static CK_RV slots_match(mt_token_briefs *tokens, mt_slot_entry **match)
     if (fresh == 0)
         return CKR_OK;
     size_t mapped = 0;
-    mt_slot_entry *block = entry_block_new(fresh, &mapped);
+    mt_slot *block = slot_block_new(fresh, &mapped);
     CK_RV rv = block ? slots_reserve(fresh) : CKR_HOST_MEMORY;
     if (rv == CKR_OK)
         rv = block_keep(block, mapped);
@@ -233,7 +233,7 @@ static CK_RV slots_match(mt_token_briefs *tokens, mt_slot_entry **match)
         if (mt_g.n_blocks && mt_g.blocks[mt_g.n_blocks - 1].data == block)
             mt_g.n_blocks--;
         if (block)
-            entry_block_free(block, mapped);
+            slot_block_free(block, mapped);
         return rv;
     }
     tokens->strings = NULL; /* the slots' emails point into it */
@@ -247,17 +247,17 @@ static CK_RV slots_match(mt_token_briefs *tokens, mt_slot_entry **match)
 }
 
 /* The token went away: its sessions end, its login and objects go. */
-static void slot_remove_token(mt_slot_entry *entry)
+static void slot_remove_token(mt_slot *slot)
 {
-    mt_slot *slot = entry->slot;
-    entry->present = false;
-    if (!slot)
+    mt_token_state *token = slot->token;
+    slot->present = false;
+    if (!token)
         return;
-    mt_sessions_drop_slot(slot);
-    mt_slot_logout(slot);
-    mt_session_objects_free(slot);
-    mt_objects_free(slot->objects);
-    slot->objects = NULL;
+    mt_sessions_drop_token(token);
+    mt_token_logout(token);
+    mt_session_objects_free(token);
+    mt_objects_free(token->objects);
+    token->objects = NULL;
 }
 
 /* A store the configuration does not let us open (a store key file others
@@ -296,7 +296,7 @@ CK_RV mt_slots_rescan(void)
 {
     mt_token_briefs tokens = {0};
     uint64_t generation = 0;
-    mt_slot_entry **match = NULL;
+    mt_slot **match = NULL;
     CK_RV rv = CKR_OK;
     bool refused = false;
     mt_store_lock();
@@ -319,21 +319,21 @@ CK_RV mt_slots_rescan(void)
     if (rv != CKR_OK)
         goto out;
     for (size_t i = 0; i < tokens.n; i++) {
-        mt_slot_entry *entry = match[i];
-        if (!entry)
+        mt_slot *slot = match[i];
+        if (!slot)
             continue;
-        entry->seen = true;
-        if (!entry->present && mt_g.generation_known)
-            add_event(entry->id);
-        entry->present = true;
+        slot->seen = true;
+        if (!slot->present && mt_g.generation_known)
+            add_event(slot->id);
+        slot->present = true;
     }
     for (size_t i = 0; i < mt_g.n_slots; i++) {
-        mt_slot_entry *entry = mt_g.slots[i];
-        if (entry->present && !entry->seen) {
-            slot_remove_token(entry);
-            add_event(entry->id);
+        mt_slot *slot = mt_g.slots[i];
+        if (slot->present && !slot->seen) {
+            slot_remove_token(slot);
+            add_event(slot->id);
         }
-        entry->seen = false;
+        slot->seen = false;
     }
     mt_g.generation = generation;
     mt_g.generation_known = true;
@@ -357,11 +357,11 @@ CK_RV mt_get_slot_list(CK_BBOOL present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count
         goto out;
     CK_ULONG n = 0;
     for (size_t i = 0; i < mt_g.n_slots; i++) {
-        const mt_slot_entry *entry = mt_g.slots[mt_g.by_id[i]];
-        if (present && !entry->present)
+        const mt_slot *slot = mt_g.slots[mt_g.by_id[i]];
+        if (present && !slot->present)
             continue;
         if (list && n < *count)
-            list[n] = entry->id;
+            list[n] = slot->id;
         n++;
     }
     if (list && n > *count)
@@ -380,17 +380,17 @@ CK_RV mt_get_slot_info(CK_SLOT_ID id, CK_SLOT_INFO_PTR info)
     if (!info)
         return CKR_ARGUMENTS_BAD;
     mt_lock();
-    const mt_slot_entry *entry = mt_slot_entry_find(id);
-    if (!entry) {
+    const mt_slot *slot = mt_slot_find(id);
+    if (!slot) {
         rv = CKR_SLOT_ID_INVALID;
         goto out;
     }
     char description[80];
-    snprintf(description, sizeof(description), "mailtoken %s", entry->email);
+    snprintf(description, sizeof(description), "mailtoken %s", slot->email);
     memset(info, 0, sizeof(*info));
     mt_pad(info->slotDescription, sizeof(info->slotDescription), description);
     mt_pad(info->manufacturerID, sizeof(info->manufacturerID), MT_MANUFACTURER);
-    info->flags = CKF_REMOVABLE_DEVICE | (entry->present ? CKF_TOKEN_PRESENT : 0);
+    info->flags = CKF_REMOVABLE_DEVICE | (slot->present ? CKF_TOKEN_PRESENT : 0);
     info->hardwareVersion.major = 0;
     info->hardwareVersion.minor = 1;
     info->firmwareVersion = info->hardwareVersion;

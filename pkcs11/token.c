@@ -5,20 +5,20 @@
 
 /* The token's details are read when it is used, never at start-up: the
  * failure counter changes without a new account, so always fresh. */
-static void refresh_pin_state(mt_slot *slot)
+static void refresh_pin_state(mt_token_state *token)
 {
-    mt_token *token = NULL;
+    mt_token *record = NULL;
     mt_store_lock();
-    if (mt_g.store && mt_store_token_get(mt_g.store, slot->token_id, &token) == MT_OK) {
-        slot->failed_logins = token->failed_logins;
-        slot->max_failures = token->max_failures;
-        slot->so_failed_logins = token->so_failed_logins;
-        slot->so_max_failures = token->so_max_failures;
-        slot->pin_set = token->pin_set;
-        slot->n_private_keys = token->n_private_keys;
+    if (mt_g.store && mt_store_token_get(mt_g.store, token->token_id, &record) == MT_OK) {
+        token->failed_logins = record->failed_logins;
+        token->max_failures = record->max_failures;
+        token->so_failed_logins = record->so_failed_logins;
+        token->so_max_failures = record->so_max_failures;
+        token->pin_set = record->pin_set;
+        token->n_private_keys = record->n_private_keys;
     }
     mt_store_unlock();
-    mt_token_free(token);
+    mt_token_free(record);
 }
 
 /* The COUNT_LOW, FINAL_TRY and LOCKED flags of one PIN (user or SO: the SO
@@ -35,42 +35,42 @@ static CK_FLAGS counter_flags(unsigned failed, unsigned max)
     return flags;
 }
 
-static CK_FLAGS pin_flags(const mt_slot *slot)
+static CK_FLAGS pin_flags(const mt_token_state *token)
 {
-    return counter_flags(slot->failed_logins, slot->max_failures) |
-           counter_flags(slot->so_failed_logins, slot->so_max_failures) << 4;
+    return counter_flags(token->failed_logins, token->max_failures) |
+           counter_flags(token->so_failed_logins, token->so_max_failures) << 4;
 }
 
 CK_RV mt_get_token_info(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
 {
     CK_RV rv = mt_check_initialised();
-    mt_slot *slot = NULL;
+    mt_token_state *token = NULL;
     if (rv != CKR_OK)
         return rv;
     if (!info)
         return CKR_ARGUMENTS_BAD;
     mt_lock();
-    rv = mt_slot_token(id, &slot);
+    rv = mt_slot_token(id, &token);
     if (rv != CKR_OK)
         goto out;
-    refresh_pin_state(slot);
+    refresh_pin_state(token);
     char label[33], serial[17];
-    mt_token_label(slot->email, label);
-    mt_token_serial(slot->org_id, slot->token_id, serial);
+    mt_token_label(token->email, label);
+    mt_token_serial(token->org_id, token->token_id, serial);
     memset(info, 0, sizeof(*info));
     mt_pad(info->label, sizeof(info->label), label);
     mt_pad(info->manufacturerID, sizeof(info->manufacturerID), MT_MANUFACTURER);
     mt_pad(info->model, sizeof(info->model), MT_MODEL);
     mt_pad(info->serialNumber, sizeof(info->serialNumber), serial);
-    info->flags = CKF_TOKEN_INITIALIZED | CKF_RNG | CKF_WRITE_PROTECTED | pin_flags(slot);
-    if (slot->pin_set)
+    info->flags = CKF_TOKEN_INITIALIZED | CKF_RNG | CKF_WRITE_PROTECTED | pin_flags(token);
+    if (token->pin_set)
         info->flags |= CKF_USER_PIN_INITIALIZED;
-    if (slot->n_private_keys > 0)
+    if (token->n_private_keys > 0)
         info->flags |= CKF_LOGIN_REQUIRED;
     info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
-    info->ulSessionCount = slot->sessions;
+    info->ulSessionCount = token->sessions;
     info->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
-    info->ulRwSessionCount = slot->rw_sessions;
+    info->ulRwSessionCount = token->rw_sessions;
     info->ulMaxPinLen = 256;
     info->ulMinPinLen = mt_g.config ? mt_g.config->pin_min_length : 8;
     info->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;
