@@ -1,5 +1,5 @@
 /* Attribute lists of objects and C_GetAttributeValue semantics. */
-#include "module.h"
+#include "attr.h"
 
 #include <openssl/crypto.h>
 #include <stdlib.h>

@@ -7,7 +7,10 @@
  * The pkcs11 engine hands keys that are not its own back to OpenSSL's
  * methods, so the results are the same; only what those legacy methods
  * lack (the quick public key check) is missing, and derive.c falls back. */
-#include "module.h"
+#include "crypto.h"
+
+#include "secret_key.h"
+#include "state.h"
 
 #include <openssl/decoder.h>
 #include <openssl/kdf.h>

@@ -1,5 +1,9 @@
 /* C_Decrypt*: RSA PKCS#1 v1.5 and OAEP with an opened private key. */
-#include "module.h"
+#include "call.h"
+#include "calls.h"
+#include "mech.h"
+#include "operation.h"
+#include "session.h"
 
 #include <openssl/rsa.h>
 

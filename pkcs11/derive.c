@@ -1,7 +1,14 @@
 /* C_DeriveKey: ECDH1 (and its cofactor form) with the token's EC keys.  The other party's point comes
  * raw (04||X||Y) or DER-wrapped; the result is a session secret key shaped by
  * the template (secret_key.c), so NSS can carry on with it (kdf.c or none). */
-#include "module.h"
+#include "call.h"
+#include "calls.h"
+#include "crypto.h"
+#include "mech.h"
+#include "object.h"
+#include "operation.h"
+#include "secret_key.h"
+#include "token.h"
 
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -129,7 +136,7 @@ static CK_RV key_material(const CK_ECDH1_DERIVE_PARAMS *p, const mt_secret_tmpl 
     return mt_kdf_x963(p->kdf, z, z_len, p->pSharedData, p->ulSharedDataLen, *key, *key_len);
 }
 
-/* Called locked; the key agreement runs with the module lock released. */
+/* The key agreement runs with the module lock released. */
 CK_RV mt_derive_key(mt_call *call, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE base,
                     CK_ATTRIBUTE_PTR tmpl, CK_ULONG count, CK_OBJECT_HANDLE_PTR out)
 {
@@ -151,11 +158,13 @@ CK_RV mt_derive_key(mt_call *call, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE base,
         rv = mt_secret_tmpl_read(call->session, tmpl, count, MT_KEY_DERIVED, &t);
     if (rv != CKR_OK)
         goto out;
-    mt_unlock();
+    mt_call_release(call);
     rv = ecdh(key->pkey, p, mech->type == CKM_ECDH1_COFACTOR_DERIVE, &z, &z_len);
     if (rv == CKR_OK)
         rv = key_material(p, &t, z, z_len, &derived, &derived_len);
-    mt_lock();
+    CK_RV back = mt_call_retake(call);
+    if (rv == CKR_OK)
+        rv = back;
     /* the base key's attributes, found again: the objects may have been rebuilt */
     if (rv == CKR_OK && mt_object_get(call->session, base, &base_object) != CKR_OK)
         rv = CKR_KEY_HANDLE_INVALID;

@@ -1,5 +1,10 @@
 /* C_Digest*: SHA-1 and SHA-2 through EVP. */
-#include "module.h"
+#include "call.h"
+#include "calls.h"
+#include "mech.h"
+#include "object.h"
+#include "operation.h"
+#include "session.h"
 
 CK_RV mt_digest_init(mt_call *call, CK_MECHANISM_PTR m)
 {

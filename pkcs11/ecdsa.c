@@ -1,5 +1,5 @@
 /* PKCS#11 ECDSA signatures are r||s, each the size of the field; OpenSSL's are DER. */
-#include "module.h"
+#include "crypto.h"
 
 #include <openssl/ec.h>
 

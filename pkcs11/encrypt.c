@@ -1,5 +1,9 @@
 /* C_Encrypt*: RSA PKCS#1 v1.5 and OAEP with a public key. */
-#include "module.h"
+#include "call.h"
+#include "calls.h"
+#include "mech.h"
+#include "operation.h"
+#include "session.h"
 
 #include <openssl/rsa.h>
 

@@ -1,6 +1,6 @@
 /* Which accounts become slots: config filter, $MAILTOKEN_ACCOUNTS and the
  * C_Initialize reserved string, intersected. */
-#include "module.h"
+#include "init.h"
 
 #include <fnmatch.h>
 #include <stdlib.h>

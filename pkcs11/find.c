@@ -1,5 +1,9 @@
 /* C_FindObjects*: candidates from the token's index, then a full match. */
-#include "module.h"
+#include "attr.h"
+#include "call.h"
+#include "calls.h"
+#include "object.h"
+#include "session.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -4,7 +4,9 @@
  * opened private keys it safely can, and marks the state as its parent's,
  * so its C_Initialize starts over and its C_Finalize touches nothing the
  * parent owns. */
-#include "module.h"
+#include "object.h"
+#include "state.h"
+#include "token.h"
 
 #include <sodium.h>
 #include <string.h>

@@ -1,49 +1,18 @@
 /* C_Initialize, C_Finalize, C_GetInfo, the function lists and interfaces. */
-#include "module.h"
+#include "calls.h"
+#include "crypto.h"
+#include "init.h"
+#include "rv.h"
+#include "session.h"
+#include "state.h"
+#include "token.h"
+#include "trace.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-mt_module mt_g;
-volatile int mt_openssl_down;
-
-static void openssl_going_down(void)
-{
-    mt_openssl_down = 1;
-}
-
-void mt_pad(CK_UTF8CHAR *field, size_t size, const char *text)
-{
-    size_t len = strlen(text);
-    if (len > size)
-        len = size;
-    memset(field, ' ', size);
-    memcpy(field, text, len);
-}
-
-CK_RV mt_rv_from_status(mt_status status)
-{
-    switch (status) {
-    case MT_OK: return CKR_OK;
-    case MT_ERR_NOMEM: return CKR_HOST_MEMORY;
-    case MT_ERR_PIN_INCORRECT: return CKR_PIN_INCORRECT;
-    case MT_ERR_PIN_LOCKED: return CKR_PIN_LOCKED;
-    case MT_ERR_PIN_POLICY: return CKR_PIN_INVALID;
-    case MT_ERR_PIN_NOT_SET: return CKR_USER_PIN_NOT_INITIALIZED;
-    case MT_ERR_READONLY: return CKR_TOKEN_WRITE_PROTECTED;
-    case MT_ERR_NOT_FOUND: return CKR_TOKEN_NOT_PRESENT;
-    case MT_ERR_INVALID: return CKR_ARGUMENTS_BAD;
-    case MT_ERR_BUSY:
-    case MT_ERR_IO:
-    case MT_ERR_DB:
-    case MT_ERR_CRYPTO:
-    case MT_ERR_TAMPERED: return CKR_DEVICE_ERROR;
-    default: return CKR_GENERAL_ERROR;
-    }
-}
 
 /* Mutex callbacks without CKF_OS_LOCKING_OK cannot be honoured: our locks
  * are pthread ones.  The arguments and the reserved string come as copies
@@ -102,14 +71,14 @@ CK_RV mt_initialize(CK_VOID_PTR init_args)
         rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
         goto out;
     }
+    mt_trace_configure(NULL);
     if (mt_library_init() != MT_OK) {
+        mt_trace("C_Initialize: %s", mt_errmsg());
         rv = CKR_GENERAL_ERROR;
         goto out;
     }
     mt_fork_register();
-    static bool atexit_registered;
-    if (!atexit_registered)
-        atexit_registered = OPENSSL_atexit(openssl_going_down) == 1;
+    mt_openssl_watch();
     rv = mt_crypto_init();
     if (rv != CKR_OK)
         goto out;
@@ -118,10 +87,12 @@ CK_RV mt_initialize(CK_VOID_PTR init_args)
         rv = CKR_GENERAL_ERROR;
         goto out;
     }
+    mt_trace_configure(mt_g.config->debug);
     rv = load_filter(reserved);
     if (rv != CKR_OK)
         goto out;
     if (mt_config_store_path(mt_g.config, &mt_g.store_path) != MT_OK) {
+        mt_trace("C_Initialize: %s", mt_errmsg());
         rv = CKR_GENERAL_ERROR;
         goto out;
     }
@@ -183,13 +154,9 @@ CK_RV mt_finalize(CK_VOID_PTR reserved)
     return CKR_OK;
 }
 
+/* A slot call (info is set). */
 CK_RV mt_get_info(CK_INFO_PTR info)
 {
-    CK_RV rv = mt_check_initialised();
-    if (rv != CKR_OK)
-        return rv;
-    if (!info)
-        return CKR_ARGUMENTS_BAD;
     memset(info, 0, sizeof(*info));
     info->cryptokiVersion.major = 3;
     info->cryptokiVersion.minor = 0;

@@ -1,5 +1,6 @@
 /* Per-token object index: hash of (attribute, value) to object positions. */
-#include "module.h"
+#include "attr.h"
+#include "object.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * time: an address that cannot be read is EFAULT, not a crash.  The string
  * must end within 4 KiB.  Where the system call is not allowed (a seccomp
  * sandbox), the pointers are trusted as any other argument is. */
-#include "module.h"
+#include "init.h"
 
 #include <errno.h>
 #include <stdlib.h>

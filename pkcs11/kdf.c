@@ -1,7 +1,8 @@
 /* The key derivation functions of ECDH1 derivation: ANSI X9.63 with SHA-1
  * or SHA-2, over the shared secret and the caller's shared data, as CMS
  * (RFC 5753, RFC 8418) asks: the shared data is the DER ECC-CMS-SharedInfo. */
-#include "module.h"
+#include "crypto.h"
+#include "state.h"
 
 #include <openssl/core_names.h>
 #include <openssl/kdf.h>

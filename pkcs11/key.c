@@ -4,7 +4,8 @@
  * count is the module's own C11 atomic: the release/acquire pair orders every
  * use of the key before its free, visibly to the compiler and sanitizers
  * (libcrypto's internal counters are not instrumented). */
-#include "module.h"
+#include "crypto.h"
+#include "state.h"
 
 #include <stdlib.h>
 

@@ -4,7 +4,7 @@
  * agreement itself, and a mail opened with ECDH makes two keys.  A value
  * longer than a cell gets its own sodium_malloc.  Callers hold the module
  * lock (which fork() handlers take), the arena lock is this file's own. */
-#include "module.h"
+#include "object.h"
 
 #include <sodium.h>
 #include <stdlib.h>

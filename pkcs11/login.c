@@ -2,7 +2,14 @@
  * per login, with no lock held: the login works on a store handle of its own
  * and takes the module lock only to publish what it opened; opened keys live
  * until logout. */
-#include "module.h"
+#include "call.h"
+#include "calls.h"
+#include "crypto.h"
+#include "object.h"
+#include "rv.h"
+#include "session.h"
+#include "state.h"
+#include "token.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -69,32 +76,7 @@ static mt_status own_store(unsigned flags, mt_store **out)
     return st;
 }
 
-/* A login the store could not count (or check) is refused; the client's log
- * says why, once per process (the usual cause: a store file this user cannot
- * write, see pin_counter in docs/pkcs11.md). */
-static CK_RV login_device_error(void)
-{
-    static atomic_bool said;
-    if (!atomic_exchange(&said, true))
-        fprintf(stderr, "mailtoken-pkcs11: login refused: %s\n", mt_errmsg());
-    return CKR_DEVICE_ERROR;
-}
-
-static CK_RV login_rv(mt_status st)
-{
-    switch (st) {
-    case MT_ERR_INVALID: return CKR_PIN_INCORRECT;
-    case MT_ERR_READONLY:
-    case MT_ERR_IO:
-    case MT_ERR_BUSY:
-    case MT_ERR_DB:
-    case MT_ERR_TAMPERED: return login_device_error();
-    default: return mt_rv_from_status(st);
-    }
-}
-
-/* Called with the module lock held (call->locked); releases it while the
- * store counts the attempt and runs the KDF. */
+/* Releases the module lock while the store counts the attempt and runs the KDF. */
 CK_RV mt_login(mt_call *call, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len)
 {
     mt_token_state *token = call->session->token;
@@ -107,25 +89,22 @@ CK_RV mt_login(mt_call *call, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG p
     if (rv != CKR_OK)
         return rv;
     int64_t token_id = token->token_id, org_id = token->org_id;
-    mt_unlock();
+    mt_call_release(call);
     mt_status st = own_store(MT_OPEN_READONLY, &store);
     if (st == MT_OK && user == CKU_USER)
         st = mt_store_token_login(store, token_id, pin_value, &token_secret);
     else if (st == MT_OK)
         st = mt_store_so_check(store, org_id, pin_value);
     if (st != MT_OK)
-        rv = login_rv(st);
+        rv = mt_rv_login(st);
     mt_store_close(store);
-    mt_lock();
+    CK_RV back = mt_call_retake(call);
+    if (rv == CKR_OK)
+        rv = back;
+    if (rv == CKR_OK)
+        rv = login_state_check(call->session, user); /* another thread may have logged in */
     if (rv != CKR_OK)
         goto out;
-    rv = login_state_check(call->session, user); /* another thread may have logged in */
-    if (rv != CKR_OK)
-        goto out;
-    if (call->session->closed) {
-        rv = CKR_SESSION_HANDLE_INVALID;
-        goto out;
-    }
     token->login = user;
     if (user == CKU_USER) {
         token->token_secret = token_secret;
@@ -140,12 +119,10 @@ out:
     return rv;
 }
 
+/* A session call for a logged-in token (MT_CALL_LOGGED_IN). */
 CK_RV mt_logout(mt_call *call)
 {
-    mt_token_state *token = call->session->token;
-    if (token->login == MT_NOT_LOGGED_IN)
-        return CKR_USER_NOT_LOGGED_IN;
-    mt_token_logout(token);
+    mt_token_logout(call->session->token);
     return CKR_OK;
 }
 
@@ -157,29 +134,24 @@ typedef mt_status (*pin_change_fn)(mt_store *store, int64_t id, const mt_secret 
 static CK_RV change_pin(mt_call *call, pin_change_fn fn, int64_t id, mt_secret *a, mt_secret *b)
 {
     mt_store *rw = NULL;
-    mt_unlock();
+    mt_call_release(call);
     mt_status st = own_store(0, &rw);
     if (st == MT_OK)
         st = fn(rw, id, a, b);
     mt_store_close(rw);
-    mt_lock();
-    (void)call;
-    if (st == MT_ERR_INVALID || st == MT_ERR_IO)
-        return CKR_TOKEN_WRITE_PROTECTED;
-    if (st == MT_ERR_PIN_POLICY)
-        return mt_pin_refused_rv(b);
-    return mt_rv_from_status(st);
+    CK_RV back = mt_call_retake(call);
+    CK_RV rv = mt_rv_pin_change(st, b);
+    /* the change is made: a session closed meanwhile does not undo it */
+    (void)back;
+    return rv;
 }
 
+/* A session call: the SO logged in, a read/write session (MT_CALL_SO | MT_CALL_RW). */
 CK_RV mt_init_pin(mt_call *call, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len)
 {
     mt_token_state *token = call->session->token;
     mt_secret *new_pin = NULL, *so_pin = NULL;
     CK_RV rv = CKR_OK;
-    if (token->login != CKU_SO)
-        return CKR_USER_NOT_LOGGED_IN;
-    if (!(call->session->flags & CKF_RW_SESSION))
-        return CKR_SESSION_READ_ONLY;
     if (!pin)
         return CKR_ARGUMENTS_BAD;
     rv = pin_secret(pin, pin_len, &new_pin);
@@ -192,13 +164,12 @@ CK_RV mt_init_pin(mt_call *call, CK_UTF8CHAR_PTR pin, CK_ULONG pin_len)
     return rv;
 }
 
+/* A session call: a read/write session (MT_CALL_RW). */
 CK_RV mt_set_pin(mt_call *call, CK_UTF8CHAR_PTR old_pin, CK_ULONG old_len,
                  CK_UTF8CHAR_PTR new_pin, CK_ULONG new_len)
 {
     mt_token_state *token = call->session->token;
     mt_secret *old_value = NULL, *new_value = NULL;
-    if (!(call->session->flags & CKF_RW_SESSION))
-        return CKR_SESSION_READ_ONLY;
     if (!old_pin || !new_pin)
         return CKR_ARGUMENTS_BAD;
     CK_RV rv = pin_secret(old_pin, old_len, &old_value);

@@ -1,6 +1,11 @@
 /* THE mechanism table: what C_GetMechanismList/Info report and what every
  * *Init accepts, with each mechanism's parameter check and EVP setup. */
-#include "module.h"
+#include "mech.h"
+
+#include "attr.h"
+#include "crypto.h"
+#include "object.h"
+#include "secret_key.h"
 
 #include <openssl/rsa.h>
 #include <stdlib.h>

@@ -1,6 +1,15 @@
 /* Objects of a token (built on first use, rebuilt when the store changes),
  * session objects, visibility, attributes and opened private keys. */
-#include "module.h"
+#include "object.h"
+
+#include "attr.h"
+#include "call.h"
+#include "calls.h"
+#include "crypto.h"
+#include "rv.h"
+#include "session.h"
+#include "state.h"
+#include "token.h"
 
 #include <openssl/x509.h>
 #include <stdlib.h>
@@ -30,7 +39,7 @@ static void keep_opened_keys(const mt_objects *old, mt_objects *fresh)
 {
     for (size_t i = 0; old && i < fresh->n; i++) {
         mt_object *object = fresh->items[i];
-        size_t number = (object->handle & MT_OBJECTS_PER_TOKEN) - 1;
+        size_t number = mt_handle_number(object->handle);
         if (object->klass != CKO_PRIVATE_KEY || number >= old->n_numbers || !old->by_number[number])
             continue;
         mt_object *before = old->items[old->by_number[number] - 1];
@@ -67,7 +76,7 @@ CK_RV mt_token_objects(mt_token_state *token, mt_objects **out)
 
 bool mt_object_visible(const mt_session *session, const mt_object *object)
 {
-    return !object->is_private || session->token->login == CKU_USER;
+    return !object->is_private || mt_need_user(session) == CKR_OK;
 }
 
 static mt_object *object_lookup(mt_session *session, CK_OBJECT_HANDLE handle)
@@ -76,11 +85,11 @@ static mt_object *object_lookup(mt_session *session, CK_OBJECT_HANDLE handle)
     mt_object *object = NULL;
     if (handle & MT_SESSION_OBJECT_BIT) {
         object = mt_session_object_find(token, handle);
-    } else if ((handle >> 12) == token->index + 1) {
+    } else if (mt_handle_slot(handle) == token->index + 1) {
         mt_objects *objects = token->objects;
         if (!objects && mt_token_objects(token, &objects) != CKR_OK)
             return NULL;
-        size_t number = (handle & MT_OBJECTS_PER_TOKEN) - 1;
+        size_t number = mt_handle_number(handle);
         if (number < objects->n_numbers && objects->by_number[number])
             object = objects->items[objects->by_number[number] - 1];
         if (object && object->handle != handle)
@@ -169,7 +178,7 @@ static CK_RV open_private_key(mt_token_state *token, mt_object *object)
                               : MT_ERR_NOT_FOUND;
     mt_store_unlock();
     if (st != MT_OK) {
-        rv = st == MT_ERR_NOMEM ? CKR_HOST_MEMORY : CKR_DEVICE_ERROR;
+        rv = mt_rv_key_open(st);
         goto out;
     }
     key = mt_key_from_der(pkcs8->data, pkcs8->len, true);
@@ -191,7 +200,7 @@ CK_RV mt_object_private_key(mt_session *session, mt_object *object, mt_key **out
     mt_token_state *token = session->token;
     if (object->klass != CKO_PRIVATE_KEY || !object->cert_id)
         return CKR_KEY_TYPE_INCONSISTENT;
-    if (token->login != CKU_USER || !token->token_secret)
+    if (mt_need_user(session) != CKR_OK || !token->token_secret)
         return CKR_USER_NOT_LOGGED_IN;
     if (!object->priv) {
         CK_RV rv = open_private_key(token, object);

@@ -1,6 +1,10 @@
 /* Builds a token's objects from its account: profile, certificates of the
  * history (primary first), their public and private keys, chain certificates. */
-#include "module.h"
+#include "attr.h"
+#include "crypto.h"
+#include "mech.h"
+#include "object.h"
+#include "rv.h"
 
 #include <openssl/core_names.h>
 #include <openssl/sha.h>
@@ -59,7 +63,7 @@ static CK_RV add_object(builder *b, mt_object *object, uint8_t kind, const uint8
         return CKR_HOST_MEMORY;
     }
     objects->items = items;
-    object->handle = ((CK_OBJECT_HANDLE)(b->slot_index + 1) << 12) | (number + 1);
+    object->handle = mt_handle_make(b->slot_index, number);
     mt_attr_sort(&object->attrs);
     items[objects->n++] = object;
     return CKR_OK;
@@ -72,7 +76,7 @@ static CK_RV number_objects(mt_objects *objects, const mt_handles *handles)
         return CKR_HOST_MEMORY;
     objects->n_numbers = handles->n;
     for (size_t i = 0; i < objects->n; i++)
-        objects->by_number[(objects->items[i]->handle & MT_OBJECTS_PER_TOKEN) - 1] = (uint32_t)i + 1;
+        objects->by_number[mt_handle_number(objects->items[i]->handle)] = (uint32_t)i + 1;
     return CKR_OK;
 }
 

@@ -2,7 +2,13 @@
  * copy and modify its own session objects (secret keys).  Token objects
  * belong to the store: CKR_TOKEN_WRITE_PROTECTED.  A change is checked in
  * full before any of it is made. */
-#include "module.h"
+#include "attr.h"
+#include "call.h"
+#include "calls.h"
+#include "object.h"
+#include "secret_key.h"
+#include "session.h"
+#include "token.h"
 
 #include <string.h>
 
@@ -70,7 +76,7 @@ static CK_RV edit_one(mt_session *s, mt_object *o, const CK_ATTRIBUTE *a, enum e
         rv = want_bool(a, &value);
         if (rv == CKR_OK && kind == EDIT_SET && value != mt_attr_bool(&o->attrs, a->type))
             rv = CKR_ATTRIBUTE_READ_ONLY;
-        if (rv == CKR_OK && a->type == CKA_PRIVATE && value && s->token->login != CKU_USER)
+        if (rv == CKR_OK && a->type == CKA_PRIVATE && value && mt_need_user(s) != CKR_OK)
             rv = CKR_USER_NOT_LOGGED_IN;
         break;
     default:

@@ -1,6 +1,15 @@
 /* What every crypto operation shares: *Init (key, mechanism, permission),
  * input collection for single-shot mechanisms, output length rules. */
-#include "module.h"
+#include "operation.h"
+
+#include "attr.h"
+#include "call.h"
+#include "calls.h"
+#include "crypto.h"
+#include "mech.h"
+#include "object.h"
+#include "session.h"
+#include "state.h"
 
 #include <openssl/rsa.h>
 #include <stdlib.h>
@@ -16,6 +25,19 @@ static const CK_ATTRIBUTE_TYPE usage_attr[MT_OP_COUNT] = {
 static bool needs_private(mt_op_kind kind)
 {
     return kind == MT_OP_SIGN || kind == MT_OP_DECRYPT;
+}
+
+void mt_op_reset(mt_op *op)
+{
+    mt_key_unref(op->key);
+    if (!mt_openssl_down) {
+        EVP_MD_CTX_free(op->md_ctx);
+        EVP_CIPHER_CTX_free(op->cipher);
+    }
+    if (op->data)
+        OPENSSL_clear_free(op->data, op->data_cap);
+    mt_mech_params_clear(&op->params);
+    memset(op, 0, sizeof(*op));
 }
 
 mt_op *mt_op_active(mt_session *session, mt_op_kind kind)

@@ -3,7 +3,8 @@
  * bytes) is CKR_PIN_LEN_RANGE; any other rule broken (not UTF-8, digits
  * only) is CKR_PIN_INVALID.  The store's own check says which: the same
  * policy without its minimum length. */
-#include "module.h"
+#include "rv.h"
+#include "state.h"
 
 #define MAX_PIN_BYTES 256 /* ulMaxPinLen (token.c) */
 

@@ -4,7 +4,12 @@
  * write-protected token.  Defaults: sensitive and not extractable (the value
  * never leaves the module unless asked for), usable for every operation but
  * derivation, private while the user is logged in. */
-#include "module.h"
+#include "secret_key.h"
+
+#include "attr.h"
+#include "call.h"
+#include "object.h"
+#include "session.h"
 
 #include <string.h>
 
@@ -151,7 +156,7 @@ static CK_RV read_one(mt_secret_tmpl *t, const CK_ATTRIBUTE *a, bool *private_gi
 CK_RV mt_secret_tmpl_read(const mt_session *s, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
                           mt_key_origin origin, mt_secret_tmpl *t)
 {
-    bool private_given = false, logged_in = s->token->login == CKU_USER;
+    bool private_given = false, logged_in = mt_need_user(s) == CKR_OK;
     memset(t, 0, sizeof(*t));
     t->origin = origin;
     t->key_type = CKK_GENERIC_SECRET;

@@ -1,55 +1,16 @@
-/* Sessions and the one wrapper every session slot point goes through:
- * initialised? session valid? (token present: sessions end with their token).
- * Sessions are kept sorted by handle (handles only grow) and counted while a
- * call uses them, so a concurrent C_CloseSession never frees one in use. */
-#include "module.h"
+/* Sessions: kept sorted by handle (handles only grow), counted while a call
+ * uses them (call.c), so a concurrent C_CloseSession never frees one in
+ * use; they end with their token. */
+#include "session.h"
+
+#include "call.h"
+#include "calls.h"
+#include "mech.h"
+#include "state.h"
+#include "token.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static pthread_mutex_t module_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void mt_lock(void)
-{
-    pthread_mutex_lock(&module_lock);
-}
-
-void mt_unlock(void)
-{
-    pthread_mutex_unlock(&module_lock);
-}
-
-void mt_store_lock(void)
-{
-    pthread_mutex_lock(&store_lock);
-}
-
-void mt_store_unlock(void)
-{
-    pthread_mutex_unlock(&store_lock);
-}
-
-CK_RV mt_check_initialised(void)
-{
-    mt_lock();
-    bool ok = mt_g.initialised && !mt_forked();
-    mt_unlock();
-    return ok ? CKR_OK : CKR_CRYPTOKI_NOT_INITIALIZED;
-}
-
-void mt_op_reset(mt_op *op)
-{
-    mt_key_unref(op->key);
-    if (!mt_openssl_down) {
-        EVP_MD_CTX_free(op->md_ctx);
-        EVP_CIPHER_CTX_free(op->cipher);
-    }
-    if (op->data)
-        OPENSSL_clear_free(op->data, op->data_cap);
-    mt_mech_params_clear(&op->params);
-    memset(op, 0, sizeof(*op));
-}
 
 static void find_reset(mt_find_state *find)
 {
@@ -89,7 +50,7 @@ static size_t session_position(CK_SESSION_HANDLE handle)
     return lo;
 }
 
-static mt_session *session_find(CK_SESSION_HANDLE handle)
+mt_session *mt_session_find(CK_SESSION_HANDLE handle)
 {
     size_t pos = session_position(handle);
     if (pos < mt_g.n_sessions && mt_g.sessions[pos]->handle == handle)
@@ -97,8 +58,7 @@ static mt_session *session_find(CK_SESSION_HANDLE handle)
     return NULL;
 }
 
-/* Takes the session out of the table; it is freed when no call uses it. */
-static void session_close(mt_session *s)
+void mt_session_close(mt_session *s)
 {
     size_t pos = session_position(s->handle);
     if (pos < mt_g.n_sessions && mt_g.sessions[pos] == s) {
@@ -118,58 +78,23 @@ static void session_close(mt_session *s)
         session_destroy(s);
 }
 
-CK_RV mt_call_begin(mt_call *call, CK_SESSION_HANDLE handle, unsigned flags)
+void mt_session_release(mt_session *s)
 {
-    memset(call, 0, sizeof(*call));
-    mt_lock();
-    if (!mt_g.initialised || mt_fork_seen()) {
-        mt_unlock();
-        return CKR_CRYPTOKI_NOT_INITIALIZED;
-    }
-    mt_session *s = session_find(handle);
-    if (!s) {
-        mt_unlock();
-        return CKR_SESSION_HANDLE_INVALID;
-    }
-    s->refs++;
-    call->session = s;
-    call->locked = true;
-    if (flags & MT_CALL_UNLOCKED) {
-        mt_unlock();
-        call->locked = false;
-    }
-    return CKR_OK;
-}
-
-CK_RV mt_call_end(mt_call *call, CK_RV rv)
-{
-    if (!call->session)
-        return rv;
-    if (!call->locked)
-        mt_lock();
-    mt_session *s = call->session;
     s->refs--;
     if (s->closed && s->refs == 0)
         session_destroy(s);
-    else if (s->token->login != CKU_USER && s->refs == 0)
+    else if (mt_need_user(s) != CKR_OK && s->refs == 0)
         session_drop_private_warm(s); /* logged out during the call */
-    mt_unlock();
-    return rv;
 }
 
+/* A slot call (out is set). */
 CK_RV mt_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE_PTR out)
 {
-    CK_RV rv = mt_check_initialised();
     mt_token_state *token = NULL;
     mt_session *s = NULL;
-    if (rv != CKR_OK)
-        return rv;
-    if (!out)
-        return CKR_ARGUMENTS_BAD;
     if (!(flags & CKF_SERIAL_SESSION))
         return CKR_SESSION_PARALLEL_NOT_SUPPORTED;
-    mt_lock();
-    rv = mt_slot_token(id, &token);
+    CK_RV rv = mt_slot_token(id, &token);
     if (rv != CKR_OK)
         goto out;
     if (!(flags & CKF_RW_SESSION) && token->login == CKU_SO) {
@@ -200,37 +125,32 @@ CK_RV mt_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE_PTR out)
         token->rw_sessions++;
     *out = s->handle;
 out:
-    mt_unlock();
     return rv;
 }
 
 CK_RV mt_close_session(mt_call *call)
 {
     if (!call->session->closed)
-        session_close(call->session);
+        mt_session_close(call->session);
     return CKR_OK;
 }
 
+/* A slot call. */
 CK_RV mt_close_all_sessions(CK_SLOT_ID id)
 {
-    CK_RV rv = mt_check_initialised();
-    if (rv != CKR_OK)
-        return rv;
-    mt_lock();
     mt_slot *slot = mt_slot_find(id);
     if (!slot)
-        rv = CKR_SLOT_ID_INVALID;
-    else if (slot->token) /* a token never used has no sessions */
+        return CKR_SLOT_ID_INVALID;
+    if (slot->token) /* a token never used has no sessions */
         mt_sessions_drop_token(slot->token);
-    mt_unlock();
-    return rv;
+    return CKR_OK;
 }
 
 void mt_sessions_drop_token(mt_token_state *token)
 {
     for (size_t i = mt_g.n_sessions; i-- > 0;)
         if (mt_g.sessions[i]->token == token)
-            session_close(mt_g.sessions[i]);
+            mt_session_close(mt_g.sessions[i]);
 }
 
 void mt_sessions_drop_warm(mt_token_state *token)
@@ -249,6 +169,19 @@ CK_RV mt_session_state(const mt_session *s, CK_STATE *state)
         *state = rw ? CKS_RW_USER_FUNCTIONS : CKS_RO_USER_FUNCTIONS;
     else
         *state = rw ? CKS_RW_PUBLIC_SESSION : CKS_RO_PUBLIC_SESSION;
+    return CKR_OK;
+}
+
+/* C_SessionCancel: the operations of the flags end, a search too. */
+CK_RV mt_session_cancel(mt_call *call, CK_FLAGS flags)
+{
+    static const CK_FLAGS op_flags[MT_OP_COUNT] = {CKF_SIGN, CKF_VERIFY, CKF_ENCRYPT, CKF_DECRYPT,
+                                                   CKF_DIGEST};
+    for (size_t i = 0; i < MT_OP_COUNT; i++)
+        if (flags & op_flags[i])
+            mt_op_reset(&call->session->ops[i]);
+    if ((flags & CKF_FIND_OBJECTS) && call->session->find.active)
+        mt_find_final(call);
     return CKR_OK;
 }
 

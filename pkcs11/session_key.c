@@ -7,7 +7,8 @@
  * client, which gives each thread its session.  Copies are private keys
  * like the originals: they go with the session's other private-key state
  * at logout (mt_session_keys_drop) and fork. */
-#include "module.h"
+#include "crypto.h"
+#include "session.h"
 
 #include <stdlib.h>
 
@@ -27,7 +28,10 @@ CK_RV mt_session_key(mt_session *session, mt_key *opened, mt_key **out)
     if (!keys)
         return CKR_HOST_MEMORY;
     session->keys = keys;
-    mt_key *copy = mt_key_new(EVP_PKEY_dup(opened->pkey));
+    /* a key OpenSSL cannot copy (an ENGINE the host made RSA's default
+     * holds it: see crypto.c) is shared, as before */
+    EVP_PKEY *dup = EVP_PKEY_dup(opened->pkey);
+    mt_key *copy = dup ? mt_key_new(dup) : mt_key_ref(opened);
     if (!copy)
         return CKR_HOST_MEMORY;
     /* the pair holds the original too: its address cannot name another key */

@@ -3,7 +3,11 @@
  * key in one session and unwraps with it in another.  Kept per slot, sorted
  * by handle (handles only grow); a session's objects go when it closes,
  * private ones when the user logs out.  Called with the module lock held. */
-#include "module.h"
+#include "attr.h"
+#include "object.h"
+#include "session.h"
+#include "state.h"
+#include "token.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +38,7 @@ CK_RV mt_session_object_add(mt_session *s, mt_object *object, CK_OBJECT_HANDLE *
         token->session_objects = grown;
         token->cap_session_objects = cap;
     }
-    object->handle = MT_SESSION_OBJECT_BIT | (++mt_g.next_session_object & 0x7fffffffUL);
+    object->handle = MT_SESSION_OBJECT_BIT | (++mt_g.next_session_object & MT_SESSION_OBJECT_NUMBER_MASK);
     object->owner = s->handle;
     mt_attr_sort(&object->attrs);
     /* the counter wraps after 2^31 objects: keep the order anyway */

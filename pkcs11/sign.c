@@ -1,6 +1,11 @@
 /* C_Sign*: hash-and-sign mechanisms through EVP_DigestSign, the others
  * (RSA PKCS#1 over a DigestInfo, PSS over a hash, raw ECDSA) through EVP_PKEY_sign. */
-#include "module.h"
+#include "call.h"
+#include "calls.h"
+#include "crypto.h"
+#include "mech.h"
+#include "operation.h"
+#include "session.h"
 
 #include <openssl/rsa.h>
 #include <stdlib.h>

@@ -1,6 +1,13 @@
 /* Slots: one per account the filter lets through.  The list never shrinks
  * while the module is loaded; a deleted account leaves a slot with no token. */
-#include "module.h"
+#include "calls.h"
+#include "init.h"
+#include "object.h"
+#include "rv.h"
+#include "session.h"
+#include "state.h"
+#include "token.h"
+#include "trace.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +61,7 @@ static size_t by_id_position(CK_SLOT_ID id)
     return lo;
 }
 
-/* The slot's slot and its position in mt_g.slots, or NULL. */
+/* The slot and its position in mt_g.slots, or NULL. */
 static mt_slot *slot_lookup(CK_SLOT_ID id, size_t *index)
 {
     size_t pos = by_id_position(id);
@@ -130,7 +137,7 @@ static CK_RV block_keep(void *data, size_t mapped)
     return CKR_OK;
 }
 
-/* Zeroed memory for `n` slot slots.  A large block is mapped with its
+/* Zeroed memory for `n` slots.  A large block is mapped with its
  * pages populated at once: 100,000 slots would otherwise take a thousand
  * page faults one by one as they are filled in. */
 static mt_slot *slot_block_new(size_t n, size_t *mapped)
@@ -169,7 +176,7 @@ static void slot_add(mt_slot *slot, const mt_token_brief *token)
     mt_g.slots[mt_g.n_slots++] = slot;
 }
 
-/* The token state of a slot, made from its slot. */
+/* The token state of a slot, made on first use. */
 static mt_token_state *token_state_of(mt_slot *slot, size_t index)
 {
     if (slot->token)
@@ -343,14 +350,11 @@ out:
     return rv;
 }
 
+/* The slot calls below run under mt_call_begin_slot: initialised, their
+ * arguments there, the module lock held. */
 CK_RV mt_get_slot_list(CK_BBOOL present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count)
 {
-    CK_RV rv = mt_check_initialised();
-    if (rv != CKR_OK)
-        return rv;
-    if (!count)
-        return CKR_ARGUMENTS_BAD;
-    mt_lock();
+    CK_RV rv = CKR_OK;
     if (!list)
         rv = mt_slots_rescan();
     if (rv != CKR_OK)
@@ -368,23 +372,14 @@ CK_RV mt_get_slot_list(CK_BBOOL present, CK_SLOT_ID_PTR list, CK_ULONG_PTR count
         rv = CKR_BUFFER_TOO_SMALL;
     *count = n;
 out:
-    mt_unlock();
     return rv;
 }
 
 CK_RV mt_get_slot_info(CK_SLOT_ID id, CK_SLOT_INFO_PTR info)
 {
-    CK_RV rv = mt_check_initialised();
-    if (rv != CKR_OK)
-        return rv;
-    if (!info)
-        return CKR_ARGUMENTS_BAD;
-    mt_lock();
     const mt_slot *slot = mt_slot_find(id);
-    if (!slot) {
-        rv = CKR_SLOT_ID_INVALID;
-        goto out;
-    }
+    if (!slot)
+        return CKR_SLOT_ID_INVALID;
     char description[80];
     snprintf(description, sizeof(description), "mailtoken %s", slot->email);
     memset(info, 0, sizeof(*info));
@@ -394,24 +389,17 @@ CK_RV mt_get_slot_info(CK_SLOT_ID id, CK_SLOT_INFO_PTR info)
     info->hardwareVersion.major = 0;
     info->hardwareVersion.minor = 1;
     info->firmwareVersion = info->hardwareVersion;
-out:
-    mt_unlock();
-    return rv;
+    return CKR_OK;
 }
 
 /* Only the non-blocking form: a blocking wait would need a thread watching
  * the store, and CKR_FUNCTION_NOT_SUPPORTED is what clients expect then. */
 CK_RV mt_wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR reserved)
 {
-    CK_RV rv = mt_check_initialised();
-    if (rv != CKR_OK)
-        return rv;
+    (void)reserved; /* NULL: checked with the arguments */
     if (!(flags & CKF_DONT_BLOCK))
         return CKR_FUNCTION_NOT_SUPPORTED;
-    if (!slot || reserved)
-        return CKR_ARGUMENTS_BAD;
-    mt_lock();
-    rv = mt_slots_rescan();
+    CK_RV rv = mt_slots_rescan();
     if (rv != CKR_OK)
         goto out;
     if (mt_g.n_events == 0) {
@@ -422,6 +410,5 @@ CK_RV mt_wait_for_slot_event(CK_FLAGS flags, CK_SLOT_ID_PTR slot, CK_VOID_PTR re
     memmove(mt_g.events, mt_g.events + 1, (mt_g.n_events - 1) * sizeof(*mt_g.events));
     mt_g.n_events--;
 out:
-    mt_unlock();
     return rv;
 }

@@ -1,5 +1,10 @@
 /* C_GetTokenInfo and the mechanism queries of a slot. */
-#include "module.h"
+#include "token.h"
+
+#include "calls.h"
+#include "mech.h"
+#include "rv.h"
+#include "state.h"
 
 #include <string.h>
 
@@ -41,18 +46,13 @@ static CK_FLAGS pin_flags(const mt_token_state *token)
            counter_flags(token->so_failed_logins, token->so_max_failures) << 4;
 }
 
+/* Slot calls (mt_call_begin_slot): initialised, arguments there, locked. */
 CK_RV mt_get_token_info(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
 {
-    CK_RV rv = mt_check_initialised();
     mt_token_state *token = NULL;
+    CK_RV rv = mt_slot_token(id, &token);
     if (rv != CKR_OK)
         return rv;
-    if (!info)
-        return CKR_ARGUMENTS_BAD;
-    mt_lock();
-    rv = mt_slot_token(id, &token);
-    if (rv != CKR_OK)
-        goto out;
     refresh_pin_state(token);
     char label[33], serial[17];
     mt_token_label(token->email, label);
@@ -80,28 +80,13 @@ CK_RV mt_get_token_info(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
     info->hardwareVersion.minor = 1;
     info->firmwareVersion.minor = 1;
     mt_pad(info->utcTime, sizeof(info->utcTime), "");
-out:
-    mt_unlock();
-    return rv;
+    return CKR_OK;
 }
 
-/* Mechanism queries: initialised, an output, a slot with its token. */
-static CK_RV mechanism_query_check(CK_SLOT_ID id, const void *out)
-{
-    CK_RV rv = mt_check_initialised();
-    if (rv != CKR_OK)
-        return rv;
-    if (!out)
-        return CKR_ARGUMENTS_BAD;
-    mt_lock();
-    rv = mt_slot_present(id); /* no token state is made for a query */
-    mt_unlock();
-    return rv;
-}
-
+/* Mechanism queries make no token state. */
 CK_RV mt_get_mechanism_list(CK_SLOT_ID id, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR count)
 {
-    CK_RV rv = mechanism_query_check(id, count);
+    CK_RV rv = mt_slot_present(id);
     if (rv != CKR_OK)
         return rv;
     CK_ULONG n = (CK_ULONG)mt_mech_count();
@@ -119,7 +104,7 @@ CK_RV mt_get_mechanism_list(CK_SLOT_ID id, CK_MECHANISM_TYPE_PTR list, CK_ULONG_
 
 CK_RV mt_get_mechanism_info(CK_SLOT_ID id, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO_PTR info)
 {
-    CK_RV rv = mechanism_query_check(id, info);
+    CK_RV rv = mt_slot_present(id);
     if (rv != CKR_OK)
         return rv;
     const mt_mech *mech = mt_mech_find(type);

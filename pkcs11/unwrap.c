@@ -3,7 +3,15 @@
  * session AES key (the key wraps, ECB, CBC, CBC_PAD), how it opens one sent
  * to an EC certificate after deriving the key-encryption key.  The key
  * becomes a session secret key object shaped by the template. */
-#include "module.h"
+#include "attr.h"
+#include "call.h"
+#include "calls.h"
+#include "crypto.h"
+#include "mech.h"
+#include "object.h"
+#include "operation.h"
+#include "secret_key.h"
+#include "token.h"
 
 /* The key errors of an operation, in C_UnwrapKey's words. */
 static CK_RV unwrapping_rv(CK_RV rv)
@@ -18,7 +26,7 @@ static CK_RV unwrapping_rv(CK_RV rv)
     }
 }
 
-/* Called locked; RSA runs with the module lock released. */
+/* RSA runs with the module lock released. */
 static CK_RV unwrap_rsa(mt_call *call, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key,
                         const uint8_t *in, size_t in_len, const CK_ATTRIBUTE *tmpl,
                         CK_ULONG count, mt_secret_tmpl *t, uint8_t **value, size_t *len)
@@ -33,12 +41,14 @@ static CK_RV unwrap_rsa(mt_call *call, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE key,
     rv = mt_secret_tmpl_read(call->session, tmpl, count, MT_KEY_UNWRAPPED, t);
     if (rv != CKR_OK)
         goto out;
-    mt_unlock();
+    mt_call_release(call);
     rv = mt_pkey_ctx_for(opened->pkey, EVP_PKEY_decrypt_init, mech, &params, &ctx);
     if (rv == CKR_OK)
         rv = mt_rsa_decrypt(ctx, in, in_len, value, len);
     EVP_PKEY_CTX_free(ctx);
-    mt_lock();
+    CK_RV back = mt_call_retake(call);
+    if (rv == CKR_OK)
+        rv = back;
 out:
     mt_mech_params_clear(&params);
     mt_key_unref(opened);

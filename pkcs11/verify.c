@@ -1,5 +1,10 @@
 /* C_Verify* with public keys (or the public half of a private key object). */
-#include "module.h"
+#include "call.h"
+#include "calls.h"
+#include "crypto.h"
+#include "mech.h"
+#include "operation.h"
+#include "session.h"
 
 #include <openssl/rsa.h>
 #include <stdlib.h>

@@ -24,6 +24,7 @@ void mt_config_free(mt_config *config)
     free(config->api_tls_key);
     free(config->api_plain_listen);
     free(config->known_keys_file);
+    free(config->debug);
     mt_filter_clear(&config->filter);
     free(config);
 }
@@ -99,7 +100,8 @@ static mt_status apply_api_key(mt_config *config, const char *where, const char 
     } strings[] = {{"api_listen", &config->api_listen},
                    {"api_tls_cert", &config->api_tls_cert},
                    {"api_tls_key", &config->api_tls_key},
-                   {"api_plain_listen", &config->api_plain_listen}};
+                   {"api_plain_listen", &config->api_plain_listen},
+                   {"debug", &config->debug}};
     const struct {
         const char *key;
         uint64_t min, max;

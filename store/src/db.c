@@ -436,6 +436,7 @@ static mt_status copy_config(mt_store *store, const mt_config *config)
     store->config.api_tls_cert = NULL;
     store->config.api_tls_key = NULL;
     store->config.api_plain_listen = NULL;
+    store->config.debug = NULL;
     memset(&store->config.filter, 0, sizeof(store->config.filter));
     st = mt_kdf_config_check(config, config->source_path ? config->source_path : "config");
     if (st == MT_OK && config->recovery_key_file && !(store->recovery_key_file = strdup(config->recovery_key_file)))

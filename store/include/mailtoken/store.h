@@ -60,6 +60,8 @@ const char *mt_status_name(mt_status status);
 /* Message of the last failure on this thread ("" if none).  Never contains a
  * secret.  Valid until the next mt_* call on this thread. */
 const char *mt_errmsg(void);
+/* Forgets this thread's message (a caller that reports per call). */
+void mt_clear_error(void);
 
 /* Library setup: sodium_init(), OpenSSL providers (default + legacy for old
  * P12 files).  Idempotent and thread-safe; every entry point calls it. */
@@ -140,6 +142,8 @@ typedef struct mt_config {
     bool strict;              /* `strict`: a store readable by others is an error; no
                                  public key is trusted on first use; a PIN wrapped
                                  without the configured store key does not log in */
+    char *debug;              /* `debug`: the PKCS#11 module's trace, as MAILTOKEN_DEBUG
+                                 (which wins when set) */
     mt_account_filter filter; /* `accounts` */
     /* `mailtoken serve`, the HTTPS API (docs/api.md): */
     char *api_listen;         /* `api_listen`: HTTPS listener, ADDRESS:PORT */
