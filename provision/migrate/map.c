@@ -1,7 +1,6 @@
 /* --map CSV: which account an object of the source token belongs to. */
 #include "migrate.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,13 +18,11 @@ void mt_mig_map_free(mt_mig_map *map)
     memset(map, 0, sizeof(*map));
 }
 
-static char *trim(char *s)
+/* A field without the space around it nor simple quotes. */
+static char *field_trim(char *s)
 {
-    while (isspace((unsigned char)*s))
-        s++;
+    s = mt_cli_trim(s);
     size_t len = strlen(s);
-    while (len && isspace((unsigned char)s[len - 1]))
-        s[--len] = '\0';
     if (len >= 2 && s[0] == '"' && s[len - 1] == '"') { /* simple quoted field */
         s[len - 1] = '\0';
         s++;
@@ -60,7 +57,7 @@ mt_status mt_mig_map_load(const char *path, mt_mig_map *map)
     mt_status st = MT_OK;
     while (st == MT_OK && fgets(line, sizeof(line), fp)) {
         lineno++;
-        char *text = trim(line);
+        char *text = field_trim(line);
         if (!*text || *text == '#')
             continue;
         char *comma = strrchr(text, ',');
@@ -69,7 +66,7 @@ mt_status mt_mig_map_load(const char *path, mt_mig_map *map)
             break;
         }
         *comma = '\0';
-        char *object = trim(text), *email = trim(comma + 1);
+        char *object = field_trim(text), *email = field_trim(comma + 1);
         if (lineno == 1 && !strcasecmp(object, "object") && !strcasecmp(email, "email"))
             continue;
         if (!*object || !strchr(email, '@')) {

@@ -2,6 +2,7 @@
 #include "migrate.h"
 
 #include <p11-kit/p11-kit.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +19,12 @@ static void copy_padded(char *out, size_t out_size, const unsigned char *field, 
     out[len] = '\0';
 }
 
+/* As many whole bytes as fit (an id longer than the buffer is cut). */
 static void to_hex(const unsigned char *data, size_t len, char *out, size_t out_size)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < len && n + 3 <= out_size; i++)
-        n += (size_t)snprintf(out + n, out_size - n, "%02x", data[i]);
-    out[n] = '\0';
+    if (len > (out_size - 1) / 2)
+        len = (out_size - 1) / 2;
+    sodium_bin2hex(out, out_size, data, len);
 }
 
 static mt_status warn(mt_mig_source *src, const char *fmt, ...)

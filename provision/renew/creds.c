@@ -40,16 +40,6 @@ mt_status mt_ca_creds_check_mode(const char *path)
     return st;
 }
 
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    char *end = s + strlen(s);
-    while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-        *--end = '\0';
-    return s;
-}
-
 /* Parses `key = value` lines in place (the buffer is sodium memory). */
 static mt_status parse(char *text, const char *path, mt_ca_creds *creds)
 {
@@ -59,7 +49,7 @@ static mt_status parse(char *text, const char *path, mt_ca_creds *creds)
         next = strchr(line, '\n');
         if (next)
             *next++ = '\0';
-        char *l = trim(line);
+        char *l = mt_cli_trim(line);
         if (!*l || *l == '#')
             continue;
         char *eq = strchr(l, '=');
@@ -67,7 +57,7 @@ static mt_status parse(char *text, const char *path, mt_ca_creds *creds)
             return mt_cli_set_error(MT_ERR_INVALID, "%s:%u: expected key = value", path,
                                     line_no);
         *eq = '\0';
-        char *key = trim(l), *value = trim(eq + 1);
+        char *key = mt_cli_trim(l), *value = mt_cli_trim(eq + 1);
         mt_status st = MT_OK;
         if (strcmp(key, "login") == 0) {
             free(creds->login);

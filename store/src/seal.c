@@ -326,33 +326,18 @@ out:
     return st;
 }
 
-static int hex_digit(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* 64 hex digits (optionally followed by a newline) into 32 bytes. */
+/* 64 hex digits (optionally followed by a newline) into 32 bytes, in
+ * constant time (libsodium's decoder): the digits are the key. */
 static bool hex_key_decode(const mt_secret *text, uint8_t out[STORE_KEY_LEN])
 {
-    size_t len = text->len;
+    size_t len = text->len, bin_len = 0;
+    const char *end = NULL;
     while (len > 0 && (text->data[len - 1] == '\n' || text->data[len - 1] == '\r'))
         len--;
-    if (len != 2 * STORE_KEY_LEN)
-        return false;
-    for (size_t i = 0; i < STORE_KEY_LEN; i++) {
-        int hi = hex_digit(text->data[2 * i]);
-        int lo = hex_digit(text->data[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return true;
+    return len == 2 * STORE_KEY_LEN &&
+           sodium_hex2bin(out, STORE_KEY_LEN, (const char *)text->data, len, NULL, &bin_len,
+                          &end) == 0 &&
+           bin_len == STORE_KEY_LEN && end == (const char *)text->data + len;
 }
 
 mt_status mt_seal_read_key_file(const char *path, mt_secret **key)
