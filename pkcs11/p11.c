@@ -38,11 +38,20 @@
             rv = (expr);                                                                       \
         rv = mt_call_end(&c, rv);                                                              \
     } while (0)
-/* The store's message in a call's trace line is this call's own. */
-#define TRACE_BEGIN()                                                                          \
+/* Every entry point: its return value in rv, and its trace line at the
+ * end (the store's message in it is this call's own: cleared first). */
+#define CALL_BEGIN()                                                                           \
+    CK_RV rv;                                                                                  \
+    if (mt_tracing_calls())                                                                    \
+    mt_clear_error()
+#define CALL_END(...)                                                                          \
     do {                                                                                       \
-        if (mt_tracing_calls())                                                                \
-            mt_clear_error();                                                                  \
+        if (mt_tracing_calls()) {                                                              \
+            char b0[24], b1[24];                                                               \
+            (void)b0, (void)b1;                                                                \
+            mt_trace_call(__func__, rv, __VA_ARGS__);                                          \
+        }                                                                                      \
+        return rv;                                                                             \
     } while (0)
 
 /* Shapes of arguments for the trace: never a value a client passes in (a
@@ -92,32 +101,23 @@ static CK_RV not_supported_as(const char *kind)
 
 MT_EXPORT CK_RV C_Initialize(CK_VOID_PTR pInitArgs)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     rv = mt_initialize(pInitArgs);
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "pInitArgs=%s", set(pInitArgs));
-    return rv;
+    CALL_END("pInitArgs=%s", set(pInitArgs));
 }
 
 MT_EXPORT CK_RV C_Finalize(CK_VOID_PTR pReserved)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     rv = mt_finalize(pReserved);
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "pReserved=%s", set(pReserved));
-    return rv;
+    CALL_END("pReserved=%s", set(pReserved));
 }
 
 MT_EXPORT CK_RV C_GetInfo(CK_INFO_PTR pInfo)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     SLOT_CALL(pInfo != NULL, mt_get_info(pInfo));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "pInfo=%s", set(pInfo));
-    return rv;
+    CALL_END("pInfo=%s", set(pInfo));
 }
 
 MT_EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
@@ -127,32 +127,23 @@ MT_EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
         *ppFunctionList = &mt_function_list;
         rv = CKR_OK;
     }
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "ppFunctionList=%s", set(ppFunctionList));
-    return rv;
+    CALL_END("ppFunctionList=%s", set(ppFunctionList));
 }
 
 MT_EXPORT CK_RV C_GetInterfaceList(CK_INTERFACE_PTR pInterfacesList, CK_ULONG_PTR pulCount)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     rv = mt_get_interface_list(pInterfacesList, pulCount);
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "pInterfacesList=%s pulCount=%s", set(pInterfacesList), ulong_at(pulCount, rv, b0));
-    }
-    return rv;
+    CALL_END("pInterfacesList=%s pulCount=%s", set(pInterfacesList), ulong_at(pulCount, rv, b0));
 }
 
 MT_EXPORT CK_RV C_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pVersion,
                                CK_INTERFACE_PTR_PTR ppInterface, CK_FLAGS flags)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     rv = mt_get_interface(pInterfaceName, pVersion, ppInterface, flags);
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "pInterfaceName=%s pVersion=%s ppInterface=%s flags=0x%lx", set(pInterfaceName), set(pVersion), set(ppInterface), (unsigned long)flags);
-    return rv;
+    CALL_END("pInterfaceName=%s pVersion=%s ppInterface=%s flags=0x%lx", set(pInterfaceName),
+             set(pVersion), set(ppInterface), (unsigned long)flags);
 }
 
 /* ------------------------------------------------------ slots and tokens */
@@ -160,102 +151,79 @@ MT_EXPORT CK_RV C_GetInterface(CK_UTF8CHAR_PTR pInterfaceName, CK_VERSION_PTR pV
 MT_EXPORT CK_RV C_GetSlotList(CK_BBOOL tokenPresent, CK_SLOT_ID_PTR pSlotList,
                               CK_ULONG_PTR pulCount)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     SLOT_CALL(pulCount != NULL, mt_get_slot_list(tokenPresent, pSlotList, pulCount));
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "tokenPresent=%u pSlotList=%s pulCount=%s", (unsigned)tokenPresent, set(pSlotList), ulong_at(pulCount, rv, b0));
-    }
-    return rv;
+    CALL_END("tokenPresent=%u pSlotList=%s pulCount=%s", (unsigned)tokenPresent, set(pSlotList),
+             ulong_at(pulCount, rv, b0));
 }
 
 MT_EXPORT CK_RV C_GetSlotInfo(CK_SLOT_ID slotID, CK_SLOT_INFO_PTR pInfo)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     SLOT_CALL(pInfo != NULL, mt_get_slot_info(slotID, pInfo));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "slotID=%lu pInfo=%s", (unsigned long)slotID, set(pInfo));
-    return rv;
+    CALL_END("slotID=%lu pInfo=%s", (unsigned long)slotID, set(pInfo));
 }
 
 MT_EXPORT CK_RV C_GetTokenInfo(CK_SLOT_ID slotID, CK_TOKEN_INFO_PTR pInfo)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     SLOT_CALL(pInfo != NULL, mt_get_token_info(slotID, pInfo));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "slotID=%lu pInfo=%s", (unsigned long)slotID, set(pInfo));
-    return rv;
+    CALL_END("slotID=%lu pInfo=%s", (unsigned long)slotID, set(pInfo));
 }
 
 MT_EXPORT CK_RV C_WaitForSlotEvent(CK_FLAGS flags, CK_SLOT_ID_PTR pSlot, CK_VOID_PTR pReserved)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
-    SLOT_CALL(!(flags & CKF_DONT_BLOCK) || (pSlot && !pReserved), mt_wait_for_slot_event(flags, pSlot, pReserved));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "flags=0x%lx pSlot=%s pReserved=%s", (unsigned long)flags, set(pSlot), set(pReserved));
-    return rv;
+    CALL_BEGIN();
+    SLOT_CALL(!(flags & CKF_DONT_BLOCK) || (pSlot && !pReserved),
+              mt_wait_for_slot_event(flags, pSlot, pReserved));
+    CALL_END("flags=0x%lx pSlot=%s pReserved=%s", (unsigned long)flags, set(pSlot), set(pReserved));
 }
 
 MT_EXPORT CK_RV C_GetMechanismList(CK_SLOT_ID slotID, CK_MECHANISM_TYPE_PTR pMechanismList,
                                    CK_ULONG_PTR pulCount)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     SLOT_CALL(pulCount != NULL, mt_get_mechanism_list(slotID, pMechanismList, pulCount));
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "slotID=%lu pMechanismList=%s pulCount=%s", (unsigned long)slotID, set(pMechanismList), ulong_at(pulCount, rv, b0));
-    }
-    return rv;
+    CALL_END("slotID=%lu pMechanismList=%s pulCount=%s", (unsigned long)slotID, set(pMechanismList),
+             ulong_at(pulCount, rv, b0));
 }
 
 MT_EXPORT CK_RV C_GetMechanismInfo(CK_SLOT_ID slotID, CK_MECHANISM_TYPE type,
                                    CK_MECHANISM_INFO_PTR pInfo)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     SLOT_CALL(pInfo != NULL, mt_get_mechanism_info(slotID, type, pInfo));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "slotID=%lu type=%lu pInfo=%s", (unsigned long)slotID, (unsigned long)type, set(pInfo));
-    return rv;
+    CALL_END("slotID=%lu type=%lu pInfo=%s", (unsigned long)slotID, (unsigned long)type,
+             set(pInfo));
 }
 
 /* Tokens are provisioned with the mailtoken tool, never wiped by a client. */
 MT_EXPORT CK_RV C_InitToken(CK_SLOT_ID slotID, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen,
                             CK_UTF8CHAR_PTR pLabel)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     (void)slotID, (void)pPin, (void)ulPinLen, (void)pLabel;
     rv = not_supported();
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "slotID=%lu pPin=%s ulPinLen=%lu pLabel=%s", (unsigned long)slotID, set(pPin), (unsigned long)ulPinLen, set(pLabel));
-    return rv;
+    CALL_END("slotID=%lu pPin=%s ulPinLen=%lu pLabel=%s", (unsigned long)slotID, set(pPin),
+             (unsigned long)ulPinLen, set(pLabel));
 }
 
 MT_EXPORT CK_RV C_InitPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     SESSION_CALL(hSession, MT_CALL_SO | MT_CALL_RW, mt_init_pin(&c, pPin, ulPinLen));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu pPin=%s ulPinLen=%lu", (unsigned long)hSession, set(pPin), (unsigned long)ulPinLen);
-    return rv;
+    CALL_END("hSession=%lu pPin=%s ulPinLen=%lu", (unsigned long)hSession, set(pPin),
+             (unsigned long)ulPinLen);
 }
 
 MT_EXPORT CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK_ULONG ulOldLen,
                          CK_UTF8CHAR_PTR pNewPin, CK_ULONG ulNewLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     SESSION_CALL(hSession, MT_CALL_RW, mt_set_pin(&c, pOldPin, ulOldLen, pNewPin, ulNewLen));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu pOldPin=%s ulOldLen=%lu pNewPin=%s ulNewLen=%lu", (unsigned long)hSession, set(pOldPin), (unsigned long)ulOldLen, set(pNewPin), (unsigned long)ulNewLen);
-    return rv;
+    CALL_END("hSession=%lu pOldPin=%s ulOldLen=%lu pNewPin=%s ulNewLen=%lu",
+             (unsigned long)hSession, set(pOldPin), (unsigned long)ulOldLen, set(pNewPin),
+             (unsigned long)ulNewLen);
 }
 
 /* ------------------------------------------------------------- sessions */
@@ -264,92 +232,72 @@ MT_EXPORT CK_RV C_SetPIN(CK_SESSION_HANDLE hSession, CK_UTF8CHAR_PTR pOldPin, CK
 MT_EXPORT CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
                               CK_NOTIFY Notify, CK_SESSION_HANDLE_PTR phSession)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     (void)pApplication, (void)Notify;
     SLOT_CALL(phSession != NULL, mt_open_session(slotID, flags, phSession));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "slotID=%lu flags=0x%lx pApplication=%s Notify=%s phSession=%s", (unsigned long)slotID, (unsigned long)flags, set(pApplication), set(Notify), set(phSession));
-    return rv;
+    CALL_END("slotID=%lu flags=0x%lx pApplication=%s Notify=%s phSession=%s", (unsigned long)slotID,
+             (unsigned long)flags, set(pApplication), set(Notify), set(phSession));
 }
 
 MT_EXPORT CK_RV C_CloseSession(CK_SESSION_HANDLE hSession)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_close_session(&c));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu", (unsigned long)hSession);
-    return rv;
+    CALL_END("hSession=%lu", (unsigned long)hSession);
 }
 
 MT_EXPORT CK_RV C_CloseAllSessions(CK_SLOT_ID slotID)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     SLOT_CALL(true, mt_close_all_sessions(slotID));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "slotID=%lu", (unsigned long)slotID);
-    return rv;
+    CALL_END("slotID=%lu", (unsigned long)slotID);
 }
 
 MT_EXPORT CK_RV C_GetSessionInfo(CK_SESSION_HANDLE hSession, CK_SESSION_INFO_PTR pInfo)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_get_session_info(&c, pInfo));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu pInfo=%s", (unsigned long)hSession, set(pInfo));
-    return rv;
+    CALL_END("hSession=%lu pInfo=%s", (unsigned long)hSession, set(pInfo));
 }
 
 MT_EXPORT CK_RV C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_session_cancel(&c, flags));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu flags=0x%lx", (unsigned long)hSession, (unsigned long)flags);
-    return rv;
+    CALL_END("hSession=%lu flags=0x%lx", (unsigned long)hSession, (unsigned long)flags);
 }
 
 MT_EXPORT CK_RV C_GetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState,
                                     CK_ULONG_PTR pulOperationStateLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     (void)hSession, (void)pOperationState, (void)pulOperationStateLen;
     rv = not_supported();
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pOperationState=%s pulOperationStateLen=%s", (unsigned long)hSession, set(pOperationState), ulong_at(pulOperationStateLen, rv, b0));
-    }
-    return rv;
+    CALL_END("hSession=%lu pOperationState=%s pulOperationStateLen=%s", (unsigned long)hSession,
+             set(pOperationState), ulong_at(pulOperationStateLen, rv, b0));
 }
 
 MT_EXPORT CK_RV C_SetOperationState(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pOperationState,
                                     CK_ULONG ulOperationStateLen, CK_OBJECT_HANDLE hEncryptionKey,
                                     CK_OBJECT_HANDLE hAuthenticationKey)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     (void)hSession, (void)pOperationState, (void)ulOperationStateLen, (void)hEncryptionKey,
         (void)hAuthenticationKey;
     rv = not_supported();
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu pOperationState=%s ulOperationStateLen=%lu hEncryptionKey=%lu hAuthenticationKey=%lu", (unsigned long)hSession, set(pOperationState), (unsigned long)ulOperationStateLen, (unsigned long)hEncryptionKey, (unsigned long)hAuthenticationKey);
-    return rv;
+    CALL_END("hSession=%lu pOperationState=%s ulOperationStateLen=%lu hEncryptionKey=%lu "
+             "hAuthenticationKey=%lu",
+             (unsigned long)hSession, set(pOperationState), (unsigned long)ulOperationStateLen,
+             (unsigned long)hEncryptionKey, (unsigned long)hAuthenticationKey);
 }
 
 MT_EXPORT CK_RV C_Login(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType, CK_UTF8CHAR_PTR pPin,
                         CK_ULONG ulPinLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_login(&c, userType, pPin, ulPinLen));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu userType=%lu pPin=%s ulPinLen=%lu", (unsigned long)hSession, (unsigned long)userType, set(pPin), (unsigned long)ulPinLen);
-    return rv;
+    CALL_END("hSession=%lu userType=%lu pPin=%s ulPinLen=%lu", (unsigned long)hSession,
+             (unsigned long)userType, set(pPin), (unsigned long)ulPinLen);
 }
 
 /* Accounts have no user names: the name, if any, is not checked. */
@@ -357,23 +305,19 @@ MT_EXPORT CK_RV C_LoginUser(CK_SESSION_HANDLE hSession, CK_USER_TYPE userType,
                             CK_UTF8CHAR_PTR pPin, CK_ULONG ulPinLen, CK_UTF8CHAR_PTR pUsername,
                             CK_ULONG ulUsernameLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     (void)pUsername, (void)ulUsernameLen;
     LOCKED(hSession, mt_login(&c, userType, pPin, ulPinLen));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu userType=%lu pPin=%s ulPinLen=%lu pUsername=%s ulUsernameLen=%lu", (unsigned long)hSession, (unsigned long)userType, set(pPin), (unsigned long)ulPinLen, set(pUsername), (unsigned long)ulUsernameLen);
-    return rv;
+    CALL_END("hSession=%lu userType=%lu pPin=%s ulPinLen=%lu pUsername=%s ulUsernameLen=%lu",
+             (unsigned long)hSession, (unsigned long)userType, set(pPin), (unsigned long)ulPinLen,
+             set(pUsername), (unsigned long)ulUsernameLen);
 }
 
 MT_EXPORT CK_RV C_Logout(CK_SESSION_HANDLE hSession)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     SESSION_CALL(hSession, MT_CALL_LOGGED_IN, mt_logout(&c));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu", (unsigned long)hSession);
-    return rv;
+    CALL_END("hSession=%lu", (unsigned long)hSession);
 }
 
 /* -------------------------------------------------------------- objects */
@@ -381,103 +325,81 @@ MT_EXPORT CK_RV C_Logout(CK_SESSION_HANDLE hSession)
 MT_EXPORT CK_RV C_CreateObject(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
                                CK_ULONG ulCount, CK_OBJECT_HANDLE_PTR phObject)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_create_object(&c, pTemplate, ulCount, phObject));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu pTemplate=%s ulCount=%lu phObject=%s", (unsigned long)hSession, set(pTemplate), (unsigned long)ulCount, set(phObject));
-    return rv;
+    CALL_END("hSession=%lu pTemplate=%s ulCount=%lu phObject=%s", (unsigned long)hSession,
+             set(pTemplate), (unsigned long)ulCount, set(phObject));
 }
 
 MT_EXPORT CK_RV C_CopyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
                              CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
                              CK_OBJECT_HANDLE_PTR phNewObject)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_copy_object(&c, hObject, pTemplate, ulCount, phNewObject));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu hObject=%lu pTemplate=%s ulCount=%lu phNewObject=%s", (unsigned long)hSession, (unsigned long)hObject, set(pTemplate), (unsigned long)ulCount, set(phNewObject));
-    return rv;
+    CALL_END("hSession=%lu hObject=%lu pTemplate=%s ulCount=%lu phNewObject=%s",
+             (unsigned long)hSession, (unsigned long)hObject, set(pTemplate),
+             (unsigned long)ulCount, set(phNewObject));
 }
 
 MT_EXPORT CK_RV C_DestroyObject(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_destroy_object(&c, hObject));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu hObject=%lu", (unsigned long)hSession, (unsigned long)hObject);
-    return rv;
+    CALL_END("hSession=%lu hObject=%lu", (unsigned long)hSession, (unsigned long)hObject);
 }
 
 MT_EXPORT CK_RV C_GetObjectSize(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
                                 CK_ULONG_PTR pulSize)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_get_object_size(&c, hObject, pulSize));
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu hObject=%lu pulSize=%s", (unsigned long)hSession, (unsigned long)hObject, ulong_at(pulSize, rv, b0));
-    }
-    return rv;
+    CALL_END("hSession=%lu hObject=%lu pulSize=%s", (unsigned long)hSession, (unsigned long)hObject,
+             ulong_at(pulSize, rv, b0));
 }
 
 MT_EXPORT CK_RV C_GetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
                                     CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_get_attribute_value(&c, hObject, pTemplate, ulCount));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu hObject=%lu pTemplate=%s ulCount=%lu", (unsigned long)hSession, (unsigned long)hObject, set(pTemplate), (unsigned long)ulCount);
-    return rv;
+    CALL_END("hSession=%lu hObject=%lu pTemplate=%s ulCount=%lu", (unsigned long)hSession,
+             (unsigned long)hObject, set(pTemplate), (unsigned long)ulCount);
 }
 
 MT_EXPORT CK_RV C_SetAttributeValue(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hObject,
                                     CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_set_attribute_value(&c, hObject, pTemplate, ulCount));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu hObject=%lu pTemplate=%s ulCount=%lu", (unsigned long)hSession, (unsigned long)hObject, set(pTemplate), (unsigned long)ulCount);
-    return rv;
+    CALL_END("hSession=%lu hObject=%lu pTemplate=%s ulCount=%lu", (unsigned long)hSession,
+             (unsigned long)hObject, set(pTemplate), (unsigned long)ulCount);
 }
 
 MT_EXPORT CK_RV C_FindObjectsInit(CK_SESSION_HANDLE hSession, CK_ATTRIBUTE_PTR pTemplate,
                                   CK_ULONG ulCount)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_find_init(&c, pTemplate, ulCount));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu pTemplate=%s ulCount=%lu", (unsigned long)hSession, set(pTemplate), (unsigned long)ulCount);
-    return rv;
+    CALL_END("hSession=%lu pTemplate=%s ulCount=%lu", (unsigned long)hSession, set(pTemplate),
+             (unsigned long)ulCount);
 }
 
 MT_EXPORT CK_RV C_FindObjects(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE_PTR phObject,
                               CK_ULONG ulMaxObjectCount, CK_ULONG_PTR pulObjectCount)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_find_next(&c, phObject, ulMaxObjectCount, pulObjectCount));
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu phObject=%s ulMaxObjectCount=%lu pulObjectCount=%s", (unsigned long)hSession, set(phObject), (unsigned long)ulMaxObjectCount, ulong_at(pulObjectCount, rv, b0));
-    }
-    return rv;
+    CALL_END("hSession=%lu phObject=%s ulMaxObjectCount=%lu pulObjectCount=%s",
+             (unsigned long)hSession, set(phObject), (unsigned long)ulMaxObjectCount,
+             ulong_at(pulObjectCount, rv, b0));
 }
 
 MT_EXPORT CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_find_final(&c));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu", (unsigned long)hSession);
-    return rv;
+    CALL_END("hSession=%lu", (unsigned long)hSession);
 }
 
 /* ------------------------------------------------------------ encryption */
@@ -485,166 +407,122 @@ MT_EXPORT CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE hSession)
 MT_EXPORT CK_RV C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                               CK_OBJECT_HANDLE hKey)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_op_init(&c, MT_OP_ENCRYPT, CKF_ENCRYPT, pMechanism, hKey));
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pMechanism=%s hKey=%lu", (unsigned long)hSession, mechanism_at(pMechanism, b0), (unsigned long)hKey);
-    }
-    return rv;
+    CALL_END("hSession=%lu pMechanism=%s hKey=%lu", (unsigned long)hSession,
+             mechanism_at(pMechanism, b0), (unsigned long)hKey);
 }
 
 MT_EXPORT CK_RV C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
                           CK_BYTE_PTR pEncryptedData, CK_ULONG_PTR pulEncryptedDataLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     UNLOCKED(hSession, mt_encrypt(&c, pData, ulDataLen, pEncryptedData, pulEncryptedDataLen));
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pData=%s ulDataLen=%lu pEncryptedData=%s pulEncryptedDataLen=%s", (unsigned long)hSession, set(pData), (unsigned long)ulDataLen, set(pEncryptedData), ulong_at(pulEncryptedDataLen, rv, b0));
-    }
-    return rv;
+    CALL_END("hSession=%lu pData=%s ulDataLen=%lu pEncryptedData=%s pulEncryptedDataLen=%s",
+             (unsigned long)hSession, set(pData), (unsigned long)ulDataLen, set(pEncryptedData),
+             ulong_at(pulEncryptedDataLen, rv, b0));
 }
 
 MT_EXPORT CK_RV C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen,
                                 CK_BYTE_PTR pEncryptedPart, CK_ULONG_PTR pulEncryptedPartLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     UNLOCKED(hSession, mt_encrypt_update(&c, pPart, ulPartLen, pEncryptedPart, pulEncryptedPartLen));
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pPart=%s ulPartLen=%lu pEncryptedPart=%s pulEncryptedPartLen=%s", (unsigned long)hSession, set(pPart), (unsigned long)ulPartLen, set(pEncryptedPart), ulong_at(pulEncryptedPartLen, rv, b0));
-    }
-    return rv;
+    CALL_END("hSession=%lu pPart=%s ulPartLen=%lu pEncryptedPart=%s pulEncryptedPartLen=%s",
+             (unsigned long)hSession, set(pPart), (unsigned long)ulPartLen, set(pEncryptedPart),
+             ulong_at(pulEncryptedPartLen, rv, b0));
 }
 
 MT_EXPORT CK_RV C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncryptedPart,
                                CK_ULONG_PTR pulLastEncryptedPartLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     UNLOCKED(hSession, mt_encrypt_final(&c, pLastEncryptedPart, pulLastEncryptedPartLen));
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pLastEncryptedPart=%s pulLastEncryptedPartLen=%s", (unsigned long)hSession, set(pLastEncryptedPart), ulong_at(pulLastEncryptedPartLen, rv, b0));
-    }
-    return rv;
+    CALL_END("hSession=%lu pLastEncryptedPart=%s pulLastEncryptedPartLen=%s",
+             (unsigned long)hSession, set(pLastEncryptedPart),
+             ulong_at(pulLastEncryptedPartLen, rv, b0));
 }
 
 MT_EXPORT CK_RV C_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                               CK_OBJECT_HANDLE hKey)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_op_init(&c, MT_OP_DECRYPT, CKF_DECRYPT, pMechanism, hKey));
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pMechanism=%s hKey=%lu", (unsigned long)hSession, mechanism_at(pMechanism, b0), (unsigned long)hKey);
-    }
-    return rv;
+    CALL_END("hSession=%lu pMechanism=%s hKey=%lu", (unsigned long)hSession,
+             mechanism_at(pMechanism, b0), (unsigned long)hKey);
 }
 
 MT_EXPORT CK_RV C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData,
                           CK_ULONG ulEncryptedDataLen, CK_BYTE_PTR pData, CK_ULONG_PTR pulDataLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     UNLOCKED(hSession, mt_decrypt(&c, pEncryptedData, ulEncryptedDataLen, pData, pulDataLen));
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pEncryptedData=%s ulEncryptedDataLen=%lu pData=%s pulDataLen=%s", (unsigned long)hSession, set(pEncryptedData), (unsigned long)ulEncryptedDataLen, set(pData), ulong_at(pulDataLen, rv, b0));
-    }
-    return rv;
+    CALL_END("hSession=%lu pEncryptedData=%s ulEncryptedDataLen=%lu pData=%s pulDataLen=%s",
+             (unsigned long)hSession, set(pEncryptedData), (unsigned long)ulEncryptedDataLen,
+             set(pData), ulong_at(pulDataLen, rv, b0));
 }
 
 MT_EXPORT CK_RV C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedPart,
                                 CK_ULONG ulEncryptedPartLen, CK_BYTE_PTR pPart,
                                 CK_ULONG_PTR pulPartLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     UNLOCKED(hSession, mt_decrypt_update(&c, pEncryptedPart, ulEncryptedPartLen, pPart, pulPartLen));
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pEncryptedPart=%s ulEncryptedPartLen=%lu pPart=%s pulPartLen=%s", (unsigned long)hSession, set(pEncryptedPart), (unsigned long)ulEncryptedPartLen, set(pPart), ulong_at(pulPartLen, rv, b0));
-    }
-    return rv;
+    CALL_END("hSession=%lu pEncryptedPart=%s ulEncryptedPartLen=%lu pPart=%s pulPartLen=%s",
+             (unsigned long)hSession, set(pEncryptedPart), (unsigned long)ulEncryptedPartLen,
+             set(pPart), ulong_at(pulPartLen, rv, b0));
 }
 
 MT_EXPORT CK_RV C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart,
                                CK_ULONG_PTR pulLastPartLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     UNLOCKED(hSession, mt_decrypt_final(&c, pLastPart, pulLastPartLen));
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pLastPart=%s pulLastPartLen=%s", (unsigned long)hSession, set(pLastPart), ulong_at(pulLastPartLen, rv, b0));
-    }
-    return rv;
+    CALL_END("hSession=%lu pLastPart=%s pulLastPartLen=%s", (unsigned long)hSession, set(pLastPart),
+             ulong_at(pulLastPartLen, rv, b0));
 }
 
 /* --------------------------------------------------------------- digests */
 
 MT_EXPORT CK_RV C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_digest_init(&c, pMechanism));
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pMechanism=%s", (unsigned long)hSession, mechanism_at(pMechanism, b0));
-    }
-    return rv;
+    CALL_END("hSession=%lu pMechanism=%s", (unsigned long)hSession, mechanism_at(pMechanism, b0));
 }
 
 MT_EXPORT CK_RV C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
                          CK_BYTE_PTR pDigest, CK_ULONG_PTR pulDigestLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     UNLOCKED(hSession, mt_digest(&c, pData, ulDataLen, pDigest, pulDigestLen));
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pData=%s ulDataLen=%lu pDigest=%s pulDigestLen=%s", (unsigned long)hSession, set(pData), (unsigned long)ulDataLen, set(pDigest), ulong_at(pulDigestLen, rv, b0));
-    }
-    return rv;
+    CALL_END("hSession=%lu pData=%s ulDataLen=%lu pDigest=%s pulDigestLen=%s",
+             (unsigned long)hSession, set(pData), (unsigned long)ulDataLen, set(pDigest),
+             ulong_at(pulDigestLen, rv, b0));
 }
 
 MT_EXPORT CK_RV C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     UNLOCKED(hSession, mt_digest_update(&c, pPart, ulPartLen));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu pPart=%s ulPartLen=%lu", (unsigned long)hSession, set(pPart), (unsigned long)ulPartLen);
-    return rv;
+    CALL_END("hSession=%lu pPart=%s ulPartLen=%lu", (unsigned long)hSession, set(pPart),
+             (unsigned long)ulPartLen);
 }
 
 MT_EXPORT CK_RV C_DigestKey(CK_SESSION_HANDLE hSession, CK_OBJECT_HANDLE hKey)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_digest_key(&c, hKey));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu hKey=%lu", (unsigned long)hSession, (unsigned long)hKey);
-    return rv;
+    CALL_END("hSession=%lu hKey=%lu", (unsigned long)hSession, (unsigned long)hKey);
 }
 
 MT_EXPORT CK_RV C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest,
                               CK_ULONG_PTR pulDigestLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     UNLOCKED(hSession, mt_digest_final(&c, pDigest, pulDigestLen));
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pDigest=%s pulDigestLen=%s", (unsigned long)hSession, set(pDigest), ulong_at(pulDigestLen, rv, b0));
-    }
-    return rv;
+    CALL_END("hSession=%lu pDigest=%s pulDigestLen=%s", (unsigned long)hSession, set(pDigest),
+             ulong_at(pulDigestLen, rv, b0));
 }
 
 /* ------------------------------------------------------------ signatures */
@@ -652,152 +530,116 @@ MT_EXPORT CK_RV C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest,
 MT_EXPORT CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                            CK_OBJECT_HANDLE hKey)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_op_init(&c, MT_OP_SIGN, CKF_SIGN, pMechanism, hKey));
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pMechanism=%s hKey=%lu", (unsigned long)hSession, mechanism_at(pMechanism, b0), (unsigned long)hKey);
-    }
-    return rv;
+    CALL_END("hSession=%lu pMechanism=%s hKey=%lu", (unsigned long)hSession,
+             mechanism_at(pMechanism, b0), (unsigned long)hKey);
 }
 
 MT_EXPORT CK_RV C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
                        CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     UNLOCKED(hSession, mt_sign(&c, pData, ulDataLen, pSignature, pulSignatureLen));
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pData=%s ulDataLen=%lu pSignature=%s pulSignatureLen=%s", (unsigned long)hSession, set(pData), (unsigned long)ulDataLen, set(pSignature), ulong_at(pulSignatureLen, rv, b0));
-    }
-    return rv;
+    CALL_END("hSession=%lu pData=%s ulDataLen=%lu pSignature=%s pulSignatureLen=%s",
+             (unsigned long)hSession, set(pData), (unsigned long)ulDataLen, set(pSignature),
+             ulong_at(pulSignatureLen, rv, b0));
 }
 
 MT_EXPORT CK_RV C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     UNLOCKED(hSession, mt_sign_update(&c, pPart, ulPartLen));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu pPart=%s ulPartLen=%lu", (unsigned long)hSession, set(pPart), (unsigned long)ulPartLen);
-    return rv;
+    CALL_END("hSession=%lu pPart=%s ulPartLen=%lu", (unsigned long)hSession, set(pPart),
+             (unsigned long)ulPartLen);
 }
 
 MT_EXPORT CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
                             CK_ULONG_PTR pulSignatureLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     UNLOCKED(hSession, mt_sign_final(&c, pSignature, pulSignatureLen));
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pSignature=%s pulSignatureLen=%s", (unsigned long)hSession, set(pSignature), ulong_at(pulSignatureLen, rv, b0));
-    }
-    return rv;
+    CALL_END("hSession=%lu pSignature=%s pulSignatureLen=%s", (unsigned long)hSession,
+             set(pSignature), ulong_at(pulSignatureLen, rv, b0));
 }
 
 MT_EXPORT CK_RV C_SignRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                                   CK_OBJECT_HANDLE hKey)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     (void)hSession, (void)pMechanism, (void)hKey;
     rv = not_supported();
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pMechanism=%s hKey=%lu", (unsigned long)hSession, mechanism_at(pMechanism, b0), (unsigned long)hKey);
-    }
-    return rv;
+    CALL_END("hSession=%lu pMechanism=%s hKey=%lu", (unsigned long)hSession,
+             mechanism_at(pMechanism, b0), (unsigned long)hKey);
 }
 
 MT_EXPORT CK_RV C_SignRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
                               CK_BYTE_PTR pSignature, CK_ULONG_PTR pulSignatureLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     (void)hSession, (void)pData, (void)ulDataLen, (void)pSignature, (void)pulSignatureLen;
     rv = not_supported();
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pData=%s ulDataLen=%lu pSignature=%s pulSignatureLen=%s", (unsigned long)hSession, set(pData), (unsigned long)ulDataLen, set(pSignature), ulong_at(pulSignatureLen, rv, b0));
-    }
-    return rv;
+    CALL_END("hSession=%lu pData=%s ulDataLen=%lu pSignature=%s pulSignatureLen=%s",
+             (unsigned long)hSession, set(pData), (unsigned long)ulDataLen, set(pSignature),
+             ulong_at(pulSignatureLen, rv, b0));
 }
 
 MT_EXPORT CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                              CK_OBJECT_HANDLE hKey)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_op_init(&c, MT_OP_VERIFY, CKF_VERIFY, pMechanism, hKey));
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pMechanism=%s hKey=%lu", (unsigned long)hSession, mechanism_at(pMechanism, b0), (unsigned long)hKey);
-    }
-    return rv;
+    CALL_END("hSession=%lu pMechanism=%s hKey=%lu", (unsigned long)hSession,
+             mechanism_at(pMechanism, b0), (unsigned long)hKey);
 }
 
 MT_EXPORT CK_RV C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen,
                          CK_BYTE_PTR pSignature, CK_ULONG ulSignatureLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     UNLOCKED(hSession, mt_verify(&c, pData, ulDataLen, pSignature, ulSignatureLen));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu pData=%s ulDataLen=%lu pSignature=%s ulSignatureLen=%lu", (unsigned long)hSession, set(pData), (unsigned long)ulDataLen, set(pSignature), (unsigned long)ulSignatureLen);
-    return rv;
+    CALL_END("hSession=%lu pData=%s ulDataLen=%lu pSignature=%s ulSignatureLen=%lu",
+             (unsigned long)hSession, set(pData), (unsigned long)ulDataLen, set(pSignature),
+             (unsigned long)ulSignatureLen);
 }
 
 MT_EXPORT CK_RV C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_ULONG ulPartLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     UNLOCKED(hSession, mt_verify_update(&c, pPart, ulPartLen));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu pPart=%s ulPartLen=%lu", (unsigned long)hSession, set(pPart), (unsigned long)ulPartLen);
-    return rv;
+    CALL_END("hSession=%lu pPart=%s ulPartLen=%lu", (unsigned long)hSession, set(pPart),
+             (unsigned long)ulPartLen);
 }
 
 MT_EXPORT CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
                               CK_ULONG ulSignatureLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     UNLOCKED(hSession, mt_verify_final(&c, pSignature, ulSignatureLen));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu pSignature=%s ulSignatureLen=%lu", (unsigned long)hSession, set(pSignature), (unsigned long)ulSignatureLen);
-    return rv;
+    CALL_END("hSession=%lu pSignature=%s ulSignatureLen=%lu", (unsigned long)hSession,
+             set(pSignature), (unsigned long)ulSignatureLen);
 }
 
 MT_EXPORT CK_RV C_VerifyRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                                     CK_OBJECT_HANDLE hKey)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     (void)hSession, (void)pMechanism, (void)hKey;
     rv = not_supported();
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pMechanism=%s hKey=%lu", (unsigned long)hSession, mechanism_at(pMechanism, b0), (unsigned long)hKey);
-    }
-    return rv;
+    CALL_END("hSession=%lu pMechanism=%s hKey=%lu", (unsigned long)hSession,
+             mechanism_at(pMechanism, b0), (unsigned long)hKey);
 }
 
 MT_EXPORT CK_RV C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
                                 CK_ULONG ulSignatureLen, CK_BYTE_PTR pData,
                                 CK_ULONG_PTR pulDataLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     (void)hSession, (void)pSignature, (void)ulSignatureLen, (void)pData, (void)pulDataLen;
     rv = not_supported();
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pSignature=%s ulSignatureLen=%lu pData=%s pulDataLen=%s", (unsigned long)hSession, set(pSignature), (unsigned long)ulSignatureLen, set(pData), ulong_at(pulDataLen, rv, b0));
-    }
-    return rv;
+    CALL_END("hSession=%lu pSignature=%s ulSignatureLen=%lu pData=%s pulDataLen=%s",
+             (unsigned long)hSession, set(pSignature), (unsigned long)ulSignatureLen, set(pData),
+             ulong_at(pulDataLen, rv, b0));
 }
 
 /* ------------------------------------------------- dual-function (none) */
@@ -822,15 +664,12 @@ MT_EXPORT CK_RV C_GenerateKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMech
                               CK_ATTRIBUTE_PTR pTemplate, CK_ULONG ulCount,
                               CK_OBJECT_HANDLE_PTR phKey)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, !pMechanism || !phKey || (!pTemplate && ulCount) ? CKR_ARGUMENTS_BAD
                                                                       : CKR_MECHANISM_INVALID);
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pMechanism=%s pTemplate=%s ulCount=%lu phKey=%s", (unsigned long)hSession, mechanism_at(pMechanism, b0), set(pTemplate), (unsigned long)ulCount, set(phKey));
-    }
-    return rv;
+    CALL_END("hSession=%lu pMechanism=%s pTemplate=%s ulCount=%lu phKey=%s",
+             (unsigned long)hSession, mechanism_at(pMechanism, b0), set(pTemplate),
+             (unsigned long)ulCount, set(phKey));
 }
 
 MT_EXPORT CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
@@ -841,32 +680,28 @@ MT_EXPORT CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR p
                                   CK_OBJECT_HANDLE_PTR phPublicKey,
                                   CK_OBJECT_HANDLE_PTR phPrivateKey)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     bool bad = !pMechanism || !phPublicKey || !phPrivateKey ||
                (!pPublicKeyTemplate && ulPublicKeyAttributeCount) ||
                (!pPrivateKeyTemplate && ulPrivateKeyAttributeCount);
     LOCKED(hSession, bad ? CKR_ARGUMENTS_BAD : CKR_MECHANISM_INVALID);
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pMechanism=%s pPublicKeyTemplate=%s ulPublicKeyAttributeCount=%lu pPrivateKeyTemplate=%s ulPrivateKeyAttributeCount=%lu phPublicKey=%s phPrivateKey=%s", (unsigned long)hSession, mechanism_at(pMechanism, b0), set(pPublicKeyTemplate), (unsigned long)ulPublicKeyAttributeCount, set(pPrivateKeyTemplate), (unsigned long)ulPrivateKeyAttributeCount, set(phPublicKey), set(phPrivateKey));
-    }
-    return rv;
+    CALL_END("hSession=%lu pMechanism=%s pPublicKeyTemplate=%s ulPublicKeyAttributeCount=%lu "
+             "pPrivateKeyTemplate=%s ulPrivateKeyAttributeCount=%lu phPublicKey=%s phPrivateKey=%s",
+             (unsigned long)hSession, mechanism_at(pMechanism, b0), set(pPublicKeyTemplate),
+             (unsigned long)ulPublicKeyAttributeCount, set(pPrivateKeyTemplate),
+             (unsigned long)ulPrivateKeyAttributeCount, set(phPublicKey), set(phPrivateKey));
 }
 
 MT_EXPORT CK_RV C_WrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                           CK_OBJECT_HANDLE hWrappingKey, CK_OBJECT_HANDLE hKey,
                           CK_BYTE_PTR pWrappedKey, CK_ULONG_PTR pulWrappedKeyLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession,
            mt_wrap_key(&c, pMechanism, hWrappingKey, hKey, pWrappedKey, pulWrappedKeyLen));
-    if (mt_tracing_calls()) {
-        char b0[24], b1[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pMechanism=%s hWrappingKey=%lu hKey=%lu pWrappedKey=%s pulWrappedKeyLen=%s", (unsigned long)hSession, mechanism_at(pMechanism, b0), (unsigned long)hWrappingKey, (unsigned long)hKey, set(pWrappedKey), ulong_at(pulWrappedKeyLen, rv, b1));
-    }
-    return rv;
+    CALL_END("hSession=%lu pMechanism=%s hWrappingKey=%lu hKey=%lu pWrappedKey=%s pulWrappedKeyLen=%s",
+             (unsigned long)hSession, mechanism_at(pMechanism, b0), (unsigned long)hWrappingKey,
+             (unsigned long)hKey, set(pWrappedKey), ulong_at(pulWrappedKeyLen, rv, b1));
 }
 
 MT_EXPORT CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
@@ -874,74 +709,59 @@ MT_EXPORT CK_RV C_UnwrapKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechan
                             CK_ULONG ulWrappedKeyLen, CK_ATTRIBUTE_PTR pTemplate,
                             CK_ULONG ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_unwrap_key(&c, pMechanism, hUnwrappingKey, pWrappedKey, ulWrappedKeyLen,
                                    pTemplate, ulAttributeCount, phKey));
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pMechanism=%s hUnwrappingKey=%lu pWrappedKey=%s ulWrappedKeyLen=%lu pTemplate=%s ulAttributeCount=%lu phKey=%s", (unsigned long)hSession, mechanism_at(pMechanism, b0), (unsigned long)hUnwrappingKey, set(pWrappedKey), (unsigned long)ulWrappedKeyLen, set(pTemplate), (unsigned long)ulAttributeCount, set(phKey));
-    }
-    return rv;
+    CALL_END("hSession=%lu pMechanism=%s hUnwrappingKey=%lu pWrappedKey=%s ulWrappedKeyLen=%lu pTemplate=%s ulAttributeCount=%lu phKey=%s",
+             (unsigned long)hSession, mechanism_at(pMechanism, b0), (unsigned long)hUnwrappingKey,
+             set(pWrappedKey), (unsigned long)ulWrappedKeyLen, set(pTemplate),
+             (unsigned long)ulAttributeCount, set(phKey));
 }
 
 MT_EXPORT CK_RV C_DeriveKey(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechanism,
                             CK_OBJECT_HANDLE hBaseKey, CK_ATTRIBUTE_PTR pTemplate,
                             CK_ULONG ulAttributeCount, CK_OBJECT_HANDLE_PTR phKey)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_derive_key(&c, pMechanism, hBaseKey, pTemplate, ulAttributeCount, phKey));
-    if (mt_tracing_calls()) {
-        char b0[24];
-        mt_trace_call(__func__, rv, "hSession=%lu pMechanism=%s hBaseKey=%lu pTemplate=%s ulAttributeCount=%lu phKey=%s", (unsigned long)hSession, mechanism_at(pMechanism, b0), (unsigned long)hBaseKey, set(pTemplate), (unsigned long)ulAttributeCount, set(phKey));
-    }
-    return rv;
+    CALL_END("hSession=%lu pMechanism=%s hBaseKey=%lu pTemplate=%s ulAttributeCount=%lu phKey=%s",
+             (unsigned long)hSession, mechanism_at(pMechanism, b0), (unsigned long)hBaseKey,
+             set(pTemplate), (unsigned long)ulAttributeCount, set(phKey));
 }
 
 /* --------------------------------------------------------------- random */
 
 MT_EXPORT CK_RV C_SeedRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSeed, CK_ULONG ulSeedLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, mt_seed_random(&c, pSeed, ulSeedLen));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu pSeed=%s ulSeedLen=%lu", (unsigned long)hSession, set(pSeed), (unsigned long)ulSeedLen);
-    return rv;
+    CALL_END("hSession=%lu pSeed=%s ulSeedLen=%lu", (unsigned long)hSession, set(pSeed),
+             (unsigned long)ulSeedLen);
 }
 
 MT_EXPORT CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomData,
                                  CK_ULONG ulRandomLen)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     UNLOCKED(hSession, mt_generate_random(&c, RandomData, ulRandomLen));
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu RandomData=%s ulRandomLen=%lu", (unsigned long)hSession, set(RandomData), (unsigned long)ulRandomLen);
-    return rv;
+    CALL_END("hSession=%lu RandomData=%s ulRandomLen=%lu", (unsigned long)hSession, set(RandomData),
+             (unsigned long)ulRandomLen);
 }
 
 /* ---------------------------------------------------------------- legacy */
 
 MT_EXPORT CK_RV C_GetFunctionStatus(CK_SESSION_HANDLE hSession)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, CKR_FUNCTION_NOT_PARALLEL);
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu", (unsigned long)hSession);
-    return rv;
+    CALL_END("hSession=%lu", (unsigned long)hSession);
 }
 
 MT_EXPORT CK_RV C_CancelFunction(CK_SESSION_HANDLE hSession)
 {
-    CK_RV rv;
-    TRACE_BEGIN();
+    CALL_BEGIN();
     LOCKED(hSession, CKR_FUNCTION_NOT_PARALLEL);
-    if (mt_tracing_calls())
-        mt_trace_call(__func__, rv, "hSession=%lu", (unsigned long)hSession);
-    return rv;
+    CALL_END("hSession=%lu", (unsigned long)hSession);
 }
 
 /* ------------------------------------------- 3.0 message functions (none) */

@@ -235,7 +235,5 @@ bool mt_cli_name_ok(mt_cli *cli, const char *option, const char *value, int *cod
 /* text with control characters and stray bytes escaped as the filter does,
  * cut to fit size; returns out. */
 const char *mt_cli_visible(const char *text, char *out, size_t size);
-/* The text without the white space around it, in place (a line of a file). */
-char *mt_cli_trim(char *text);
 
 #endif

@@ -9,7 +9,6 @@
  * itself, and \u00NN is JSON's own escape of a C1 character). */
 #include "cli.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -211,14 +210,4 @@ void mt_cli_escape_output(void)
 FILE *mt_cli_terminal_err(void)
 {
     return raw_stderr ? raw_stderr : stderr;
-}
-
-char *mt_cli_trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t len = strlen(s);
-    while (len && isspace((unsigned char)s[len - 1]))
-        s[--len] = '\0';
-    return s;
 }

@@ -21,7 +21,7 @@ void mt_mig_map_free(mt_mig_map *map)
 /* A field without the space around it nor simple quotes. */
 static char *field_trim(char *s)
 {
-    s = mt_cli_trim(s);
+    s = mt_text_trim(s);
     size_t len = strlen(s);
     if (len >= 2 && s[0] == '"' && s[len - 1] == '"') { /* simple quoted field */
         s[len - 1] = '\0';

@@ -49,7 +49,7 @@ static mt_status parse(char *text, const char *path, mt_ca_creds *creds)
         next = strchr(line, '\n');
         if (next)
             *next++ = '\0';
-        char *l = mt_cli_trim(line);
+        char *l = mt_text_trim(line);
         if (!*l || *l == '#')
             continue;
         char *eq = strchr(l, '=');
@@ -57,7 +57,7 @@ static mt_status parse(char *text, const char *path, mt_ca_creds *creds)
             return mt_cli_set_error(MT_ERR_INVALID, "%s:%u: expected key = value", path,
                                     line_no);
         *eq = '\0';
-        char *key = mt_cli_trim(l), *value = mt_cli_trim(eq + 1);
+        char *key = mt_text_trim(l), *value = mt_text_trim(eq + 1);
         mt_status st = MT_OK;
         if (strcmp(key, "login") == 0) {
             free(creds->login);

@@ -215,16 +215,6 @@ static mt_status apply_key(mt_config *config, const char *where, const char *key
     return mt_fail(MT_ERR_INVALID, "%s: unknown key \"%s\"", where, key);
 }
 
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t len = strlen(s);
-    while (len && isspace((unsigned char)s[len - 1]))
-        s[--len] = '\0';
-    return s;
-}
-
 #define MT_CONFIG_MAX_LINE 4096
 
 static mt_status parse_file(mt_config *config, FILE *f, const char *path)
@@ -247,7 +237,7 @@ static mt_status parse_file(mt_config *config, FILE *f, const char *path)
             st = mt_fail(MT_ERR_INVALID, "%s: line too long (over %d bytes)", where, MT_CONFIG_MAX_LINE);
             break;
         }
-        char *text = trim(line);
+        char *text = mt_text_trim(line);
         if (!*text || *text == '#')
             continue;
         char *eq = strchr(text, '=');
@@ -256,7 +246,7 @@ static mt_status parse_file(mt_config *config, FILE *f, const char *path)
             break;
         }
         *eq = '\0';
-        st = apply_key(config, where, trim(text), trim(eq + 1));
+        st = apply_key(config, where, mt_text_trim(text), mt_text_trim(eq + 1));
     }
     if (st == MT_OK && ferror(f))
         st = mt_fail(MT_ERR_IO, "%s: %s", path, strerror(errno));

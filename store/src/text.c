@@ -72,3 +72,13 @@ void mt_json_escape(const char *in, char *out, size_t out_len)
     }
     out[w] = '\0';
 }
+
+char *mt_text_trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t len = strlen(s);
+    while (len && isspace((unsigned char)s[len - 1]))
+        s[--len] = '\0';
+    return s;
+}

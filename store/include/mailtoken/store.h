@@ -63,6 +63,10 @@ const char *mt_errmsg(void);
 /* Forgets this thread's message (a caller that reports per call). */
 void mt_clear_error(void);
 
+/* The text without the white space around it, in place (a line of a
+ * `key = value` file: the config, CA credentials, migration maps). */
+char *mt_text_trim(char *text);
+
 /* Library setup: sodium_init(), OpenSSL providers (default + legacy for old
  * P12 files).  Idempotent and thread-safe; every entry point calls it. */
 mt_status mt_library_init(void);
