@@ -4,10 +4,11 @@
  * the end), so output sizes are exact before any work is done and a size
  * query changes nothing.  The key wraps (RFC 3394, RFC 5649) are
  * single-shot: their multi-part calls collect the input (cipher.c). */
+#include "operation.h"
+
 #include "crypto.h"
 #include "mech.h"
 #include "object.h"
-#include "operation.h"
 #include "session.h"
 
 #include <limits.h>

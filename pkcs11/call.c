@@ -12,11 +12,6 @@
 
 #include <string.h>
 
-CK_RV mt_need_user(const mt_session *session)
-{
-    return session->token->login == CKU_USER ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
-}
-
 static CK_RV session_rules(const mt_session *s, unsigned flags)
 {
     CK_USER_TYPE login = s->token->login;

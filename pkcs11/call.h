@@ -34,8 +34,5 @@ void mt_call_release(mt_call *call);
 /* ... and comes back: CKR_SESSION_HANDLE_INVALID when the session was
  * closed meanwhile (the caller then publishes nothing). */
 CK_RV mt_call_retake(mt_call *call);
-/* The user is logged in on the call's token (keys found to need it late:
- * a private key is only known as such once looked up). */
-CK_RV mt_need_user(const mt_session *session);
 
 #endif

@@ -2,8 +2,9 @@
  * encrypt.c and decrypt.c.  RSA and the AES key wraps are single-shot: their
  * multi-part calls collect the input and give the output at the end; the
  * other AES modes stream (aes.c). */
-#include "mech.h"
 #include "operation.h"
+
+#include "mech.h"
 #include "session.h"
 
 #include <string.h>

@@ -9,7 +9,6 @@
  * lack (the quick public key check) is missing, and derive.c falls back. */
 #include "crypto.h"
 
-#include "secret_key.h"
 #include "state.h"
 
 #include <openssl/decoder.h>
@@ -114,4 +113,9 @@ mt_key *mt_key_from_der(const uint8_t *der, size_t len, bool private_key)
 EVP_PKEY_CTX *mt_pkey_ctx(EVP_PKEY *pkey)
 {
     return EVP_PKEY_CTX_new_from_pkey(mt_g.libctx, pkey, NULL);
+}
+
+bool mt_aes_key_len_ok(size_t len)
+{
+    return len == 16 || len == 24 || len == 32;
 }

@@ -44,6 +44,8 @@ typedef enum mt_aes_mode {
     MT_AES_KWP,              /* RFC 5649 */
 } mt_aes_mode;
 const EVP_CIPHER *mt_aes_cipher(mt_aes_mode mode, size_t key_len);
+/* An AES key length in bytes: 16, 24 or 32. */
+bool mt_aes_key_len_ok(size_t len);
 
 /* kdf.c: the X9.63 KDFs of ECDH1 derivation (RFC 5753, RFC 8418) */
 bool mt_kdf_known(CK_ULONG kdf);

@@ -1,6 +1,7 @@
 /* C_Decrypt*: RSA PKCS#1 v1.5 and OAEP with an opened private key. */
-#include "call.h"
 #include "calls.h"
+
+#include "call.h"
 #include "mech.h"
 #include "operation.h"
 #include "session.h"

@@ -1,8 +1,9 @@
 /* C_DeriveKey: ECDH1 (and its cofactor form) with the token's EC keys.  The other party's point comes
  * raw (04||X||Y) or DER-wrapped; the result is a session secret key shaped by
  * the template (secret_key.c), so NSS can carry on with it (kdf.c or none). */
-#include "call.h"
 #include "calls.h"
+
+#include "call.h"
 #include "crypto.h"
 #include "mech.h"
 #include "object.h"

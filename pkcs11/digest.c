@@ -1,6 +1,7 @@
 /* C_Digest*: SHA-1 and SHA-2 through EVP. */
-#include "call.h"
 #include "calls.h"
+
+#include "call.h"
 #include "mech.h"
 #include "object.h"
 #include "operation.h"

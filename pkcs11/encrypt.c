@@ -1,6 +1,7 @@
 /* C_Encrypt*: RSA PKCS#1 v1.5 and OAEP with a public key. */
-#include "call.h"
 #include "calls.h"
+
+#include "call.h"
 #include "mech.h"
 #include "operation.h"
 #include "session.h"

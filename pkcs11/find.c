@@ -1,7 +1,8 @@
 /* C_FindObjects*: candidates from the token's index, then a full match. */
+#include "calls.h"
+
 #include "attr.h"
 #include "call.h"
-#include "calls.h"
 #include "object.h"
 #include "session.h"
 

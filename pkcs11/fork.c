@@ -4,15 +4,14 @@
  * opened private keys it safely can, and marks the state as its parent's,
  * so its C_Initialize starts over and its C_Finalize touches nothing the
  * parent owns. */
-#include "object.h"
 #include "state.h"
+
+#include "object.h"
 #include "token.h"
 
 #include <sodium.h>
 #include <string.h>
 #include <unistd.h>
-
-static volatile int forked_child;
 
 static void before_fork(void)
 {
@@ -66,8 +65,7 @@ static void in_child(void)
         token->login = MT_NOT_LOGGED_IN;
     }
     mt_keymem_wipe_all();
-    if (mt_g.initialised)
-        forked_child = 1;
+    mt_fork_mark_child();
     mt_store_unlock();
     mt_unlock();
 }
@@ -81,26 +79,4 @@ void mt_fork_register(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, register_handlers);
-}
-
-/* True in a child whose state came from its parent, until it starts over. */
-bool mt_forked(void)
-{
-    return forked_child || (mt_g.initialised && mt_g.pid != getpid());
-}
-
-/* The same for calls made per operation, without the system call: fork()
- * always runs the handlers; only a raw clone() escapes them, and that child
- * meets the pid check at its next C_OpenSession or C_Initialize. */
-bool mt_fork_seen(void)
-{
-    return forked_child;
-}
-
-/* Called with the module lock held.  The parent's state is abandoned, never
- * freed: the store connection and the keys belong to the parent. */
-void mt_fork_start_over(void)
-{
-    memset(&mt_g, 0, sizeof(mt_g));
-    forked_child = 0;
 }

@@ -1,5 +1,6 @@
 /* C_Initialize, C_Finalize, C_GetInfo, the function lists and interfaces. */
 #include "calls.h"
+
 #include "crypto.h"
 #include "init.h"
 #include "rv.h"

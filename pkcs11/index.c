@@ -1,6 +1,7 @@
 /* Per-token object index: hash of (attribute, value) to object positions. */
-#include "attr.h"
 #include "object.h"
+
+#include "attr.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,7 @@ static void index_put(mt_index *index, uint64_t key, uint32_t position)
     index->values[i] = position + 1;
 }
 
-static void index_free(mt_index *index)
+void mt_index_free(mt_index *index)
 {
     free(index->keys);
     free(index->values);
@@ -89,19 +90,4 @@ size_t mt_index_lookup(const mt_index *index, uint64_t key, uint32_t *positions,
         if (index->keys[i] == key && n < max)
             positions[n++] = index->values[i] - 1;
     return n;
-}
-
-void mt_objects_free(mt_objects *objects)
-{
-    if (!objects)
-        return;
-    for (size_t i = 0; i < objects->n; i++)
-        mt_object_free(objects->items[i]);
-    free(objects->items);
-    free(objects->by_number);
-    index_free(&objects->by_class);
-    index_free(&objects->by_id);
-    index_free(&objects->by_issuer_serial);
-    index_free(&objects->by_subject);
-    free(objects);
 }

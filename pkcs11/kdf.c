@@ -2,6 +2,7 @@
  * or SHA-2, over the shared secret and the caller's shared data, as CMS
  * (RFC 5753, RFC 8418) asks: the shared data is the DER ECC-CMS-SharedInfo. */
 #include "crypto.h"
+
 #include "state.h"
 
 #include <openssl/core_names.h>

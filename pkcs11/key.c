@@ -5,6 +5,7 @@
  * use of the key before its free, visibly to the compiler and sanitizers
  * (libcrypto's internal counters are not instrumented). */
 #include "crypto.h"
+
 #include "state.h"
 
 #include <stdlib.h>

@@ -2,10 +2,9 @@
  * per login, with no lock held: the login works on a store handle of its own
  * and takes the module lock only to publish what it opened; opened keys live
  * until logout. */
-#include "call.h"
 #include "calls.h"
-#include "crypto.h"
-#include "object.h"
+
+#include "call.h"
 #include "rv.h"
 #include "session.h"
 #include "state.h"
@@ -15,25 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-void mt_token_logout(mt_token_state *token)
-{
-    mt_secret_free(token->token_secret);
-    mt_secret_free(token->so_pin);
-    token->token_secret = NULL;
-    token->so_pin = NULL;
-    token->login = MT_NOT_LOGGED_IN;
-    mt_sessions_drop_warm(token);
-    mt_session_objects_drop(token, 0);
-    if (!token->objects)
-        return;
-    /* running operations keep their own references */
-    for (size_t i = 0; i < token->objects->n; i++) {
-        mt_object *object = token->objects->items[i];
-        mt_key_unref(object->priv);
-        object->priv = NULL;
-    }
-}
 
 static CK_RV pin_secret(CK_UTF8CHAR_PTR pin, CK_ULONG len, mt_secret **out)
 {

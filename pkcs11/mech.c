@@ -5,7 +5,6 @@
 #include "attr.h"
 #include "crypto.h"
 #include "object.h"
-#include "secret_key.h"
 
 #include <openssl/rsa.h>
 #include <stdlib.h>

@@ -87,6 +87,7 @@ CK_RV mt_objects_build(mt_store *store, int64_t token_id, size_t slot_index, mt_
 uint64_t mt_index_hash(CK_ATTRIBUTE_TYPE type, const void *value, size_t len);
 uint64_t mt_index_pair(uint64_t issuer, uint64_t serial);
 CK_RV mt_objects_index(mt_objects *objects);
+void mt_index_free(mt_index *index);
 size_t mt_index_lookup(const mt_index *index, uint64_t key, uint32_t *positions, size_t max);
 
 /* Lookups for a session (object.c): what it may see, by handle.  Called

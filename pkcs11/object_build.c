@@ -1,9 +1,10 @@
 /* Builds a token's objects from its account: profile, certificates of the
  * history (primary first), their public and private keys, chain certificates. */
+#include "object.h"
+
 #include "attr.h"
 #include "crypto.h"
 #include "mech.h"
-#include "object.h"
 #include "rv.h"
 
 #include <openssl/core_names.h>

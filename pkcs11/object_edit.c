@@ -2,9 +2,10 @@
  * copy and modify its own session objects (secret keys).  Token objects
  * belong to the store: CKR_TOKEN_WRITE_PROTECTED.  A change is checked in
  * full before any of it is made. */
+#include "calls.h"
+
 #include "attr.h"
 #include "call.h"
-#include "calls.h"
 #include "object.h"
 #include "secret_key.h"
 #include "session.h"

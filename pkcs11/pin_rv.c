@@ -4,6 +4,7 @@
  * only) is CKR_PIN_INVALID.  The store's own check says which: the same
  * policy without its minimum length. */
 #include "rv.h"
+
 #include "state.h"
 
 #define MAX_PIN_BYTES 256 /* ulMaxPinLen (token.c) */

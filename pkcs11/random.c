@@ -1,7 +1,8 @@
 /* C_GenerateRandom from the DRBG of the module's OpenSSL context (never an
  * ENGINE's); seeding is the DRBG's own business. */
-#include "call.h"
 #include "calls.h"
+
+#include "call.h"
 #include "state.h"
 
 #include <openssl/rand.h>

@@ -7,7 +7,7 @@
 #include "secret_key.h"
 
 #include "attr.h"
-#include "call.h"
+#include "crypto.h"
 #include "object.h"
 #include "session.h"
 
@@ -23,11 +23,6 @@ static const bool usage_default[7] = {true, true, true, true, true, true, false}
 static const CK_ATTRIBUTE_TYPE token_set[] = {CKA_LOCAL, CKA_ALWAYS_SENSITIVE,
                                               CKA_NEVER_EXTRACTABLE, CKA_KEY_GEN_MECHANISM,
                                               CKA_UNIQUE_ID};
-
-bool mt_aes_key_len_ok(size_t len)
-{
-    return len == 16 || len == 24 || len == 32;
-}
 
 static bool in_list(const CK_ATTRIBUTE_TYPE *list, size_t n, CK_ATTRIBUTE_TYPE type)
 {

@@ -32,6 +32,5 @@ CK_RV mt_secret_tmpl_length(const mt_secret_tmpl *t, size_t available, size_t *l
 /* The object; `base` is the key it was derived from (NULL otherwise). */
 CK_RV mt_secret_key_new(const mt_secret_tmpl *t, const mt_object *base, const uint8_t *value,
                         size_t len, mt_object **out);
-bool mt_aes_key_len_ok(size_t len);
 
 #endif

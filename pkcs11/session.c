@@ -5,7 +5,9 @@
 
 #include "call.h"
 #include "calls.h"
+#include "crypto.h"
 #include "mech.h"
+#include "object.h"
 #include "state.h"
 #include "token.h"
 
@@ -87,62 +89,10 @@ void mt_session_release(mt_session *s)
         session_drop_private_warm(s); /* logged out during the call */
 }
 
-/* A slot call (out is set). */
-CK_RV mt_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE_PTR out)
-{
-    mt_token_state *token = NULL;
-    mt_session *s = NULL;
-    if (!(flags & CKF_SERIAL_SESSION))
-        return CKR_SESSION_PARALLEL_NOT_SUPPORTED;
-    CK_RV rv = mt_slot_token(id, &token);
-    if (rv != CKR_OK)
-        goto out;
-    if (!(flags & CKF_RW_SESSION) && token->login == CKU_SO) {
-        rv = CKR_SESSION_READ_WRITE_SO_EXISTS;
-        goto out;
-    }
-    if (mt_g.n_sessions == mt_g.cap_sessions) {
-        size_t cap = mt_g.cap_sessions ? mt_g.cap_sessions * 2 : 16;
-        mt_session **sessions = realloc(mt_g.sessions, cap * sizeof(*sessions));
-        if (!sessions) {
-            rv = CKR_HOST_MEMORY;
-            goto out;
-        }
-        mt_g.sessions = sessions;
-        mt_g.cap_sessions = cap;
-    }
-    s = calloc(1, sizeof(*s));
-    if (!s) {
-        rv = CKR_HOST_MEMORY;
-        goto out;
-    }
-    s->handle = mt_g.next_session++;
-    s->token = token;
-    s->flags = flags & (CKF_SERIAL_SESSION | CKF_RW_SESSION);
-    mt_g.sessions[mt_g.n_sessions++] = s; /* handles grow: stays sorted */
-    token->sessions++;
-    if (flags & CKF_RW_SESSION)
-        token->rw_sessions++;
-    *out = s->handle;
-out:
-    return rv;
-}
-
 CK_RV mt_close_session(mt_call *call)
 {
     if (!call->session->closed)
         mt_session_close(call->session);
-    return CKR_OK;
-}
-
-/* A slot call. */
-CK_RV mt_close_all_sessions(CK_SLOT_ID id)
-{
-    mt_slot *slot = mt_slot_find(id);
-    if (!slot)
-        return CKR_SLOT_ID_INVALID;
-    if (slot->token) /* a token never used has no sessions */
-        mt_sessions_drop_token(slot->token);
     return CKR_OK;
 }
 
@@ -151,6 +101,25 @@ void mt_sessions_drop_token(mt_token_state *token)
     for (size_t i = mt_g.n_sessions; i-- > 0;)
         if (mt_g.sessions[i]->token == token)
             mt_session_close(mt_g.sessions[i]);
+}
+
+void mt_token_logout(mt_token_state *token)
+{
+    mt_secret_free(token->token_secret);
+    mt_secret_free(token->so_pin);
+    token->token_secret = NULL;
+    token->so_pin = NULL;
+    token->login = MT_NOT_LOGGED_IN;
+    mt_sessions_drop_warm(token);
+    mt_session_objects_drop(token, 0);
+    if (!token->objects)
+        return;
+    /* running operations keep their own references */
+    for (size_t i = 0; i < token->objects->n; i++) {
+        mt_object *object = token->objects->items[i];
+        mt_key_unref(object->priv);
+        object->priv = NULL;
+    }
 }
 
 void mt_sessions_drop_warm(mt_token_state *token)

@@ -82,6 +82,13 @@ CK_RV mt_session_key(mt_session *session, mt_key *opened, mt_key **out);
 void mt_session_keys_drop(mt_session *session);
 
 /* session.c, called with the module lock held */
+/* CKR_OK when the user is logged in on the session's token, else
+ * CKR_USER_NOT_LOGGED_IN: the one test of that login state (call rules,
+ * visibility, keys found to need it once looked up). */
+static inline CK_RV mt_need_user(const mt_session *session)
+{
+    return session->token->login == CKU_USER ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
+}
 mt_session *mt_session_find(CK_SESSION_HANDLE handle);
 CK_RV mt_session_state(const mt_session *session, CK_STATE *state);
 /* Takes the session out of the table; freed when no call uses it. */
@@ -95,6 +102,9 @@ void mt_sessions_drop_token(mt_token_state *token);
 /* Logout: the private-key warm contexts and key copies of the token's
  * sessions go (a session in a call drops its own when the call ends). */
 void mt_sessions_drop_warm(mt_token_state *token);
+/* The token's login goes (its secrets, opened keys, private
+ * session objects, the sessions' private-key contexts). */
+void mt_token_logout(mt_token_state *token);
 
 /* operation.c: an operation ends, its key reference and contexts freed */
 void mt_op_reset(mt_op *op);

@@ -7,8 +7,9 @@
  * client, which gives each thread its session.  Copies are private keys
  * like the originals: they go with the session's other private-key state
  * at logout (mt_session_keys_drop) and fork. */
-#include "crypto.h"
 #include "session.h"
+
+#include "crypto.h"
 
 #include <stdlib.h>
 

@@ -3,11 +3,12 @@
  * key in one session and unwraps with it in another.  Kept per slot, sorted
  * by handle (handles only grow); a session's objects go when it closes,
  * private ones when the user logs out.  Called with the module lock held. */
+#include "token.h"
+
 #include "attr.h"
 #include "object.h"
 #include "session.h"
 #include "state.h"
-#include "token.h"
 
 #include <stdlib.h>
 #include <string.h>

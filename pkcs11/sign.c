@@ -1,7 +1,8 @@
 /* C_Sign*: hash-and-sign mechanisms through EVP_DigestSign, the others
  * (RSA PKCS#1 over a DigestInfo, PSS over a hash, raw ECDSA) through EVP_PKEY_sign. */
-#include "call.h"
 #include "calls.h"
+
+#include "call.h"
 #include "crypto.h"
 #include "mech.h"
 #include "operation.h"

@@ -1,12 +1,13 @@
 /* Slots: one per account the filter lets through.  The list never shrinks
  * while the module is loaded; a deleted account leaves a slot with no token. */
+#include "token.h"
+
 #include "calls.h"
 #include "init.h"
 #include "object.h"
 #include "rv.h"
 #include "session.h"
 #include "state.h"
-#include "token.h"
 #include "trace.h"
 
 #include <stdio.h>

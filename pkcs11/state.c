@@ -5,6 +5,8 @@
 
 #include <openssl/crypto.h>
 #include <pthread.h>
+#include <string.h>
+#include <unistd.h>
 
 mt_module mt_g;
 volatile int mt_openssl_down;
@@ -57,4 +59,35 @@ void mt_openssl_watch(void)
     static bool registered;
     if (!registered)
         registered = OPENSSL_atexit(openssl_going_down) == 1;
+}
+
+/* Fork (fork.c's handlers): set in a child whose state came from its parent. */
+static volatile int forked_child;
+
+void mt_fork_mark_child(void)
+{
+    if (mt_g.initialised)
+        forked_child = 1;
+}
+
+/* True in a child whose state came from its parent, until it starts over. */
+bool mt_forked(void)
+{
+    return forked_child || (mt_g.initialised && mt_g.pid != getpid());
+}
+
+/* The same for calls made per operation, without the system call: fork()
+ * always runs the handlers; only a raw clone() escapes them, and that child
+ * meets the pid check at its next C_OpenSession or C_Initialize. */
+bool mt_fork_seen(void)
+{
+    return forked_child;
+}
+
+/* Called with the module lock held.  The parent's state is abandoned, never
+ * freed: the store connection and the keys belong to the parent. */
+void mt_fork_start_over(void)
+{
+    memset(&mt_g, 0, sizeof(mt_g));
+    forked_child = 0;
 }

@@ -72,8 +72,9 @@ CK_RV mt_check_initialised(void);
 extern volatile int mt_openssl_down;
 void mt_openssl_watch(void);
 
-/* fork.c */
+/* Fork: the handlers (fork.c) and what they leave (state.c). */
 void mt_fork_register(void);
+void mt_fork_mark_child(void);
 bool mt_forked(void);
 bool mt_fork_seen(void);
 void mt_fork_start_over(void);

@@ -65,10 +65,6 @@ CK_RV mt_slot_token(CK_SLOT_ID id, mt_token_state **out);
 CK_RV mt_slot_present(CK_SLOT_ID id);
 void mt_slots_free(void);
 
-/* login.c: the token's login goes (its secrets, opened keys, private
- * session objects, the sessions' private-key contexts). */
-void mt_token_logout(mt_token_state *token);
-
 /* session_object.c: an application's session objects, per token.  Each
  * session of the token sees them; they go with the session that made them,
  * the private ones at logout. */

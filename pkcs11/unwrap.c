@@ -3,9 +3,10 @@
  * session AES key (the key wraps, ECB, CBC, CBC_PAD), how it opens one sent
  * to an EC certificate after deriving the key-encryption key.  The key
  * becomes a session secret key object shaped by the template. */
+#include "calls.h"
+
 #include "attr.h"
 #include "call.h"
-#include "calls.h"
 #include "crypto.h"
 #include "mech.h"
 #include "object.h"

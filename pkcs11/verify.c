@@ -1,6 +1,7 @@
 /* C_Verify* with public keys (or the public half of a private key object). */
-#include "call.h"
 #include "calls.h"
+
+#include "call.h"
 #include "crypto.h"
 #include "mech.h"
 #include "operation.h"

@@ -1,9 +1,10 @@
 /* C_WrapKey: a session secret key that may be extracted, wrapped with a
  * session AES key (the key wraps, ECB, CBC, CBC_PAD).  The token's own
  * private keys never leave it (CKR_KEY_UNEXTRACTABLE). */
+#include "calls.h"
+
 #include "attr.h"
 #include "call.h"
-#include "calls.h"
 #include "mech.h"
 #include "object.h"
 #include "operation.h"
