@@ -5,7 +5,8 @@
  * done the way NSS does it through the module.  The RSA and ECDSA rows also
  * give the in-process limit: OpenSSL with a key of its own per thread and a
  * context set up once per thread (limit_op).
- *   pkcs11_bench --seconds S --key-dir DIR --module NAME=PATH:PIN:RSA_LABEL:EC_LABEL...
+ *   pkcs11_bench --seconds S --key-dir DIR [--ops N,N...] --module NAME=PATH:PIN:RSA_LABEL:EC_LABEL...
+ * --ops: the rows to measure, by number from 0 (all by default).
  * DIR holds alice.key/.crt (RSA-2048) and carol.key/.crt (EC P-256).
  * Every result is checked once per run (exit 1 when one is wrong). */
 #include "pkcs11_v3.h"
@@ -576,12 +577,14 @@ int main(int argc, char **argv)
 {
     module *modules[4];
     int n_modules = 0, failed = 0;
-    const char *dir = NULL;
+    const char *dir = NULL, *only = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--seconds"))
             seconds = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--key-dir"))
             dir = argv[i + 1];
+        else if (!strcmp(argv[i], "--ops"))
+            only = argv[i + 1];
         else if (!strcmp(argv[i], "--module") && n_modules < 4)
             modules[n_modules++] = load(argv[i + 1]);
     }
@@ -601,6 +604,10 @@ int main(int argc, char **argv)
         printf("---|---|---|");
     printf("\n");
     for (int op = 0; op < N_OPS; op++) {
+        char name[8];
+        snprintf(name, sizeof(name), "%d", op);
+        if (only && !strstr(only, name))
+            continue;
         for (int threads = 1; threads <= 2; threads++) {
             double raw = rate(NULL, op, threads);
             double limit = limit_has(op) ? rate_of(NULL, 1, op, threads) : 0;
