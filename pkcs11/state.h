@@ -35,8 +35,8 @@ typedef struct mt_module {
     char *store_path;
     uint64_t generation;
     bool generation_known;
-    mt_slot **slots;   /* stable positions: object handles encode them */
-    struct mt_block {        /* slot entries and their emails, allocated a scan at a time */
+    mt_slot **slots;         /* stable positions: object handles encode them */
+    struct mt_block {        /* slots and their emails, allocated a scan at a time */
         void *data;
         size_t mapped;       /* mmap'd length, 0: malloc'd */
     } *blocks;
@@ -45,7 +45,7 @@ typedef struct mt_module {
     size_t *by_id;           /* slot positions sorted by slot id */
     CK_SLOT_ID *events;      /* slots changed since the last C_WaitForSlotEvent */
     size_t n_events;
-    mt_session **sessions;   /* open addressing by handle */
+    mt_session **sessions;   /* sorted by handle (handles only grow) */
     size_t cap_sessions, n_sessions;
     CK_SESSION_HANDLE next_session;
     CK_ULONG next_session_object;

@@ -13,15 +13,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The state of a slot's token, made when the token is first used (C_GetTokenInfo,
- * C_OpenSession...): a store of 100,000 accounts lists as many slots, and
- * start-up only fills their small entries. */
+/* The runtime state of a slot's token, made when the token is first used
+ * (C_GetTokenInfo, C_OpenSession...): a store of 100,000 accounts lists as
+ * many slots, and start-up only fills their small mt_slot records. */
 typedef struct mt_token_state {
     CK_SLOT_ID id;            /* derived from the persistent token id */
     size_t index;             /* position in the module's slot list (stable) */
     int64_t token_id;
     int64_t org_id;
-    const char *email;        /* the entry's; label and serial derive from it and
+    const char *email;        /* the slot's; label and serial derive from it and
                                  the ids when asked (mt_token_label, _serial) */
     /* read when the token is used (C_GetTokenInfo), not at start-up */
     bool pin_set;
@@ -43,7 +43,8 @@ typedef struct mt_token_state {
     size_t n_session_objects, cap_session_objects;
 } mt_token_state;
 
-/* One per slot, in blocks allocated a scan at a time (stable addresses). */
+/* A slot: one per account the filter lets through, in blocks allocated a
+ * scan at a time (stable addresses). */
 typedef struct mt_slot {
     CK_SLOT_ID id;
     int64_t org_id;

@@ -12,11 +12,10 @@
 mt_status mt_fail(mt_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prefixes the current message: "alice.p12: " + previous message. */
 mt_status mt_fail_prefix(mt_status status, const char *prefix);
-void mt_clear_error(void);
 
 /* strdup that tolerates NULL (returns NULL) */
 char *mt_strdup(const char *s);
-/* Heap copy of a byte range (NULL for len 0 unless keep_empty). */
+/* Heap copy of a byte range (NULL for no data or len 0, as on failure). */
 uint8_t *mt_memdup(const void *data, size_t len);
 /* True if s[0..len) is valid UTF-8 with no NUL. */
 bool mt_utf8_valid(const char *s, size_t len);
