@@ -311,6 +311,27 @@ static void pin_errors(void **state)
     mt_g.config = NULL;
 }
 
+/* The info structures' blank-padded fields: text that does not fit is cut
+ * at a character boundary, never inside a UTF-8 character. */
+static void padded_fields(void **state)
+{
+    (void)state;
+    CK_UTF8CHAR field[8];
+    mt_pad(field, sizeof(field), "abc");
+    assert_memory_equal(field, "abc     ", 8);
+    mt_pad(field, sizeof(field), "abcdefgh-too-long");
+    assert_memory_equal(field, "abcdefgh", 8);
+    /* "josé..é": the 8th byte would be the first half of the second é */
+    mt_pad(field, sizeof(field), "jos\xc3\xa9..\xc3\xa9");
+    assert_memory_equal(field, "jos\xc3\xa9.. ", 8);
+    /* a 4-byte character starting at byte 6 goes whole */
+    mt_pad(field, sizeof(field), "abcdef\xf0\x9f\x93\xa7");
+    assert_memory_equal(field, "abcdef  ", 8);
+    /* one that ends exactly at the field's end stays */
+    mt_pad(field, sizeof(field), "abcd\xf0\x9f\x93\xa7z");
+    assert_memory_equal(field, "abcd\xf0\x9f\x93\xa7", 8);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +339,7 @@ int main(void)
         cmocka_unit_test(reserved_string), cmocka_unit_test(ecdsa_forms),
         cmocka_unit_test(operation_parts), cmocka_unit_test(key_cells),
         cmocka_unit_test(aes_stream),      cmocka_unit_test(pin_errors),
+        cmocka_unit_test(padded_fields),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
