@@ -6,7 +6,10 @@
  * parent owns. */
 #include "state.h"
 
+#include "crypto.h"
+#include "mech.h"
 #include "object.h"
+#include "session.h"
 #include "token.h"
 
 #include <sodium.h>
