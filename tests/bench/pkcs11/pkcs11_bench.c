@@ -6,7 +6,9 @@
  * give the in-process limit: OpenSSL with a key of its own per thread and a
  * context set up once per thread (limit_op).
  *   pkcs11_bench --seconds S --key-dir DIR [--ops N,N...] --module NAME=PATH:PIN:RSA_LABEL:EC_LABEL...
- * --ops: the rows to measure, by number from 0 (all by default).
+ * --ops: the rows to measure, by number from 0 (all by default); --rounds R:
+ * each row measured R times in turn (raw, limit, each module), the mean
+ * given, so that a machine's load drifting affects every column alike.
  * DIR holds alice.key/.crt (RSA-2048) and carol.key/.crt (EC P-256).
  * Every result is checked once per run (exit 1 when one is wrong). */
 #include "pkcs11_v3.h"
@@ -51,6 +53,7 @@ static const uint8_t cek[16] = "content key 1234";
 static EVP_KDF *x963;
 static EVP_CIPHER *aes128_wrap;
 static double seconds = 2.0;
+static int rounds = 1;
 
 typedef struct module {
     const char *name;
@@ -585,6 +588,8 @@ int main(int argc, char **argv)
             dir = argv[i + 1];
         else if (!strcmp(argv[i], "--ops"))
             only = argv[i + 1];
+        else if (!strcmp(argv[i], "--rounds"))
+            rounds = atoi(argv[i + 1]) > 0 ? atoi(argv[i + 1]) : 1;
         else if (!strcmp(argv[i], "--module") && n_modules < 4)
             modules[n_modules++] = load(argv[i + 1]);
     }
@@ -609,9 +614,20 @@ int main(int argc, char **argv)
         if (only && !strstr(only, name))
             continue;
         for (int threads = 1; threads <= 2; threads++) {
-            double raw = rate(NULL, op, threads);
-            double limit = limit_has(op) ? rate_of(NULL, 1, op, threads) : 0;
-            failed |= raw < 0 || limit < 0;
+            double raw = 0, limit = 0, r[4] = {0};
+            for (int round = 0; round < rounds; round++) {
+                double x = rate(NULL, op, threads);
+                failed |= x < 0;
+                raw += x / rounds;
+                x = limit_has(op) ? rate_of(NULL, 1, op, threads) : 0;
+                failed |= x < 0;
+                limit += x / rounds;
+                for (int i = 0; i < n_modules; i++) {
+                    x = modules[i]->unusable[op] ? 0 : rate(modules[i], op, threads);
+                    failed |= x < 0;
+                    r[i] += x / rounds;
+                }
+            }
             printf("| %s | %d | %.0f |", op_names[op], threads, raw);
             if (limit > 0)
                 printf(" %.0f |", limit);
@@ -622,11 +638,9 @@ int main(int argc, char **argv)
                     printf(" n/a | n/a | n/a |");
                     continue;
                 }
-                double r = rate(modules[i], op, threads);
-                failed |= r < 0;
-                printf(" %.0f | %.2f |", r, r / raw);
+                printf(" %.0f | %.2f |", r[i], r[i] / raw);
                 if (limit > 0)
-                    printf(" %.2f |", r / limit);
+                    printf(" %.2f |", r[i] / limit);
                 else
                     printf(" n/a |");
             }
