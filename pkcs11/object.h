@@ -97,6 +97,10 @@ typedef struct mt_token_state mt_token_state;
 /* Object visible to this session (private ones only after login). */
 CK_RV mt_object_get(mt_session *session, CK_OBJECT_HANDLE handle, mt_object **out);
 bool mt_object_visible(const mt_session *session, const mt_object *object);
+/* The object of a call with a template: CKR_ARGUMENTS_BAD for a missing
+ * template, else as mt_object_get. */
+CK_RV mt_template_object(mt_session *session, CK_OBJECT_HANDLE handle, const CK_ATTRIBUTE *tmpl,
+                         CK_ULONG count, mt_object **out);
 /* The handle names a private object this session cannot see before login. */
 bool mt_object_hidden(mt_session *session, CK_OBJECT_HANDLE handle);
 /* A key object of any class for an operation, or why not: the handle is

@@ -115,10 +115,9 @@ CK_RV mt_set_attribute_value(mt_call *call, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_PTR
                              CK_ULONG count)
 {
     mt_object *object = NULL;
-    if (!tmpl && count > 0)
-        return CKR_ARGUMENTS_BAD;
-    if (mt_object_get(call->session, h, &object) != CKR_OK)
-        return CKR_OBJECT_HANDLE_INVALID;
+    CK_RV rv = mt_template_object(call->session, h, tmpl, count, &object);
+    if (rv != CKR_OK)
+        return rv;
     if (!(h & MT_SESSION_OBJECT_BIT))
         return CKR_TOKEN_WRITE_PROTECTED;
     if (!mt_attr_bool(&object->attrs, CKA_MODIFIABLE))

@@ -104,16 +104,20 @@ CK_RV mt_key_object(mt_session *session, CK_OBJECT_HANDLE handle, mt_object **ou
     return CKR_OK;
 }
 
+CK_RV mt_template_object(mt_session *session, CK_OBJECT_HANDLE handle, const CK_ATTRIBUTE *tmpl,
+                         CK_ULONG count, mt_object **out)
+{
+    if (!tmpl && count > 0)
+        return CKR_ARGUMENTS_BAD;
+    return mt_object_get(session, handle, out);
+}
+
 CK_RV mt_get_attribute_value(mt_call *call, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_PTR tmpl,
                              CK_ULONG count)
 {
     mt_object *object = NULL;
-    if (!tmpl && count > 0)
-        return CKR_ARGUMENTS_BAD;
-    CK_RV rv = mt_object_get(call->session, h, &object);
-    if (rv != CKR_OK)
-        return rv;
-    return mt_attr_get(&object->attrs, tmpl, count);
+    CK_RV rv = mt_template_object(call->session, h, tmpl, count, &object);
+    return rv == CKR_OK ? mt_attr_get(&object->attrs, tmpl, count) : rv;
 }
 
 CK_RV mt_get_object_size(mt_call *call, CK_OBJECT_HANDLE h, CK_ULONG_PTR size)
