@@ -12,7 +12,7 @@
 static mt_status check_cert(mt_store *store, int64_t org_id, const char *email, int64_t cert_id,
                             const char *field)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     mt_status st = mt_db_stmt(store,
                               "SELECT EXISTS (SELECT 1 FROM certificate_emails WHERE cert_id = c.id AND email = ?3)"
@@ -20,13 +20,13 @@ static mt_status check_cert(mt_store *store, int64_t org_id, const char *email, 
                               &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, cert_id);
-    sqlite3_bind_int64(stmt, 2, org_id);
-    sqlite3_bind_text(stmt, 3, email ? email : "", -1, SQLITE_STATIC);
+    mt_bind_int64(stmt, 1, cert_id);
+    mt_bind_int64(stmt, 2, org_id);
+    mt_bind_text(stmt, 3, email ? email : "");
     st = mt_db_step_row(store, stmt, "checking the certificate", &found);
     if (st == MT_OK && !found)
         st = mt_fail(MT_ERR_NOT_FOUND, "%s: certificate %lld not found", field, (long long)cert_id);
-    else if (st == MT_OK && email && !sqlite3_column_int(stmt, 0))
+    else if (st == MT_OK && email && !mt_col_int(stmt, 0))
         st = mt_fail(MT_ERR_INVALID, "%s: certificate %lld does not name %s", field, (long long)cert_id, email);
     mt_db_done(stmt);
     return st;
@@ -36,20 +36,20 @@ static mt_status check_cert(mt_store *store, int64_t org_id, const char *email, 
 static mt_status find_account(mt_store *store, int64_t org_id, const char *email, int64_t *account_id,
                               int64_t *primary)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     *account_id = 0;
     mt_status st = mt_db_stmt(store, "SELECT id, primary_cert_id FROM accounts WHERE org_id = ? AND email = ?", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, org_id);
-    sqlite3_bind_text(stmt, 2, email, -1, SQLITE_STATIC);
+    mt_bind_int64(stmt, 1, org_id);
+    mt_bind_text(stmt, 2, email);
     if ((st = mt_db_step_row(store, stmt, "finding the account", &found)) == MT_OK && !found)
         st = mt_fail(MT_ERR_NOT_FOUND, "account %s not found", email);
     if (st == MT_OK) {
-        *account_id = sqlite3_column_int64(stmt, 0);
+        *account_id = mt_col_int64(stmt, 0);
         if (primary)
-            *primary = sqlite3_column_int64(stmt, 1);
+            *primary = mt_col_int64(stmt, 1);
     }
     mt_db_done(stmt);
     return st;
@@ -57,12 +57,12 @@ static mt_status find_account(mt_store *store, int64_t org_id, const char *email
 
 static mt_status in_history(mt_store *store, int64_t account_id, int64_t cert_id, bool *present)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_status st = mt_db_stmt(store, "SELECT 1 FROM account_certificates WHERE account_id = ? AND cert_id = ?", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, account_id);
-    sqlite3_bind_int64(stmt, 2, cert_id);
+    mt_bind_int64(stmt, 1, account_id);
+    mt_bind_int64(stmt, 2, cert_id);
     st = mt_db_step_row(store, stmt, "reading the history", present);
     mt_db_done(stmt);
     return st;
@@ -70,15 +70,16 @@ static mt_status in_history(mt_store *store, int64_t account_id, int64_t cert_id
 
 static mt_status history_insert(mt_store *store, int64_t account_id, int64_t cert_id)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_status st = mt_db_stmt(store,
-                              "INSERT OR IGNORE INTO account_certificates (account_id, cert_id, added_at) VALUES (?, ?, ?)",
+                              "INSERT INTO account_certificates (account_id, cert_id, added_at) VALUES (?, ?, ?)"
+                              " ON CONFLICT DO NOTHING",
                               &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, account_id);
-    sqlite3_bind_int64(stmt, 2, cert_id);
-    sqlite3_bind_int64(stmt, 3, mt_now());
+    mt_bind_int64(stmt, 1, account_id);
+    mt_bind_int64(stmt, 2, cert_id);
+    mt_bind_int64(stmt, 3, mt_now());
     st = mt_db_step_done(store, stmt, "adding to the history");
     mt_db_done(stmt);
     return st;
@@ -86,13 +87,13 @@ static mt_status history_insert(mt_store *store, int64_t account_id, int64_t cer
 
 static mt_status touch_account(mt_store *store, int64_t account_id, int64_t primary)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_status st = mt_db_stmt(store, "UPDATE accounts SET primary_cert_id = ?, updated_at = ? WHERE id = ?", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, primary);
-    sqlite3_bind_int64(stmt, 2, mt_now());
-    sqlite3_bind_int64(stmt, 3, account_id);
+    mt_bind_int64(stmt, 1, primary);
+    mt_bind_int64(stmt, 2, mt_now());
+    mt_bind_int64(stmt, 3, account_id);
     st = mt_db_step_done(store, stmt, "updating the account");
     mt_db_done(stmt);
     return st;
@@ -135,7 +136,7 @@ mt_status mt_store_account_create(mt_store *store, int64_t org_id, const char *e
                                   size_t n_history)
 {
     char *lower = NULL;
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_trusted_pk pk;
     int64_t token_id = 0, account_id = 0;
     char detail[1024], list[900];
@@ -157,15 +158,15 @@ mt_status mt_store_account_create(mt_store *store, int64_t org_id, const char *e
     if (st != MT_OK)
         goto out;
     int64_t now = mt_now();
-    sqlite3_bind_int64(stmt, 1, org_id);
-    sqlite3_bind_text(stmt, 2, lower, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 3, token_id);
-    sqlite3_bind_int64(stmt, 4, primary_cert_id);
-    sqlite3_bind_int64(stmt, 5, now);
-    sqlite3_bind_int64(stmt, 6, now);
+    mt_bind_int64(stmt, 1, org_id);
+    mt_bind_text(stmt, 2, lower);
+    mt_bind_int64(stmt, 3, token_id);
+    mt_bind_int64(stmt, 4, primary_cert_id);
+    mt_bind_int64(stmt, 5, now);
+    mt_bind_int64(stmt, 6, now);
     st = mt_db_step_done(store, stmt, "creating the account");
     mt_db_done(stmt);
-    account_id = sqlite3_last_insert_rowid(store->db);
+    account_id = mt_db_last_id(store);
     for (size_t i = 0; st == MT_OK && i < n_history; i++)
         st = history_insert(store, account_id, history[i]);
     if (st != MT_OK)
@@ -183,14 +184,14 @@ done:
 
 static mt_status cert_has_key(mt_store *store, int64_t cert_id, bool *has_key)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     mt_status st = mt_db_stmt(store, "SELECT has_key FROM certificates WHERE id = ?", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, cert_id);
+    mt_bind_int64(stmt, 1, cert_id);
     st = mt_db_step_row(store, stmt, "reading the certificate", &found);
-    *has_key = found && sqlite3_column_int(stmt, 0) != 0;
+    *has_key = found && mt_col_int(stmt, 0) != 0;
     mt_db_done(stmt);
     return st;
 }
@@ -220,13 +221,13 @@ static const char *const change_actions[] = {"account.set-primary", "account.add
 
 static mt_status history_delete(mt_store *store, int64_t account_id, int64_t cert_id)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_status st = mt_db_stmt(store, "DELETE FROM account_certificates WHERE account_id = ? AND cert_id = ?",
                               &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, account_id);
-    sqlite3_bind_int64(stmt, 2, cert_id);
+    mt_bind_int64(stmt, 1, account_id);
+    mt_bind_int64(stmt, 2, cert_id);
     st = mt_db_step_done(store, stmt, "removing from the history");
     mt_db_done(stmt);
     return st;
@@ -316,24 +317,24 @@ mt_status mt_store_account_remove_from_history(mt_store *store, int64_t org_id, 
 /* Certificate ids of an account's history, oldest first. */
 mt_status mt_account_history(mt_store *store, int64_t account_id, int64_t **out, size_t *n)
 {
-    sqlite3_stmt *stmt = NULL;
-    int rc = SQLITE_DONE;
+    mt_stmt *stmt = NULL;
+    int rc = MT_DONE;
     *out = NULL;
     *n = 0;
     mt_status st = mt_db_stmt(store, "SELECT cert_id FROM account_certificates WHERE account_id = ? ORDER BY rowid", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, account_id);
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    mt_bind_int64(stmt, 1, account_id);
+    while ((rc = mt_step(stmt)) == MT_ROW) {
         int64_t *grown = realloc(*out, (*n + 1) * sizeof(*grown));
         if (!grown) {
             st = mt_fail(MT_ERR_NOMEM, "out of memory");
             break;
         }
         *out = grown;
-        (*out)[(*n)++] = sqlite3_column_int64(stmt, 0);
+        (*out)[(*n)++] = mt_col_int64(stmt, 0);
     }
-    if (st == MT_OK && rc != SQLITE_DONE)
+    if (st == MT_OK && rc != MT_DONE)
         st = mt_db_error(store, rc, "reading the history");
     mt_db_done(stmt);
     if (st != MT_OK) {
@@ -349,7 +350,7 @@ mt_status mt_account_history(mt_store *store, int64_t account_id, int64_t **out,
  * *cleared: there was a PIN or a count to clear. */
 static mt_status delete_account_row(mt_store *store, int64_t account_id, bool *cleared)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_status st = mt_db_stmt(store,
                               "UPDATE tokens SET pin_wrapped = NULL, pin_salt = NULL, pin_ops = NULL,"
                               " pin_mem = NULL, pin_store_key = NULL, failed_logins = 0, updated_at = ?"
@@ -357,14 +358,14 @@ static mt_status delete_account_row(mt_store *store, int64_t account_id, bool *c
                               " AND (pin_wrapped IS NOT NULL OR failed_logins > 0)",
                               &stmt);
     if (st == MT_OK) {
-        sqlite3_bind_int64(stmt, 1, mt_now());
-        sqlite3_bind_int64(stmt, 2, account_id);
+        mt_bind_int64(stmt, 1, mt_now());
+        mt_bind_int64(stmt, 2, account_id);
         st = mt_db_step_done(store, stmt, "clearing the token's PIN");
-        *cleared = sqlite3_changes(store->db) > 0;
+        *cleared = mt_db_changes(store) > 0;
         mt_db_done(stmt);
     }
     if (st == MT_OK && (st = mt_db_stmt(store, "DELETE FROM accounts WHERE id = ?", &stmt)) == MT_OK) {
-        sqlite3_bind_int64(stmt, 1, account_id);
+        mt_bind_int64(stmt, 1, account_id);
         st = mt_db_step_done(store, stmt, "deleting the account");
         mt_db_done(stmt);
     }

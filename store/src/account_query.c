@@ -26,19 +26,19 @@ void mt_account_list_free(mt_account **accounts, size_t n)
 }
 
 /* Builds an account from an ACCOUNT_SELECT row; *account_id for the history read. */
-static mt_status account_from_row(sqlite3_stmt *stmt, mt_account **out, int64_t *account_id)
+static mt_status account_from_row(mt_stmt *stmt, mt_account **out, int64_t *account_id)
 {
     mt_account *a = calloc(1, sizeof(*a));
     if (!a)
         return mt_fail(MT_ERR_NOMEM, "out of memory");
-    *account_id = sqlite3_column_int64(stmt, 0);
-    a->org_id = sqlite3_column_int64(stmt, 1);
+    *account_id = mt_col_int64(stmt, 0);
+    a->org_id = mt_col_int64(stmt, 1);
     a->email = mt_col_text(stmt, 2);
-    a->token_id = sqlite3_column_int64(stmt, 3);
-    a->primary_cert_id = sqlite3_column_int64(stmt, 4);
-    a->internal = sqlite3_column_int(stmt, 5) != 0;
-    a->created_at = sqlite3_column_int64(stmt, 6);
-    a->updated_at = sqlite3_column_int64(stmt, 7);
+    a->token_id = mt_col_int64(stmt, 3);
+    a->primary_cert_id = mt_col_int64(stmt, 4);
+    a->internal = mt_col_int(stmt, 5) != 0;
+    a->created_at = mt_col_int64(stmt, 6);
+    a->updated_at = mt_col_int64(stmt, 7);
     if (!a->email) {
         mt_account_free(a);
         return mt_fail(MT_ERR_NOMEM, "out of memory");
@@ -47,7 +47,7 @@ static mt_status account_from_row(sqlite3_stmt *stmt, mt_account **out, int64_t 
     return MT_OK;
 }
 
-static mt_status account_one(mt_store *store, sqlite3_stmt *stmt, const char *what, mt_account **out)
+static mt_status account_one(mt_store *store, mt_stmt *stmt, const char *what, mt_account **out)
 {
     bool found = false;
     int64_t account_id = 0;
@@ -68,7 +68,7 @@ static mt_status account_one(mt_store *store, sqlite3_stmt *stmt, const char *wh
 
 mt_status mt_store_account_get(mt_store *store, int64_t org_id, const char *email, mt_account **out)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     char *lower = NULL;
     if (!store || !out)
         return mt_fail(MT_ERR_INVALID, "store and out are required");
@@ -77,8 +77,8 @@ mt_status mt_store_account_get(mt_store *store, int64_t org_id, const char *emai
     if (st == MT_OK)
         st = mt_db_stmt(store, ACCOUNT_SELECT " WHERE a.org_id = ? AND a.email = ?", &stmt);
     if (st == MT_OK) {
-        sqlite3_bind_int64(stmt, 1, org_id);
-        sqlite3_bind_text(stmt, 2, lower, -1, SQLITE_STATIC);
+        mt_bind_int64(stmt, 1, org_id);
+        mt_bind_text(stmt, 2, lower);
         st = account_one(store, stmt, lower, out);
     }
     free(lower);
@@ -87,7 +87,7 @@ mt_status mt_store_account_get(mt_store *store, int64_t org_id, const char *emai
 
 mt_status mt_store_account_get_by_token(mt_store *store, int64_t token_id, mt_account **out)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     char what[48];
     if (!store || !out)
         return mt_fail(MT_ERR_INVALID, "store and out are required");
@@ -95,21 +95,21 @@ mt_status mt_store_account_get_by_token(mt_store *store, int64_t token_id, mt_ac
     mt_status st = mt_db_stmt(store, ACCOUNT_SELECT " WHERE a.token_id = ?", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, token_id);
+    mt_bind_int64(stmt, 1, token_id);
     snprintf(what, sizeof(what), "of token %lld", (long long)token_id);
     return account_one(store, stmt, what, out);
 }
 
 static mt_status count_accounts(mt_store *store, int64_t org_id, size_t *total)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     mt_status st = mt_db_stmt(store, "SELECT count(*) FROM accounts WHERE org_id = ?", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, org_id);
+    mt_bind_int64(stmt, 1, org_id);
     st = mt_db_step_row(store, stmt, "counting accounts", &found);
-    *total = found ? (size_t)sqlite3_column_int64(stmt, 0) : 0;
+    *total = found ? (size_t)mt_col_int64(stmt, 0) : 0;
     mt_db_done(stmt);
     return st;
 }
@@ -117,11 +117,11 @@ static mt_status count_accounts(mt_store *store, int64_t org_id, size_t *total)
 mt_status mt_store_account_list(mt_store *store, int64_t org_id, size_t limit, size_t offset,
                                 mt_account ***out, size_t *n, size_t *total)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_account **accounts = NULL;
     int64_t *ids = NULL;
     size_t count = 0;
-    int rc = SQLITE_DONE;
+    int rc = MT_DONE;
     if (!store || !out || !n)
         return mt_fail(MT_ERR_INVALID, "store, out and n are required");
     *out = NULL;
@@ -131,10 +131,10 @@ mt_status mt_store_account_list(mt_store *store, int64_t org_id, size_t limit, s
         st = mt_db_stmt(store, ACCOUNT_SELECT " WHERE a.org_id = ? ORDER BY a.email LIMIT ? OFFSET ?", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, org_id);
-    sqlite3_bind_int64(stmt, 2, limit ? (int64_t)limit : -1);
-    sqlite3_bind_int64(stmt, 3, (int64_t)offset);
-    while (st == MT_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    mt_bind_int64(stmt, 1, org_id);
+    mt_bind_int64(stmt, 2, limit ? (int64_t)limit : -1);
+    mt_bind_int64(stmt, 3, (int64_t)offset);
+    while (st == MT_OK && (rc = mt_step(stmt)) == MT_ROW) {
         mt_account **grown = realloc(accounts, (count + 1) * sizeof(*grown));
         int64_t *grown_ids = grown ? realloc(ids, (count + 1) * sizeof(*grown_ids)) : NULL;
         if (grown)
@@ -147,7 +147,7 @@ mt_status mt_store_account_list(mt_store *store, int64_t org_id, size_t limit, s
         if ((st = account_from_row(stmt, &accounts[count], &ids[count])) == MT_OK)
             count++;
     }
-    if (st == MT_OK && rc != SQLITE_DONE)
+    if (st == MT_OK && rc != MT_DONE)
         st = mt_db_error(store, rc, "listing accounts");
     mt_db_done(stmt);
     for (size_t i = 0; st == MT_OK && i < count; i++)

@@ -61,21 +61,21 @@ void mt_api_key_list_free(mt_api_key *keys, size_t n)
     free(keys);
 }
 
-static mt_status key_read(sqlite3_stmt *stmt, mt_api_key *key)
+static mt_status key_read(mt_stmt *stmt, mt_api_key *key)
 {
     memset(key, 0, sizeof(*key));
-    key->id = sqlite3_column_int64(stmt, 0);
-    key->org_id = sqlite3_column_int64(stmt, 1);
+    key->id = mt_col_int64(stmt, 0);
+    key->org_id = mt_col_int64(stmt, 1);
     key->org_name = mt_col_text(stmt, 2);
     key->name = mt_col_text(stmt, 3);
-    const char *scope = (const char *)sqlite3_column_text(stmt, 4);
+    const char *scope = (const char *)mt_col_peek_text(stmt, 4);
     for (unsigned i = 0; scope && i < 3; i++)
         if (strcmp(scope, SCOPES[i]) == 0)
             key->scope = (mt_api_scope)i;
     key->prefix = mt_col_text(stmt, 5);
-    key->created_at = sqlite3_column_int64(stmt, 6);
-    key->expires_at = sqlite3_column_int64(stmt, 7);
-    key->revoked_at = sqlite3_column_int64(stmt, 8);
+    key->created_at = mt_col_int64(stmt, 6);
+    key->expires_at = mt_col_int64(stmt, 7);
+    key->revoked_at = mt_col_int64(stmt, 8);
     if (!key->org_name || !key->prefix) {
         key_clear(key);
         return mt_fail(MT_ERR_NOMEM, "out of memory");
@@ -101,7 +101,7 @@ static mt_status make_key(mt_secret **out)
 static mt_status insert_key(mt_store *store, int64_t org_id, mt_api_scope scope, const char *name,
                             int64_t expires_at, const mt_secret *key, int64_t *key_id)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     uint8_t hash[crypto_hash_sha256_BYTES];
     char prefix[KEY_PREFIX_LEN + 1], detail[600], escaped[420];
     crypto_hash_sha256(hash, key->data, key->len);
@@ -113,18 +113,18 @@ static mt_status insert_key(mt_store *store, int64_t org_id, mt_api_scope scope,
                               &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, org_id);
+    mt_bind_int64(stmt, 1, org_id);
     mt_bind_text_or_null(stmt, 2, name && *name ? name : NULL);
-    sqlite3_bind_text(stmt, 3, SCOPES[scope], -1, SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 4, hash, sizeof(hash), SQLITE_TRANSIENT);
-    sqlite3_bind_text(stmt, 5, prefix, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(stmt, 6, mt_now());
-    sqlite3_bind_int64(stmt, 7, expires_at);
+    mt_bind_text(stmt, 3, SCOPES[scope]);
+    mt_bind_blob(stmt, 4, hash, sizeof(hash));
+    mt_bind_text(stmt, 5, prefix);
+    mt_bind_int64(stmt, 6, mt_now());
+    mt_bind_int64(stmt, 7, expires_at);
     st = mt_db_step_done(store, stmt, "storing the API key");
     mt_db_done(stmt);
     if (st != MT_OK)
         return st;
-    *key_id = sqlite3_last_insert_rowid(store->db);
+    *key_id = mt_db_last_id(store);
     char subject[32];
     snprintf(subject, sizeof(subject), "key-%lld", (long long)*key_id);
     mt_json_escape(name ? name : "", escaped, sizeof(escaped));
@@ -163,7 +163,7 @@ mt_status mt_store_api_key_create(mt_store *store, int64_t org_id, mt_api_scope 
 
 mt_status mt_store_api_key_find(mt_store *store, const char *key, size_t key_len, mt_api_key **out)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     uint8_t hash[crypto_hash_sha256_BYTES];
     bool found = false;
     mt_api_key *k = NULL;
@@ -177,7 +177,7 @@ mt_status mt_store_api_key_find(mt_store *store, const char *key, size_t key_len
     mt_status st = mt_db_stmt(store, "SELECT " KEY_COLS " WHERE k.key_hash = ?", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_blob(stmt, 1, hash, sizeof(hash), SQLITE_STATIC);
+    mt_bind_blob(stmt, 1, hash, sizeof(hash));
     st = mt_db_step_row(store, stmt, "looking up the API key", &found);
     if (st == MT_OK && !found)
         st = mt_fail(MT_ERR_NOT_FOUND, "unknown API key");
@@ -195,10 +195,10 @@ mt_status mt_store_api_key_find(mt_store *store, const char *key, size_t key_len
 mt_status mt_store_api_key_list(mt_store *store, int64_t org_id, bool include_revoked,
                                 mt_api_key **out, size_t *n)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_api_key *keys = NULL;
     size_t count = 0;
-    int rc = SQLITE_DONE;
+    int rc = MT_DONE;
     if (!store || !out || !n)
         return mt_fail(MT_ERR_INVALID, "store, out and n are required");
     *out = NULL;
@@ -209,9 +209,9 @@ mt_status mt_store_api_key_list(mt_store *store, int64_t org_id, bool include_re
                               &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, org_id);
-    sqlite3_bind_int(stmt, 2, include_revoked);
-    while (st == MT_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    mt_bind_int64(stmt, 1, org_id);
+    mt_bind_int(stmt, 2, include_revoked);
+    while (st == MT_OK && (rc = mt_step(stmt)) == MT_ROW) {
         mt_api_key *grown = realloc(keys, (count + 1) * sizeof(*grown));
         if (!grown) {
             st = mt_fail(MT_ERR_NOMEM, "out of memory");
@@ -221,7 +221,7 @@ mt_status mt_store_api_key_list(mt_store *store, int64_t org_id, bool include_re
         if ((st = key_read(stmt, &keys[count])) == MT_OK)
             count++;
     }
-    if (st == MT_OK && rc != SQLITE_DONE)
+    if (st == MT_OK && rc != MT_DONE)
         st = mt_db_error(store, rc, "listing API keys");
     mt_db_done(stmt);
     if (st != MT_OK) {
@@ -236,23 +236,23 @@ mt_status mt_store_api_key_list(mt_store *store, int64_t org_id, bool include_re
 /* Revoked at, or -1 when the organisation has no such key. */
 static mt_status key_revoked_at(mt_store *store, int64_t org_id, int64_t key_id, int64_t *at)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     mt_status st = mt_db_stmt(store, "SELECT revoked_at FROM api_keys WHERE id = ? AND org_id = ?",
                               &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, key_id);
-    sqlite3_bind_int64(stmt, 2, org_id);
+    mt_bind_int64(stmt, 1, key_id);
+    mt_bind_int64(stmt, 2, org_id);
     st = mt_db_step_row(store, stmt, "finding the API key", &found);
-    *at = found ? sqlite3_column_int64(stmt, 0) : -1;
+    *at = found ? mt_col_int64(stmt, 0) : -1;
     mt_db_done(stmt);
     return st;
 }
 
 static mt_status revoke_row(mt_store *store, int64_t org_id, int64_t key_id)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     int64_t revoked_at = 0;
     char subject[32];
     mt_status st = key_revoked_at(store, org_id, key_id, &revoked_at);
@@ -264,8 +264,8 @@ static mt_status revoke_row(mt_store *store, int64_t org_id, int64_t key_id)
         st = mt_db_stmt(store, "UPDATE api_keys SET revoked_at = ? WHERE id = ?", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, mt_now());
-    sqlite3_bind_int64(stmt, 2, key_id);
+    mt_bind_int64(stmt, 1, mt_now());
+    mt_bind_int64(stmt, 2, key_id);
     st = mt_db_step_done(store, stmt, "revoking the API key");
     mt_db_done(stmt);
     snprintf(subject, sizeof(subject), "key-%lld", (long long)key_id);

@@ -83,7 +83,7 @@ static void describe(const mt_key_row *row, char *out, size_t len)
 mt_status mt_auth_write_tag(mt_store *store, const mt_key_row *row)
 {
     uint8_t tag[MT_AUTH_TAG_LEN];
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     if (!store->mac_key)
         return MT_OK;
     mt_auth_tag(store, row, tag);
@@ -92,8 +92,8 @@ mt_status mt_auth_write_tag(mt_store *store, const mt_key_row *row)
                               &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_blob(stmt, 1, tag, MT_AUTH_TAG_LEN, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(stmt, 2, record_id(row));
+    mt_bind_blob(stmt, 1, tag, MT_AUTH_TAG_LEN);
+    mt_bind_int64(stmt, 2, record_id(row));
     st = mt_db_step_done(store, stmt, "tagging a public key");
     mt_db_done(stmt);
     return st;
@@ -161,16 +161,16 @@ mt_status mt_auth_tag_check(mt_store *store, const mt_key_row *row)
 
 void mt_auth_warn_untagged(mt_store *store)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     int64_t tokens = 0, orgs = 0;
     if (mt_db_stmt(store,
                    "SELECT (SELECT count(*) FROM tokens WHERE pk_tag IS NULL),"
                    " (SELECT count(*) FROM organizations WHERE recovery_tag IS NULL)",
                    &stmt) != MT_OK)
         return; /* a warning only: the open stands */
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
-        tokens = sqlite3_column_int64(stmt, 0);
-        orgs = sqlite3_column_int64(stmt, 1);
+    if (mt_step(stmt) == MT_ROW) {
+        tokens = mt_col_int64(stmt, 0);
+        orgs = mt_col_int64(stmt, 1);
     }
     mt_db_done(stmt);
     if (tokens + orgs > 0)

@@ -6,7 +6,7 @@
 mt_status mt_store_ca_message_save(mt_store *store, int64_t org_id, const char *profile,
                                    const char *message_id, const char *body_json, bool *was_new)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     char detail[300], escaped[200];
     if (!store)
         return mt_fail(MT_ERR_INVALID, "store is required");
@@ -18,18 +18,18 @@ mt_status mt_store_ca_message_save(mt_store *store, int64_t org_id, const char *
     if (st != MT_OK || (st = mt_tx_begin(store)) != MT_OK)
         return st;
     st = mt_db_stmt(store,
-                    "INSERT OR IGNORE INTO ca_messages (org_id, profile, message_id, body, received_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO ca_messages (org_id, profile, message_id, body, received_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     &stmt);
     bool inserted = false;
     if (st == MT_OK) {
-        sqlite3_bind_int64(stmt, 1, org_id);
-        sqlite3_bind_text(stmt, 2, profile, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 3, message_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 4, body_json, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 5, mt_now());
+        mt_bind_int64(stmt, 1, org_id);
+        mt_bind_text(stmt, 2, profile);
+        mt_bind_text(stmt, 3, message_id);
+        mt_bind_text(stmt, 4, body_json);
+        mt_bind_int64(stmt, 5, mt_now());
         st = mt_db_step_done(store, stmt, "storing the CA message");
-        inserted = st == MT_OK && sqlite3_changes(store->db) > 0;
+        inserted = st == MT_OK && mt_db_changes(store) > 0;
     }
     mt_db_done(stmt);
     if (st == MT_ERR_CONFLICT)

@@ -31,16 +31,16 @@ void mt_ca_profile_list_free(mt_ca_profile *profiles, size_t n)
     free(profiles);
 }
 
-static void profile_read(sqlite3_stmt *stmt, mt_ca_profile *p)
+static void profile_read(mt_stmt *stmt, mt_ca_profile *p)
 {
-    p->id = sqlite3_column_int64(stmt, 0);
-    p->org_id = sqlite3_column_int64(stmt, 1);
+    p->id = mt_col_int64(stmt, 0);
+    p->org_id = mt_col_int64(stmt, 1);
     p->name = mt_col_text(stmt, 2);
     p->kind = mt_col_text(stmt, 3);
     p->url = mt_col_text(stmt, 4);
     p->credentials_file = mt_col_text(stmt, 5);
     p->options = mt_col_text(stmt, 6);
-    p->created_at = sqlite3_column_int64(stmt, 7);
+    p->created_at = mt_col_int64(stmt, 7);
 }
 
 static mt_status validate(const mt_ca_profile *p)
@@ -64,7 +64,7 @@ static mt_status validate(const mt_ca_profile *p)
 
 mt_status mt_store_ca_add(mt_store *store, const mt_ca_profile *profile, int64_t *id)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     char detail[300], escaped[200];
     if (!store || !profile)
         return mt_fail(MT_ERR_INVALID, "store and profile are required");
@@ -76,14 +76,13 @@ mt_status mt_store_ca_add(mt_store *store, const mt_ca_profile *profile, int64_t
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     &stmt);
     if (st == MT_OK) {
-        sqlite3_bind_int64(stmt, 1, profile->org_id);
-        sqlite3_bind_text(stmt, 2, profile->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 3, profile->kind, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 4, profile->url, -1, SQLITE_STATIC);
+        mt_bind_int64(stmt, 1, profile->org_id);
+        mt_bind_text(stmt, 2, profile->name);
+        mt_bind_text(stmt, 3, profile->kind);
+        mt_bind_text(stmt, 4, profile->url);
         mt_bind_text_or_null(stmt, 5, profile->credentials_file);
-        sqlite3_bind_text(stmt, 6, profile->options && *profile->options ? profile->options : "{}", -1,
-                          SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 7, mt_now());
+        mt_bind_text(stmt, 6, profile->options && *profile->options ? profile->options : "{}");
+        mt_bind_int64(stmt, 7, mt_now());
         st = mt_db_step_done(store, stmt, "adding the CA profile");
     }
     mt_db_done(stmt);
@@ -93,7 +92,7 @@ mt_status mt_store_ca_add(mt_store *store, const mt_ca_profile *profile, int64_t
         st = mt_fail(MT_ERR_NOT_FOUND, "organisation %lld not found", (long long)profile->org_id);
     if (st == MT_OK) {
         if (id)
-            *id = sqlite3_last_insert_rowid(store->db);
+            *id = mt_db_last_id(store);
         mt_json_escape(profile->url, escaped, sizeof(escaped));
         snprintf(detail, sizeof(detail), "{\"kind\":\"%s\",\"url\":\"%s\"}", profile->kind, escaped);
         st = mt_event_add(store, profile->org_id, "ca.add", profile->name, detail);
@@ -103,7 +102,7 @@ mt_status mt_store_ca_add(mt_store *store, const mt_ca_profile *profile, int64_t
 
 mt_status mt_store_ca_get(mt_store *store, int64_t org_id, const char *name, mt_ca_profile **out)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     mt_ca_profile *p = NULL;
     if (!store || !name || !out)
@@ -112,8 +111,8 @@ mt_status mt_store_ca_get(mt_store *store, int64_t org_id, const char *name, mt_
     mt_status st = mt_db_stmt(store, "SELECT " PROFILE_COLS " FROM ca_profiles WHERE org_id = ? AND name = ?", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, org_id);
-    sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC);
+    mt_bind_int64(stmt, 1, org_id);
+    mt_bind_text(stmt, 2, name);
     if ((st = mt_db_step_row(store, stmt, "reading the CA profile", &found)) == MT_OK && !found)
         st = mt_fail(MT_ERR_NOT_FOUND, "CA profile \"%s\" not found", name);
     if (st == MT_OK && !(p = calloc(1, sizeof(*p))))
@@ -128,10 +127,10 @@ mt_status mt_store_ca_get(mt_store *store, int64_t org_id, const char *name, mt_
 
 mt_status mt_store_ca_list(mt_store *store, int64_t org_id, mt_ca_profile **out, size_t *n)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_ca_profile *list = NULL;
     size_t count = 0;
-    int rc = SQLITE_DONE;
+    int rc = MT_DONE;
     if (!store || !out || !n)
         return mt_fail(MT_ERR_INVALID, "store, out and n are required");
     *out = NULL;
@@ -139,8 +138,8 @@ mt_status mt_store_ca_list(mt_store *store, int64_t org_id, mt_ca_profile **out,
     mt_status st = mt_db_stmt(store, "SELECT " PROFILE_COLS " FROM ca_profiles WHERE org_id = ? ORDER BY name", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, org_id);
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    mt_bind_int64(stmt, 1, org_id);
+    while ((rc = mt_step(stmt)) == MT_ROW) {
         mt_ca_profile *grown = realloc(list, (count + 1) * sizeof(*grown));
         if (!grown) {
             st = mt_fail(MT_ERR_NOMEM, "out of memory");
@@ -149,7 +148,7 @@ mt_status mt_store_ca_list(mt_store *store, int64_t org_id, mt_ca_profile **out,
         list = grown;
         profile_read(stmt, &list[count++]);
     }
-    if (st == MT_OK && rc != SQLITE_DONE)
+    if (st == MT_OK && rc != MT_DONE)
         st = mt_db_error(store, rc, "listing CA profiles");
     mt_db_done(stmt);
     if (st != MT_OK) {
@@ -163,7 +162,7 @@ mt_status mt_store_ca_list(mt_store *store, int64_t org_id, mt_ca_profile **out,
 
 mt_status mt_store_ca_remove(mt_store *store, int64_t org_id, const char *name)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     if (!store || !name)
         return mt_fail(MT_ERR_INVALID, "store and name are required");
@@ -173,18 +172,18 @@ mt_status mt_store_ca_remove(mt_store *store, int64_t org_id, const char *name)
     /* an active renewal still needs its profile */
     st = mt_db_stmt(store, "SELECT count(*) FROM renewals WHERE org_id = ? AND ca_name = ? AND active", &stmt);
     if (st == MT_OK) {
-        sqlite3_bind_int64(stmt, 1, org_id);
-        sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC);
+        mt_bind_int64(stmt, 1, org_id);
+        mt_bind_text(stmt, 2, name);
         st = mt_db_step_row(store, stmt, "checking renewals", &found);
-        if (st == MT_OK && found && sqlite3_column_int64(stmt, 0) > 0)
+        if (st == MT_OK && found && mt_col_int64(stmt, 0) > 0)
             st = mt_fail(MT_ERR_CONFLICT, "CA profile \"%s\" has active renewals (cancel them first)", name);
     }
     mt_db_done(stmt);
     if (st == MT_OK)
         st = mt_db_stmt(store, "DELETE FROM ca_profiles WHERE org_id = ? AND name = ? RETURNING id", &stmt);
     if (st == MT_OK) {
-        sqlite3_bind_int64(stmt, 1, org_id);
-        sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC);
+        mt_bind_int64(stmt, 1, org_id);
+        mt_bind_text(stmt, 2, name);
         if ((st = mt_db_step_row(store, stmt, "removing the CA profile", &found)) == MT_OK && !found)
             st = mt_fail(MT_ERR_NOT_FOUND, "CA profile \"%s\" not found", name);
     }

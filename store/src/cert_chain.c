@@ -47,7 +47,7 @@ mt_status mt_chain_append(mt_chain *chain, const mt_blob *certs, size_t n)
 /* Id of a shared issuer certificate, stored on first use. */
 static mt_status chain_cert_id(mt_store *store, const mt_blob *der, int64_t *id)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     uint8_t sha256[32];
     bool found = false;
     crypto_hash_sha256(sha256, der->data, der->len);
@@ -57,12 +57,12 @@ static mt_status chain_cert_id(mt_store *store, const mt_blob *der, int64_t *id)
                               &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_blob(stmt, 1, sha256, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 2, der->data, (int)der->len, SQLITE_STATIC);
+    mt_bind_blob(stmt, 1, sha256, 32);
+    mt_bind_blob(stmt, 2, der->data, der->len);
     if ((st = mt_db_step_row(store, stmt, "storing a chain certificate", &found)) == MT_OK && !found)
         st = mt_fail(MT_ERR_INTERNAL, "chain certificate id missing");
     if (st == MT_OK)
-        *id = sqlite3_column_int64(stmt, 0);
+        *id = mt_col_int64(stmt, 0);
     mt_db_done(stmt);
     return st;
 }
@@ -70,7 +70,7 @@ static mt_status chain_cert_id(mt_store *store, const mt_blob *der, int64_t *id)
 mt_status mt_chain_insert(mt_store *store, int64_t cert_id, const mt_blob *certs, size_t n,
                           size_t first)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_status st = MT_OK;
     for (size_t i = 0; st == MT_OK && i < n; i++) {
         int64_t chain_id = 0;
@@ -78,9 +78,9 @@ mt_status mt_chain_insert(mt_store *store, int64_t cert_id, const mt_blob *certs
             (st = mt_db_stmt(store, "INSERT INTO certificate_chain (cert_id, position, chain_id) VALUES (?, ?, ?)",
                              &stmt)) != MT_OK)
             break;
-        sqlite3_bind_int64(stmt, 1, cert_id);
-        sqlite3_bind_int64(stmt, 2, (int64_t)(first + i));
-        sqlite3_bind_int64(stmt, 3, chain_id);
+        mt_bind_int64(stmt, 1, cert_id);
+        mt_bind_int64(stmt, 2, (int64_t)(first + i));
+        mt_bind_int64(stmt, 3, chain_id);
         st = mt_db_step_done(store, stmt, "storing the certificate chain");
         mt_db_done(stmt);
     }
@@ -124,9 +124,9 @@ static bool chain_has(const mt_chain *chain, const uint8_t *der, size_t len)
 static mt_status find_issuer(mt_store *store, int64_t org_id, X509 *cert, const mt_chain *chain,
                              uint8_t **der, size_t *len)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     char *issuer = NULL;
-    int rc = SQLITE_DONE;
+    int rc = MT_DONE;
     *der = NULL;
     mt_status st = mt_x509_name_text(X509_get_issuer_name(cert), &issuer);
     if (st == MT_OK)
@@ -134,11 +134,11 @@ static mt_status find_issuer(mt_store *store, int64_t org_id, X509 *cert, const 
                         &stmt);
     if (st != MT_OK)
         goto out;
-    sqlite3_bind_int64(stmt, 1, org_id);
-    sqlite3_bind_text(stmt, 2, issuer, -1, SQLITE_STATIC);
-    while (!*der && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const uint8_t *candidate = sqlite3_column_blob(stmt, 0);
-        size_t n = (size_t)sqlite3_column_bytes(stmt, 0);
+    mt_bind_int64(stmt, 1, org_id);
+    mt_bind_text(stmt, 2, issuer);
+    while (!*der && (rc = mt_step(stmt)) == MT_ROW) {
+        const uint8_t *candidate = mt_col_peek_blob(stmt, 0);
+        size_t n = (size_t)mt_col_bytes(stmt, 0);
         X509 *ca = x509_of(candidate, n);
         if (ca && issued_by(ca, cert) && !chain_has(chain, candidate, n)) {
             *len = n;
@@ -147,7 +147,7 @@ static mt_status find_issuer(mt_store *store, int64_t org_id, X509 *cert, const 
         }
         X509_free(ca);
     }
-    if (st == MT_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
+    if (st == MT_OK && rc != MT_ROW && rc != MT_DONE)
         st = mt_db_error(store, rc, "finding the issuer certificate");
 out:
     mt_db_done(stmt);
@@ -183,18 +183,18 @@ mt_status mt_chain_complete(mt_store *store, int64_t org_id, const uint8_t *leaf
 
 mt_status mt_chain_load(mt_store *store, int64_t cert_id, mt_chain *chain)
 {
-    sqlite3_stmt *stmt = NULL;
-    int rc = SQLITE_DONE;
+    mt_stmt *stmt = NULL;
+    int rc = MT_DONE;
     mt_status st = mt_db_stmt(store,
                               "SELECT c.der FROM certificate_chain l JOIN chain_certificates c"
                               " ON c.id = l.chain_id WHERE l.cert_id = ? ORDER BY l.position",
                               &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, cert_id);
-    while (st == MT_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
-        st = chain_push(chain, sqlite3_column_blob(stmt, 0), (size_t)sqlite3_column_bytes(stmt, 0));
-    if (st == MT_OK && rc != SQLITE_DONE)
+    mt_bind_int64(stmt, 1, cert_id);
+    while (st == MT_OK && (rc = mt_step(stmt)) == MT_ROW)
+        st = chain_push(chain, mt_col_peek_blob(stmt, 0), (size_t)mt_col_bytes(stmt, 0));
+    if (st == MT_OK && rc != MT_DONE)
         st = mt_db_error(store, rc, "reading the certificate chain");
     mt_db_done(stmt);
     return st;
@@ -202,7 +202,7 @@ mt_status mt_chain_load(mt_store *store, int64_t cert_id, mt_chain *chain)
 
 mt_status mt_chain_drop_unused(mt_store *store)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_status st = mt_db_stmt(store,
                               "DELETE FROM chain_certificates WHERE NOT EXISTS (SELECT 1 FROM"
                               " certificate_chain WHERE chain_id = chain_certificates.id)",
@@ -231,7 +231,7 @@ mt_status mt_chain_replace(mt_store *store, int64_t org_id, int64_t cert_id,
                            const mt_chain *chain, bool *replaced, size_t *n_stored)
 {
     mt_chain stored = {0};
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     *replaced = false;
     mt_status st = mt_chain_load(store, cert_id, &stored);
     *n_stored = stored.n;
@@ -244,8 +244,8 @@ mt_status mt_chain_replace(mt_store *store, int64_t org_id, int64_t cert_id,
     if ((st = mt_db_stmt(store, "DELETE FROM certificate_chain WHERE cert_id = ? AND position >= ?",
                          &stmt)) != MT_OK)
         goto out;
-    sqlite3_bind_int64(stmt, 1, cert_id);
-    sqlite3_bind_int64(stmt, 2, (int64_t)keep);
+    mt_bind_int64(stmt, 1, cert_id);
+    mt_bind_int64(stmt, 2, (int64_t)keep);
     st = mt_db_step_done(store, stmt, "replacing the certificate chain");
     mt_db_done(stmt);
     if (st == MT_OK)
@@ -261,12 +261,14 @@ out:
 
 /* Certificates whose chain (or the certificate itself, with no chain) ends
  * in a certificate naming ca_subject_der as its issuer: id, tail, length. */
-static const char *const TAILS_SQL =
-    "SELECT id, tail, n FROM (SELECT c.id AS id, (SELECT count(*) FROM certificate_chain"
-    " WHERE cert_id = c.id) AS n, coalesce((SELECT cc.der FROM certificate_chain l JOIN"
-    " chain_certificates cc ON cc.id = l.chain_id WHERE l.cert_id = c.id ORDER BY l.position"
-    " DESC LIMIT 1), c.der) AS tail FROM certificates c WHERE c.org_id = ?1 AND c.id <> ?2)"
-    " WHERE instr(tail, ?3) > 0";
+#define TAILS_SQL(contains)                                                                   \
+    "SELECT id, tail, n FROM (SELECT c.id AS id, (SELECT count(*) FROM certificate_chain"       \
+    " WHERE cert_id = c.id) AS n, coalesce((SELECT cc.der FROM certificate_chain l JOIN"        \
+    " chain_certificates cc ON cc.id = l.chain_id WHERE l.cert_id = c.id ORDER BY l.position"   \
+    " DESC LIMIT 1), c.der) AS tail FROM certificates c WHERE c.org_id = ?1 AND c.id <> ?2)"    \
+    " AS tails WHERE " contains " > 0"
+static const char *const TAILS_SQLITE = TAILS_SQL("instr(tail, ?3)");
+static const char *const TAILS_PG = TAILS_SQL("position(?3 in tail)");
 
 typedef struct extension {
     int64_t cert_id;
@@ -278,27 +280,27 @@ static mt_status tails_issued_by(mt_store *store, int64_t org_id, int64_t ca_id,
                                  const mt_cert_info *ca_info, X509 *ca, extension **out,
                                  size_t *n)
 {
-    sqlite3_stmt *stmt = NULL;
-    int rc = SQLITE_DONE;
-    mt_status st = mt_db_stmt(store, TAILS_SQL, &stmt);
+    mt_stmt *stmt = NULL;
+    int rc = MT_DONE;
+    mt_status st = mt_db_stmt(store, MT_SQL(store, TAILS_SQLITE, TAILS_PG), &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, org_id);
-    sqlite3_bind_int64(stmt, 2, ca_id);
-    sqlite3_bind_blob(stmt, 3, ca_info->subject_der, (int)ca_info->subject_der_len, SQLITE_STATIC);
-    while (st == MT_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        X509 *tail = x509_of(sqlite3_column_blob(stmt, 1), (size_t)sqlite3_column_bytes(stmt, 1));
-        size_t n_chain = (size_t)sqlite3_column_int64(stmt, 2);
+    mt_bind_int64(stmt, 1, org_id);
+    mt_bind_int64(stmt, 2, ca_id);
+    mt_bind_blob(stmt, 3, ca_info->subject_der, ca_info->subject_der_len);
+    while (st == MT_OK && (rc = mt_step(stmt)) == MT_ROW) {
+        X509 *tail = x509_of(mt_col_peek_blob(stmt, 1), (size_t)mt_col_bytes(stmt, 1));
+        size_t n_chain = (size_t)mt_col_int64(stmt, 2);
         if (tail && !self_issued(tail) && issued_by(ca, tail) && n_chain < MAX_CHAIN) {
             extension *grown = realloc(*out, (*n + 1) * sizeof(*grown));
             if (!grown)
                 st = mt_fail(MT_ERR_NOMEM, "out of memory");
             else
-                (*out = grown)[(*n)++] = (extension){sqlite3_column_int64(stmt, 0), n_chain};
+                (*out = grown)[(*n)++] = (extension){mt_col_int64(stmt, 0), n_chain};
         }
         X509_free(tail);
     }
-    if (st == MT_OK && rc != SQLITE_DONE)
+    if (st == MT_OK && rc != MT_DONE)
         st = mt_db_error(store, rc, "finding the certificates a CA certificate issued");
     mt_db_done(stmt);
     return st;

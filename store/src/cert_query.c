@@ -29,14 +29,14 @@ void mt_cert_list_free(mt_cert **certs, size_t n)
 
 static mt_status load_chain(mt_store *store, mt_cert *cert)
 {
-    sqlite3_stmt *stmt = NULL;
-    int rc = SQLITE_DONE;
+    mt_stmt *stmt = NULL;
+    int rc = MT_DONE;
     mt_status st = mt_db_stmt(store, "SELECT c.der FROM certificate_chain l JOIN chain_certificates c ON c.id = l.chain_id"
                               " WHERE l.cert_id = ? ORDER BY l.position", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, cert->id);
-    while (st == MT_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    mt_bind_int64(stmt, 1, cert->id);
+    while (st == MT_OK && (rc = mt_step(stmt)) == MT_ROW) {
         mt_blob *grown = realloc(cert->chain, (cert->n_chain + 1) * sizeof(*grown));
         if (!grown) {
             st = mt_fail(MT_ERR_NOMEM, "out of memory");
@@ -46,28 +46,28 @@ static mt_status load_chain(mt_store *store, mt_cert *cert)
         mt_blob *b = &cert->chain[cert->n_chain++];
         b->data = mt_col_blob(stmt, 0, &b->len);
     }
-    if (st == MT_OK && rc != SQLITE_DONE)
+    if (st == MT_OK && rc != MT_DONE)
         st = mt_db_error(store, rc, "reading the certificate chain");
     mt_db_done(stmt);
     return st;
 }
 
 /* Builds an mt_cert from a row of CERT_COLS (the chain is read separately). */
-static mt_status cert_from_row(mt_store *store, sqlite3_stmt *stmt, mt_cert **out)
+static mt_status cert_from_row(mt_store *store, mt_stmt *stmt, mt_cert **out)
 {
     mt_cert *cert = calloc(1, sizeof(*cert));
     if (!cert)
         return mt_fail(MT_ERR_NOMEM, "out of memory");
-    cert->id = sqlite3_column_int64(stmt, 0);
-    cert->org_id = sqlite3_column_int64(stmt, 1);
-    cert->kind = sqlite3_column_int(stmt, 2) == MT_CERT_P12 ? MT_CERT_P12 : MT_CERT_PEM;
+    cert->id = mt_col_int64(stmt, 0);
+    cert->org_id = mt_col_int64(stmt, 1);
+    cert->kind = mt_col_int(stmt, 2) == MT_CERT_P12 ? MT_CERT_P12 : MT_CERT_PEM;
     cert->friendly_name = mt_col_text(stmt, 3);
     cert->description = mt_col_text(stmt, 4);
-    cert->has_private_key = sqlite3_column_int(stmt, 6) != 0;
-    cert->created_at = sqlite3_column_int64(stmt, 7);
-    cert->updated_at = sqlite3_column_int64(stmt, 8);
-    mt_status st = mt_cert_info_from_der(sqlite3_column_blob(stmt, 5),
-                                         (size_t)sqlite3_column_bytes(stmt, 5), &cert->info);
+    cert->has_private_key = mt_col_int(stmt, 6) != 0;
+    cert->created_at = mt_col_int64(stmt, 7);
+    cert->updated_at = mt_col_int64(stmt, 8);
+    mt_status st = mt_cert_info_from_der(mt_col_peek_blob(stmt, 5),
+                                         (size_t)mt_col_bytes(stmt, 5), &cert->info);
     if (st != MT_OK) {
         mt_cert_free(cert);
         return mt_fail_prefix(MT_ERR_DB, "stored certificate is corrupt: ");
@@ -77,7 +77,7 @@ static mt_status cert_from_row(mt_store *store, sqlite3_stmt *stmt, mt_cert **ou
     return MT_OK;
 }
 
-static mt_status cert_one(mt_store *store, sqlite3_stmt *stmt, const char *missing, mt_cert **out)
+static mt_status cert_one(mt_store *store, mt_stmt *stmt, const char *missing, mt_cert **out)
 {
     bool found = false;
     mt_cert *cert = NULL;
@@ -97,7 +97,7 @@ static mt_status cert_one(mt_store *store, sqlite3_stmt *stmt, const char *missi
 
 mt_status mt_store_cert_get(mt_store *store, int64_t cert_id, mt_cert **out)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     char missing[64];
     if (!store || !out)
         return mt_fail(MT_ERR_INVALID, "store and out are required");
@@ -105,7 +105,7 @@ mt_status mt_store_cert_get(mt_store *store, int64_t cert_id, mt_cert **out)
     mt_status st = mt_db_stmt(store, "SELECT " CERT_COLS " FROM certificates WHERE id = ?", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, cert_id);
+    mt_bind_int64(stmt, 1, cert_id);
     snprintf(missing, sizeof(missing), "certificate %lld not found", (long long)cert_id);
     return cert_one(store, stmt, missing, out);
 }
@@ -113,7 +113,7 @@ mt_status mt_store_cert_get(mt_store *store, int64_t cert_id, mt_cert **out)
 mt_status mt_store_cert_get_by_fingerprint(mt_store *store, int64_t org_id,
                                            const uint8_t sha256[32], mt_cert **out)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     char missing[128], hex[65];
     if (!store || !sha256 || !out)
         return mt_fail(MT_ERR_INVALID, "store, fingerprint and out are required");
@@ -121,8 +121,8 @@ mt_status mt_store_cert_get_by_fingerprint(mt_store *store, int64_t org_id,
     mt_status st = mt_db_stmt(store, "SELECT " CERT_COLS " FROM certificates WHERE org_id = ? AND sha256 = ?", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, org_id);
-    sqlite3_bind_blob(stmt, 2, sha256, 32, SQLITE_STATIC);
+    mt_bind_int64(stmt, 1, org_id);
+    mt_bind_blob(stmt, 2, sha256, 32);
     mt_fingerprint_hex(sha256, hex);
     snprintf(missing, sizeof(missing), "no certificate with fingerprint %s", hex);
     return cert_one(store, stmt, missing, out);
@@ -133,24 +133,24 @@ mt_status mt_store_cert_get_by_fingerprint(mt_store *store, int64_t org_id,
     " AND (?2 IS NULL OR id IN (SELECT cert_id FROM certificate_emails WHERE email = ?2))"    \
     " AND (?3 = 0 OR not_after < ?3) AND (?4 < 0 OR kind = ?4)"
 
-static void bind_query(sqlite3_stmt *stmt, const mt_cert_query *q, const char *email)
+static void bind_query(mt_stmt *stmt, const mt_cert_query *q, const char *email)
 {
-    sqlite3_bind_int64(stmt, 1, q->org_id);
+    mt_bind_int64(stmt, 1, q->org_id);
     mt_bind_text_or_null(stmt, 2, email);
-    sqlite3_bind_int64(stmt, 3, q->expiring_before);
-    sqlite3_bind_int(stmt, 4, q->kind);
+    mt_bind_int64(stmt, 3, q->expiring_before);
+    mt_bind_int(stmt, 4, q->kind);
 }
 
 static mt_status count_certs(mt_store *store, const mt_cert_query *q, const char *email, size_t *total)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     mt_status st = mt_db_stmt(store, "SELECT count(*)" CERT_FILTER, &stmt);
     if (st != MT_OK)
         return st;
     bind_query(stmt, q, email);
     st = mt_db_step_row(store, stmt, "counting certificates", &found);
-    *total = found ? (size_t)sqlite3_column_int64(stmt, 0) : 0;
+    *total = found ? (size_t)mt_col_int64(stmt, 0) : 0;
     mt_db_done(stmt);
     return st;
 }
@@ -158,11 +158,11 @@ static mt_status count_certs(mt_store *store, const mt_cert_query *q, const char
 mt_status mt_store_cert_list(mt_store *store, const mt_cert_query *query, mt_cert ***out,
                              size_t *n, size_t *total)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_cert **certs = NULL;
     size_t count = 0;
     char *email = NULL;
-    int rc = SQLITE_DONE;
+    int rc = MT_DONE;
     if (!store || !query || !out || !n)
         return mt_fail(MT_ERR_INVALID, "store, query, out and n are required");
     *out = NULL;
@@ -175,9 +175,9 @@ mt_status mt_store_cert_list(mt_store *store, const mt_cert_query *query, mt_cer
     if ((st = mt_db_stmt(store, "SELECT " CERT_COLS CERT_FILTER " ORDER BY id LIMIT ?5 OFFSET ?6", &stmt)) != MT_OK)
         goto out;
     bind_query(stmt, query, email);
-    sqlite3_bind_int64(stmt, 5, query->limit ? (int64_t)query->limit : -1);
-    sqlite3_bind_int64(stmt, 6, (int64_t)query->offset);
-    while (st == MT_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    mt_bind_int64(stmt, 5, query->limit ? (int64_t)query->limit : -1);
+    mt_bind_int64(stmt, 6, (int64_t)query->offset);
+    while (st == MT_OK && (rc = mt_step(stmt)) == MT_ROW) {
         mt_cert **grown = realloc(certs, (count + 1) * sizeof(*grown));
         if (!grown) {
             st = mt_fail(MT_ERR_NOMEM, "out of memory");
@@ -187,7 +187,7 @@ mt_status mt_store_cert_list(mt_store *store, const mt_cert_query *query, mt_cer
         if ((st = cert_from_row(store, stmt, &certs[count])) == MT_OK)
             count++;
     }
-    if (st == MT_OK && rc != SQLITE_DONE)
+    if (st == MT_OK && rc != MT_DONE)
         st = mt_db_error(store, rc, "listing certificates");
     mt_db_done(stmt);
     for (size_t i = 0; st == MT_OK && i < count; i++)

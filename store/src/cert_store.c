@@ -38,13 +38,14 @@ static mt_status seal_for_emails(mt_store *store, int64_t org_id, int64_t cert_i
 
 static mt_status insert_emails(mt_store *store, int64_t cert_id, const mt_cert_info *info)
 {
-    sqlite3_stmt *stmt = NULL;
-    mt_status st = mt_db_stmt(store, "INSERT OR IGNORE INTO certificate_emails (cert_id, email) VALUES (?, ?)", &stmt);
+    mt_stmt *stmt = NULL;
+    mt_status st = mt_db_stmt(store, "INSERT INTO certificate_emails (cert_id, email) VALUES (?, ?)"
+                              " ON CONFLICT DO NOTHING", &stmt);
     for (size_t i = 0; st == MT_OK && i < info->n_emails; i++) {
-        sqlite3_bind_int64(stmt, 1, cert_id);
-        sqlite3_bind_text(stmt, 2, info->emails[i], -1, SQLITE_STATIC);
+        mt_bind_int64(stmt, 1, cert_id);
+        mt_bind_text(stmt, 2, info->emails[i]);
         st = mt_db_step_done(store, stmt, "storing the certificate's emails");
-        sqlite3_reset(stmt);
+        mt_stmt_reset(stmt);
     }
     mt_db_done(stmt);
     return st;
@@ -59,35 +60,35 @@ static mt_status insert_cert_row(mt_store *store, int64_t org_id, const mt_cert_
                                  bool has_key, const char *friendly_name, const char *description,
                                  int64_t *cert_id)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     uint8_t spki_sha256[32];
     int64_t now = mt_now();
     crypto_hash_sha256(spki_sha256, info->spki, info->spki_len);
     mt_status st = mt_db_stmt(store, INSERT_SQL, &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, org_id);
-    sqlite3_bind_int(stmt, 2, has_key ? MT_CERT_P12 : MT_CERT_PEM);
+    mt_bind_int64(stmt, 1, org_id);
+    mt_bind_int(stmt, 2, has_key ? MT_CERT_P12 : MT_CERT_PEM);
     mt_bind_text_or_null(stmt, 3, friendly_name && *friendly_name ? friendly_name : NULL);
     mt_bind_text_or_null(stmt, 4, description && *description ? description : NULL);
-    sqlite3_bind_blob(stmt, 5, info->der, (int)info->der_len, SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 6, info->sha256, 32, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 7, info->subject ? info->subject : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 8, info->issuer ? info->issuer : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 9, info->serial_hex ? info->serial_hex : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 10, info->not_before);
-    sqlite3_bind_int64(stmt, 11, info->not_after);
-    sqlite3_bind_text(stmt, 12, mt_key_type_name(info->key_type), -1, SQLITE_STATIC);
-    sqlite3_bind_int(stmt, 13, (int)info->key_bits);
+    mt_bind_blob(stmt, 5, info->der, info->der_len);
+    mt_bind_blob(stmt, 6, info->sha256, 32);
+    mt_bind_text(stmt, 7, info->subject ? info->subject : "");
+    mt_bind_text(stmt, 8, info->issuer ? info->issuer : "");
+    mt_bind_text(stmt, 9, info->serial_hex ? info->serial_hex : "");
+    mt_bind_int64(stmt, 10, info->not_before);
+    mt_bind_int64(stmt, 11, info->not_after);
+    mt_bind_text(stmt, 12, mt_key_type_name(info->key_type));
+    mt_bind_int(stmt, 13, (int)info->key_bits);
     mt_bind_text_or_null(stmt, 14, info->curve);
-    sqlite3_bind_blob(stmt, 15, spki_sha256, 32, SQLITE_TRANSIENT);
-    sqlite3_bind_int(stmt, 16, has_key);
-    sqlite3_bind_int64(stmt, 17, now);
-    sqlite3_bind_int64(stmt, 18, now);
+    mt_bind_blob(stmt, 15, spki_sha256, 32);
+    mt_bind_int(stmt, 16, has_key);
+    mt_bind_int64(stmt, 17, now);
+    mt_bind_int64(stmt, 18, now);
     st = mt_db_step_done(store, stmt, "storing the certificate");
     mt_db_done(stmt);
     if (st == MT_OK)
-        *cert_id = sqlite3_last_insert_rowid(store->db);
+        *cert_id = mt_db_last_id(store);
     return st;
 }
 
@@ -144,18 +145,18 @@ static mt_status entry_chain(mt_store *store, int64_t org_id, const mt_parsed_en
 mt_status mt_cert_find_by_sha256(mt_store *store, int64_t org_id, const uint8_t sha256[32],
                                 int64_t *cert_id, bool *has_key)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     *cert_id = 0;
     mt_status st = mt_db_stmt(store, "SELECT id, has_key FROM certificates WHERE org_id = ? AND sha256 = ?", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, org_id);
-    sqlite3_bind_blob(stmt, 2, sha256, 32, SQLITE_STATIC);
+    mt_bind_int64(stmt, 1, org_id);
+    mt_bind_blob(stmt, 2, sha256, 32);
     st = mt_db_step_row(store, stmt, "finding the certificate", &found);
     if (st == MT_OK && found) {
-        *cert_id = sqlite3_column_int64(stmt, 0);
-        *has_key = sqlite3_column_int(stmt, 1) != 0;
+        *cert_id = mt_col_int64(stmt, 0);
+        *has_key = mt_col_int(stmt, 1) != 0;
     }
     mt_db_done(stmt);
     return st;
@@ -163,14 +164,14 @@ mt_status mt_cert_find_by_sha256(mt_store *store, int64_t org_id, const uint8_t 
 
 static mt_status add_key(mt_store *store, int64_t org_id, int64_t cert_id, const mt_parsed_entry *entry)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_status st = seal_for_emails(store, org_id, cert_id, entry->cert, entry->pkcs8);
     if (st == MT_OK)
         st = mt_db_stmt(store, "UPDATE certificates SET has_key = 1, kind = ?, updated_at = ? WHERE id = ?", &stmt);
     if (st == MT_OK) {
-        sqlite3_bind_int(stmt, 1, MT_CERT_P12);
-        sqlite3_bind_int64(stmt, 2, mt_now());
-        sqlite3_bind_int64(stmt, 3, cert_id);
+        mt_bind_int(stmt, 1, MT_CERT_P12);
+        mt_bind_int64(stmt, 2, mt_now());
+        mt_bind_int64(stmt, 3, cert_id);
         st = mt_db_step_done(store, stmt, "adding the private key");
     }
     mt_db_done(stmt);
@@ -264,7 +265,7 @@ mt_status mt_store_cert_import(mt_store *store, int64_t org_id, const mt_parsed_
 mt_status mt_store_cert_update(mt_store *store, int64_t cert_id, const char *friendly_name,
                                const char *description)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     char subject[32], detail[64];
     bool found = false;
     if (!store)
@@ -281,19 +282,19 @@ mt_status mt_store_cert_update(mt_store *store, int64_t cert_id, const char *fri
                     &stmt);
     if (st != MT_OK)
         goto out;
-    sqlite3_bind_int64(stmt, 1, cert_id);
-    sqlite3_bind_int(stmt, 2, friendly_name != NULL);
+    mt_bind_int64(stmt, 1, cert_id);
+    mt_bind_int(stmt, 2, friendly_name != NULL);
     mt_bind_text_or_null(stmt, 3, friendly_name);
-    sqlite3_bind_int(stmt, 4, description != NULL);
+    mt_bind_int(stmt, 4, description != NULL);
     mt_bind_text_or_null(stmt, 5, description);
-    sqlite3_bind_int64(stmt, 6, mt_now());
+    mt_bind_int64(stmt, 6, mt_now());
     if ((st = mt_db_step_row(store, stmt, "updating the certificate", &found)) != MT_OK)
         goto out;
     if (!found) {
         st = mt_fail(MT_ERR_NOT_FOUND, "certificate %lld not found", (long long)cert_id);
         goto out;
     }
-    int64_t org_id = sqlite3_column_int64(stmt, 0);
+    int64_t org_id = mt_col_int64(stmt, 0);
     mt_db_done(stmt);
     snprintf(subject, sizeof(subject), "%lld", (long long)cert_id);
     snprintf(detail, sizeof(detail), "{\"friendlyName\":%s,\"description\":%s}",
@@ -307,7 +308,7 @@ out:
 /* Shared with account deletion (purge): refuses a certificate still in use. */
 mt_status mt_cert_delete_row(mt_store *store, int64_t cert_id)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     int64_t org_id = 0;
     char subject[32];
@@ -318,20 +319,20 @@ mt_status mt_cert_delete_row(mt_store *store, int64_t cert_id)
                               &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, cert_id);
+    mt_bind_int64(stmt, 1, cert_id);
     if ((st = mt_db_step_row(store, stmt, "finding the certificate", &found)) == MT_OK && !found)
         st = mt_fail(MT_ERR_NOT_FOUND, "certificate %lld not found", (long long)cert_id);
-    if (st == MT_OK && sqlite3_column_int64(stmt, 1) > 0)
+    if (st == MT_OK && mt_col_int64(stmt, 1) > 0)
         st = mt_fail(MT_ERR_CONFLICT, "certificate %lld is used by an account (remove it from "
                      "certificateHistory first)", (long long)cert_id);
     if (st == MT_OK)
-        org_id = sqlite3_column_int64(stmt, 0);
+        org_id = mt_col_int64(stmt, 0);
     mt_db_done(stmt);
     if (st != MT_OK)
         return st;
     if ((st = mt_db_stmt(store, "DELETE FROM certificates WHERE id = ?", &stmt)) != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, cert_id);
+    mt_bind_int64(stmt, 1, cert_id);
     st = mt_db_step_done(store, stmt, "deleting the certificate");
     mt_db_done(stmt);
     if (st == MT_OK)

@@ -1,17 +1,17 @@
-/* The store's SQLite connection and the helpers every table file shares. */
+/* The store's connection and the helpers every table file shares. */
 #ifndef MT_STORE_DB_H
 #define MT_STORE_DB_H
 
-#include "internal.h"
-
-#include <sqlite3.h>
+#include "backend.h"
 
 #define MT_SCHEMA_VERSION 5
 #define MT_STMT_CACHE 96
 
 struct mt_store {
-    sqlite3 *db;
-    char *path;
+    const mt_backend *ops;
+    void *conn;               /* the backend's connection (sqlite3 *, or db_pg.c's) */
+    char *location;           /* as given: a file path or a connection URI */
+    char *path;               /* shown in messages: the location without a password */
     char *actor;
     unsigned flags;
     mt_config config;         /* scalar settings copied at open (strings NULL but below) */
@@ -24,17 +24,17 @@ struct mt_store {
                                       (a tampered row: its event outlives the rollback) */
     size_t n_deferred;
     mt_secret *scratch_sk;    /* reused for new token keys: sodium_malloc is costly per import */
-    bool immutable;           /* read-only fallback: no -wal/-shm could be used */
+    bool immutable;           /* SQLite read-only fallback: no -wal/-shm could be used */
     int64_t file_stamp;       /* immutable mode: db mtime+size when opened */
+    int64_t data_version;     /* SQLite: PRAGMA data_version when generation was read */
     int tx_depth;             /* 0: no transaction open */
-    int64_t changes_at_begin; /* sqlite3_total_changes64 when the outermost began */
-    int64_t data_version;     /* PRAGMA data_version when generation was read */
+    int64_t changes_at_begin; /* total changes when the outermost began */
     uint64_t generation;      /* cached meta generation */
     bool generation_valid;
     char *warning;            /* found when opening (a store others can read), or NULL */
     struct {
         const char *sql;      /* literal: compared by address */
-        sqlite3_stmt *stmt;
+        mt_stmt *stmt;
     } stmts[MT_STMT_CACHE];
     size_t n_stmts;
     struct mt_store *counter; /* read-only store: the connection PIN attempts are
@@ -55,16 +55,22 @@ mt_status mt_db_counter(mt_store *store, mt_store **out);
 /* Creates the directories leading to path (0700), as needed. */
 mt_status mt_make_parent_dir(const char *path);
 
-/* Maps the connection's last SQLite error to a status, naming what failed. */
+/* Closes the connection and its statements (the store stays, to connect again). */
+void mt_db_disconnect(mt_store *store);
+
+/* Maps the backend's error code rc to a status, naming what failed. */
 mt_status mt_db_error(mt_store *store, int rc, const char *what);
 /* A cached prepared statement for a literal SQL string (reset after use by mt_db_done). */
-mt_status mt_db_stmt(mt_store *store, const char *sql, sqlite3_stmt **out);
-void mt_db_done(sqlite3_stmt *stmt);
-/* Runs a statement expected to finish with SQLITE_DONE. */
-mt_status mt_db_step_done(mt_store *store, sqlite3_stmt *stmt, const char *what);
+mt_status mt_db_stmt(mt_store *store, const char *sql, mt_stmt **out);
+void mt_db_done(mt_stmt *stmt);
+/* Runs a statement expected to finish with MT_DONE. */
+mt_status mt_db_step_done(mt_store *store, mt_stmt *stmt, const char *what);
 /* Runs a statement that may return one row: MT_OK with *found set. */
-mt_status mt_db_step_row(mt_store *store, sqlite3_stmt *stmt, const char *what, bool *found);
+mt_status mt_db_step_row(mt_store *store, mt_stmt *stmt, const char *what, bool *found);
 mt_status mt_db_exec(mt_store *store, const char *sql);
+/* The id the last INSERT gave its row; the rows the last statement changed. */
+int64_t mt_db_last_id(mt_store *store);
+int64_t mt_db_changes(mt_store *store);
 
 /* Write transactions nest through savepoints; end commits on MT_OK, else rolls back
  * (the status given is returned, so `return mt_tx_end(store, st);` reads well). */
@@ -75,13 +81,19 @@ mt_status mt_db_writable(mt_store *store);
 void mt_store_warn(mt_store *store, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* After a PIN change: the write-ahead log is copied into the file and
  * truncated, so that the old wrapping is not left in the log (best effort:
- * a reader on an old snapshot makes it wait a moment, then it gives up). */
+ * a reader on an old snapshot makes it wait a moment, then it gives up).
+ * Nothing to do on a server. */
 void mt_db_checkpoint(mt_store *store);
+/* A transaction outside the nesting above, for the PIN counters: begin (not
+ * the store-wide writer lock: the counters serialise on their rows), commit
+ * or roll back (end: rolls back unless status is MT_OK, returns the status). */
+mt_status mt_db_counter_begin(mt_store *store);
+mt_status mt_db_counter_end(mt_store *store, mt_status status);
 
 /* Column helpers: malloc'd copies (NULL for SQL NULL). */
-char *mt_col_text(sqlite3_stmt *stmt, int col);
-uint8_t *mt_col_blob(sqlite3_stmt *stmt, int col, size_t *len);
-int mt_bind_text_or_null(sqlite3_stmt *stmt, int idx, const char *text);
+char *mt_col_text(mt_stmt *stmt, int col);
+uint8_t *mt_col_blob(mt_stmt *stmt, int col, size_t *len);
+void mt_bind_text_or_null(mt_stmt *stmt, int idx, const char *text);
 
 /* Appends an audit event inside the current transaction.  detail: JSON object text. */
 mt_status mt_event_add(mt_store *store, int64_t org_id, const char *action, const char *subject,

@@ -7,19 +7,19 @@
 mt_status mt_event_add(mt_store *store, int64_t org_id, const char *action, const char *subject,
                        const char *detail)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_status st = mt_db_stmt(store,
                               "INSERT INTO events (at, org_id, actor, action, subject, detail) "
                               "VALUES (?, ?, ?, ?, ?, ?)",
                               &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, mt_now());
-    sqlite3_bind_int64(stmt, 2, org_id);
-    sqlite3_bind_text(stmt, 3, store->actor, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 4, action, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 5, subject ? subject : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 6, detail ? detail : "{}", -1, SQLITE_STATIC);
+    mt_bind_int64(stmt, 1, mt_now());
+    mt_bind_int64(stmt, 2, org_id);
+    mt_bind_text(stmt, 3, store->actor);
+    mt_bind_text(stmt, 4, action);
+    mt_bind_text(stmt, 5, subject ? subject : "");
+    mt_bind_text(stmt, 6, detail ? detail : "{}");
     st = mt_db_step_done(store, stmt, "recording an audit event");
     mt_db_done(stmt);
     return st;
@@ -49,17 +49,17 @@ static const char *const LIST_SQL =
     " ORDER BY id DESC LIMIT ?5 OFFSET ?6";
 static const char *const COUNT_SQL = "SELECT count(*) FROM events " EVENT_FILTER;
 
-static void bind_filter(sqlite3_stmt *stmt, const mt_event_query *query)
+static void bind_filter(mt_stmt *stmt, const mt_event_query *query)
 {
-    sqlite3_bind_int64(stmt, 1, query->org_id);
+    mt_bind_int64(stmt, 1, query->org_id);
     mt_bind_text_or_null(stmt, 2, query->action);
     mt_bind_text_or_null(stmt, 3, query->subject);
-    sqlite3_bind_int64(stmt, 4, query->since);
+    mt_bind_int64(stmt, 4, query->since);
 }
 
 mt_status mt_store_event_count(mt_store *store, const mt_event_query *query, size_t *total)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     if (!store || !query || !total)
         return mt_fail(MT_ERR_INVALID, "store, query and total are required");
@@ -68,7 +68,7 @@ mt_status mt_store_event_count(mt_store *store, const mt_event_query *query, siz
         return st;
     bind_filter(stmt, query);
     st = mt_db_step_row(store, stmt, "counting events", &found);
-    *total = found ? (size_t)sqlite3_column_int64(stmt, 0) : 0;
+    *total = found ? (size_t)mt_col_int64(stmt, 0) : 0;
     mt_db_done(stmt);
     return st;
 }
@@ -76,7 +76,7 @@ mt_status mt_store_event_count(mt_store *store, const mt_event_query *query, siz
 mt_status mt_store_event_list(mt_store *store, const mt_event_query *query, mt_event **out,
                               size_t *n)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_event *events = NULL;
     size_t count = 0, cap = 0;
     int rc;
@@ -88,9 +88,9 @@ mt_status mt_store_event_list(mt_store *store, const mt_event_query *query, mt_e
     if (st != MT_OK)
         return st;
     bind_filter(stmt, query);
-    sqlite3_bind_int64(stmt, 5, query->limit ? (int64_t)query->limit : -1);
-    sqlite3_bind_int64(stmt, 6, (int64_t)query->offset);
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    mt_bind_int64(stmt, 5, query->limit ? (int64_t)query->limit : -1);
+    mt_bind_int64(stmt, 6, (int64_t)query->offset);
+    while ((rc = mt_step(stmt)) == MT_ROW) {
         if (count == cap) {
             size_t ncap = cap ? cap * 2 : 16;
             mt_event *grown = realloc(events, ncap * sizeof(*grown));
@@ -102,15 +102,15 @@ mt_status mt_store_event_list(mt_store *store, const mt_event_query *query, mt_e
             cap = ncap;
         }
         mt_event *e = &events[count++];
-        e->id = sqlite3_column_int64(stmt, 0);
-        e->at = sqlite3_column_int64(stmt, 1);
-        e->org_id = sqlite3_column_int64(stmt, 2);
+        e->id = mt_col_int64(stmt, 0);
+        e->at = mt_col_int64(stmt, 1);
+        e->org_id = mt_col_int64(stmt, 2);
         e->actor = mt_col_text(stmt, 3);
         e->action = mt_col_text(stmt, 4);
         e->subject = mt_col_text(stmt, 5);
         e->detail = mt_col_text(stmt, 6);
     }
-    if (rc != SQLITE_DONE)
+    if (rc != MT_DONE)
         st = mt_db_error(store, rc, "listing events");
 out:
     mt_db_done(stmt);

@@ -31,7 +31,7 @@ static void sealed_row_clear(sealed_row *r)
 static mt_status read_sealed(mt_store *store, const uint8_t pk[MT_SEAL_PK_LEN], int64_t cert_id,
                              sealed_row *r)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     mt_status st = mt_db_stmt(store,
                               "SELECT s.sealed, c.der, c.org_id FROM certificates c"
@@ -41,17 +41,17 @@ static mt_status read_sealed(mt_store *store, const uint8_t pk[MT_SEAL_PK_LEN], 
                               &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, cert_id);
-    sqlite3_bind_blob(stmt, 2, pk, MT_SEAL_PK_LEN, SQLITE_STATIC);
+    mt_bind_int64(stmt, 1, cert_id);
+    mt_bind_blob(stmt, 2, pk, MT_SEAL_PK_LEN);
     if ((st = mt_db_step_row(store, stmt, "reading the sealed key", &found)) == MT_OK && !found)
         st = mt_fail(MT_ERR_NOT_FOUND, "certificate %lld not found", (long long)cert_id);
-    if (st == MT_OK && sqlite3_column_type(stmt, 0) == SQLITE_NULL)
+    if (st == MT_OK && mt_col_is_null(stmt, 0))
         st = mt_fail(MT_ERR_NOT_FOUND, "certificate %lld has no private key for this token",
                      (long long)cert_id);
     if (st == MT_OK) {
-        r->org_id = sqlite3_column_int64(stmt, 2);
+        r->org_id = mt_col_int64(stmt, 2);
         r->sealed.data = mt_col_blob(stmt, 0, &r->sealed.len);
-        st = mt_cert_info_from_der(sqlite3_column_blob(stmt, 1), (size_t)sqlite3_column_bytes(stmt, 1),
+        st = mt_cert_info_from_der(mt_col_peek_blob(stmt, 1), (size_t)mt_col_bytes(stmt, 1),
                                    &r->cert);
     }
     mt_db_done(stmt);

@@ -17,6 +17,12 @@ typedef struct mt_pin_row {
 /* Whose PIN: the two have their own Argon2id limits in the config. */
 typedef enum mt_pin_kind { MT_PIN_USER = 0, MT_PIN_SO } mt_pin_kind;
 
+/* A token's sealed copy of a certificate's key, kept or replaced:
+ * ?1 cert id, ?2 token id, ?3 the sealed key. */
+#define MT_SEALED_KEY_UPSERT                                                                \
+    "INSERT INTO sealed_keys (cert_id, token_id, sealed) VALUES (?, ?, ?)"                  \
+    " ON CONFLICT (cert_id, token_id) DO UPDATE SET sealed = excluded.sealed"
+
 void mt_pin_row_clear(mt_pin_row *row);
 /* Wraps plaintext under a fresh salt and the configured limits. */
 mt_status mt_pin_row_wrap(mt_store *store, mt_pin_kind kind, const mt_secret *pin,
@@ -31,7 +37,7 @@ mt_status mt_pin_row_check(mt_store *store, const mt_pin_row *row, int64_t org_i
 mt_status mt_pin_row_unwrap(mt_store *store, const mt_pin_row *row, const mt_secret *pin,
                             const char *ad, mt_secret **plaintext);
 /* Reads the wrapped value, salt, limits and store-key flag at columns col.. col+4. */
-void mt_pin_row_read(sqlite3_stmt *stmt, int col, mt_pin_row *out);
+void mt_pin_row_read(mt_stmt *stmt, int col, mt_pin_row *out);
 /* Runs an UPDATE storing a new wrapping; its parameters are, in order: the
  * wrapped value, salt, ops, mem, store-key flag, the failure limit,
  * updated_at (now) and the row's id. */

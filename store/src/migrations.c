@@ -1,7 +1,8 @@
-/* Schema and forward migrations: migration N takes user_version N-1 to N. */
+/* Schema and forward migrations: migration N takes the schema version (SQLite's
+ * user_version, PostgreSQL's meta row) from N-1 to N.  Written once, in SQLite's
+ * dialect; the PostgreSQL backend translates the types (db_pg_ddl.c). */
 #include "db.h"
 
-#include <stdio.h>
 
 static const char *const migrations[] = {
     /* 1: the first schema */
@@ -152,14 +153,7 @@ int mt_schema_latest(void)
 
 static mt_status read_version(mt_store *store, int *version)
 {
-    sqlite3_stmt *stmt = NULL;
-    int rc = sqlite3_prepare_v2(store->db, "PRAGMA user_version", -1, &stmt, NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        *version = sqlite3_column_int(stmt, 0);
-        rc = SQLITE_OK;
-    }
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_OK ? MT_OK : mt_db_error(store, rc, "reading the schema version");
+    return store->ops->schema_version(store, version);
 }
 
 /* Version 0 is a database no mailtoken made: the schema goes only into an
@@ -167,22 +161,16 @@ static mt_status read_version(mt_store *store, int *version)
  * of a command that then fails). */
 static mt_status check_fresh(mt_store *store)
 {
-    sqlite3_stmt *stmt = NULL;
-    int tables = -1;
-    int rc = sqlite3_prepare_v2(store->db, "SELECT count(*) FROM sqlite_master", -1, &stmt, NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        tables = sqlite3_column_int(stmt, 0);
-        rc = SQLITE_OK;
-    }
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_OK)
-        return mt_db_error(store, rc, "reading the schema");
-    if (tables > 0)
-        return mt_fail(MT_ERR_INVALID, "%s: not a mailtoken store (a SQLite database of something "
-                       "else)", store->path);
+    bool any = false;
+    mt_status st = store->ops->has_tables(store, &any);
+    if (st != MT_OK)
+        return st;
+    if (any)
+        return mt_fail(MT_ERR_INVALID, "%s: not a mailtoken store (a %s database of something "
+                       "else)", store->path, store->ops->name);
     if (!(store->flags & MT_OPEN_CREATE) || (store->flags & MT_OPEN_READONLY))
-        return mt_fail(MT_ERR_INVALID, "%s: not a mailtoken store (an empty SQLite database)",
-                       store->path);
+        return mt_fail(MT_ERR_INVALID, "%s: not a mailtoken store (an empty %s database)",
+                       store->path, store->ops->name);
     return MT_OK;
 }
 
@@ -213,19 +201,17 @@ mt_status mt_schema_migrate(mt_store *store)
                        "%s: schema version %d needs upgrading; open it once read-write",
                        store->path, version);
     while (st == MT_OK && version < N_MIGRATIONS) {
-        char bump[64];
-        if ((st = mt_db_exec(store, "BEGIN IMMEDIATE")) != MT_OK)
+        if ((st = store->ops->begin(store, true)) != MT_OK)
             break;
         st = read_version(store, &version);
         if (st == MT_OK && version < N_MIGRATIONS) {
-            snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", version + 1);
-            if ((st = mt_db_exec(store, migrations[version])) == MT_OK)
-                st = mt_db_exec(store, bump);
+            if ((st = store->ops->migrate(store, migrations[version])) == MT_OK)
+                st = store->ops->set_schema_version(store, version + 1);
         }
         if (st == MT_OK)
             st = mt_db_exec(store, "COMMIT");
         if (st != MT_OK)
-            sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+            store->ops->rollback(store, 0);
         else
             st = read_version(store, &version);
     }

@@ -20,14 +20,14 @@ static void org_ad(const char *name, char *ad, size_t len)
     snprintf(ad, len, "org:%s", name);
 }
 
-static void org_read(sqlite3_stmt *stmt, mt_org *org)
+static void org_read(mt_stmt *stmt, mt_org *org)
 {
-    org->id = sqlite3_column_int64(stmt, 0);
+    org->id = mt_col_int64(stmt, 0);
     org->name = mt_col_text(stmt, 1);
-    org->created_at = sqlite3_column_int64(stmt, 2);
-    org->updated_at = sqlite3_column_int64(stmt, 3);
-    org->so_failed_logins = (unsigned)sqlite3_column_int(stmt, 4);
-    org->so_max_failures = (unsigned)sqlite3_column_int(stmt, 5);
+    org->created_at = mt_col_int64(stmt, 2);
+    org->updated_at = mt_col_int64(stmt, 3);
+    org->so_failed_logins = (unsigned)mt_col_int(stmt, 4);
+    org->so_max_failures = (unsigned)mt_col_int(stmt, 5);
 }
 
 /* A new organisation's recovery key: tagged (store key) and recorded. */
@@ -44,7 +44,7 @@ mt_status mt_store_org_create(mt_store *store, const char *name, const mt_secret
     uint8_t pk[MT_SEAL_PK_LEN];
     mt_secret *sk = NULL;
     mt_pin_row row = {0};
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     char ad[300], detail[400], escaped[300];
     int64_t id = 0;
     if (!store || !so_pin)
@@ -68,22 +68,22 @@ mt_status mt_store_org_create(mt_store *store, const char *name, const mt_secret
     if (st != MT_OK)
         goto out;
     int64_t now = mt_now();
-    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 2, pk, sizeof(pk), SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 3, row.wrapped.data, (int)row.wrapped.len, SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 4, row.kdf.salt, MT_SEAL_SALT_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 5, (int64_t)row.kdf.opslimit);
-    sqlite3_bind_int64(stmt, 6, (int64_t)row.kdf.memlimit);
-    sqlite3_bind_int(stmt, 7, row.store_key);
-    sqlite3_bind_int64(stmt, 8, now);
-    sqlite3_bind_int64(stmt, 9, now);
-    sqlite3_bind_int(stmt, 10, (int)store->config.so_pin_max_failures);
+    mt_bind_text(stmt, 1, name);
+    mt_bind_blob(stmt, 2, pk, sizeof(pk));
+    mt_bind_blob(stmt, 3, row.wrapped.data, row.wrapped.len);
+    mt_bind_blob(stmt, 4, row.kdf.salt, MT_SEAL_SALT_LEN);
+    mt_bind_int64(stmt, 5, (int64_t)row.kdf.opslimit);
+    mt_bind_int64(stmt, 6, (int64_t)row.kdf.memlimit);
+    mt_bind_int(stmt, 7, row.store_key);
+    mt_bind_int64(stmt, 8, now);
+    mt_bind_int64(stmt, 9, now);
+    mt_bind_int(stmt, 10, (int)store->config.so_pin_max_failures);
     if ((st = mt_db_step_done(store, stmt, "creating the organisation")) != MT_OK) {
         if (st == MT_ERR_CONFLICT)
             st = mt_fail(MT_ERR_CONFLICT, "organisation \"%s\" already exists", name);
         goto out;
     }
-    id = sqlite3_last_insert_rowid(store->db);
+    id = mt_db_last_id(store);
     if ((st = adopt_new_org(store, id, name, pk)) != MT_OK)
         goto out;
     mt_json_escape(name, escaped, sizeof(escaped));
@@ -101,12 +101,12 @@ out:
 
 mt_status mt_org_exists(mt_store *store, int64_t org_id)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     mt_status st = mt_db_stmt(store, "SELECT 1 FROM organizations WHERE id = ?", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, org_id);
+    mt_bind_int64(stmt, 1, org_id);
     if ((st = mt_db_step_row(store, stmt, "finding the organisation", &found)) == MT_OK && !found)
         st = mt_fail(MT_ERR_NOT_FOUND, "organisation %lld not found", (long long)org_id);
     mt_db_done(stmt);
@@ -115,19 +115,19 @@ mt_status mt_org_exists(mt_store *store, int64_t org_id)
 
 static mt_status org_count(mt_store *store, size_t *count)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     mt_status st = mt_db_stmt(store, "SELECT count(*) FROM organizations", &stmt);
     if (st == MT_OK)
         st = mt_db_step_row(store, stmt, "counting organisations", &found);
-    *count = found ? (size_t)sqlite3_column_int64(stmt, 0) : 0;
+    *count = found ? (size_t)mt_col_int64(stmt, 0) : 0;
     mt_db_done(stmt);
     return st;
 }
 
 mt_status mt_store_org_find(mt_store *store, const char *name, mt_org **out)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_org *org = NULL;
     bool found = false;
     size_t count = 0;
@@ -146,7 +146,7 @@ mt_status mt_store_org_find(mt_store *store, const char *name, mt_org **out)
     } else {
         st = mt_db_stmt(store, "SELECT " ORG_COLS " FROM organizations WHERE name = ?", &stmt);
         if (st == MT_OK)
-            sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+            mt_bind_text(stmt, 1, name);
     }
     if (st == MT_OK)
         st = mt_db_step_row(store, stmt, "finding the organisation", &found);
@@ -164,7 +164,7 @@ mt_status mt_store_org_find(mt_store *store, const char *name, mt_org **out)
 
 mt_status mt_store_org_list(mt_store *store, mt_org **out, size_t *n)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_org *orgs = NULL;
     size_t count = 0;
     int rc;
@@ -173,7 +173,7 @@ mt_status mt_store_org_list(mt_store *store, mt_org **out, size_t *n)
     *out = NULL;
     *n = 0;
     mt_status st = mt_db_stmt(store, "SELECT " ORG_COLS " FROM organizations ORDER BY id", &stmt);
-    while (st == MT_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while (st == MT_OK && (rc = mt_step(stmt)) == MT_ROW) {
         mt_org *grown = realloc(orgs, (count + 1) * sizeof(*grown));
         if (!grown) {
             st = mt_fail(MT_ERR_NOMEM, "out of memory");
@@ -182,7 +182,7 @@ mt_status mt_store_org_list(mt_store *store, mt_org **out, size_t *n)
         orgs = grown;
         org_read(stmt, &orgs[count++]);
     }
-    if (st == MT_OK && rc != SQLITE_DONE)
+    if (st == MT_OK && rc != MT_DONE)
         st = mt_db_error(store, rc, "listing organisations");
     mt_db_done(stmt);
     if (st != MT_OK) {
@@ -237,7 +237,7 @@ static mt_key_row org_key_row(int64_t org_id, const org_keys_row *o)
 /* Reads the org's name, recovery public key, its tag and the SO-wrapped secret. */
 static mt_status org_keys(mt_store *store, int64_t org_id, org_keys_row *o)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     memset(o, 0, sizeof(*o));
     mt_status st = mt_db_stmt(store,
@@ -246,14 +246,14 @@ static mt_status org_keys(mt_store *store, int64_t org_id, org_keys_row *o)
                               &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, org_id);
+    mt_bind_int64(stmt, 1, org_id);
     if ((st = mt_db_step_row(store, stmt, "reading the organisation", &found)) == MT_OK && !found)
         st = mt_fail(MT_ERR_NOT_FOUND, "organisation %lld not found", (long long)org_id);
-    if (st == MT_OK && sqlite3_column_bytes(stmt, 1) != MT_SEAL_PK_LEN)
+    if (st == MT_OK && mt_col_bytes(stmt, 1) != MT_SEAL_PK_LEN)
         st = mt_fail(MT_ERR_DB, "%s: organisation %lld has a corrupt recovery key", store->path,
                      (long long)org_id);
     if (st == MT_OK) {
-        memcpy(o->pk, sqlite3_column_blob(stmt, 1), MT_SEAL_PK_LEN);
+        memcpy(o->pk, mt_col_peek_blob(stmt, 1), MT_SEAL_PK_LEN);
         mt_pin_row_read(stmt, 2, &o->so);
         o->tag = mt_col_blob(stmt, 7, &o->tag_len);
         if (!(o->name = mt_col_text(stmt, 0)))
@@ -401,14 +401,14 @@ static mt_status store_so_pin(mt_store *store, int64_t org_id, const char *name,
 
 static mt_status so_counter(mt_store *store, int64_t org_id, unsigned *failed)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     mt_status st = mt_db_stmt(store, "SELECT so_failed_logins FROM organizations WHERE id = ?", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, org_id);
+    mt_bind_int64(stmt, 1, org_id);
     st = mt_db_step_row(store, stmt, "reading the SO PIN counter", &found);
-    *failed = found ? (unsigned)sqlite3_column_int(stmt, 0) : 0;
+    *failed = found ? (unsigned)mt_col_int(stmt, 0) : 0;
     mt_db_done(stmt);
     return st;
 }
@@ -416,15 +416,15 @@ static mt_status so_counter(mt_store *store, int64_t org_id, unsigned *failed)
 /* Unlock: the counter and its wait start again, the SO PIN stays. */
 static mt_status so_reset(mt_store *store, int64_t org_id)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_status st = mt_db_stmt(store,
                               "UPDATE organizations SET so_failed_logins = 0, so_next_attempt_at = 0,"
                               " updated_at = ? WHERE id = ?",
                               &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, mt_now());
-    sqlite3_bind_int64(stmt, 2, org_id);
+    mt_bind_int64(stmt, 1, mt_now());
+    mt_bind_int64(stmt, 2, org_id);
     st = mt_db_step_done(store, stmt, "unlocking the SO PIN");
     mt_db_done(stmt);
     return st;

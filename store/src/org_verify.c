@@ -83,7 +83,7 @@ static void token_row_clear(token_row *t)
 
 static mt_status read_token(mt_store *store, int64_t id, token_row *t)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     memset(t, 0, sizeof(*t));
     mt_status st = mt_db_stmt(store,
@@ -92,15 +92,15 @@ static mt_status read_token(mt_store *store, int64_t id, token_row *t)
                               &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, id);
+    mt_bind_int64(stmt, 1, id);
     if ((st = mt_db_step_row(store, stmt, "reading a token", &found)) == MT_OK && found) {
         t->id = id;
         t->email = mt_col_text(stmt, 0);
-        if (sqlite3_column_bytes(stmt, 1) == MT_SEAL_PK_LEN)
-            memcpy(t->pk, sqlite3_column_blob(stmt, 1), MT_SEAL_PK_LEN);
+        if (mt_col_bytes(stmt, 1) == MT_SEAL_PK_LEN)
+            memcpy(t->pk, mt_col_peek_blob(stmt, 1), MT_SEAL_PK_LEN);
         t->tag.data = mt_col_blob(stmt, 2, &t->tag.len);
         t->recovery_sealed.data = mt_col_blob(stmt, 3, &t->recovery_sealed.len);
-        t->pin_set = sqlite3_column_type(stmt, 4) != SQLITE_NULL;
+        t->pin_set = !mt_col_is_null(stmt, 4);
         mt_pin_row_read(stmt, 4, &t->pin);
         if (!t->email)
             st = mt_fail(MT_ERR_NOMEM, "out of memory");
@@ -112,7 +112,7 @@ static mt_status read_token(mt_store *store, int64_t id, token_row *t)
 /* Every key sealed to the token, against the public key of its certificate. */
 static mt_status check_sealed_keys(verify_ctx *c, const token_row *t, const mt_secret *sk)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     int rc;
     mt_status st = mt_db_stmt(c->store,
                               "SELECT s.cert_id, s.sealed, c.der FROM sealed_keys s"
@@ -121,15 +121,15 @@ static mt_status check_sealed_keys(verify_ctx *c, const token_row *t, const mt_s
                               &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, t->id);
-    while (st == MT_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        int64_t cert_id = sqlite3_column_int64(stmt, 0);
-        mt_blob sealed = {(uint8_t *)sqlite3_column_blob(stmt, 1), (size_t)sqlite3_column_bytes(stmt, 1)};
+    mt_bind_int64(stmt, 1, t->id);
+    while (st == MT_OK && (rc = mt_step(stmt)) == MT_ROW) {
+        int64_t cert_id = mt_col_int64(stmt, 0);
+        mt_blob sealed = {(uint8_t *)mt_col_peek_blob(stmt, 1), (size_t)mt_col_bytes(stmt, 1)};
         mt_cert_info *cert = NULL;
         mt_secret *pkcs8 = NULL;
         c->report->keys++;
-        mt_status check = mt_cert_info_from_der(sqlite3_column_blob(stmt, 2),
-                                                (size_t)sqlite3_column_bytes(stmt, 2), &cert);
+        mt_status check = mt_cert_info_from_der(mt_col_peek_blob(stmt, 2),
+                                                (size_t)mt_col_bytes(stmt, 2), &cert);
         if (check == MT_OK)
             check = mt_key_open_checked(t->pk, sk, cert->spki, cert->spki_len, &sealed, &pkcs8);
         if (check != MT_OK && check != MT_ERR_NOMEM)
@@ -140,7 +140,7 @@ static mt_status check_sealed_keys(verify_ctx *c, const token_row *t, const mt_s
         mt_secret_free(pkcs8);
         mt_cert_info_free(cert);
     }
-    if (st == MT_OK && rc != SQLITE_DONE)
+    if (st == MT_OK && rc != MT_DONE)
         st = mt_db_error(c->store, rc, "reading sealed keys");
     mt_db_done(stmt);
     return st;
@@ -149,7 +149,7 @@ static mt_status check_sealed_keys(verify_ctx *c, const token_row *t, const mt_s
 /* Renewal candidates sealed to the token, against the public key recorded with them. */
 static mt_status check_candidates(verify_ctx *c, const token_row *t, const mt_secret *sk)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     int rc;
     mt_status st = mt_db_stmt(c->store,
                               "SELECT id, candidate_sealed, candidate_spki FROM renewals"
@@ -157,20 +157,20 @@ static mt_status check_candidates(verify_ctx *c, const token_row *t, const mt_se
                               &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, t->id);
-    while (st == MT_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        int64_t renewal_id = sqlite3_column_int64(stmt, 0);
-        mt_blob sealed = {(uint8_t *)sqlite3_column_blob(stmt, 1), (size_t)sqlite3_column_bytes(stmt, 1)};
+    mt_bind_int64(stmt, 1, t->id);
+    while (st == MT_OK && (rc = mt_step(stmt)) == MT_ROW) {
+        int64_t renewal_id = mt_col_int64(stmt, 0);
+        mt_blob sealed = {(uint8_t *)mt_col_peek_blob(stmt, 1), (size_t)mt_col_bytes(stmt, 1)};
         mt_secret *pkcs8 = NULL;
         c->report->keys++;
-        mt_status check = mt_key_open_checked(t->pk, sk, sqlite3_column_blob(stmt, 2),
-                                              (size_t)sqlite3_column_bytes(stmt, 2), &sealed, &pkcs8);
+        mt_status check = mt_key_open_checked(t->pk, sk, mt_col_peek_blob(stmt, 2),
+                                              (size_t)mt_col_bytes(stmt, 2), &sealed, &pkcs8);
         if (check != MT_OK)
             st = add_finding(c, "candidate-key", t, renewal_id, "the candidate key of renewal %lld: %s",
                              (long long)renewal_id, mt_errmsg());
         mt_secret_free(pkcs8);
     }
-    if (st == MT_OK && rc != SQLITE_DONE)
+    if (st == MT_OK && rc != MT_DONE)
         st = mt_db_error(c->store, rc, "reading renewal candidates");
     mt_db_done(stmt);
     return st;
@@ -255,14 +255,14 @@ out:
 
 static mt_status token_ids(mt_store *store, int64_t org_id, int64_t **ids, size_t *n)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     int rc;
     size_t cap = 0;
     mt_status st = mt_db_stmt(store, "SELECT id FROM tokens WHERE org_id = ? ORDER BY id", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, org_id);
-    while (st == MT_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    mt_bind_int64(stmt, 1, org_id);
+    while (st == MT_OK && (rc = mt_step(stmt)) == MT_ROW) {
         if (*n == cap) {
             cap = cap ? cap * 2 : 64;
             int64_t *grown = realloc(*ids, cap * sizeof(*grown));
@@ -272,9 +272,9 @@ static mt_status token_ids(mt_store *store, int64_t org_id, int64_t **ids, size_
             }
             *ids = grown;
         }
-        (*ids)[(*n)++] = sqlite3_column_int64(stmt, 0);
+        (*ids)[(*n)++] = mt_col_int64(stmt, 0);
     }
-    if (st == MT_OK && rc != SQLITE_DONE)
+    if (st == MT_OK && rc != MT_DONE)
         st = mt_db_error(store, rc, "listing tokens");
     mt_db_done(stmt);
     return st;
@@ -284,7 +284,7 @@ static mt_status token_ids(mt_store *store, int64_t org_id, int64_t **ids, size_
  * its recovery key is already authentic (the SO PIN opened its secret). */
 static mt_status adopt_org(verify_ctx *c, char **name)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     mt_key_row row = {.is_org = true, .org_id = c->org_id};
     mt_auth_state state = MT_AUTH_UNKNOWN;
@@ -292,7 +292,7 @@ static mt_status adopt_org(verify_ctx *c, char **name)
     mt_status st = mt_db_stmt(c->store, "SELECT name, recovery_tag FROM organizations WHERE id = ?", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, c->org_id);
+    mt_bind_int64(stmt, 1, c->org_id);
     if ((st = mt_db_step_row(c->store, stmt, "reading the organisation", &found)) == MT_OK && found) {
         *name = mt_col_text(stmt, 0);
         row.tag = tag = mt_col_blob(stmt, 1, &row.tag_len);

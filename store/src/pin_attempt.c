@@ -22,7 +22,9 @@
 /* What differs between the two counters: their table's columns. */
 typedef struct counter_sql {
     const char *read;     /* failed, max, org id, subject, next attempt time */
-    const char *count;
+    const char *count;    /* the counter up unless at its limit, returning what read does:
+                           * one statement, so that attempts on several connections
+                           * (hosts) can never pass the limit together */
     const char *reset;
     const char *give_back;
     const char *wait;     /* after a wrong PIN: ?2 now, ?3 the wait (NULL: none) */
@@ -32,7 +34,9 @@ typedef struct counter_sql {
 static const counter_sql counters[] = {
     [MT_ATTEMPT_USER] = {
         "SELECT failed_logins, max_failures, org_id, email, 0 FROM tokens WHERE id = ?",
-        "UPDATE tokens SET failed_logins = failed_logins + 1 WHERE id = ?",
+        "UPDATE tokens SET failed_logins = failed_logins + 1"
+        " WHERE id = ? AND (max_failures = 0 OR failed_logins < max_failures)"
+        " RETURNING failed_logins, max_failures, org_id, email, 0",
         "UPDATE tokens SET failed_logins = 0 WHERE id = ? AND failed_logins > 0",
         "UPDATE tokens SET failed_logins = failed_logins - 1 WHERE id = ? AND failed_logins > 0",
         NULL,
@@ -41,12 +45,15 @@ static const counter_sql counters[] = {
     [MT_ATTEMPT_SO] = {
         "SELECT so_failed_logins, so_max_failures, id, name, so_next_attempt_at"
         " FROM organizations WHERE id = ?",
-        "UPDATE organizations SET so_failed_logins = so_failed_logins + 1 WHERE id = ?",
+        "UPDATE organizations SET so_failed_logins = so_failed_logins + 1"
+        " WHERE id = ? AND (so_max_failures = 0 OR so_failed_logins < so_max_failures)"
+        " RETURNING so_failed_logins, so_max_failures, id, name, so_next_attempt_at",
         "UPDATE organizations SET so_failed_logins = 0, so_next_attempt_at = 0"
         " WHERE id = ? AND (so_failed_logins > 0 OR so_next_attempt_at > 0)",
         "UPDATE organizations SET so_failed_logins = so_failed_logins - 1"
         " WHERE id = ? AND so_failed_logins > 0",
-        "UPDATE organizations SET so_next_attempt_at = max(so_next_attempt_at, ?2) + ?3 WHERE id = ?1",
+        "UPDATE organizations SET so_next_attempt_at ="
+        " CASE WHEN so_next_attempt_at > ?2 THEN so_next_attempt_at ELSE ?2 END + ?3 WHERE id = ?1",
         "org.so-login-failed", "org.so-locked", "org.so-login-refused",
     },
 };
@@ -76,38 +83,40 @@ static mt_status record(mt_store *cs, const mt_attempt *a, const char *action)
 /* A counter statement: ?1 the id, then (when the statement has them) a and b. */
 static mt_status run_on(mt_store *cs, const char *sql, int64_t id, int64_t a, int64_t b, const char *what)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_status st = mt_db_stmt(cs, sql, &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, id);
-    if (sqlite3_bind_parameter_count(stmt) >= 3) {
-        sqlite3_bind_int64(stmt, 2, a);
-        sqlite3_bind_int64(stmt, 3, b);
+    mt_bind_int64(stmt, 1, id);
+    if (mt_bind_count(stmt) >= 3) {
+        mt_bind_int64(stmt, 2, a);
+        mt_bind_int64(stmt, 3, b);
     }
     st = mt_db_step_done(cs, stmt, what);
     mt_db_done(stmt);
     return st;
 }
 
-static mt_status read_counter(mt_store *cs, const counter_sql *q, mt_attempt *a, int64_t *next_at)
+/* Counts the attempt (q->count), or only reads the counter (q->read, a row
+ * that must exist); *found: the statement returned the row. */
+static mt_status read_counter(mt_store *cs, const counter_sql *q, bool counting, mt_attempt *a,
+                              int64_t *next_at, bool *found)
 {
-    sqlite3_stmt *stmt = NULL;
-    bool found = false;
-    mt_status st = mt_db_stmt(cs, q->read, &stmt);
+    mt_stmt *stmt = NULL;
+    mt_status st = mt_db_stmt(cs, counting ? q->count : q->read, &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, a->id);
-    st = mt_db_step_row(cs, stmt, "reading the PIN counter", &found);
-    if (st == MT_OK && !found)
+    mt_bind_int64(stmt, 1, a->id);
+    st = mt_db_step_row(cs, stmt, counting ? "counting the attempt" : "reading the PIN counter", found);
+    if (st == MT_OK && !*found && !counting)
         st = mt_fail(MT_ERR_NOT_FOUND, "%s %lld not found",
                      a->kind == MT_ATTEMPT_USER ? "token" : "organisation", (long long)a->id);
-    if (st == MT_OK) {
-        a->failed = (unsigned)sqlite3_column_int(stmt, 0);
-        a->max = (unsigned)sqlite3_column_int(stmt, 1);
-        a->org_id = sqlite3_column_int64(stmt, 2);
-        snprintf(a->subject, sizeof(a->subject), "%s", (const char *)sqlite3_column_text(stmt, 3));
-        *next_at = sqlite3_column_int64(stmt, 4);
+    if (st == MT_OK && *found) {
+        a->failed = (unsigned)mt_col_int(stmt, 0);
+        a->max = (unsigned)mt_col_int(stmt, 1);
+        a->org_id = mt_col_int64(stmt, 2);
+        snprintf(a->subject, sizeof(a->subject), "%s", (const char *)mt_col_peek_text(stmt, 3));
+        *next_at = mt_col_int64(stmt, 4);
     }
     mt_db_done(stmt);
     return st;
@@ -119,23 +128,19 @@ static mt_status count(mt_store *cs, mt_attempt *a, bool *locked, int64_t *wait)
 {
     const counter_sql *q = &counters[a->kind];
     int64_t next_at = 0, now = mt_now();
-    mt_status st = mt_db_exec(cs, "BEGIN IMMEDIATE");
+    bool counted = false, exists = false;
+    mt_status st = mt_db_counter_begin(cs);
     if (st != MT_OK)
         return st;
-    st = read_counter(cs, q, a, &next_at);
-    *locked = st == MT_OK && a->max && a->failed >= a->max;
-    if (*locked) {
+    st = read_counter(cs, q, true, a, &next_at, &counted);
+    if (st == MT_OK && !counted) /* at its limit, or no such row */
+        st = read_counter(cs, q, false, a, &next_at, &exists);
+    *locked = st == MT_OK && !counted;
+    if (*locked)
         st = record(cs, a, q->refused_action);
-    } else if (st == MT_OK) {
-        a->failed++;
+    else if (st == MT_OK)
         *wait = next_at > now ? next_at - now : 0;
-        st = run_on(cs, q->count, a->id, 0, 0, "counting the attempt");
-    }
-    if (st == MT_OK)
-        st = mt_db_exec(cs, "COMMIT");
-    if (st != MT_OK)
-        sqlite3_exec(cs->db, "ROLLBACK", NULL, NULL, NULL);
-    return st;
+    return mt_db_counter_end(cs, st);
 }
 
 static void wait_seconds(int64_t seconds)
@@ -194,15 +199,13 @@ mt_status mt_attempt_end(mt_store *store, mt_attempt *a, mt_status result)
     if (st == MT_OK && result == MT_OK) {
         st = run_on(cs, q->reset, a->id, 0, 0, "resetting the PIN counter");
     } else if (st == MT_OK && result == MT_ERR_PIN_INCORRECT) {
-        if ((st = mt_db_exec(cs, "BEGIN IMMEDIATE")) == MT_OK) {
+        if ((st = mt_db_counter_begin(cs)) == MT_OK) {
             st = record(cs, a, q->failed_action);
             if (st == MT_OK && a->max && a->failed >= a->max)
                 st = record(cs, a, q->locked_action);
             if (st == MT_OK && q->wait)
                 st = run_on(cs, q->wait, a->id, mt_now(), so_delay(store, a->failed), "setting the wait");
-            st = st == MT_OK ? mt_db_exec(cs, "COMMIT") : st;
-            if (st != MT_OK)
-                sqlite3_exec(cs->db, "ROLLBACK", NULL, NULL, NULL);
+            st = mt_db_counter_end(cs, st);
         }
     } else if (st == MT_OK) {
         st = run_on(cs, q->give_back, a->id, 0, 0, "giving the attempt back");

@@ -60,40 +60,40 @@ mt_status mt_pin_row_unwrap(mt_store *store, const mt_pin_row *row, const mt_sec
                               plaintext);
 }
 
-void mt_pin_row_read(sqlite3_stmt *stmt, int col, mt_pin_row *out)
+void mt_pin_row_read(mt_stmt *stmt, int col, mt_pin_row *out)
 {
     memset(out, 0, sizeof(*out));
     out->wrapped.data = mt_col_blob(stmt, col, &out->wrapped.len);
-    const void *salt = sqlite3_column_blob(stmt, col + 1);
-    out->salt_ok = salt && sqlite3_column_bytes(stmt, col + 1) == MT_SEAL_SALT_LEN;
+    const void *salt = mt_col_peek_blob(stmt, col + 1);
+    out->salt_ok = salt && mt_col_bytes(stmt, col + 1) == MT_SEAL_SALT_LEN;
     if (out->salt_ok)
         memcpy(out->kdf.salt, salt, MT_SEAL_SALT_LEN);
     /* negative numbers become huge ones: outside the window either way */
-    out->kdf.opslimit = (uint64_t)sqlite3_column_int64(stmt, col + 2);
-    out->kdf.memlimit = (size_t)sqlite3_column_int64(stmt, col + 3);
-    out->store_key = sqlite3_column_int(stmt, col + 4) != 0;
+    out->kdf.opslimit = (uint64_t)mt_col_int64(stmt, col + 2);
+    out->kdf.memlimit = (size_t)mt_col_int64(stmt, col + 3);
+    out->store_key = mt_col_int(stmt, col + 4) != 0;
 }
 
-static void bind_row(sqlite3_stmt *stmt, const mt_pin_row *row)
+static void bind_row(mt_stmt *stmt, const mt_pin_row *row)
 {
-    sqlite3_bind_blob(stmt, 1, row->wrapped.data, (int)row->wrapped.len, SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 2, row->kdf.salt, MT_SEAL_SALT_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 3, (int64_t)row->kdf.opslimit);
-    sqlite3_bind_int64(stmt, 4, (int64_t)row->kdf.memlimit);
-    sqlite3_bind_int(stmt, 5, row->store_key);
+    mt_bind_blob(stmt, 1, row->wrapped.data, row->wrapped.len);
+    mt_bind_blob(stmt, 2, row->kdf.salt, MT_SEAL_SALT_LEN);
+    mt_bind_int64(stmt, 3, (int64_t)row->kdf.opslimit);
+    mt_bind_int64(stmt, 4, (int64_t)row->kdf.memlimit);
+    mt_bind_int(stmt, 5, row->store_key);
 }
 
 mt_status mt_pin_row_update(mt_store *store, const char *sql, const mt_pin_row *row,
                             unsigned max_failures, int64_t id, const char *what)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_status st = mt_db_stmt(store, sql, &stmt);
     if (st != MT_OK)
         return st;
     bind_row(stmt, row);
-    sqlite3_bind_int(stmt, 6, (int)max_failures);
-    sqlite3_bind_int64(stmt, 7, mt_now());
-    sqlite3_bind_int64(stmt, 8, id);
+    mt_bind_int(stmt, 6, (int)max_failures);
+    mt_bind_int64(stmt, 7, mt_now());
+    mt_bind_int64(stmt, 8, id);
     st = mt_db_step_done(store, stmt, what);
     mt_db_done(stmt);
     return st;
@@ -110,28 +110,24 @@ bool mt_pin_row_stale(const mt_store *store, mt_pin_kind kind, const mt_pin_row 
 /* The new wrapping, if the row still holds the old one, and its event. */
 static mt_status write_rewrap(mt_store *cs, const mt_pin_rewrap *r, const mt_pin_row *fresh)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     char detail[160];
-    mt_status st = mt_db_exec(cs, "BEGIN IMMEDIATE");
+    mt_status st = mt_db_counter_begin(cs);
     if (st != MT_OK)
         return st;
     if ((st = mt_db_stmt(cs, r->sql, &stmt)) == MT_OK) {
         bind_row(stmt, fresh);
-        sqlite3_bind_int64(stmt, 6, r->id);
-        sqlite3_bind_blob(stmt, 7, r->row->wrapped.data, (int)r->row->wrapped.len, SQLITE_STATIC);
+        mt_bind_int64(stmt, 6, r->id);
+        mt_bind_blob(stmt, 7, r->row->wrapped.data, r->row->wrapped.len);
         st = mt_db_step_done(cs, stmt, "wrapping the PIN again");
         mt_db_done(stmt);
     }
     snprintf(detail, sizeof(detail), "{\"opslimit\":%llu,\"memlimit\":%llu,\"storeKey\":%s}",
              (unsigned long long)fresh->kdf.opslimit, (unsigned long long)fresh->kdf.memlimit,
              fresh->store_key ? "true" : "false");
-    if (st == MT_OK && sqlite3_changes(cs->db) > 0)
+    if (st == MT_OK && mt_db_changes(cs) > 0)
         st = mt_event_add(cs, r->org_id, r->action, r->subject, detail);
-    if (st == MT_OK)
-        st = mt_db_exec(cs, "COMMIT");
-    if (st != MT_OK)
-        sqlite3_exec(cs->db, "ROLLBACK", NULL, NULL, NULL);
-    return st;
+    return mt_db_counter_end(cs, st);
 }
 
 void mt_pin_row_rewrap(mt_store *store, const mt_pin_rewrap *r, const mt_secret *pin,

@@ -65,20 +65,20 @@ void mt_renewal_list_free(mt_renewal **renewals, size_t n)
     free(renewals);
 }
 
-static mt_status renewal_read(sqlite3_stmt *stmt, mt_renewal **out)
+static mt_status renewal_read(mt_stmt *stmt, mt_renewal **out)
 {
     mt_renewal *r = calloc(1, sizeof(*r));
     if (!r)
         return mt_fail(MT_ERR_NOMEM, "out of memory");
-    r->id = sqlite3_column_int64(stmt, 0);
-    r->org_id = sqlite3_column_int64(stmt, 1);
+    r->id = mt_col_int64(stmt, 0);
+    r->org_id = mt_col_int64(stmt, 1);
     r->email = mt_col_text(stmt, 2);
     r->ca_name = mt_col_text(stmt, 3);
     r->key_spec = mt_col_text(stmt, 4);
-    r->revoke_old = sqlite3_column_int(stmt, 5) != 0;
-    r->state = (mt_renewal_state)sqlite3_column_int(stmt, 6);
-    r->old_cert_id = sqlite3_column_int64(stmt, 7);
-    r->new_cert_id = sqlite3_column_int64(stmt, 8);
+    r->revoke_old = mt_col_int(stmt, 5) != 0;
+    r->state = (mt_renewal_state)mt_col_int(stmt, 6);
+    r->old_cert_id = mt_col_int64(stmt, 7);
+    r->new_cert_id = mt_col_int64(stmt, 8);
     r->candidate_spki = mt_col_blob(stmt, 9, &r->candidate_spki_len);
     r->csr_der = mt_col_blob(stmt, 10, &r->csr_der_len);
     r->attempt_id = mt_col_text(stmt, 11);
@@ -87,12 +87,12 @@ static mt_status renewal_read(sqlite3_stmt *stmt, mt_renewal **out)
     r->ca_status = mt_col_text(stmt, 14);
     r->cert_der = mt_col_blob(stmt, 15, &r->cert_der_len);
     r->chain_pem = mt_col_text(stmt, 16);
-    r->attempts = (unsigned)sqlite3_column_int(stmt, 17);
-    r->next_attempt_at = sqlite3_column_int64(stmt, 18);
+    r->attempts = (unsigned)mt_col_int(stmt, 17);
+    r->next_attempt_at = mt_col_int64(stmt, 18);
     r->last_error = mt_col_text(stmt, 19);
     r->driver_state = mt_col_text(stmt, 20);
-    r->created_at = sqlite3_column_int64(stmt, 21);
-    r->updated_at = sqlite3_column_int64(stmt, 22);
+    r->created_at = mt_col_int64(stmt, 21);
+    r->updated_at = mt_col_int64(stmt, 22);
     if (!r->email || !r->ca_name || !r->key_spec || !r->driver_state) {
         mt_renewal_free(r);
         return mt_fail(MT_ERR_NOMEM, "out of memory");
@@ -102,13 +102,13 @@ static mt_status renewal_read(sqlite3_stmt *stmt, mt_renewal **out)
 }
 
 /* Every row of a prepared renewal query (bindings done by the caller). */
-static mt_status renewal_rows(mt_store *store, sqlite3_stmt *stmt, mt_renewal ***out, size_t *n)
+static mt_status renewal_rows(mt_store *store, mt_stmt *stmt, mt_renewal ***out, size_t *n)
 {
     mt_renewal **list = NULL;
     size_t count = 0;
-    int rc = SQLITE_DONE;
+    int rc = MT_DONE;
     mt_status st = MT_OK;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while ((rc = mt_step(stmt)) == MT_ROW) {
         mt_renewal **grown = realloc(list, (count + 1) * sizeof(*grown));
         if (!grown) {
             st = mt_fail(MT_ERR_NOMEM, "out of memory");
@@ -119,7 +119,7 @@ static mt_status renewal_rows(mt_store *store, sqlite3_stmt *stmt, mt_renewal **
             break;
         count++;
     }
-    if (st == MT_OK && rc != SQLITE_DONE)
+    if (st == MT_OK && rc != MT_DONE)
         st = mt_db_error(store, rc, "reading renewals");
     mt_db_done(stmt);
     if (st != MT_OK) {
@@ -131,7 +131,7 @@ static mt_status renewal_rows(mt_store *store, sqlite3_stmt *stmt, mt_renewal **
     return MT_OK;
 }
 
-static mt_status renewal_single(mt_store *store, sqlite3_stmt *stmt, const char *missing, mt_renewal **out)
+static mt_status renewal_single(mt_store *store, mt_stmt *stmt, const char *missing, mt_renewal **out)
 {
     mt_renewal **list = NULL;
     size_t n = 0;
@@ -148,7 +148,7 @@ static mt_status renewal_single(mt_store *store, sqlite3_stmt *stmt, const char 
 
 mt_status mt_store_renewal_get(mt_store *store, int64_t renewal_id, mt_renewal **out)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     char missing[64];
     if (!store || !out)
         return mt_fail(MT_ERR_INVALID, "store and out are required");
@@ -156,14 +156,14 @@ mt_status mt_store_renewal_get(mt_store *store, int64_t renewal_id, mt_renewal *
     mt_status st = mt_db_stmt(store, "SELECT " RENEWAL_COLS " FROM renewals WHERE id = ?", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, renewal_id);
+    mt_bind_int64(stmt, 1, renewal_id);
     snprintf(missing, sizeof(missing), "renewal %lld not found", (long long)renewal_id);
     return renewal_single(store, stmt, missing, out);
 }
 
 mt_status mt_store_renewal_get_active(mt_store *store, int64_t org_id, const char *email, mt_renewal **out)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     char *lower = NULL;
     char missing[320];
     if (!store || !out)
@@ -173,8 +173,8 @@ mt_status mt_store_renewal_get_active(mt_store *store, int64_t org_id, const cha
     if (st == MT_OK)
         st = mt_db_stmt(store, "SELECT " RENEWAL_COLS " FROM renewals WHERE org_id = ? AND email = ? AND active", &stmt);
     if (st == MT_OK) {
-        sqlite3_bind_int64(stmt, 1, org_id);
-        sqlite3_bind_text(stmt, 2, lower, -1, SQLITE_STATIC);
+        mt_bind_int64(stmt, 1, org_id);
+        mt_bind_text(stmt, 2, lower);
         snprintf(missing, sizeof(missing), "%s has no active renewal", lower);
         st = renewal_single(store, stmt, missing, out);
     }
@@ -185,7 +185,7 @@ mt_status mt_store_renewal_get_active(mt_store *store, int64_t org_id, const cha
 mt_status mt_store_renewal_list(mt_store *store, int64_t org_id, const char *email,
                                  bool active_only, mt_renewal ***out, size_t *n)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     char *lower = NULL;
     if (!store || !out || !n)
         return mt_fail(MT_ERR_INVALID, "store, out and n are required");
@@ -198,9 +198,9 @@ mt_status mt_store_renewal_list(mt_store *store, int64_t org_id, const char *ema
                         " AND (?2 IS NULL OR email = ?2) AND (?3 = 0 OR active) ORDER BY id",
                         &stmt);
     if (st == MT_OK) {
-        sqlite3_bind_int64(stmt, 1, org_id);
+        mt_bind_int64(stmt, 1, org_id);
         mt_bind_text_or_null(stmt, 2, lower);
-        sqlite3_bind_int(stmt, 3, active_only);
+        mt_bind_int(stmt, 3, active_only);
         st = renewal_rows(store, stmt, out, n);
     }
     free(lower);
@@ -236,7 +236,7 @@ mt_status mt_store_renewal_create(mt_store *store, int64_t org_id, const char *e
                                   const char *ca_name, const char *key_spec, bool revoke_old,
                                   int64_t *renewal_id)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     char *lower = NULL;
     int64_t primary = 0, id = 0;
     char detail[512], escaped[256];
@@ -259,15 +259,15 @@ mt_status mt_store_renewal_create(mt_store *store, int64_t org_id, const char *e
     if (st != MT_OK)
         goto out;
     int64_t now = mt_now();
-    sqlite3_bind_int64(stmt, 1, org_id);
-    sqlite3_bind_text(stmt, 2, lower, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, ca_name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 4, key_spec, -1, SQLITE_STATIC);
-    sqlite3_bind_int(stmt, 5, revoke_old);
-    sqlite3_bind_int(stmt, 6, MT_RENEWAL_PLANNED);
-    sqlite3_bind_int64(stmt, 7, primary);
-    sqlite3_bind_int64(stmt, 8, now);
-    sqlite3_bind_int64(stmt, 9, now);
+    mt_bind_int64(stmt, 1, org_id);
+    mt_bind_text(stmt, 2, lower);
+    mt_bind_text(stmt, 3, ca_name);
+    mt_bind_text(stmt, 4, key_spec);
+    mt_bind_int(stmt, 5, revoke_old);
+    mt_bind_int(stmt, 6, MT_RENEWAL_PLANNED);
+    mt_bind_int64(stmt, 7, primary);
+    mt_bind_int64(stmt, 8, now);
+    mt_bind_int64(stmt, 9, now);
     st = mt_db_step_done(store, stmt, "creating the renewal");
     mt_db_done(stmt);
     if (st == MT_ERR_CONFLICT) {
@@ -276,7 +276,7 @@ mt_status mt_store_renewal_create(mt_store *store, int64_t org_id, const char *e
     }
     if (st != MT_OK)
         goto out;
-    id = sqlite3_last_insert_rowid(store->db);
+    id = mt_db_last_id(store);
     mt_json_escape(ca_name, escaped, sizeof(escaped));
     snprintf(detail, sizeof(detail), "{\"renewal\":%lld,\"ca\":\"%s\",\"key\":\"%s\",\"revokeOld\":%s}",
              (long long)id, escaped, key_spec, revoke_old ? "true" : "false");
@@ -339,17 +339,17 @@ static bool event_worth_it(const mt_renewal *r, mt_renewal_state old_state, unsi
 
 static mt_status read_progress(mt_store *store, int64_t id, mt_renewal_state *state, unsigned *attempts)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     mt_status st = mt_db_stmt(store, "SELECT state, attempts FROM renewals WHERE id = ?", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, id);
+    mt_bind_int64(stmt, 1, id);
     if ((st = mt_db_step_row(store, stmt, "reading the renewal", &found)) == MT_OK && !found)
         st = mt_fail(MT_ERR_NOT_FOUND, "renewal %lld not found", (long long)id);
     if (st == MT_OK) {
-        *state = (mt_renewal_state)sqlite3_column_int(stmt, 0);
-        *attempts = (unsigned)sqlite3_column_int64(stmt, 1);
+        *state = (mt_renewal_state)mt_col_int(stmt, 0);
+        *attempts = (unsigned)mt_col_int64(stmt, 1);
     }
     mt_db_done(stmt);
     return st;
@@ -357,7 +357,7 @@ static mt_status read_progress(mt_store *store, int64_t id, mt_renewal_state *st
 
 mt_status mt_store_renewal_update(mt_store *store, const mt_renewal *r)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     char action[64], detail[600], escaped[300];
     mt_renewal_state old_state = MT_RENEWAL_PLANNED;
@@ -371,29 +371,29 @@ mt_status mt_store_renewal_update(mt_store *store, const mt_renewal *r)
     if ((st = read_progress(store, r->id, &old_state, &old_attempts)) != MT_OK ||
         (st = mt_db_stmt(store, UPDATE_SQL, &stmt)) != MT_OK)
         goto out;
-    sqlite3_bind_int64(stmt, 1, r->id);
-    sqlite3_bind_int(stmt, 2, (int)r->state);
-    sqlite3_bind_int(stmt, 3, mt_renewal_state_is_active(r->state));
+    mt_bind_int64(stmt, 1, r->id);
+    mt_bind_int(stmt, 2, (int)r->state);
+    mt_bind_int(stmt, 3, mt_renewal_state_is_active(r->state));
     if (r->csr_der && r->csr_der_len)
-        sqlite3_bind_blob(stmt, 4, r->csr_der, (int)r->csr_der_len, SQLITE_STATIC);
+        mt_bind_blob(stmt, 4, r->csr_der, r->csr_der_len);
     mt_bind_text_or_null(stmt, 5, r->attempt_id);
     mt_bind_text_or_null(stmt, 6, r->order_ref);
     mt_bind_text_or_null(stmt, 7, r->order_ref2);
     mt_bind_text_or_null(stmt, 8, r->ca_status);
     if (r->cert_der && r->cert_der_len)
-        sqlite3_bind_blob(stmt, 9, r->cert_der, (int)r->cert_der_len, SQLITE_STATIC);
+        mt_bind_blob(stmt, 9, r->cert_der, r->cert_der_len);
     mt_bind_text_or_null(stmt, 10, r->chain_pem);
-    sqlite3_bind_int64(stmt, 11, r->attempts);
-    sqlite3_bind_int64(stmt, 12, r->next_attempt_at);
+    mt_bind_int64(stmt, 11, r->attempts);
+    mt_bind_int64(stmt, 12, r->next_attempt_at);
     mt_bind_text_or_null(stmt, 13, r->last_error);
-    sqlite3_bind_text(stmt, 14, r->driver_state && *r->driver_state ? r->driver_state : "{}", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 15, mt_now());
+    mt_bind_text(stmt, 14, r->driver_state && *r->driver_state ? r->driver_state : "{}");
+    mt_bind_int64(stmt, 15, mt_now());
     if ((st = mt_db_step_row(store, stmt, "updating the renewal", &found)) == MT_OK && !found)
         st = mt_fail(MT_ERR_NOT_FOUND, "renewal %lld not found", (long long)r->id);
     if (st == MT_ERR_CONFLICT)
         st = mt_fail(MT_ERR_CONFLICT, "%s already has another active renewal", r->email ? r->email : "account");
     if (st == MT_OK && event_worth_it(r, old_state, old_attempts, &what)) {
-        int64_t org_id = sqlite3_column_int64(stmt, 0);
+        int64_t org_id = mt_col_int64(stmt, 0);
         char *email = mt_col_text(stmt, 1);
         mt_db_done(stmt);
         snprintf(action, sizeof(action), "renewal.%s", what);

@@ -51,7 +51,7 @@ mt_status mt_store_renewal_set_candidate_key(mt_store *store, int64_t renewal_id
     size_t spki_len = 0;
     int64_t token_id = 0;
     mt_blob sealed = {0};
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     char detail[64];
     if (!store || !pkcs8 || !pkcs8->data)
         return mt_fail(MT_ERR_INVALID, "store and candidate key are required");
@@ -75,12 +75,12 @@ mt_status mt_store_renewal_set_candidate_key(mt_store *store, int64_t renewal_id
                     &stmt);
     if (st != MT_OK)
         goto out;
-    sqlite3_bind_blob(stmt, 1, spki, (int)spki_len, SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 2, sealed.data, (int)sealed.len, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 3, token_id);
-    sqlite3_bind_int(stmt, 4, MT_RENEWAL_KEY_READY);
-    sqlite3_bind_int64(stmt, 5, mt_now());
-    sqlite3_bind_int64(stmt, 6, renewal_id);
+    mt_bind_blob(stmt, 1, spki, spki_len);
+    mt_bind_blob(stmt, 2, sealed.data, sealed.len);
+    mt_bind_int64(stmt, 3, token_id);
+    mt_bind_int(stmt, 4, MT_RENEWAL_KEY_READY);
+    mt_bind_int64(stmt, 5, mt_now());
+    mt_bind_int64(stmt, 6, renewal_id);
     st = mt_db_step_done(store, stmt, "storing the candidate key");
     mt_db_done(stmt);
     snprintf(detail, sizeof(detail), "{\"renewal\":%lld}", (long long)renewal_id);
@@ -98,18 +98,18 @@ done:
 /* The candidate's sealed key and the token it is sealed to. */
 static mt_status candidate_sealed(mt_store *store, int64_t renewal_id, mt_blob *sealed, int64_t *token_id)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     mt_status st = mt_db_stmt(store, "SELECT candidate_sealed, candidate_token_id FROM renewals WHERE id = ?", &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, renewal_id);
+    mt_bind_int64(stmt, 1, renewal_id);
     st = mt_db_step_row(store, stmt, "reading the candidate key", &found);
-    if (st == MT_OK && (!found || sqlite3_column_type(stmt, 0) == SQLITE_NULL))
+    if (st == MT_OK && (!found || mt_col_is_null(stmt, 0)))
         st = mt_fail(MT_ERR_CONFLICT, "renewal %lld has no candidate key yet", (long long)renewal_id);
     if (st == MT_OK) {
         sealed->data = mt_col_blob(stmt, 0, &sealed->len);
-        *token_id = sqlite3_column_int64(stmt, 1);
+        *token_id = mt_col_int64(stmt, 1);
     }
     mt_db_done(stmt);
     return st;
@@ -136,25 +136,25 @@ static mt_status store_issued(mt_store *store, const mt_renewal *r, const mt_cer
     mt_blob sealed = {0};
     int64_t token_id = 0;
     bool has_key = false;
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_status st = candidate_sealed(store, r->id, &sealed, &token_id);
     if (st == MT_OK)
         st = mt_cert_find_by_sha256(store, r->org_id, info->sha256, cert_id, &has_key);
     if (st == MT_OK && !*cert_id)
         st = mt_cert_insert(store, r->org_id, info, true, false, NULL, NULL, chain, n_chain, cert_id);
     if (st == MT_OK)
-        st = mt_db_stmt(store, "INSERT OR REPLACE INTO sealed_keys (cert_id, token_id, sealed) VALUES (?, ?, ?)", &stmt);
+        st = mt_db_stmt(store, MT_SEALED_KEY_UPSERT, &stmt);
     if (st == MT_OK) {
-        sqlite3_bind_int64(stmt, 1, *cert_id);
-        sqlite3_bind_int64(stmt, 2, token_id);
-        sqlite3_bind_blob(stmt, 3, sealed.data, (int)sealed.len, SQLITE_STATIC);
+        mt_bind_int64(stmt, 1, *cert_id);
+        mt_bind_int64(stmt, 2, token_id);
+        mt_bind_blob(stmt, 3, sealed.data, sealed.len);
         st = mt_db_step_done(store, stmt, "storing the renewed key");
         mt_db_done(stmt);
     }
     if (st == MT_OK && !has_key)
         st = mt_db_stmt(store, "UPDATE certificates SET has_key = 1, kind = 1 WHERE id = ?", &stmt);
     if (st == MT_OK && !has_key) {
-        sqlite3_bind_int64(stmt, 1, *cert_id);
+        mt_bind_int64(stmt, 1, *cert_id);
         st = mt_db_step_done(store, stmt, "marking the renewed key");
         mt_db_done(stmt);
     }
@@ -165,7 +165,7 @@ static mt_status store_issued(mt_store *store, const mt_renewal *r, const mt_cer
 static mt_status mark_installed(mt_store *store, mt_renewal *r, int64_t cert_id,
                                 const uint8_t *cert_der, size_t cert_der_len)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     char detail[96];
     mt_status st = mt_db_stmt(store,
                               "UPDATE renewals SET state = ?, new_cert_id = ?, cert_der = ?, updated_at = ?"
@@ -173,11 +173,11 @@ static mt_status mark_installed(mt_store *store, mt_renewal *r, int64_t cert_id,
                               &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int(stmt, 1, MT_RENEWAL_INSTALLED);
-    sqlite3_bind_int64(stmt, 2, cert_id);
-    sqlite3_bind_blob(stmt, 3, cert_der, (int)cert_der_len, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 4, mt_now());
-    sqlite3_bind_int64(stmt, 5, r->id);
+    mt_bind_int(stmt, 1, MT_RENEWAL_INSTALLED);
+    mt_bind_int64(stmt, 2, cert_id);
+    mt_bind_blob(stmt, 3, cert_der, cert_der_len);
+    mt_bind_int64(stmt, 4, mt_now());
+    mt_bind_int64(stmt, 5, r->id);
     st = mt_db_step_done(store, stmt, "recording the installation");
     mt_db_done(stmt);
     snprintf(detail, sizeof(detail), "{\"renewal\":%lld,\"certificateId\":%lld}", (long long)r->id,

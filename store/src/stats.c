@@ -16,7 +16,7 @@ static const char *const STATS_SQL =
 
 mt_status mt_store_stats_get(mt_store *store, int64_t org_id, mt_store_stats *out)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     if (!store || !out)
         return mt_fail(MT_ERR_INVALID, "store and out are required");
@@ -24,14 +24,14 @@ mt_status mt_store_stats_get(mt_store *store, int64_t org_id, mt_store_stats *ou
     mt_status st = mt_db_stmt(store, STATS_SQL, &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, org_id);
+    mt_bind_int64(stmt, 1, org_id);
     st = mt_db_step_row(store, stmt, "counting", &found);
     if (st == MT_OK && found) {
         size_t *fields[] = {&out->organizations, &out->accounts, &out->internal_accounts,
                             &out->certificates, &out->certificates_with_key, &out->tokens,
                             &out->pending_renewals};
         for (int i = 0; i < 7; i++)
-            *fields[i] = (size_t)sqlite3_column_int64(stmt, i);
+            *fields[i] = (size_t)mt_col_int64(stmt, i);
     }
     mt_db_done(stmt);
     return st;

@@ -18,12 +18,9 @@ typedef struct mt_event_row {
 static void write_now(mt_store *store, const mt_event_row *e)
 {
     mt_store *cs = NULL;
-    if (mt_db_counter(store, &cs) != MT_OK || mt_db_exec(cs, "BEGIN IMMEDIATE") != MT_OK)
+    if (mt_db_counter(store, &cs) != MT_OK || mt_db_counter_begin(cs) != MT_OK)
         return;
-    if (mt_event_add(cs, e->org_id, e->action, e->subject, e->detail) == MT_OK &&
-        mt_db_exec(cs, "COMMIT") == MT_OK)
-        return;
-    sqlite3_exec(cs->db, "ROLLBACK", NULL, NULL, NULL);
+    mt_db_counter_end(cs, mt_event_add(cs, e->org_id, e->action, e->subject, e->detail));
 }
 
 static void event_row_clear(mt_event_row *e)

@@ -21,21 +21,21 @@ static const char *const TOKEN_SQL =
     " WHERE (?1 IS NULL OR t.id = ?1) AND (?2 IS NULL OR (t.org_id = ?2 AND t.email = ?3))"
     " ORDER BY t.id";
 
-static mt_status token_read(sqlite3_stmt *stmt, mt_token *t)
+static mt_status token_read(mt_stmt *stmt, mt_token *t)
 {
-    t->id = sqlite3_column_int64(stmt, 0);
-    t->org_id = sqlite3_column_int64(stmt, 1);
+    t->id = mt_col_int64(stmt, 0);
+    t->org_id = mt_col_int64(stmt, 1);
     t->org_name = mt_col_text(stmt, 2);
     t->email = mt_col_text(stmt, 3);
-    t->has_account = sqlite3_column_int(stmt, 4) != 0;
-    t->internal = sqlite3_column_int(stmt, 5) != 0;
-    t->pin_set = sqlite3_column_int(stmt, 6) != 0;
-    t->failed_logins = (unsigned)sqlite3_column_int(stmt, 7);
-    t->max_failures = (unsigned)sqlite3_column_int(stmt, 8);
-    t->n_private_keys = (size_t)sqlite3_column_int64(stmt, 9);
-    t->updated_at = sqlite3_column_int64(stmt, 10);
-    t->so_failed_logins = (unsigned)sqlite3_column_int(stmt, 11);
-    t->so_max_failures = (unsigned)sqlite3_column_int(stmt, 12);
+    t->has_account = mt_col_int(stmt, 4) != 0;
+    t->internal = mt_col_int(stmt, 5) != 0;
+    t->pin_set = mt_col_int(stmt, 6) != 0;
+    t->failed_logins = (unsigned)mt_col_int(stmt, 7);
+    t->max_failures = (unsigned)mt_col_int(stmt, 8);
+    t->n_private_keys = (size_t)mt_col_int64(stmt, 9);
+    t->updated_at = mt_col_int64(stmt, 10);
+    t->so_failed_logins = (unsigned)mt_col_int(stmt, 11);
+    t->so_max_failures = (unsigned)mt_col_int(stmt, 12);
     return t->org_name && t->email ? MT_OK : mt_fail(MT_ERR_NOMEM, "out of memory");
 }
 
@@ -63,20 +63,20 @@ void mt_token_list_free(mt_token *tokens, size_t n)
 static mt_status token_query(mt_store *store, int64_t token_id, int64_t org_id, const char *email,
                              mt_token **out, size_t *n)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_token *tokens = NULL;
     size_t count = 0, cap = 0;
-    int rc = SQLITE_DONE;
+    int rc = MT_DONE;
     mt_status st = mt_db_stmt(store, TOKEN_SQL, &stmt);
     if (st != MT_OK)
         return st;
     if (token_id)
-        sqlite3_bind_int64(stmt, 1, token_id);
+        mt_bind_int64(stmt, 1, token_id);
     if (email) {
-        sqlite3_bind_int64(stmt, 2, org_id);
-        sqlite3_bind_text(stmt, 3, email, -1, SQLITE_STATIC);
+        mt_bind_int64(stmt, 2, org_id);
+        mt_bind_text(stmt, 3, email);
     }
-    while (st == MT_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while (st == MT_OK && (rc = mt_step(stmt)) == MT_ROW) {
         if (count == cap) {
             size_t ncap = cap ? cap * 2 : 8;
             mt_token *grown = realloc(tokens, ncap * sizeof(*grown));
@@ -90,7 +90,7 @@ static mt_status token_query(mt_store *store, int64_t token_id, int64_t org_id, 
         memset(&tokens[count], 0, sizeof(tokens[count]));
         st = token_read(stmt, &tokens[count++]);
     }
-    if (st == MT_OK && rc != SQLITE_DONE)
+    if (st == MT_OK && rc != MT_DONE)
         st = mt_db_error(store, rc, "listing tokens");
     mt_db_done(stmt);
     if (st != MT_OK) {
@@ -154,20 +154,20 @@ mt_status mt_store_token_find(mt_store *store, int64_t org_id, const char *email
 static mt_status token_existing(mt_store *store, int64_t org_id, const char *email, int64_t *token_id,
                                 mt_trusted_pk *pk, bool *found)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_key_row row = {.org_id = org_id, .name = email};
     uint8_t *tag = NULL;
     mt_status st = mt_db_stmt(store, "SELECT id, public_key, pk_tag FROM tokens WHERE org_id = ? AND email = ?",
                               &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, org_id);
-    sqlite3_bind_text(stmt, 2, email, -1, SQLITE_STATIC);
+    mt_bind_int64(stmt, 1, org_id);
+    mt_bind_text(stmt, 2, email);
     st = mt_db_step_row(store, stmt, "finding the token", found);
     if (st == MT_OK && *found) {
-        row.id = *token_id = sqlite3_column_int64(stmt, 0);
-        if (sqlite3_column_bytes(stmt, 1) == MT_SEAL_PK_LEN)
-            memcpy(row.pk, sqlite3_column_blob(stmt, 1), MT_SEAL_PK_LEN);
+        row.id = *token_id = mt_col_int64(stmt, 0);
+        if (mt_col_bytes(stmt, 1) == MT_SEAL_PK_LEN)
+            memcpy(row.pk, mt_col_peek_blob(stmt, 1), MT_SEAL_PK_LEN);
         else
             st = mt_fail(MT_ERR_DB, "%s: token of %s has a corrupt public key", store->path, email);
         row.tag = tag = mt_col_blob(stmt, 2, &row.tag_len);
@@ -182,7 +182,7 @@ static mt_status token_existing(mt_store *store, int64_t org_id, const char *ema
 mt_status mt_token_ensure(mt_store *store, int64_t org_id, const char *email, int64_t *token_id,
                           mt_trusted_pk *pk)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     mt_secret *sk = NULL;
     mt_blob sealed = {0};
@@ -213,18 +213,18 @@ mt_status mt_token_ensure(mt_store *store, int64_t org_id, const char *email, in
     if (st != MT_OK)
         goto out;
     int64_t now = mt_now();
-    sqlite3_bind_int64(stmt, 1, org_id);
-    sqlite3_bind_text(stmt, 2, email, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 3, row.pk, MT_SEAL_PK_LEN, SQLITE_STATIC);
-    sqlite3_bind_blob(stmt, 4, sealed.data, (int)sealed.len, SQLITE_STATIC);
-    sqlite3_bind_int(stmt, 5, (int)store->config.pin_max_failures);
-    sqlite3_bind_int64(stmt, 6, now);
-    sqlite3_bind_int64(stmt, 7, now);
+    mt_bind_int64(stmt, 1, org_id);
+    mt_bind_text(stmt, 2, email);
+    mt_bind_blob(stmt, 3, row.pk, MT_SEAL_PK_LEN);
+    mt_bind_blob(stmt, 4, sealed.data, sealed.len);
+    mt_bind_int(stmt, 5, (int)store->config.pin_max_failures);
+    mt_bind_int64(stmt, 6, now);
+    mt_bind_int64(stmt, 7, now);
     st = mt_db_step_done(store, stmt, "creating the token");
     mt_db_done(stmt);
     if (st != MT_OK)
         goto out;
-    row.id = *token_id = sqlite3_last_insert_rowid(store->db);
+    row.id = *token_id = mt_db_last_id(store);
     /* tagged once its id is known (the tag covers the id), and recorded */
     if ((st = mt_auth_write_tag(store, &row)) != MT_OK || (st = mt_auth_key(store, &row, true, pk)) != MT_OK)
         goto out;
@@ -242,16 +242,14 @@ mt_status mt_token_store_key(mt_store *store, int64_t token_id, const mt_trusted
                              const mt_secret *pkcs8)
 {
     mt_blob sealed = {0};
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_status st = mt_seal_key(pk, spki_sha256, pkcs8, &sealed);
     if (st == MT_OK)
-        st = mt_db_stmt(store,
-                        "INSERT OR REPLACE INTO sealed_keys (cert_id, token_id, sealed) VALUES (?, ?, ?)",
-                        &stmt);
+        st = mt_db_stmt(store, MT_SEALED_KEY_UPSERT, &stmt);
     if (st == MT_OK) {
-        sqlite3_bind_int64(stmt, 1, cert_id);
-        sqlite3_bind_int64(stmt, 2, token_id);
-        sqlite3_bind_blob(stmt, 3, sealed.data, (int)sealed.len, SQLITE_STATIC);
+        mt_bind_int64(stmt, 1, cert_id);
+        mt_bind_int64(stmt, 2, token_id);
+        mt_bind_blob(stmt, 3, sealed.data, sealed.len);
         st = mt_db_step_done(store, stmt, "storing a sealed key");
     }
     mt_db_done(stmt);

@@ -34,9 +34,9 @@ typedef struct builder {
     size_t *org_names, n_orgs;
 } builder;
 
-static bool text_add(builder *b, const unsigned char *value, size_t *at)
+static bool text_add(builder *b, const char *value, size_t *at)
 {
-    size_t len = value ? strlen((const char *)value) : 0;
+    size_t len = value ? strlen(value) : 0;
     if (b->text_len + len + 1 > b->text_cap) {
         size_t cap = b->text_cap ? b->text_cap * 2 : 4096;
         while (cap < b->text_len + len + 1)
@@ -55,7 +55,7 @@ static bool text_add(builder *b, const unsigned char *value, size_t *at)
     return true;
 }
 
-static bool org_add(builder *b, sqlite3_stmt *stmt)
+static bool org_add(builder *b, mt_stmt *stmt)
 {
     int64_t *ids = realloc(b->org_ids, (b->n_orgs + 1) * sizeof(*ids));
     if (ids)
@@ -63,9 +63,9 @@ static bool org_add(builder *b, sqlite3_stmt *stmt)
     size_t *names = realloc(b->org_names, (b->n_orgs + 1) * sizeof(*names));
     if (names)
         b->org_names = names;
-    if (!ids || !names || !text_add(b, sqlite3_column_text(stmt, 1), &b->org_names[b->n_orgs]))
+    if (!ids || !names || !text_add(b, mt_col_peek_text(stmt, 1), &b->org_names[b->n_orgs]))
         return false;
-    b->org_ids[b->n_orgs++] = sqlite3_column_int64(stmt, 0);
+    b->org_ids[b->n_orgs++] = mt_col_int64(stmt, 0);
     return true;
 }
 
@@ -109,12 +109,12 @@ static bool token_place(builder *b, int64_t id, size_t *pos)
     return true;
 }
 
-static bool token_add(builder *b, sqlite3_stmt *stmt)
+static bool token_add(builder *b, mt_stmt *stmt)
 {
-    int64_t id = sqlite3_column_int64(stmt, 0), org_id = sqlite3_column_int64(stmt, 1);
+    int64_t id = mt_col_int64(stmt, 0), org_id = mt_col_int64(stmt, 1);
     size_t pos = 0;
     /* ids are positive and unique: anything else is a damaged store */
-    if (!token_place(b, id, &pos) || !text_add(b, sqlite3_column_text(stmt, 2), &b->email_at[pos]))
+    if (!token_place(b, id, &pos) || !text_add(b, mt_col_peek_text(stmt, 2), &b->email_at[pos]))
         return false;
     b->items[pos] = (mt_token_brief){.id = id, .org_id = org_id};
     b->n++;
@@ -140,30 +140,30 @@ static mt_status resolve_strings(builder *b)
 }
 
 /* Accounts come in token order, as the items are once ordered: a merge. */
-static bool account_add(builder *b, sqlite3_stmt *stmt)
+static bool account_add(builder *b, mt_stmt *stmt)
 {
-    int64_t token_id = sqlite3_column_int64(stmt, 0);
+    int64_t token_id = mt_col_int64(stmt, 0);
     while (b->merged < b->n && b->items[b->merged].id < token_id)
         b->merged++;
     if (b->merged < b->n && b->items[b->merged].id == token_id) {
         mt_token_brief *t = &b->items[b->merged];
         t->has_account = true;
-        t->internal = t->internal || sqlite3_column_int(stmt, 1) != 0;
+        t->internal = t->internal || mt_col_int(stmt, 1) != 0;
     }
     return true; /* an account without its token cannot be: foreign keys */
 }
 
 /* Runs a query, handing each row to `add`. */
 static mt_status rows(mt_store *store, const char *sql, builder *b,
-                      bool (*add)(builder *, sqlite3_stmt *))
+                      bool (*add)(builder *, mt_stmt *))
 {
-    sqlite3_stmt *stmt = NULL;
-    int rc = SQLITE_DONE;
+    mt_stmt *stmt = NULL;
+    int rc = MT_DONE;
     mt_status st = mt_db_stmt(store, sql, &stmt);
-    while (st == MT_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
+    while (st == MT_OK && (rc = mt_step(stmt)) == MT_ROW)
         if (!add(b, stmt))
             st = mt_fail(MT_ERR_DB, "listing tokens: out of memory, or a token with a bad id");
-    if (st == MT_OK && rc != SQLITE_DONE)
+    if (st == MT_OK && rc != MT_DONE)
         st = mt_db_error(store, rc, "listing tokens");
     mt_db_done(stmt);
     return st;
@@ -172,13 +172,13 @@ static mt_status rows(mt_store *store, const char *sql, builder *b,
 /* How many tokens, and the highest id (count from the smallest index, max from the key). */
 static mt_status token_range(mt_store *store, int64_t *count, int64_t *max_id)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     mt_status st = mt_db_stmt(store, SIZE_SQL, &stmt);
     if (st == MT_OK)
         st = mt_db_step_row(store, stmt, "listing tokens", &found);
-    *count = st == MT_OK && found ? sqlite3_column_int64(stmt, 0) : 0;
-    *max_id = st == MT_OK && found ? sqlite3_column_int64(stmt, 1) : 0;
+    *count = st == MT_OK && found ? mt_col_int64(stmt, 0) : 0;
+    *max_id = st == MT_OK && found ? mt_col_int64(stmt, 1) : 0;
     mt_db_done(stmt);
     return st;
 }

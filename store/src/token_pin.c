@@ -38,7 +38,7 @@ static void secrets_clear(token_secrets *t)
 
 static mt_status secrets_read(mt_store *store, int64_t token_id, token_secrets *t)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     bool found = false;
     memset(t, 0, sizeof(*t));
     mt_status st = mt_db_stmt(store,
@@ -48,21 +48,21 @@ static mt_status secrets_read(mt_store *store, int64_t token_id, token_secrets *
                               &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, token_id);
+    mt_bind_int64(stmt, 1, token_id);
     if ((st = mt_db_step_row(store, stmt, "reading the token", &found)) == MT_OK && !found)
         st = mt_fail(MT_ERR_NOT_FOUND, "token %lld not found", (long long)token_id);
-    if (st == MT_OK && sqlite3_column_bytes(stmt, 2) != MT_SEAL_PK_LEN)
+    if (st == MT_OK && mt_col_bytes(stmt, 2) != MT_SEAL_PK_LEN)
         st = mt_fail(MT_ERR_DB, "%s: token %lld has a corrupt public key", store->path, (long long)token_id);
     if (st == MT_OK) {
         t->id = token_id;
-        t->org_id = sqlite3_column_int64(stmt, 0);
+        t->org_id = mt_col_int64(stmt, 0);
         t->email = mt_col_text(stmt, 1);
-        memcpy(t->pk, sqlite3_column_blob(stmt, 2), MT_SEAL_PK_LEN);
+        memcpy(t->pk, mt_col_peek_blob(stmt, 2), MT_SEAL_PK_LEN);
         t->recovery_sealed.data = mt_col_blob(stmt, 3, &t->recovery_sealed.len);
-        t->pin_set = sqlite3_column_type(stmt, 4) != SQLITE_NULL;
+        t->pin_set = !mt_col_is_null(stmt, 4);
         mt_pin_row_read(stmt, 4, &t->pin);
-        t->failed = (unsigned)sqlite3_column_int(stmt, 9);
-        t->max_failures = (unsigned)sqlite3_column_int(stmt, 10);
+        t->failed = (unsigned)mt_col_int(stmt, 9);
+        t->max_failures = (unsigned)mt_col_int(stmt, 10);
         t->tag.data = mt_col_blob(stmt, 11, &t->tag.len);
         if (!t->email)
             st = mt_fail(MT_ERR_NOMEM, "out of memory");

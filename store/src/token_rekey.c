@@ -39,7 +39,7 @@ static mt_status reseal_one(rekey *k, int kind, int64_t id, const mt_blob *seale
     mt_cert_info *cert = NULL;
     mt_secret *pkcs8 = NULL;
     mt_blob fresh = {0};
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     uint8_t spki_sha256[32];
     const uint8_t *spki = der;
     size_t spki_len = der_len;
@@ -56,9 +56,9 @@ static mt_status reseal_one(rekey *k, int kind, int64_t id, const mt_blob *seale
         st = mt_seal_key(&k->new_pk, spki_sha256, pkcs8, &fresh);
     }
     if (st == MT_OK && (st = mt_db_stmt(k->store, RESEAL_SQL[kind], &stmt)) == MT_OK) {
-        sqlite3_bind_blob(stmt, 1, fresh.data, (int)fresh.len, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 2, id);
-        sqlite3_bind_int64(stmt, 3, k->token_id);
+        mt_bind_blob(stmt, 1, fresh.data, fresh.len);
+        mt_bind_int64(stmt, 2, id);
+        mt_bind_int64(stmt, 3, k->token_id);
         st = mt_db_step_done(k->store, stmt, "sealing a key again");
         mt_db_done(stmt);
     }
@@ -72,7 +72,7 @@ static mt_status reseal_one(rekey *k, int kind, int64_t id, const mt_blob *seale
 /* The rows are read first: the updates then never run under an open SELECT. */
 static mt_status reseal_kind(rekey *k, int kind)
 {
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     struct item {
         int64_t id;
         mt_blob sealed, der;
@@ -82,20 +82,20 @@ static mt_status reseal_kind(rekey *k, int kind)
     mt_status st = mt_db_stmt(k->store, SEALED_SQL[kind], &stmt);
     if (st != MT_OK)
         return st;
-    sqlite3_bind_int64(stmt, 1, k->token_id);
-    while (st == MT_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    mt_bind_int64(stmt, 1, k->token_id);
+    while (st == MT_OK && (rc = mt_step(stmt)) == MT_ROW) {
         struct item *grown = realloc(items, (n + 1) * sizeof(*grown));
         if (!grown) {
             st = mt_fail(MT_ERR_NOMEM, "out of memory");
             break;
         }
         items = grown;
-        items[n].id = sqlite3_column_int64(stmt, 0);
+        items[n].id = mt_col_int64(stmt, 0);
         items[n].sealed.data = mt_col_blob(stmt, 1, &items[n].sealed.len);
         items[n].der.data = mt_col_blob(stmt, 2, &items[n].der.len);
         n++;
     }
-    if (st == MT_OK && rc != SQLITE_DONE)
+    if (st == MT_OK && rc != MT_DONE)
         st = mt_db_error(k->store, rc, "reading sealed keys");
     mt_db_done(stmt);
     for (size_t i = 0; st == MT_OK && i < n; i++)
@@ -114,7 +114,7 @@ static mt_status replace_key(rekey *k, int64_t org_id, const char *email)
     mt_trusted_pk recovery_pk;
     mt_secret *sk = NULL;
     mt_blob sealed = {0};
-    sqlite3_stmt *stmt = NULL;
+    mt_stmt *stmt = NULL;
     mt_key_row row = {.org_id = org_id, .id = k->token_id, .name = email};
     mt_status st = mt_org_trusted_pk(k->store, org_id, &recovery_pk);
     if (st == MT_OK)
@@ -128,10 +128,10 @@ static mt_status replace_key(rekey *k, int64_t org_id, const char *email)
                         " pin_store_key = NULL, failed_logins = 0, updated_at = ? WHERE id = ?",
                         &stmt);
     if (st == MT_OK) {
-        sqlite3_bind_blob(stmt, 1, row.pk, MT_SEAL_PK_LEN, SQLITE_STATIC);
-        sqlite3_bind_blob(stmt, 2, sealed.data, (int)sealed.len, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 3, mt_now());
-        sqlite3_bind_int64(stmt, 4, k->token_id);
+        mt_bind_blob(stmt, 1, row.pk, MT_SEAL_PK_LEN);
+        mt_bind_blob(stmt, 2, sealed.data, sealed.len);
+        mt_bind_int64(stmt, 3, mt_now());
+        mt_bind_int64(stmt, 4, k->token_id);
         st = mt_db_step_done(k->store, stmt, "storing the token's new key");
         mt_db_done(stmt);
     }

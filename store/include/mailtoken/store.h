@@ -334,13 +334,19 @@ enum {
     MT_OPEN_CREATE = 1u << 1    /* create the file (0600) and schema if missing */
 };
 
-/* Opens (or creates) the store.  config may be NULL (defaults).  Only
- * MT_OPEN_CREATE makes a store of an empty file or empty SQLite database;
- * otherwise such a file, or a SQLite database of something else, is
+/* Opens (or creates) the store.  path: a SQLite file, or a PostgreSQL
+ * connection URI (postgresql://... or postgres://..., libpq's syntax; the
+ * password from ~/.pgpass, PGPASSFILE or a service file).  config may be NULL
+ * (defaults).  Only MT_OPEN_CREATE makes a store of an empty file or empty
+ * database; otherwise such a file or database, or one of something else, is
  * MT_ERR_INVALID "not a mailtoken store". */
 mt_status mt_store_open(const char *path, const mt_config *config, unsigned flags,
                         mt_store **out);
 void mt_store_close(mt_store *store);
+/* Whether a store location names a database server (a connection URI)
+ * rather than a file. */
+bool mt_store_location_is_server(const char *location);
+/* The location as given, less a URI's password. */
 const char *mt_store_path(const mt_store *store);
 /* What opening found worth a warning, never printed by the library (the
  * caller shows it where it belongs): a store readable by others; with a store

@@ -1,0 +1,616 @@
+/* The PostgreSQL backend, through libpq: a store location that is a
+ * connection URI.  Statements are the store's SQLite-dialect text with its
+ * ?/?N parameters numbered $N, prepared on the server at their first run
+ * (with the types of the values bound, so that a bigint is never guessed to
+ * be an int); results come as text, bytea decoded from its hex form.
+ *
+ * Writers take one transaction-scoped advisory lock, so that a store on a
+ * server keeps the rules the SQLite store keeps with BEGIN IMMEDIATE: what a
+ * writer reads stays true until it commits, whichever host it runs on.
+ * Readers (the module) never wait for it; the PIN counters are single
+ * UPDATE ... RETURNING statements serialised on their rows.
+ *
+ * A lost connection is opened again, outside a transaction, at the next
+ * statement, with a growing pause between attempts (1 s doubling to 30 s). */
+#include "db.h"
+#include "db_pg.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+/* Error codes of this backend (never MT_ROW or MT_DONE). */
+enum { PG_ERR = 1, PG_ERR_CONFLICT, PG_ERR_BUSY, PG_ERR_READONLY, PG_ERR_IO, PG_ERR_NOMEM };
+
+#define INT8_OID 20
+#define BYTEA_OID 17
+#define WRITER_LOCK "SELECT pg_advisory_xact_lock(7885708549263632747)" /* "mailtoken" */
+
+typedef struct pg_conn {
+    PGconn *pg;
+    unsigned epoch;          /* bumped at each reconnection: statements prepare again */
+    unsigned next_name;
+    int64_t changes, total_changes;
+    time_t retry_at;         /* no reconnection attempt before this */
+    int retry_pause;
+    char errmsg[512];        /* the server's message of the last failure */
+} pg_conn;
+
+typedef struct pg_stmt {
+    mt_stmt base;
+    char *sql;               /* with $N parameters */
+    int n_params;
+    char **values;
+    int *lengths, *formats;
+    unsigned *types;         /* Oid of each bound value (0: NULL, or text: the server infers) */
+    unsigned *prepared_types;
+    unsigned prepared_epoch;
+    char name[24];
+    bool prepared;
+    PGresult *res;
+    int row, n_rows;
+    uint8_t **decoded;       /* bytea columns of the current row, decoded on demand */
+    size_t *decoded_len;
+    int n_decoded;
+} pg_stmt;
+
+#define CONN(store) ((pg_conn *)(store)->conn)
+#define PG(s) ((pg_stmt *)(s))
+
+/* ------------------------------------------------------------------ errors */
+
+static void keep_message(pg_conn *c, const char *message)
+{
+    snprintf(c->errmsg, sizeof(c->errmsg), "%s", message && *message ? message : "unknown error");
+    size_t n = strlen(c->errmsg);
+    while (n > 0 && isspace((unsigned char)c->errmsg[n - 1]))
+        c->errmsg[--n] = '\0';
+}
+
+/* The error code for a failed result (or NULL: a lost connection). */
+static int result_error(pg_conn *c, const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    keep_message(c, res ? PQresultErrorMessage(res) : PQerrorMessage(c->pg));
+    if (PQstatus(c->pg) != CONNECTION_OK || !state || strncmp(state, "08", 2) == 0)
+        return PG_ERR_IO;
+    if (strncmp(state, "23", 2) == 0)
+        return PG_ERR_CONFLICT;
+    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0)
+        return PG_ERR_BUSY;
+    if (strcmp(state, "25006") == 0 || strcmp(state, "42501") == 0)
+        return PG_ERR_READONLY;
+    if (strncmp(state, "53", 2) == 0)
+        return PG_ERR_NOMEM;
+    return PG_ERR;
+}
+
+static mt_status pg_error(mt_store *store, int rc, const char *what)
+{
+    const char *detail = store->conn ? CONN(store)->errmsg : "not connected";
+    mt_status st;
+    switch (rc) {
+    case PG_ERR_CONFLICT: st = MT_ERR_CONFLICT; break;
+    case PG_ERR_BUSY: st = MT_ERR_BUSY; break;
+    case PG_ERR_READONLY: st = MT_ERR_READONLY; break;
+    case PG_ERR_IO: st = MT_ERR_IO; break;
+    case PG_ERR_NOMEM: st = MT_ERR_NOMEM; break;
+    default: st = MT_ERR_DB; break;
+    }
+    return mt_fail(st, "%s: %s: %s", store->path, what, detail);
+}
+
+/* ------------------------------------------------------------- connection */
+
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg, (void)message; /* the library prints nothing; failures come as results */
+}
+
+static mt_status open_connection(mt_store *store, pg_conn *c)
+{
+    c->pg = PQconnectdb(store->location);
+    if (!c->pg)
+        return mt_fail(MT_ERR_NOMEM, "out of memory");
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        keep_message(c, PQerrorMessage(c->pg));
+        return pg_error(store, PG_ERR_IO, "connecting");
+    }
+    PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
+    PGresult *res = PQexec(c->pg, "SET client_min_messages = warning");
+    int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : result_error(c, res);
+    PQclear(res);
+    return rc ? pg_error(store, rc, "connecting") : MT_OK;
+}
+
+/* Outside a transaction, a lost connection is opened again; attempts pause
+ * longer each time the server stays away. */
+static mt_status ensure_connected(mt_store *store)
+{
+    pg_conn *c = CONN(store);
+    if (PQstatus(c->pg) == CONNECTION_OK)
+        return MT_OK;
+    if (store->tx_depth > 0)
+        return pg_error(store, PG_ERR_IO, "the connection was lost in a transaction");
+    time_t now = time(NULL);
+    if (now < c->retry_at)
+        return mt_fail(MT_ERR_IO, "%s: the server is unreachable (next attempt in %lld s): %s",
+                       store->path, (long long)(c->retry_at - now), c->errmsg);
+    PQreset(c->pg);
+    c->epoch++;
+    if (PQstatus(c->pg) == CONNECTION_OK) {
+        c->retry_pause = 0;
+        PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
+        return MT_OK;
+    }
+    keep_message(c, PQerrorMessage(c->pg));
+    c->retry_pause = c->retry_pause ? (c->retry_pause * 2 > 30 ? 30 : c->retry_pause * 2) : 1;
+    c->retry_at = now + c->retry_pause;
+    return pg_error(store, PG_ERR_IO, "reconnecting");
+}
+
+static void pg_disconnect(mt_store *store)
+{
+    pg_conn *c = CONN(store);
+    if (c) {
+        PQfinish(c->pg);
+        free(c);
+    }
+    store->conn = NULL;
+}
+
+/* One command that returns no rows (or rows nobody reads). */
+static mt_status pg_exec(mt_store *store, const char *sql)
+{
+    mt_status st = ensure_connected(store);
+    if (st != MT_OK)
+        return st;
+    PGresult *res = PQexec(CONN(store)->pg, sql);
+    ExecStatusType status = PQresultStatus(res);
+    int rc = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ? 0 : result_error(CONN(store), res);
+    if (!rc && status == PGRES_COMMAND_OK && *PQcmdTuples(res)) {
+        CONN(store)->changes = strtoll(PQcmdTuples(res), NULL, 10);
+        CONN(store)->total_changes += CONN(store)->changes;
+    }
+    PQclear(res);
+    return rc ? pg_error(store, rc, "executing") : MT_OK;
+}
+
+/* One-off query of a single integer (NULL or no row: 0). */
+static mt_status query_int(mt_store *store, const char *sql, const char *what, int64_t *out)
+{
+    mt_status st = ensure_connected(store);
+    if (st != MT_OK)
+        return st;
+    PGresult *res = PQexec(CONN(store)->pg, sql);
+    int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : result_error(CONN(store), res);
+    if (!rc) {
+        const char *v = PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : NULL;
+        *out = !v || !*v ? 0 : *v == 't' ? 1 : *v == 'f' ? 0 : strtoll(v, NULL, 10);
+    }
+    PQclear(res);
+    return rc ? pg_error(store, rc, what) : MT_OK;
+}
+
+static mt_status pg_connect(mt_store *store)
+{
+    pg_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return mt_fail(MT_ERR_NOMEM, "out of memory");
+    store->conn = c;
+    mt_status st = open_connection(store, c);
+    if (st == MT_OK)
+        st = mt_schema_check(store);
+    return st;
+}
+
+/* -------------------------------------------------------------- statements */
+
+/* The SQLite-dialect text with ?N and ? (the next number) as $N. */
+static char *number_parameters(const char *sql, int *n_params)
+{
+    char *out = malloc(strlen(sql) * 4 + 1), *w = out;
+    int highest = 0;
+    bool quoted = false;
+    if (!out)
+        return NULL;
+    for (const char *r = sql; *r; r++) {
+        if (*r == '\'')
+            quoted = !quoted;
+        if (*r != '?' || quoted) {
+            *w++ = *r;
+            continue;
+        }
+        int n = 0;
+        while (isdigit((unsigned char)r[1]))
+            n = n * 10 + (*++r - '0');
+        if (n == 0)
+            n = highest + 1;
+        highest = n > highest ? n : highest;
+        w += sprintf(w, "$%d", n);
+    }
+    *w = '\0';
+    *n_params = highest;
+    return out;
+}
+
+static void free_decoded(pg_stmt *s)
+{
+    for (int i = 0; i < s->n_decoded; i++) {
+        PQfreemem(s->decoded[i]);
+        s->decoded[i] = NULL;
+    }
+}
+
+static void clear_result(pg_stmt *s)
+{
+    free_decoded(s);
+    PQclear(s->res);
+    s->res = NULL;
+    s->row = -1;
+    s->n_rows = 0;
+}
+
+static void pg_reset(mt_stmt *base)
+{
+    pg_stmt *s = PG(base);
+    clear_result(s);
+    for (int i = 0; i < s->n_params; i++) {
+        free(s->values[i]);
+        s->values[i] = NULL;
+        s->lengths[i] = 0;
+        s->formats[i] = 0;
+        s->types[i] = 0;
+    }
+}
+
+static void pg_finalize(mt_stmt *base)
+{
+    pg_stmt *s = PG(base);
+    if (!s)
+        return;
+    pg_reset(base);
+    pg_conn *c = CONN(base->store);
+    if (s->prepared && c && s->prepared_epoch == c->epoch && PQstatus(c->pg) == CONNECTION_OK) {
+        char sql[48];
+        snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
+        PQclear(PQexec(c->pg, sql));
+    }
+    free(s->sql);
+    free(s->values);
+    free(s->lengths);
+    free(s->formats);
+    free(s->types);
+    free(s->prepared_types);
+    free(s->decoded);
+    free(s->decoded_len);
+    free(s);
+}
+
+static mt_status pg_prepare(mt_store *store, const char *sql, mt_stmt **out)
+{
+    pg_stmt *s = calloc(1, sizeof(*s));
+    if (!s || !(s->sql = number_parameters(sql, &s->n_params)))
+        goto nomem;
+    size_t n = s->n_params > 0 ? (size_t)s->n_params : 1;
+    s->values = calloc(n, sizeof(*s->values));
+    s->lengths = calloc(n, sizeof(*s->lengths));
+    s->formats = calloc(n, sizeof(*s->formats));
+    s->types = calloc(n, sizeof(*s->types));
+    s->prepared_types = calloc(n, sizeof(*s->prepared_types));
+    if (!s->values || !s->lengths || !s->formats || !s->types || !s->prepared_types)
+        goto nomem;
+    s->base.store = store;
+    s->row = -1;
+    snprintf(s->name, sizeof(s->name), "mt%u", ++CONN(store)->next_name);
+    *out = &s->base;
+    return MT_OK;
+nomem:
+    if (s) {
+        s->base.store = store;
+        pg_finalize(&s->base);
+    }
+    return mt_fail(MT_ERR_NOMEM, "out of memory");
+}
+
+static int pg_param_count(mt_stmt *s) { return PG(s)->n_params; }
+
+static void bind(pg_stmt *s, int i, char *value, int len, int format, unsigned type)
+{
+    if (i < 1 || i > s->n_params) {
+        free(value);
+        return;
+    }
+    free(s->values[i - 1]);
+    s->values[i - 1] = value;
+    s->lengths[i - 1] = len;
+    s->formats[i - 1] = format;
+    s->types[i - 1] = type;
+}
+
+static void pg_bind_int64(mt_stmt *s, int i, int64_t v)
+{
+    char *text = malloc(24);
+    if (text)
+        snprintf(text, 24, "%lld", (long long)v);
+    bind(PG(s), i, text, 0, 0, INT8_OID);
+}
+
+static void pg_bind_text(mt_stmt *s, int i, const char *text)
+{
+    bind(PG(s), i, text ? strdup(text) : NULL, 0, 0, 0);
+}
+
+static void pg_bind_blob(mt_stmt *s, int i, const void *data, size_t len)
+{
+    char *copy = data ? malloc(len ? len : 1) : NULL;
+    if (copy && len)
+        memcpy(copy, data, len);
+    bind(PG(s), i, copy, (int)len, 1, BYTEA_OID);
+}
+
+static void pg_bind_null(mt_stmt *s, int i) { bind(PG(s), i, NULL, 0, 0, 0); }
+
+/* Prepared again when a value's type differs from the one the server was
+ * told (a NULL fits any). */
+static int ensure_prepared(pg_stmt *s, pg_conn *c)
+{
+    bool fits = s->prepared && s->prepared_epoch == c->epoch;
+    for (int i = 0; fits && i < s->n_params; i++)
+        fits = s->types[i] == 0 || s->types[i] == s->prepared_types[i];
+    if (fits)
+        return 0;
+    if (s->prepared && s->prepared_epoch == c->epoch) {
+        char sql[48];
+        snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
+        PQclear(PQexec(c->pg, sql));
+    }
+    s->prepared = false;
+    for (int i = 0; i < s->n_params; i++)
+        s->prepared_types[i] = s->types[i];
+    PGresult *res = PQprepare(c->pg, s->name, s->sql, s->n_params, (const Oid *)s->prepared_types);
+    int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : result_error(c, res);
+    PQclear(res);
+    if (!rc) {
+        s->prepared = true;
+        s->prepared_epoch = c->epoch;
+    }
+    return rc;
+}
+
+static int run(pg_stmt *s)
+{
+    mt_store *store = s->base.store;
+    pg_conn *c = CONN(store);
+    if (ensure_connected(store) != MT_OK)
+        return PG_ERR_IO;
+    int rc = ensure_prepared(s, c);
+    if (rc)
+        return rc;
+    s->res = PQexecPrepared(c->pg, s->name, s->n_params, (const char *const *)s->values, s->lengths,
+                            s->formats, 0);
+    ExecStatusType status = PQresultStatus(s->res);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        rc = result_error(c, s->res);
+        clear_result(s);
+        return rc;
+    }
+    const char *tuples = PQcmdTuples(s->res);
+    c->changes = *tuples && strncmp(s->sql, "SELECT", 6) != 0 ? strtoll(tuples, NULL, 10) : 0;
+    c->total_changes += c->changes;
+    s->n_rows = status == PGRES_TUPLES_OK ? PQntuples(s->res) : 0;
+    int n_fields = PQnfields(s->res);
+    if (n_fields > s->n_decoded) {
+        uint8_t **d = realloc(s->decoded, (size_t)n_fields * sizeof(*d));
+        size_t *l = d ? realloc(s->decoded_len, (size_t)n_fields * sizeof(*l)) : NULL;
+        if (d)
+            s->decoded = d;
+        if (l)
+            s->decoded_len = l;
+        if (!d || !l)
+            return PG_ERR_NOMEM;
+        for (int i = s->n_decoded; i < n_fields; i++)
+            s->decoded[i] = NULL;
+        s->n_decoded = n_fields;
+    }
+    return 0;
+}
+
+static int pg_step(mt_stmt *base)
+{
+    pg_stmt *s = PG(base);
+    if (!s->res) {
+        int rc = run(s);
+        if (rc)
+            return rc;
+    }
+    free_decoded(s);
+    if (s->row + 1 >= s->n_rows) {
+        s->row = s->n_rows;
+        return MT_DONE;
+    }
+    s->row++;
+    return MT_ROW;
+}
+
+static bool has_value(pg_stmt *s, int col)
+{
+    return s->res && s->row >= 0 && s->row < s->n_rows && col >= 0 && col < PQnfields(s->res) &&
+           !PQgetisnull(s->res, s->row, col);
+}
+
+static bool pg_col_is_null(mt_stmt *s, int col) { return !has_value(PG(s), col); }
+
+static int64_t pg_col_int64(mt_stmt *base, int col)
+{
+    pg_stmt *s = PG(base);
+    if (!has_value(s, col))
+        return 0;
+    const char *v = PQgetvalue(s->res, s->row, col);
+    return *v == 't' ? 1 : *v == 'f' ? 0 : strtoll(v, NULL, 10);
+}
+
+static const char *pg_col_text(mt_stmt *base, int col)
+{
+    pg_stmt *s = PG(base);
+    return has_value(s, col) ? PQgetvalue(s->res, s->row, col) : NULL;
+}
+
+static const uint8_t *decoded(pg_stmt *s, int col, size_t *len)
+{
+    *len = 0;
+    if (!has_value(s, col))
+        return NULL;
+    if (PQftype(s->res, col) != BYTEA_OID) { /* text read as bytes, as SQLite allows */
+        *len = (size_t)PQgetlength(s->res, s->row, col);
+        return (const uint8_t *)PQgetvalue(s->res, s->row, col);
+    }
+    if (!s->decoded[col])
+        s->decoded[col] = PQunescapeBytea((const unsigned char *)PQgetvalue(s->res, s->row, col),
+                                          &s->decoded_len[col]);
+    *len = s->decoded[col] ? s->decoded_len[col] : 0;
+    return s->decoded[col];
+}
+
+static const void *pg_col_blob(mt_stmt *s, int col)
+{
+    size_t len = 0;
+    return decoded(PG(s), col, &len);
+}
+
+static size_t pg_col_bytes(mt_stmt *s, int col)
+{
+    size_t len = 0;
+    decoded(PG(s), col, &len);
+    return len;
+}
+
+/* ------------------------------------------------------------ transactions */
+
+static int64_t pg_last_id(mt_store *store)
+{
+    int64_t id = 0;
+    if (query_int(store, "SELECT lastval()", "reading the new row's id", &id) != MT_OK)
+        mt_clear_error();
+    return id;
+}
+
+static int64_t pg_changes(mt_store *store) { return CONN(store)->changes; }
+static int64_t pg_total_changes(mt_store *store) { return CONN(store)->total_changes; }
+
+static mt_status pg_begin(mt_store *store, bool writer)
+{
+    mt_status st = pg_exec(store, "BEGIN ISOLATION LEVEL READ COMMITTED");
+    if (st == MT_OK && writer && (st = pg_exec(store, WRITER_LOCK)) != MT_OK)
+        PQclear(PQexec(CONN(store)->pg, "ROLLBACK"));
+    return st;
+}
+
+static void pg_rollback(mt_store *store, int level)
+{
+    char sql[64];
+    if (!store->conn || PQstatus(CONN(store)->pg) != CONNECTION_OK)
+        return;
+    if (level == 0)
+        snprintf(sql, sizeof(sql), "ROLLBACK");
+    else
+        snprintf(sql, sizeof(sql), "ROLLBACK TO mt%d; RELEASE mt%d", level, level);
+    PQclear(PQexec(CONN(store)->pg, sql));
+}
+
+/* No cheap local signal of another host's commit: the meta row is read. */
+static mt_status pg_maybe_changed(mt_store *store, bool *changed)
+{
+    (void)store;
+    *changed = true;
+    return MT_OK;
+}
+
+/* ------------------------------------------------------------------ schema */
+
+static mt_status pg_schema_version(mt_store *store, int *version)
+{
+    int64_t has_meta = 0, v = 0;
+    mt_status st = query_int(store, "SELECT to_regclass('meta') IS NOT NULL", "reading the schema", &has_meta);
+    if (st == MT_OK && has_meta)
+        st = query_int(store, "SELECT value FROM meta WHERE key = 'schema_version'",
+                       "reading the schema version", &v);
+    *version = (int)v;
+    return st;
+}
+
+static mt_status pg_set_schema_version(mt_store *store, int version)
+{
+    char sql[160];
+    snprintf(sql, sizeof(sql), "INSERT INTO meta (key, value) VALUES ('schema_version', %d)"
+             " ON CONFLICT (key) DO UPDATE SET value = excluded.value", version);
+    return pg_exec(store, sql);
+}
+
+static mt_status pg_has_tables(mt_store *store, bool *any)
+{
+    int64_t n = 0;
+    mt_status st = query_int(store, "SELECT count(*) FROM pg_catalog.pg_tables"
+                             " WHERE schemaname = current_schema()", "reading the schema", &n);
+    *any = n > 0;
+    return st;
+}
+
+static mt_status pg_migrate(mt_store *store, const char *sql)
+{
+    char *translated = mt_pg_translate_ddl(sql);
+    if (!translated)
+        return mt_fail(MT_ERR_NOMEM, "out of memory");
+    mt_status st = pg_exec(store, translated);
+    free(translated);
+    return st;
+}
+
+/* A counter connection finds out at its first write: a role with no right to
+ * update gets MT_ERR_READONLY then, as a read-only SQLite file does. */
+static mt_status pg_check_writable(mt_store *store)
+{
+    int64_t read_only = 0;
+    mt_status st = query_int(store, "SELECT current_setting('transaction_read_only') = 'on'",
+                             "checking the server accepts writes", &read_only);
+    if (st == MT_OK && read_only)
+        st = mt_fail(MT_ERR_READONLY, "%s: the server accepts no writes (a standby?)", store->path);
+    return st;
+}
+
+const mt_backend mt_backend_pg = {
+    .name = "PostgreSQL",
+    .connect = pg_connect,
+    .disconnect = pg_disconnect,
+    .error = pg_error,
+    .prepare = pg_prepare,
+    .finalize = pg_finalize,
+    .reset = pg_reset,
+    .step = pg_step,
+    .param_count = pg_param_count,
+    .bind_int64 = pg_bind_int64,
+    .bind_text = pg_bind_text,
+    .bind_blob = pg_bind_blob,
+    .bind_null = pg_bind_null,
+    .col_int64 = pg_col_int64,
+    .col_text = pg_col_text,
+    .col_blob = pg_col_blob,
+    .col_bytes = pg_col_bytes,
+    .col_is_null = pg_col_is_null,
+    .exec = pg_exec,
+    .last_id = pg_last_id,
+    .changes = pg_changes,
+    .total_changes = pg_total_changes,
+    .begin = pg_begin,
+    .rollback = pg_rollback,
+    .maybe_changed = pg_maybe_changed,
+    .schema_version = pg_schema_version,
+    .set_schema_version = pg_set_schema_version,
+    .has_tables = pg_has_tables,
+    .migrate = pg_migrate,
+    .check_writable = pg_check_writable,
+};
