@@ -19,6 +19,7 @@ PACKAGES=(
   clang libclang-rt-14-dev  # libFuzzer (tests/fuzz/pkcs11)
   thunderbird               # headless Thunderbird test; its own NSS for cmsutil
   python3-yaml              # the OpenAPI document's check (serve tests)
+  postgresql libpq-dev      # the store on PostgreSQL: libpq, and a server the pg tests start
   debhelper debootstrap lintian  # ./dev.sh package, the package test, tests/chroot
 )
 JOBS=$(nproc 2>/dev/null || echo 2)

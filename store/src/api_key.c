@@ -205,7 +205,7 @@ mt_status mt_store_api_key_list(mt_store *store, int64_t org_id, bool include_re
     *n = 0;
     mt_status st = mt_db_stmt(store,
                               "SELECT " KEY_COLS " WHERE (?1 = 0 OR k.org_id = ?1)"
-                              " AND (?2 OR k.revoked_at = 0) ORDER BY k.id",
+                              " AND (?2 <> 0 OR k.revoked_at = 0) ORDER BY k.id",
                               &stmt);
     if (st != MT_OK)
         return st;

@@ -170,7 +170,7 @@ mt_status mt_store_ca_remove(mt_store *store, int64_t org_id, const char *name)
     if (st != MT_OK)
         return st;
     /* an active renewal still needs its profile */
-    st = mt_db_stmt(store, "SELECT count(*) FROM renewals WHERE org_id = ? AND ca_name = ? AND active", &stmt);
+    st = mt_db_stmt(store, "SELECT count(*) FROM renewals WHERE org_id = ? AND ca_name = ? AND active <> 0", &stmt);
     if (st == MT_OK) {
         mt_bind_int64(stmt, 1, org_id);
         mt_bind_text(stmt, 2, name);

@@ -175,7 +175,7 @@ mt_status mt_store_cert_list(mt_store *store, const mt_cert_query *query, mt_cer
     if ((st = mt_db_stmt(store, "SELECT " CERT_COLS CERT_FILTER " ORDER BY id LIMIT ?5 OFFSET ?6", &stmt)) != MT_OK)
         goto out;
     bind_query(stmt, query, email);
-    mt_bind_int64(stmt, 5, query->limit ? (int64_t)query->limit : -1);
+    mt_bind_int64(stmt, 5, query->limit ? (int64_t)query->limit : INT64_MAX); /* no limit */
     mt_bind_int64(stmt, 6, (int64_t)query->offset);
     while (st == MT_OK && (rc = mt_step(stmt)) == MT_ROW) {
         mt_cert **grown = realloc(certs, (count + 1) * sizeof(*grown));

@@ -276,8 +276,8 @@ mt_status mt_store_cert_update(mt_store *store, int64_t cert_id, const char *fri
     /* ?2/?4: whether to change; "" stores NULL */
     st = mt_db_stmt(store,
                     "UPDATE certificates SET"
-                    " friendly_name = CASE WHEN ?2 THEN nullif(?3, '') ELSE friendly_name END,"
-                    " description = CASE WHEN ?4 THEN nullif(?5, '') ELSE description END,"
+                    " friendly_name = CASE WHEN ?2 <> 0 THEN nullif(?3, '') ELSE friendly_name END,"
+                    " description = CASE WHEN ?4 <> 0 THEN nullif(?5, '') ELSE description END,"
                     " updated_at = ?6 WHERE id = ?1 RETURNING org_id",
                     &stmt);
     if (st != MT_OK)

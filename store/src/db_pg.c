@@ -28,6 +28,7 @@ enum { PG_ERR = 1, PG_ERR_CONFLICT, PG_ERR_BUSY, PG_ERR_READONLY, PG_ERR_IO, PG_
 
 #define INT8_OID 20
 #define BYTEA_OID 17
+#define TEXT_OID 25
 #define WRITER_LOCK "SELECT pg_advisory_xact_lock(7885708549263632747)" /* "mailtoken" */
 
 typedef struct pg_conn {
@@ -76,6 +77,16 @@ static int result_error(pg_conn *c, const PGresult *res)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     keep_message(c, res ? PQresultErrorMessage(res) : PQerrorMessage(c->pg));
+    /* constraint failures named as SQLite names them: one wording for the
+     * rules that tell a duplicate from a missing parent */
+    const char *kind = !state ? NULL : !strcmp(state, "23505") ? "UNIQUE constraint failed: "
+                     : !strcmp(state, "23503") ? "FOREIGN KEY constraint failed: " : NULL;
+    size_t shift = kind ? strlen(kind) : 0;
+    if (kind) {
+        memmove(c->errmsg + shift, c->errmsg, sizeof(c->errmsg) - shift - 1);
+        memcpy(c->errmsg, kind, shift);
+        c->errmsg[sizeof(c->errmsg) - 1] = '\0';
+    }
     if (PQstatus(c->pg) != CONNECTION_OK || !state || strncmp(state, "08", 2) == 0)
         return PG_ERR_IO;
     if (strncmp(state, "23", 2) == 0)
@@ -121,7 +132,8 @@ static mt_status open_connection(mt_store *store, pg_conn *c)
         return pg_error(store, PG_ERR_IO, "connecting");
     }
     PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
-    PGresult *res = PQexec(c->pg, "SET client_min_messages = warning");
+    /* a writer waits for another as long as SQLite's busy timeout, then MT_ERR_BUSY */
+    PGresult *res = PQexec(c->pg, "SET client_min_messages = warning; SET lock_timeout = '5s'");
     int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : result_error(c, res);
     PQclear(res);
     return rc ? pg_error(store, rc, "connecting") : MT_OK;
@@ -145,6 +157,7 @@ static mt_status ensure_connected(mt_store *store)
     if (PQstatus(c->pg) == CONNECTION_OK) {
         c->retry_pause = 0;
         PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
+        PQclear(PQexec(c->pg, "SET client_min_messages = warning; SET lock_timeout = '5s'"));
         return MT_OK;
     }
     keep_message(c, PQerrorMessage(c->pg));
@@ -305,6 +318,7 @@ static mt_status pg_prepare(mt_store *store, const char *sql, mt_stmt **out)
     if (!s->values || !s->lengths || !s->formats || !s->types || !s->prepared_types)
         goto nomem;
     s->base.store = store;
+    s->base.ops = &mt_backend_pg;
     s->row = -1;
     snprintf(s->name, sizeof(s->name), "mt%u", ++CONN(store)->next_name);
     *out = &s->base;
@@ -355,6 +369,18 @@ static void pg_bind_blob(mt_stmt *s, int i, const void *data, size_t len)
 
 static void pg_bind_null(mt_stmt *s, int i) { bind(PG(s), i, NULL, 0, 0, 0); }
 
+/* The parameter a prepare could give no type to ("?1 IS NULL OR t.id = ?1"
+ * with ?1 NULL), 1-based, or 0 when that was not the failure. */
+static int untyped_parameter(const PGresult *res)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const char *message = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    const char *at = message ? strstr(message, "parameter $") : NULL;
+    if (!state || !at || (strcmp(state, "42P18") != 0 && strcmp(state, "42P08") != 0))
+        return 0;
+    return atoi(at + strlen("parameter $"));
+}
+
 /* Prepared again when a value's type differs from the one the server was
  * told (a NULL fits any). */
 static int ensure_prepared(pg_stmt *s, pg_conn *c)
@@ -373,6 +399,19 @@ static int ensure_prepared(pg_stmt *s, pg_conn *c)
     for (int i = 0; i < s->n_params; i++)
         s->prepared_types[i] = s->types[i];
     PGresult *res = PQprepare(c->pg, s->name, s->sql, s->n_params, (const Oid *)s->prepared_types);
+    /* a NULL whose type the query leaves open: a bigint, else text */
+    for (int tries = 0, n, guessed = 0; res && tries < 2 * s->n_params; tries++) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if ((n = untyped_parameter(res)) > 0 && n <= s->n_params)
+            s->prepared_types[(guessed = n) - 1] = INT8_OID;
+        else if (guessed && state && (!strcmp(state, "42883") || !strcmp(state, "42804")) &&
+                 s->prepared_types[guessed - 1] == INT8_OID)
+            s->prepared_types[guessed - 1] = TEXT_OID;
+        else
+            break;
+        PQclear(res);
+        res = PQprepare(c->pg, s->name, s->sql, s->n_params, (const Oid *)s->prepared_types);
+    }
     int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : result_error(c, res);
     PQclear(res);
     if (!rc) {

@@ -88,7 +88,7 @@ mt_status mt_store_event_list(mt_store *store, const mt_event_query *query, mt_e
     if (st != MT_OK)
         return st;
     bind_filter(stmt, query);
-    mt_bind_int64(stmt, 5, query->limit ? (int64_t)query->limit : -1);
+    mt_bind_int64(stmt, 5, query->limit ? (int64_t)query->limit : INT64_MAX); /* no limit */
     mt_bind_int64(stmt, 6, (int64_t)query->offset);
     while ((rc = mt_step(stmt)) == MT_ROW) {
         if (count == cap) {

@@ -171,7 +171,7 @@ mt_status mt_store_renewal_get_active(mt_store *store, int64_t org_id, const cha
     *out = NULL;
     mt_status st = mt_email_normalize("email", email, &lower);
     if (st == MT_OK)
-        st = mt_db_stmt(store, "SELECT " RENEWAL_COLS " FROM renewals WHERE org_id = ? AND email = ? AND active", &stmt);
+        st = mt_db_stmt(store, "SELECT " RENEWAL_COLS " FROM renewals WHERE org_id = ? AND email = ? AND active <> 0", &stmt);
     if (st == MT_OK) {
         mt_bind_int64(stmt, 1, org_id);
         mt_bind_text(stmt, 2, lower);
@@ -195,7 +195,7 @@ mt_status mt_store_renewal_list(mt_store *store, int64_t org_id, const char *ema
     if (st == MT_OK)
         st = mt_db_stmt(store,
                         "SELECT " RENEWAL_COLS " FROM renewals WHERE org_id = ?1"
-                        " AND (?2 IS NULL OR email = ?2) AND (?3 = 0 OR active) ORDER BY id",
+                        " AND (?2 IS NULL OR email = ?2) AND (?3 = 0 OR active <> 0) ORDER BY id",
                         &stmt);
     if (st == MT_OK) {
         mt_bind_int64(stmt, 1, org_id);

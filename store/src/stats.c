@@ -8,11 +8,11 @@ static const char *const STATS_SQL =
     " (SELECT count(*) FROM organizations WHERE ?1 = 0 OR id = ?1),"
     " (SELECT count(*) FROM accounts WHERE ?1 = 0 OR org_id = ?1),"
     " (SELECT count(*) FROM accounts a JOIN certificates c ON c.id = a.primary_cert_id"
-    "   WHERE c.has_key AND (?1 = 0 OR a.org_id = ?1)),"
+    "   WHERE c.has_key <> 0 AND (?1 = 0 OR a.org_id = ?1)),"
     " (SELECT count(*) FROM certificates WHERE ?1 = 0 OR org_id = ?1),"
-    " (SELECT count(*) FROM certificates WHERE has_key AND (?1 = 0 OR org_id = ?1)),"
+    " (SELECT count(*) FROM certificates WHERE has_key <> 0 AND (?1 = 0 OR org_id = ?1)),"
     " (SELECT count(*) FROM tokens WHERE ?1 = 0 OR org_id = ?1),"
-    " (SELECT count(*) FROM renewals WHERE active AND (?1 = 0 OR org_id = ?1))";
+    " (SELECT count(*) FROM renewals WHERE active <> 0 AND (?1 = 0 OR org_id = ?1))";
 
 mt_status mt_store_stats_get(mt_store *store, int64_t org_id, mt_store_stats *out)
 {

@@ -2,6 +2,7 @@
 #include "support.h"
 
 #include <ftw.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,12 +41,35 @@ mt_config *test_fast_config(void)
     return config;
 }
 
+bool test_on_server(void)
+{
+    const char *server = getenv("MT_TEST_PG");
+    return server && *server;
+}
+
+/* A schema of its own in the test server's database, named after the test's
+ * process and a counter: the store location is the server URI searching it. */
+static void make_server_store(test_env *env)
+{
+    static unsigned serial;
+    const char *server = getenv("MT_TEST_PG");
+    snprintf(env->schema, sizeof(env->schema), "t%ld_%u", (long)getpid(), ++serial);
+    snprintf(env->path, sizeof(env->path), "%s%soptions=-csearch_path%%3D%s", server,
+             strchr(server, '?') ? "&" : "?", env->schema);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", env->schema);
+    test_sql(server, sql);
+}
+
 int test_env_setup(void **state)
 {
     test_env *env = calloc(1, sizeof(*env));
     mt_secret *so = test_secret(SO_PIN);
     test_make_dir(env->dir, sizeof(env->dir));
-    snprintf(env->path, sizeof(env->path), "%s/store.db", env->dir);
+    if (test_on_server())
+        make_server_store(env);
+    else
+        snprintf(env->path, sizeof(env->path), "%s/store.db", env->dir);
     setenv("XDG_DATA_HOME", env->dir, 1); /* the record of known keys stays in the test's directory */
     env->config = test_fast_config();
     assert_int_equal(mt_store_open(env->path, env->config, MT_OPEN_CREATE, &env->store), MT_OK);
@@ -62,6 +86,11 @@ int test_env_teardown(void **state)
     mt_store_close(env->store);
     mt_config_free(env->config);
     test_remove_dir(env->dir);
+    if (env->schema[0]) {
+        char sql[128];
+        snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", env->schema);
+        test_sql(getenv("MT_TEST_PG"), sql);
+    }
     free(env);
     return 0;
 }
@@ -128,11 +157,31 @@ int64_t test_import(test_env *env, const char *name, bool pem)
     return id;
 }
 
-void test_sql(const char *db_path, const char *sql)
+static PGconn *server_connect(const char *location)
 {
+    PGconn *pg = PQconnectdb(location);
+    if (PQstatus(pg) != CONNECTION_OK)
+        fprintf(stderr, "%s: %s\n", location, PQerrorMessage(pg));
+    assert_int_equal(PQstatus(pg), CONNECTION_OK);
+    return pg;
+}
+
+void test_sql(const char *location, const char *sql)
+{
+    if (mt_store_location_is_server(location)) {
+        PGconn *pg = server_connect(location);
+        PGresult *res = PQexec(pg, sql);
+        ExecStatusType status = PQresultStatus(res);
+        if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+            fprintf(stderr, "%s: %s\n", sql, PQresultErrorMessage(res));
+        PQclear(res);
+        PQfinish(pg);
+        assert_true(status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK);
+        return;
+    }
     sqlite3 *db = NULL;
     char *error = NULL;
-    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_open_v2(location, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
     int rc = sqlite3_exec(db, sql, NULL, NULL, &error);
     if (rc != SQLITE_OK)
@@ -142,14 +191,24 @@ void test_sql(const char *db_path, const char *sql)
     assert_int_equal(rc, SQLITE_OK);
 }
 
-long test_count(const char *db_path, const char *table)
+int64_t test_query_int(const char *location, const char *sql)
 {
+    int64_t n = -1;
+    if (mt_store_location_is_server(location)) {
+        PGconn *pg = server_connect(location);
+        PGresult *res = PQexec(pg, sql);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK)
+            fprintf(stderr, "%s: %s\n", sql, PQresultErrorMessage(res));
+        assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+        assert_int_equal(PQntuples(res), 1);
+        n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        PQfinish(pg);
+        return n;
+    }
     sqlite3 *db = NULL;
     sqlite3_stmt *stmt = NULL;
-    char sql[128];
-    long n = -1;
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
-    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_open_v2(location, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
     assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
@@ -157,6 +216,13 @@ long test_count(const char *db_path, const char *table)
     sqlite3_finalize(stmt);
     sqlite3_close(db);
     return n;
+}
+
+long test_count(const char *location, const char *table)
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+    return (long)test_query_int(location, sql);
 }
 
 uint8_t *test_read_file(const char *path, size_t *len)

@@ -16,12 +16,16 @@
 
 typedef struct test_env {
     char dir[256];
-    char path[300];
+    char path[400];           /* the store: a file, or a server URI (MT_TEST_PG) */
+    char schema[64];          /* on a server: the store's own schema, else "" */
     mt_config *config;
     mt_store *store;
     int64_t org_id;
 } test_env;
 
+/* Whether the store tests run against a PostgreSQL server ($MT_TEST_PG, set
+ * by tests/pg/with-postgres.sh) rather than SQLite files. */
+bool test_on_server(void);
 /* Fresh directory, store created with fast Argon2id limits, one organisation "acme". */
 int test_env_setup(void **state);
 int test_env_teardown(void **state);
@@ -39,9 +43,11 @@ mt_parsed *test_parse_user_pem(const char *name);
 /* Imports NAME.p12 (or NAME.crt when pem) and returns the certificate id. */
 int64_t test_import(test_env *env, const char *name, bool pem);
 /* Row count of a table, through a separate connection. */
-long test_count(const char *db_path, const char *table);
-/* Runs SQL on the store file behind the API's back (to craft odd states). */
-void test_sql(const char *db_path, const char *sql);
+long test_count(const char *location, const char *table);
+/* The integer a one-row query returns, through a separate connection. */
+int64_t test_query_int(const char *location, const char *sql);
+/* Runs SQL on the store behind the API's back (to craft odd states). */
+void test_sql(const char *location, const char *sql);
 /* A config with fast KDF limits and no wait after a wrong SO PIN (caller frees). */
 mt_config *test_fast_config(void);
 /* How many of the organisation's events have exactly this action. */

@@ -2,7 +2,6 @@
  * wait), and gateway mode's recovery key file. */
 #include "support.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,17 +216,7 @@ static void so_pin_locks_and_unlocks(void **state)
 
 static int64_t so_next_attempt_at(test_env *env)
 {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *stmt = NULL;
-    int64_t at = -1;
-    assert_int_equal(sqlite3_open_v2(env->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT so_next_attempt_at FROM organizations WHERE name = 'acme'",
-                                        -1, &stmt, NULL), SQLITE_OK);
-    if (sqlite3_step(stmt) == SQLITE_ROW)
-        at = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return at;
+    return test_query_int(env->path, "SELECT so_next_attempt_at FROM organizations WHERE name = 'acme'");
 }
 
 /* After a wrong SO PIN the next one waits 1 s, then 2, 4... up to
