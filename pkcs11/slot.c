@@ -280,7 +280,8 @@ static CK_RV open_store_refused(mt_status st)
 static mt_status open_store(bool *refused)
 {
     mt_status st = MT_OK;
-    if (mt_g.store || access(mt_g.store_path, F_OK) != 0)
+    if (mt_g.store ||
+        (!mt_store_location_is_server(mt_g.store_path) && access(mt_g.store_path, F_OK) != 0))
         return MT_OK; /* no store yet: no slots, looked for again at the next scan */
     st = mt_store_open(mt_g.store_path, mt_g.config, MT_OPEN_READONLY, &mt_g.store);
     if (st == MT_OK) {

@@ -287,7 +287,7 @@ mt_status mt_cli_open_store(mt_cli *cli, unsigned flags, mt_store **out)
         if (st != MT_OK)
             goto out;
     }
-    if (flags & MT_OPEN_CREATE)
+    if ((flags & MT_OPEN_CREATE) && !mt_store_location_is_server(path))
         make_parent_dirs(path);
     st = mt_store_open(path, cli->config, flags, out);
     if (st == MT_ERR_NOT_FOUND) /* the file is missing: say what makes one */

@@ -132,7 +132,7 @@ mt_status mt_store_account_list(mt_store *store, int64_t org_id, size_t limit, s
     if (st != MT_OK)
         return st;
     mt_bind_int64(stmt, 1, org_id);
-    mt_bind_int64(stmt, 2, limit ? (int64_t)limit : -1);
+    mt_bind_int64(stmt, 2, limit ? (int64_t)limit : INT64_MAX); /* no limit */
     mt_bind_int64(stmt, 3, (int64_t)offset);
     while (st == MT_OK && (rc = mt_step(stmt)) == MT_ROW) {
         mt_account **grown = realloc(accounts, (count + 1) * sizeof(*grown));

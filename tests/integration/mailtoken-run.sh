@@ -11,6 +11,14 @@ FAST_KDF_CONF="$(cd "$(dirname "${BASH_SOURCE[0]}")/../data" && pwd)/fast-kdf.co
 # of known keys is under its XDG_DATA_HOME.
 mt_test_home() {
     export HOME=$T/home XDG_DATA_HOME=$T/home/.local/share MAILTOKEN_STORE=$T/store.db
+    # On a PostgreSQL server (tests/pg/with-postgres.sh): a schema of the
+    # test's own is its store.
+    if [ -n "${MT_TEST_PG:-}" ]; then
+        MT_TEST_SCHEMA=t$$_${RANDOM}
+        psql -qX -v ON_ERROR_STOP=1 "$MT_TEST_PG" -c "CREATE SCHEMA $MT_TEST_SCHEMA" ||
+            fail "cannot make a schema on the test server"
+        export MAILTOKEN_STORE="$MT_TEST_PG&options=-csearch_path%3D$MT_TEST_SCHEMA"
+    fi
     unset MAILTOKEN_CONF MAILTOKEN_SO_PIN MAILTOKEN_PIN MAILTOKEN_NEW_PIN MAILTOKEN_P12_PASSWORD \
         MAILTOKEN_ACCOUNTS
     umask 077
@@ -53,8 +61,15 @@ jq_is() {
 # move.  SNAPSHOT_SKIP='TABLE|TABLE...' leaves out those tables' rows (a wrong
 # PIN moves its failure counter and is an audit event, by design).
 snapshot() {
-    sqlite3 "$MAILTOKEN_STORE" .dump | grep -Ev "^INSERT INTO \"?(${SNAPSHOT_SKIP:-no table})\"? " \
-        >"$T/snapshot.$1" || fail "snapshot $1: sqlite3 .dump failed"
+    if [ -n "${MT_TEST_PG:-}" ]; then
+        # rows only: pg_dump's other lines carry a fresh random key each time
+        "$MT_TEST_PG_BIN/pg_dump" -a --inserts -n "$MT_TEST_SCHEMA" "$MT_TEST_PG" >"$T/dump.all" ||
+            fail "snapshot $1: pg_dump failed"
+        grep '^INSERT INTO' "$T/dump.all" >"$T/dump" || true # no rows: the check below says so
+    else
+        sqlite3 "$MAILTOKEN_STORE" .dump >"$T/dump" || fail "snapshot $1: sqlite3 .dump failed"
+    fi
+    grep -Ev "^INSERT INTO (\S+\.)?\"?(${SNAPSHOT_SKIP:-no table})\"? " "$T/dump" >"$T/snapshot.$1"
     grep -q '^INSERT INTO' "$T/snapshot.$1" || fail "snapshot $1: an empty store?"
 }
 # assert_unchanged: after `snapshot before`, nothing changed.
