@@ -15,7 +15,7 @@
 #include <string.h>
 
 static const char *const SIZE_SQL = "SELECT count(*), COALESCE(MAX(id), 0) FROM tokens";
-static const char *const TOKENS_SQL = "SELECT id, org_id, email FROM tokens";
+static const char *const TOKENS_SQL = "SELECT id, org_id, email FROM tokens ORDER BY id";
 static const char *const ACCOUNTS_SQL = "SELECT token_id, 0 FROM accounts ORDER BY token_id";
 static const char *const ACCOUNTS_INTERNAL_SQL =
     "SELECT a.token_id, COALESCE(c.has_key, 0) FROM accounts a"

@@ -6,6 +6,13 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/mt-p11tool-XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 cat "$(dirname "${BASH_SOURCE[0]}")/../../data/fast-kdf.conf" >"$WORK/mailtoken.conf"
 export MAILTOKEN_STORE=$WORK/store.db MAILTOKEN_CONF=$WORK/mailtoken.conf
+# On a PostgreSQL server (tests/pg/with-postgres.sh): the module reads a
+# schema of the test's own there.
+if [ -n "${MT_TEST_PG:-}" ]; then
+    schema=t$$_${RANDOM}
+    psql -qX -v ON_ERROR_STOP=1 "$MT_TEST_PG" -c "CREATE SCHEMA $schema" >/dev/null
+    MAILTOKEN_STORE="$MT_TEST_PG&options=-csearch_path%3D$schema"
+fi
 unset MAILTOKEN_ACCOUNTS
 SO_PIN=so-secret-123
 PIN=user-pin-123
