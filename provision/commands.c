@@ -14,6 +14,7 @@ int mt_cmd_ca(mt_cli *cli, int argc, char **argv);
 int mt_cmd_renew(mt_cli *cli, int argc, char **argv);
 int mt_cmd_serve(mt_cli *cli, int argc, char **argv);
 int mt_cmd_api_key(mt_cli *cli, int argc, char **argv);
+int mt_cmd_store(mt_cli *cli, int argc, char **argv);
 
 const mt_command mt_commands[] = {
     {"init", "create the store and an organisation (asks for the SO PIN)", mt_cmd_init},
@@ -29,6 +30,7 @@ const mt_command mt_commands[] = {
     {"renew", "renew certificates through a CA; status, resume, cancel", mt_cmd_renew},
     {"serve", "the managed-store API over HTTPS (docs/api.md)", mt_cmd_serve},
     {"api-key", "Bearer keys of the API: create, list, revoke", mt_cmd_api_key},
+    {"store", "copy a whole store between a SQLite file and PostgreSQL", mt_cmd_store},
 };
 
 const size_t mt_n_commands = sizeof(mt_commands) / sizeof(mt_commands[0]);

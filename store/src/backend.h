@@ -38,6 +38,10 @@ typedef struct mt_backend {
     const void *(*col_blob)(mt_stmt *stmt, int col);
     size_t (*col_bytes)(mt_stmt *stmt, int col);
     bool (*col_is_null)(mt_stmt *stmt, int col);
+    /* The result's shape, for copying rows whatever their table. */
+    int (*col_count)(mt_stmt *stmt);
+    const char *(*col_name)(mt_stmt *stmt, int col);
+    bool (*col_is_blob)(mt_stmt *stmt, int col); /* a BLOB/bytea value or column */
     mt_status (*exec)(mt_store *store, const char *sql);
     int64_t (*last_id)(mt_store *store);      /* id of the row the last INSERT made */
     int64_t (*changes)(mt_store *store);      /* rows the last statement changed */

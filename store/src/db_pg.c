@@ -484,6 +484,13 @@ static bool has_value(pg_stmt *s, int col)
 
 static bool pg_col_is_null(mt_stmt *s, int col) { return !has_value(PG(s), col); }
 
+static int pg_col_count(mt_stmt *s) { return PG(s)->res ? PQnfields(PG(s)->res) : 0; }
+static const char *pg_col_name(mt_stmt *s, int col) { return PG(s)->res ? PQfname(PG(s)->res, col) : NULL; }
+static bool pg_col_is_blob(mt_stmt *s, int col)
+{
+    return PG(s)->res && PQftype(PG(s)->res, col) == BYTEA_OID;
+}
+
 static int64_t pg_col_int64(mt_stmt *base, int col)
 {
     pg_stmt *s = PG(base);
@@ -640,6 +647,9 @@ const mt_backend mt_backend_pg = {
     .col_blob = pg_col_blob,
     .col_bytes = pg_col_bytes,
     .col_is_null = pg_col_is_null,
+    .col_count = pg_col_count,
+    .col_name = pg_col_name,
+    .col_is_blob = pg_col_is_blob,
     .exec = pg_exec,
     .last_id = pg_last_id,
     .changes = pg_changes,

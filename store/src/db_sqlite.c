@@ -96,6 +96,9 @@ static const char *lite_col_text(mt_stmt *s, int c) { return (const char *)sqlit
 static const void *lite_col_blob(mt_stmt *s, int c) { return sqlite3_column_blob(LITE(s), c); }
 static size_t lite_col_bytes(mt_stmt *s, int c) { return (size_t)sqlite3_column_bytes(LITE(s), c); }
 static bool lite_col_is_null(mt_stmt *s, int c) { return sqlite3_column_type(LITE(s), c) == SQLITE_NULL; }
+static int lite_col_count(mt_stmt *s) { return sqlite3_column_count(LITE(s)); }
+static const char *lite_col_name(mt_stmt *s, int c) { return sqlite3_column_name(LITE(s), c); }
+static bool lite_col_is_blob(mt_stmt *s, int c) { return sqlite3_column_type(LITE(s), c) == SQLITE_BLOB; }
 
 static mt_status lite_exec(mt_store *store, const char *sql)
 {
@@ -370,6 +373,9 @@ const mt_backend mt_backend_sqlite = {
     .col_blob = lite_col_blob,
     .col_bytes = lite_col_bytes,
     .col_is_null = lite_col_is_null,
+    .col_count = lite_col_count,
+    .col_name = lite_col_name,
+    .col_is_blob = lite_col_is_blob,
     .exec = lite_exec,
     .last_id = lite_last_id,
     .changes = lite_changes,

@@ -362,6 +362,28 @@ mt_status mt_store_set_actor(mt_store *store, const char *actor);
  * C_GetSlotList / C_FindObjectsInit. */
 mt_status mt_store_generation(mt_store *store, uint64_t *out);
 
+/* Copying a whole store to another (a SQLite file to a PostgreSQL server or
+ * back): every row of every table, sealed keys and wrapped PINs as they are.
+ * The destination is a new store or an earlier copy of the same source: rows
+ * already there are kept, so a second run copies only what is new.  All in
+ * one transaction of the destination, verified before it commits: per table
+ * the row counts and a digest of the rows (independent of their order) must
+ * agree, else MT_ERR_CONFLICT naming the table and nothing is written. */
+typedef struct mt_copy_table {
+    const char *name;
+    size_t rows;     /* in the source (and, verified, in the destination) */
+    size_t copied;   /* new in the destination */
+    char digest[65]; /* SHA-256 based digest of the rows, hex */
+} mt_copy_table;
+
+typedef struct mt_copy_report {
+    mt_copy_table *tables;
+    size_t n_tables;
+} mt_copy_report;
+
+mt_status mt_store_copy(mt_store *from, mt_store *to, mt_copy_report *report);
+void mt_copy_report_clear(mt_copy_report *report);
+
 /* Explicit transactions.  Every mt_store_* write is atomic on its own; these
  * group several into one (nesting is allowed: savepoints). */
 mt_status mt_store_begin(mt_store *store);
