@@ -69,6 +69,14 @@ for attempt in 1 2 3; do
     break
   fi
 done
+# ctest kills a test that runs out of time with no chance to clean up: a
+# watcher stops the server once this script is gone, whatever ended it.
+if [ "$server_up" = 1 ]; then
+  ( trap '' HUP INT TERM
+    while kill -0 $$ 2>/dev/null; do sleep 1; done
+    "${as[@]}" "$bin/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1
+    rm -rf "$dir" ) </dev/null >/dev/null 2>&1 &
+fi
 if [ "$server_up" != 1 ]; then
   cat "$dir/server.log" >&2 || true
   echo "FAIL: the PostgreSQL server did not start" >&2
