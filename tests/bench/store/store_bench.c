@@ -5,6 +5,9 @@
  *    store size per account afterwards;
  * 2. lookup by email (mt_store_account_get) in a store of N accounts filled in
  *    one transaction with PEM certificates made in-process: median and p99.
+ * With --server URI (a PostgreSQL server, e.g. from tests/pg/with-postgres.sh)
+ * both run again on the server, in a schema each, in the same process, and
+ * the server's results are given as ratios to SQLite's.
  * Exits non-zero when a result is wrong (not when a target is missed).
  */
 #include "mailtoken/store.h"
@@ -17,9 +20,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <libpq-fe.h>
 #include <openssl/evp.h>
-#include <sodium.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <sodium.h>
@@ -46,20 +50,41 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
     return remove(path);
 }
 
+/* NULL: SQLite files in the bench's directory; else the server's URI. */
+static const char *server;
+
+/* A schema of its own on the server, named after the store's file name. */
+static void server_location(const char *name, char *out, size_t len)
+{
+    char schema[64];
+    snprintf(schema, sizeof(schema), "bench_%.*s_%ld", (int)strcspn(name, "."), name, (long)getpid());
+    PGconn *pg = PQconnectdb(server);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", schema);
+    PGresult *res = PQexec(pg, sql);
+    CHECK(PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(pg));
+    PQclear(res);
+    PQfinish(pg);
+    snprintf(out, len, "%s%soptions=-csearch_path%%3D%s", server, strchr(server, '?') ? "&" : "?", schema);
+}
+
 static mt_store *open_store(const char *dir, const char *name, int64_t *org_id)
 {
-    char path[512];
+    char path[1024];
     mt_config *config = NULL;
     mt_store *store = NULL;
     mt_secret *so = NULL;
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (server)
+        server_location(name, path, sizeof(path));
+    else
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
     CHECK(mt_config_defaults(&config) == MT_OK, "config");
     /* the SO PIN is set once and never measured: the cheapest Argon2id */
     config->allow_weak_kdf = true;
     config->so_kdf_opslimit = crypto_pwhash_OPSLIMIT_MIN;
     config->so_kdf_memlimit = crypto_pwhash_MEMLIMIT_MIN;
     /* the record of keys sealed to lives beside the bench's store, not in a home */
-    CHECK(asprintf(&config->known_keys_file, "%s.known-keys", path) > 0, "out of memory");
+    CHECK(asprintf(&config->known_keys_file, "%s/%s.known-keys", dir, name) > 0, "out of memory");
     CHECK(mt_store_open(path, config, MT_OPEN_CREATE, &store) == MT_OK, "open %s", path);
     CHECK(mt_secret_from("bench-so-pin", 12, &so) == MT_OK, "secret");
     CHECK(mt_store_org_create(store, "bench", so, org_id) == MT_OK, "org");
@@ -76,13 +101,20 @@ static long file_size(const char *path)
 
 /* ---------------------------------------------------------------- import */
 
-static void bench_import(const char *dir, const char *gen, int count)
+static const char *backend(void)
+{
+    return server ? "postgresql" : "sqlite";
+}
+
+/* P12 imported per second. */
+static double bench_import(const char *dir, const char *gen, int count)
 {
     char cmd[2048], p12_dir[512], db[512];
     int64_t org_id = 0;
     snprintf(p12_dir, sizeof(p12_dir), "%s/p12", dir);
     snprintf(cmd, sizeof(cmd), "'%s' --out '%s' --count %d --password mailtoken >/dev/null", gen, p12_dir, count);
-    CHECK(system(cmd) == 0, "%s failed", cmd);
+    struct stat made;
+    CHECK(stat(p12_dir, &made) == 0 || system(cmd) == 0, "%s failed", cmd); /* once for both backends */
     mt_store *store = open_store(dir, "import.db", &org_id);
     mt_secret *password = NULL;
     CHECK(mt_secret_from("mailtoken", 9, &password) == MT_OK, "secret");
@@ -114,12 +146,14 @@ static void bench_import(const char *dir, const char *gen, int count)
           "expected %d internal accounts, got %zu", count, stats.internal_accounts);
     snprintf(db, sizeof(db), "%s/import.db", dir);
     mt_store_close(store); /* checkpoints the WAL into the file */
-    printf("import: %d P12 (parse + import + account) in %.2f s = %.0f P12/s (target >= 200); "
+    printf("[%s] import: %d P12 (parse + import + account) in %.2f s = %.0f P12/s (target >= 200); "
            "of which P12 parsing %.2f s, store %.2f s\n",
-           imported, elapsed, imported / elapsed, parsing, elapsed - parsing);
-    printf("size: %ld bytes for %d accounts with one RSA-2048 certificate = %.0f bytes/account "
-           "(target < 8192)\n", file_size(db), count, (double)file_size(db) / count);
+           backend(), imported, elapsed, imported / elapsed, parsing, elapsed - parsing);
+    if (!server)
+        printf("[sqlite] size: %ld bytes for %d accounts with one RSA-2048 certificate = %.0f "
+               "bytes/account (target < 8192)\n", file_size(db), count, (double)file_size(db) / count);
     mt_secret_free(password);
+    return imported / elapsed;
 }
 
 /* ---------------------------------------------------------------- lookup */
@@ -168,7 +202,8 @@ static int compare_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void bench_lookup(const char *dir, int accounts, int lookups)
+/* Median lookup time, seconds. */
+static double bench_lookup(const char *dir, int accounts, int lookups)
 {
     int64_t org_id = 0;
     cert_maker maker;
@@ -187,7 +222,7 @@ static void bench_lookup(const char *dir, int accounts, int lookups)
         mt_cert_info_free(info);
     }
     CHECK(mt_store_commit(store) == MT_OK, "commit");
-    printf("fill: %d accounts in one transaction in %.1f s\n", accounts, now_s() - start);
+    printf("[%s] fill: %d accounts in one transaction in %.1f s\n", backend(), accounts, now_s() - start);
 
     double *times = calloc((size_t)lookups, sizeof(double));
     for (int i = 0; i < lookups; i++) {
@@ -202,13 +237,16 @@ static void bench_lookup(const char *dir, int accounts, int lookups)
         mt_account_free(account);
     }
     qsort(times, (size_t)lookups, sizeof(double), compare_double);
-    printf("lookup: %d lookups by email among %d accounts: median %.1f us, p99 %.1f us (target median < 50 us)\n",
-           lookups, accounts, times[lookups / 2] * 1e6, times[(lookups * 99) / 100] * 1e6);
+    printf("[%s] lookup: %d lookups by email among %d accounts: median %.1f us, p99 %.1f us "
+           "(target median < 50 us on SQLite)\n", backend(), lookups, accounts, times[lookups / 2] * 1e6,
+           times[(lookups * 99) / 100] * 1e6);
+    double median = times[lookups / 2];
     free(times);
     mt_store_close(store);
     EVP_PKEY_free(maker.ca_key);
     EVP_PKEY_free(maker.subject_key);
     X509_NAME_free(maker.ca_name);
+    return median;
 }
 
 int main(int argc, char **argv)
@@ -218,7 +256,8 @@ int main(int argc, char **argv)
     static const struct option options[] = {
         {"gen", required_argument, NULL, 'g'}, {"p12", required_argument, NULL, 'p'},
         {"accounts", required_argument, NULL, 'a'}, {"lookups", required_argument, NULL, 'l'},
-        {"keep", no_argument, NULL, 'k'}, {NULL, 0, NULL, 0}};
+        {"keep", no_argument, NULL, 'k'}, {"server", required_argument, NULL, 's'}, {NULL, 0, NULL, 0}};
+    const char *server_uri = NULL;
     bool keep = false;
     int c;
     while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -228,8 +267,9 @@ int main(int argc, char **argv)
         case 'a': accounts = atoi(optarg); break;
         case 'l': lookups = atoi(optarg); break;
         case 'k': keep = true; break;
+        case 's': server_uri = optarg; break;
         default:
-            fprintf(stderr, "usage: store_bench [--gen mt-gen-bulk] [--p12 N] [--accounts N] [--lookups N] [--keep]\n");
+            fprintf(stderr, "usage: store_bench [--gen mt-gen-bulk] [--p12 N] [--accounts N] [--lookups N] [--keep] [--server URI]\n");
             return 2;
         }
     }
@@ -242,11 +282,20 @@ int main(int argc, char **argv)
     CHECK(p12 > 0 && accounts > 0 && lookups > 0, "counts must be positive");
     char dir[] = "/tmp/mt-store-bench-XXXXXX";
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    double rate = 0, median = 0;
     if (gen)
-        bench_import(dir, gen, p12);
+        rate = bench_import(dir, gen, p12);
     else
         printf("import: skipped (no --gen mt-gen-bulk and no MT_BUILD_DIR)\n");
-    bench_lookup(dir, accounts, lookups);
+    median = bench_lookup(dir, accounts, lookups);
+    if (server_uri) { /* the same again on the server, same process, same data */
+        server = server_uri;
+        double server_rate = gen ? bench_import(dir, gen, p12) : 0;
+        double server_median = bench_lookup(dir, accounts, lookups);
+        if (gen)
+            printf("postgresql/sqlite: import rate x%.2f\n", server_rate / rate);
+        printf("postgresql/sqlite: lookup median x%.2f\n", server_median / median);
+    }
     if (keep)
         printf("stores kept in %s\n", dir);
     else
