@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,9 +87,17 @@ static void lite_bind_text(mt_stmt *s, int i, const char *text)
     sqlite3_bind_text(LITE(s), i, text, -1, SQLITE_TRANSIENT);
 }
 
+/* sqlite3_bind_blob, not _blob64, and sqlite3_changes, not _changes64: the
+ * module runs inside programs that bring a SQLite of their own (Thunderbird's
+ * libmozsqlite3), whose symbols the module's calls then reach; it exports the
+ * classic API only, and a call that reached the system's library instead
+ * would act on a connection that library never made. */
 static void lite_bind_blob(mt_stmt *s, int i, const void *data, size_t len)
 {
-    sqlite3_bind_blob64(LITE(s), i, data, len, SQLITE_TRANSIENT);
+    if (len > INT_MAX)
+        sqlite3_bind_null(LITE(s), i); /* never a store value: the insert then fails NOT NULL */
+    else
+        sqlite3_bind_blob(LITE(s), i, data, (int)len, SQLITE_TRANSIENT);
 }
 
 static int64_t lite_col_int64(mt_stmt *s, int c) { return sqlite3_column_int64(LITE(s), c); }
@@ -107,7 +116,7 @@ static mt_status lite_exec(mt_store *store, const char *sql)
 }
 
 static int64_t lite_last_id(mt_store *store) { return sqlite3_last_insert_rowid(DB(store)); }
-static int64_t lite_changes(mt_store *store) { return sqlite3_changes64(DB(store)); }
+static int64_t lite_changes(mt_store *store) { return sqlite3_changes(DB(store)); }
 static int64_t lite_total_changes(mt_store *store) { return sqlite3_total_changes64(DB(store)); }
 
 static mt_status lite_begin(mt_store *store, bool writer)
