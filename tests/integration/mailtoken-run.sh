@@ -5,20 +5,23 @@
 # test that writes a config of its own starts it from $FAST_KDF_CONF.
 FAST_KDF_CONF="$(cd "$(dirname "${BASH_SOURCE[0]}")/../data" && pwd)/fast-kdf.conf"
 
+# mt_pg_store: on a PostgreSQL server (tests/pg/with-postgres.sh sets
+# MT_TEST_PG), a schema of the test's own becomes MAILTOKEN_STORE; otherwise
+# the store stays the file already named.
+mt_pg_store() {
+    [ -n "${MT_TEST_PG:-}" ] || return 0
+    MT_TEST_SCHEMA=t$$_${RANDOM}
+    psql -qX -v ON_ERROR_STOP=1 "$MT_TEST_PG" -c "CREATE SCHEMA $MT_TEST_SCHEMA" >/dev/null || return 1
+    export MAILTOKEN_STORE="$MT_TEST_PG&options=-csearch_path%3D$MT_TEST_SCHEMA"
+}
+
 # mt_test_home: the test's own home and store under $T, and none of the
 # caller's mailtoken settings (config, secrets, account filter): the home's
 # config (read while MAILTOKEN_CONF is unset) is $FAST_KDF_CONF, the record
 # of known keys is under its XDG_DATA_HOME.
 mt_test_home() {
     export HOME=$T/home XDG_DATA_HOME=$T/home/.local/share MAILTOKEN_STORE=$T/store.db
-    # On a PostgreSQL server (tests/pg/with-postgres.sh): a schema of the
-    # test's own is its store.
-    if [ -n "${MT_TEST_PG:-}" ]; then
-        MT_TEST_SCHEMA=t$$_${RANDOM}
-        psql -qX -v ON_ERROR_STOP=1 "$MT_TEST_PG" -c "CREATE SCHEMA $MT_TEST_SCHEMA" ||
-            fail "cannot make a schema on the test server"
-        export MAILTOKEN_STORE="$MT_TEST_PG&options=-csearch_path%3D$MT_TEST_SCHEMA"
-    fi
+    mt_pg_store || fail "cannot make a schema on the test server"
     unset MAILTOKEN_CONF MAILTOKEN_SO_PIN MAILTOKEN_PIN MAILTOKEN_NEW_PIN MAILTOKEN_P12_PASSWORD \
         MAILTOKEN_ACCOUNTS
     umask 077

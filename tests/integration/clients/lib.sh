@@ -55,6 +55,7 @@ mt_setup() {
     [ -f "$MODULE" ] || die "module not built: $MODULE"
     [ -x "$MAILTOKEN" ] || die "CLI not built: $MAILTOKEN"
     export MAILTOKEN_STORE="$WORK/store.db" MAILTOKEN_CONF="$WORK/mailtoken.conf"
+    mt_pg_store || die "cannot make a schema on the test server"
     # The cheapest Argon2id: tests log in to many tokens.
     cat "$(dirname "${BASH_SOURCE[0]}")/../../data/fast-kdf.conf" >"$MAILTOKEN_CONF"
     mt_cli init --org "Example Org" --so-pin-file "$SO_PIN_FILE" >/dev/null

@@ -6,13 +6,8 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/mt-p11tool-XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 cat "$(dirname "${BASH_SOURCE[0]}")/../../data/fast-kdf.conf" >"$WORK/mailtoken.conf"
 export MAILTOKEN_STORE=$WORK/store.db MAILTOKEN_CONF=$WORK/mailtoken.conf
-# On a PostgreSQL server (tests/pg/with-postgres.sh): the module reads a
-# schema of the test's own there.
-if [ -n "${MT_TEST_PG:-}" ]; then
-    schema=t$$_${RANDOM}
-    psql -qX -v ON_ERROR_STOP=1 "$MT_TEST_PG" -c "CREATE SCHEMA $schema" >/dev/null
-    MAILTOKEN_STORE="$MT_TEST_PG&options=-csearch_path%3D$schema"
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/../mailtoken-run.sh"
+mt_pg_store || { echo "FAIL: cannot make a schema on the test server" >&2; exit 1; }
 unset MAILTOKEN_ACCOUNTS
 SO_PIN=so-secret-123
 PIN=user-pin-123
@@ -36,9 +31,7 @@ fails() {
     fi
 }
 
-p11() {
-    ASAN_OPTIONS=${MT_CLIENT_ASAN_OPTIONS:-${ASAN_OPTIONS:-}} LD_PRELOAD="${MT_PRELOAD:-}" pkcs11-tool --module "$MT_MODULE" "$@"
-}
+p11() { client pkcs11-tool --module "$MT_MODULE" "$@"; }
 
 provision() {
     run "$MT_PROVISION" --store "$MAILTOKEN_STORE" --so-pin "$SO_PIN" --pin "$PIN" "$@"
