@@ -24,6 +24,7 @@ void mt_config_free(mt_config *config)
     free(config->api_tls_key);
     free(config->api_plain_listen);
     free(config->known_keys_file);
+    free(config->store_primary);
     free(config->debug);
     mt_filter_clear(&config->filter);
     free(config);
@@ -139,6 +140,8 @@ static mt_status apply_key(mt_config *config, const char *where, const char *key
         return set_string(&config->store_path, value);
     if (!strcmp(key, "store_key_file"))
         return set_string(&config->store_key_file, value);
+    if (!strcmp(key, "store_primary"))
+        return set_string(&config->store_primary, value);
     if (!strcmp(key, "recovery_key_file"))
         return set_string(&config->recovery_key_file, value);
     if (!strcmp(key, "ca_bundle"))

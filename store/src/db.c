@@ -323,6 +323,7 @@ static mt_status copy_config(mt_store *store, const mt_config *config)
     store->config.store_path = NULL;
     store->config.store_key_file = NULL;
     store->config.known_keys_file = NULL;
+    store->config.store_primary = NULL;
     store->config.recovery_key_file = NULL;
     store->config.ca_bundle = NULL;
     store->config.api_listen = NULL;
@@ -344,6 +345,29 @@ static mt_status copy_config(mt_store *store, const mt_config *config)
     return st;
 }
 
+/* store_primary ($MAILTOKEN_STORE_PRIMARY wins) belongs to the configured
+ * store (`store`, $MAILTOKEN_STORE): another location opened with the same
+ * config (`store copy --to`, `--store` elsewhere) never writes to it. */
+static mt_status resolve_primary(mt_store *store, const mt_config *config)
+{
+    const char *env = getenv("MAILTOKEN_STORE_PRIMARY");
+    const char *primary = env && *env ? env : config ? config->store_primary : NULL;
+    char *configured = NULL;
+    if (!primary)
+        return MT_OK;
+    mt_status st = mt_config_store_path(config, &configured);
+    if (st != MT_OK || strcmp(configured, store->location) != 0)
+        goto out;
+    if (store->ops != &mt_backend_pg || !mt_store_location_is_server(primary))
+        st = mt_fail(MT_ERR_INVALID, "%s: store_primary (or $MAILTOKEN_STORE_PRIMARY) is for a store on a "
+                     "PostgreSQL standby and must be a postgresql:// URI of its primary", store->path);
+    else if (!(store->primary = strdup(primary)))
+        st = mt_fail(MT_ERR_NOMEM, "out of memory");
+out:
+    free(configured);
+    return st;
+}
+
 mt_status mt_store_open(const char *path, const mt_config *config, unsigned flags, mt_store **out)
 {
     mt_store *store = NULL;
@@ -362,7 +386,7 @@ mt_status mt_store_open(const char *path, const mt_config *config, unsigned flag
         st = mt_fail(MT_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if ((st = copy_config(store, config)) != MT_OK)
+    if ((st = copy_config(store, config)) != MT_OK || (st = resolve_primary(store, config)) != MT_OK)
         goto out;
     if ((st = connect(store)) == MT_OK && store->mac_key)
         mt_auth_warn_untagged(store);
@@ -395,7 +419,9 @@ mt_status mt_db_counter(mt_store *store, mt_store **out)
         counter->flags = MT_DB_COUNTER;
         counter->ops = store->ops;
         counter->config = store->config; /* its strings are NULL: scalars only */
-        if (!(counter->location = strdup(store->location)) || !(counter->path = strdup(store->path)))
+        /* with a primary, the counters and their events go there only */
+        const char *location = store->primary ? store->primary : store->location;
+        if (!(counter->location = strdup(location)) || !(counter->path = display_location(location)))
             st = mt_fail(MT_ERR_NOMEM, "out of memory");
         else
             st = connect(counter);
@@ -429,6 +455,7 @@ void mt_store_close(mt_store *store)
     free(store->recovery_key_file);
     free(store->warning);
     free(store->location);
+    free(store->primary);
     free(store->path);
     free(store->actor);
     free(store);

@@ -11,6 +11,7 @@ struct mt_store {
     const mt_backend *ops;
     void *conn;               /* the backend's connection (sqlite3 *, or db_pg.c's) */
     char *location;           /* as given: a file path or a connection URI */
+    char *primary;            /* a server store's primary for writes (store_primary), or NULL */
     char *path;               /* shown in messages: the location without a password */
     char *actor;
     unsigned flags;

@@ -11,7 +11,12 @@
  * UPDATE ... RETURNING statements serialised on their rows.
  *
  * A lost connection is opened again, outside a transaction, at the next
- * statement, with a growing pause between attempts (1 s doubling to 30 s). */
+ * statement, with a growing pause between attempts (1 s doubling to 30 s).
+ *
+ * A store on a standby with a primary for writes (store_primary) holds two
+ * connections: every transaction, and every statement that writes, runs on
+ * the primary's, opened at the first of them; reads outside a transaction
+ * run on the standby's.  Without a primary the one connection does it all. */
 #include "db.h"
 #include "db_pg.h"
 
@@ -19,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <libpq-fe.h>
@@ -32,14 +38,25 @@ enum { PG_ERR = 1, PG_ERR_CONFLICT, PG_ERR_BUSY, PG_ERR_READONLY, PG_ERR_IO, PG_
 #define WRITER_LOCK "SELECT pg_advisory_xact_lock(7885708549263632747)" /* "mailtoken" */
 
 typedef struct pg_conn {
-    PGconn *pg;
+    PGconn *pg;              /* NULL: not opened yet */
+    const char *uri;         /* the store's location, or its primary */
     unsigned epoch;          /* bumped at each reconnection: statements prepare again */
-    unsigned next_name;
-    int64_t changes, total_changes;
     time_t retry_at;         /* no reconnection attempt before this */
     int retry_pause;
+    bool in_tx;              /* a transaction is open on it (BEGIN .. COMMIT/ROLLBACK) */
     char errmsg[512];        /* the server's message of the last failure */
 } pg_conn;
+
+/* The store's connections: the reader does everything unless the store has a
+ * primary (writer.uri), which takes transactions and writes. */
+typedef struct pg_conns {
+    pg_conn reader, writer;
+    pg_conn *last;           /* the one the last statement ran on (its errors, lastval()) */
+    unsigned next_name;
+    int64_t changes, total_changes;
+} pg_conns;
+
+enum { READER, WRITER }; /* index of a statement's state on each connection */
 
 typedef struct pg_stmt {
     mt_stmt base;
@@ -48,10 +65,13 @@ typedef struct pg_stmt {
     char **values;
     int *lengths, *formats;
     unsigned *types;         /* Oid of each bound value (0: NULL, or text: the server infers) */
-    unsigned *prepared_types;
-    unsigned prepared_epoch;
+    struct {                 /* as prepared on the reader and on the writer */
+        unsigned *types;
+        unsigned epoch;
+        bool done;
+    } prepared[2];
+    bool writes;             /* not a SELECT: runs on the primary when there is one */
     char name[24];
-    bool prepared;
     PGresult *res;
     int row, n_rows;
     uint8_t **decoded;       /* bytea columns of the current row, decoded on demand */
@@ -59,8 +79,34 @@ typedef struct pg_stmt {
     int n_decoded;
 } pg_stmt;
 
-#define CONN(store) ((pg_conn *)(store)->conn)
+#define CONNS(store) ((pg_conns *)(store)->conn)
 #define PG(s) ((pg_stmt *)(s))
+
+/* The connection a statement runs on: the one a transaction is open on,
+ * else the primary's for a write (when the store has one), else the
+ * reader's. */
+static pg_conn *active(mt_store *store, bool writes)
+{
+    pg_conns *p = CONNS(store);
+    pg_conn *c = &p->reader;
+    if (p->writer.uri && (p->writer.in_tx || (writes && !p->reader.in_tx)))
+        c = &p->writer;
+    p->last = c;
+    return c;
+}
+
+/* Whether the statement text is a read: a SELECT, or the transaction control
+ * that follows the transaction wherever it is open. */
+static bool reads_only(const char *sql)
+{
+    static const char *const words[] = {"SELECT", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"};
+    while (isspace((unsigned char)*sql))
+        sql++;
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strncasecmp(sql, words[i], strlen(words[i])) == 0)
+            return true;
+    return false;
+}
 
 /* ------------------------------------------------------------------ errors */
 
@@ -102,7 +148,8 @@ static int result_error(pg_conn *c, const PGresult *res)
 
 static mt_status pg_error(mt_store *store, int rc, const char *what)
 {
-    const char *detail = store->conn ? CONN(store)->errmsg : "not connected";
+    pg_conns *p = CONNS(store);
+    const char *detail = p && p->last ? p->last->errmsg : "not connected";
     mt_status st;
     switch (rc) {
     case PG_ERR_CONFLICT: st = MT_ERR_CONFLICT; break;
@@ -112,7 +159,8 @@ static mt_status pg_error(mt_store *store, int rc, const char *what)
     case PG_ERR_NOMEM: st = MT_ERR_NOMEM; break;
     default: st = MT_ERR_DB; break;
     }
-    return mt_fail(st, "%s: %s: %s", store->path, what, detail);
+    return mt_fail(st, "%s%s: %s: %s", store->path, p && p->last == &p->writer ? " (its primary)" : "",
+                   what, detail);
 }
 
 /* ------------------------------------------------------------- connection */
@@ -124,7 +172,7 @@ static void ignore_notice(void *arg, const char *message)
 
 static mt_status open_connection(mt_store *store, pg_conn *c)
 {
-    c->pg = PQconnectdb(store->location);
+    c->pg = PQconnectdb(c->uri);
     if (!c->pg)
         return mt_fail(MT_ERR_NOMEM, "out of memory");
     if (PQstatus(c->pg) != CONNECTION_OK) {
@@ -141,17 +189,24 @@ static mt_status open_connection(mt_store *store, pg_conn *c)
 
 /* Outside a transaction, a lost connection is opened again; attempts pause
  * longer each time the server stays away. */
-static mt_status ensure_connected(mt_store *store)
+static mt_status ensure_connected(mt_store *store, pg_conn *c)
 {
-    pg_conn *c = CONN(store);
-    if (PQstatus(c->pg) == CONNECTION_OK)
+    if (c->pg && PQstatus(c->pg) == CONNECTION_OK)
         return MT_OK;
-    if (store->tx_depth > 0)
+    if (c->in_tx)
         return pg_error(store, PG_ERR_IO, "the connection was lost in a transaction");
     time_t now = time(NULL);
     if (now < c->retry_at)
         return mt_fail(MT_ERR_IO, "%s: the server is unreachable (next attempt in %lld s): %s",
                        store->path, (long long)(c->retry_at - now), c->errmsg);
+    if (!c->pg) { /* the primary, at the first write */
+        mt_status st = open_connection(store, c);
+        if (st == MT_OK)
+            return MT_OK;
+        c->retry_pause = 1;
+        c->retry_at = now + c->retry_pause;
+        return st;
+    }
     PQreset(c->pg);
     c->epoch++;
     if (PQstatus(c->pg) == CONNECTION_OK) {
@@ -168,39 +223,59 @@ static mt_status ensure_connected(mt_store *store)
 
 static void pg_disconnect(mt_store *store)
 {
-    pg_conn *c = CONN(store);
-    if (c) {
-        PQfinish(c->pg);
-        free(c);
+    pg_conns *p = CONNS(store);
+    if (p) {
+        PQfinish(p->reader.pg);
+        PQfinish(p->writer.pg);
+        free(p);
     }
     store->conn = NULL;
 }
 
-/* One command that returns no rows (or rows nobody reads). */
-static mt_status pg_exec(mt_store *store, const char *sql)
+/* After a command on c: whether it left a transaction open there (a lost
+ * connection keeps it marked until the rollback). */
+static void note_transaction(pg_conn *c)
 {
-    mt_status st = ensure_connected(store);
+    if (PQstatus(c->pg) == CONNECTION_OK)
+        c->in_tx = PQtransactionStatus(c->pg) != PQTRANS_IDLE;
+}
+
+/* One command that returns no rows (or rows nobody reads). */
+/* A read transaction ("BEGIN" of the store's code: passes that must see the
+ * same store) takes one snapshot, on the reader. */
+#define READ_TRANSACTION "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+
+static mt_status exec_on(mt_store *store, pg_conn *c, const char *sql)
+{
+    mt_status st = ensure_connected(store, c);
     if (st != MT_OK)
         return st;
-    PGresult *res = PQexec(CONN(store)->pg, sql);
+    PGresult *res = PQexec(c->pg, strcmp(sql, "BEGIN") == 0 ? READ_TRANSACTION : sql);
     ExecStatusType status = PQresultStatus(res);
-    int rc = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ? 0 : result_error(CONN(store), res);
+    int rc = status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ? 0 : result_error(c, res);
     if (!rc && status == PGRES_COMMAND_OK && *PQcmdTuples(res)) {
-        CONN(store)->changes = strtoll(PQcmdTuples(res), NULL, 10);
-        CONN(store)->total_changes += CONN(store)->changes;
+        CONNS(store)->changes = strtoll(PQcmdTuples(res), NULL, 10);
+        CONNS(store)->total_changes += CONNS(store)->changes;
     }
     PQclear(res);
+    note_transaction(c);
     return rc ? pg_error(store, rc, "executing") : MT_OK;
 }
 
-/* One-off query of a single integer (NULL or no row: 0). */
-static mt_status query_int(mt_store *store, const char *sql, const char *what, int64_t *out)
+static mt_status pg_exec(mt_store *store, const char *sql)
 {
-    mt_status st = ensure_connected(store);
+    return exec_on(store, active(store, !reads_only(sql)), sql);
+}
+
+/* One-off query of a single integer on c (NULL or no row: 0). */
+static mt_status query_int(mt_store *store, pg_conn *c, const char *sql, const char *what, int64_t *out)
+{
+    mt_status st = ensure_connected(store, c);
     if (st != MT_OK)
         return st;
-    PGresult *res = PQexec(CONN(store)->pg, sql);
-    int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : result_error(CONN(store), res);
+    CONNS(store)->last = c;
+    PGresult *res = PQexec(c->pg, sql);
+    int rc = PQresultStatus(res) == PGRES_TUPLES_OK ? 0 : result_error(c, res);
     if (!rc) {
         const char *v = PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : NULL;
         *out = !v || !*v ? 0 : *v == 't' ? 1 : *v == 'f' ? 0 : strtoll(v, NULL, 10);
@@ -211,11 +286,14 @@ static mt_status query_int(mt_store *store, const char *sql, const char *what, i
 
 static mt_status pg_connect(mt_store *store)
 {
-    pg_conn *c = calloc(1, sizeof(*c));
-    if (!c)
+    pg_conns *p = calloc(1, sizeof(*p));
+    if (!p)
         return mt_fail(MT_ERR_NOMEM, "out of memory");
-    store->conn = c;
-    mt_status st = open_connection(store, c);
+    store->conn = p;
+    p->reader.uri = store->location;
+    p->writer.uri = store->primary; /* NULL: none */
+    p->last = &p->reader;
+    mt_status st = open_connection(store, &p->reader);
     if (st == MT_OK)
         st = mt_schema_check(store);
     return st;
@@ -287,18 +365,21 @@ static void pg_finalize(mt_stmt *base)
     if (!s)
         return;
     pg_reset(base);
-    pg_conn *c = CONN(base->store);
-    if (s->prepared && c && s->prepared_epoch == c->epoch && PQstatus(c->pg) == CONNECTION_OK) {
-        char sql[48];
-        snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
-        PQclear(PQexec(c->pg, sql));
+    pg_conns *p = CONNS(base->store);
+    for (int i = READER; i <= WRITER; i++) {
+        pg_conn *c = p ? (i == WRITER ? &p->writer : &p->reader) : NULL;
+        if (s->prepared[i].done && c && s->prepared[i].epoch == c->epoch && PQstatus(c->pg) == CONNECTION_OK) {
+            char sql[48];
+            snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
+            PQclear(PQexec(c->pg, sql));
+        }
+        free(s->prepared[i].types);
     }
     free(s->sql);
     free(s->values);
     free(s->lengths);
     free(s->formats);
     free(s->types);
-    free(s->prepared_types);
     free(s->decoded);
     free(s->decoded_len);
     free(s);
@@ -314,13 +395,16 @@ static mt_status pg_prepare(mt_store *store, const char *sql, mt_stmt **out)
     s->lengths = calloc(n, sizeof(*s->lengths));
     s->formats = calloc(n, sizeof(*s->formats));
     s->types = calloc(n, sizeof(*s->types));
-    s->prepared_types = calloc(n, sizeof(*s->prepared_types));
-    if (!s->values || !s->lengths || !s->formats || !s->types || !s->prepared_types)
+    s->prepared[READER].types = calloc(n, sizeof(*s->prepared[READER].types));
+    s->prepared[WRITER].types = calloc(n, sizeof(*s->prepared[WRITER].types));
+    if (!s->values || !s->lengths || !s->formats || !s->types || !s->prepared[READER].types ||
+        !s->prepared[WRITER].types)
         goto nomem;
     s->base.store = store;
     s->base.ops = &mt_backend_pg;
     s->row = -1;
-    snprintf(s->name, sizeof(s->name), "mt%u", ++CONN(store)->next_name);
+    s->writes = !reads_only(sql);
+    snprintf(s->name, sizeof(s->name), "mt%u", ++CONNS(store)->next_name);
     *out = &s->base;
     return MT_OK;
 nomem:
@@ -383,40 +467,41 @@ static int untyped_parameter(const PGresult *res)
 
 /* Prepared again when a value's type differs from the one the server was
  * told (a NULL fits any). */
-static int ensure_prepared(pg_stmt *s, pg_conn *c)
+static int ensure_prepared(pg_stmt *s, pg_conn *c, int on)
 {
-    bool fits = s->prepared && s->prepared_epoch == c->epoch;
+    unsigned *prepared_types = s->prepared[on].types;
+    bool fits = s->prepared[on].done && s->prepared[on].epoch == c->epoch;
     for (int i = 0; fits && i < s->n_params; i++)
-        fits = s->types[i] == 0 || s->types[i] == s->prepared_types[i];
+        fits = s->types[i] == 0 || s->types[i] == prepared_types[i];
     if (fits)
         return 0;
-    if (s->prepared && s->prepared_epoch == c->epoch) {
+    if (s->prepared[on].done && s->prepared[on].epoch == c->epoch) {
         char sql[48];
         snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
         PQclear(PQexec(c->pg, sql));
     }
-    s->prepared = false;
+    s->prepared[on].done = false;
     for (int i = 0; i < s->n_params; i++)
-        s->prepared_types[i] = s->types[i];
-    PGresult *res = PQprepare(c->pg, s->name, s->sql, s->n_params, (const Oid *)s->prepared_types);
+        prepared_types[i] = s->types[i];
+    PGresult *res = PQprepare(c->pg, s->name, s->sql, s->n_params, (const Oid *)prepared_types);
     /* a NULL whose type the query leaves open: a bigint, else text */
     for (int tries = 0, n, guessed = 0; res && tries < 2 * s->n_params; tries++) {
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         if ((n = untyped_parameter(res)) > 0 && n <= s->n_params)
-            s->prepared_types[(guessed = n) - 1] = INT8_OID;
+            prepared_types[(guessed = n) - 1] = INT8_OID;
         else if (guessed && state && (!strcmp(state, "42883") || !strcmp(state, "42804")) &&
-                 s->prepared_types[guessed - 1] == INT8_OID)
-            s->prepared_types[guessed - 1] = TEXT_OID;
+                 prepared_types[guessed - 1] == INT8_OID)
+            prepared_types[guessed - 1] = TEXT_OID;
         else
             break;
         PQclear(res);
-        res = PQprepare(c->pg, s->name, s->sql, s->n_params, (const Oid *)s->prepared_types);
+        res = PQprepare(c->pg, s->name, s->sql, s->n_params, (const Oid *)prepared_types);
     }
     int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : result_error(c, res);
     PQclear(res);
     if (!rc) {
-        s->prepared = true;
-        s->prepared_epoch = c->epoch;
+        s->prepared[on].done = true;
+        s->prepared[on].epoch = c->epoch;
     }
     return rc;
 }
@@ -424,10 +509,10 @@ static int ensure_prepared(pg_stmt *s, pg_conn *c)
 static int run(pg_stmt *s)
 {
     mt_store *store = s->base.store;
-    pg_conn *c = CONN(store);
-    if (ensure_connected(store) != MT_OK)
+    pg_conn *c = active(store, s->writes);
+    if (ensure_connected(store, c) != MT_OK)
         return PG_ERR_IO;
-    int rc = ensure_prepared(s, c);
+    int rc = ensure_prepared(s, c, c == &CONNS(store)->writer ? WRITER : READER);
     if (rc)
         return rc;
     s->res = PQexecPrepared(c->pg, s->name, s->n_params, (const char *const *)s->values, s->lengths,
@@ -439,8 +524,8 @@ static int run(pg_stmt *s)
         return rc;
     }
     const char *tuples = PQcmdTuples(s->res);
-    c->changes = *tuples && strncmp(s->sql, "SELECT", 6) != 0 ? strtoll(tuples, NULL, 10) : 0;
-    c->total_changes += c->changes;
+    CONNS(store)->changes = *tuples && s->writes ? strtoll(tuples, NULL, 10) : 0;
+    CONNS(store)->total_changes += CONNS(store)->changes;
     s->n_rows = status == PGRES_TUPLES_OK ? PQntuples(s->res) : 0;
     int n_fields = PQnfields(s->res);
     if (n_fields > s->n_decoded) {
@@ -540,32 +625,42 @@ static size_t pg_col_bytes(mt_stmt *s, int col)
 static int64_t pg_last_id(mt_store *store)
 {
     int64_t id = 0;
-    if (query_int(store, "SELECT lastval()", "reading the new row's id", &id) != MT_OK)
+    if (query_int(store, CONNS(store)->last, "SELECT lastval()", "reading the new row's id", &id) != MT_OK)
         mt_clear_error();
     return id;
 }
 
-static int64_t pg_changes(mt_store *store) { return CONN(store)->changes; }
-static int64_t pg_total_changes(mt_store *store) { return CONN(store)->total_changes; }
+static int64_t pg_changes(mt_store *store) { return CONNS(store)->changes; }
+static int64_t pg_total_changes(mt_store *store) { return CONNS(store)->total_changes; }
 
+/* On the primary when the store has one (the transaction is the writer's
+ * from BEGIN on: everything in it follows). */
 static mt_status pg_begin(mt_store *store, bool writer)
 {
-    mt_status st = pg_exec(store, "BEGIN ISOLATION LEVEL READ COMMITTED");
-    if (st == MT_OK && writer && (st = pg_exec(store, WRITER_LOCK)) != MT_OK)
-        PQclear(PQexec(CONN(store)->pg, "ROLLBACK"));
+    pg_conn *c = active(store, true);
+    mt_status st = exec_on(store, c, "BEGIN ISOLATION LEVEL READ COMMITTED");
+    if (st == MT_OK && writer && (st = pg_exec(store, WRITER_LOCK)) != MT_OK) {
+        PQclear(PQexec(c->pg, "ROLLBACK"));
+        note_transaction(c);
+    }
     return st;
 }
 
 static void pg_rollback(mt_store *store, int level)
 {
     char sql[64];
-    if (!store->conn || PQstatus(CONN(store)->pg) != CONNECTION_OK)
+    if (!store->conn)
+        return;
+    pg_conn *c = active(store, false);
+    if (level == 0)
+        c->in_tx = false; /* whatever comes of it: a lost connection took it along */
+    if (!c->pg || PQstatus(c->pg) != CONNECTION_OK)
         return;
     if (level == 0)
         snprintf(sql, sizeof(sql), "ROLLBACK");
     else
         snprintf(sql, sizeof(sql), "ROLLBACK TO mt%d; RELEASE mt%d", level, level);
-    PQclear(PQexec(CONN(store)->pg, sql));
+    PQclear(PQexec(c->pg, sql));
 }
 
 /* No cheap local signal of another host's commit: the meta row is read. */
@@ -581,9 +676,10 @@ static mt_status pg_maybe_changed(mt_store *store, bool *changed)
 static mt_status pg_schema_version(mt_store *store, int *version)
 {
     int64_t has_meta = 0, v = 0;
-    mt_status st = query_int(store, "SELECT to_regclass('meta') IS NOT NULL", "reading the schema", &has_meta);
+    pg_conn *c = active(store, false);
+    mt_status st = query_int(store, c, "SELECT to_regclass('meta') IS NOT NULL", "reading the schema", &has_meta);
     if (st == MT_OK && has_meta)
-        st = query_int(store, "SELECT value FROM meta WHERE key = 'schema_version'",
+        st = query_int(store, c, "SELECT value FROM meta WHERE key = 'schema_version'",
                        "reading the schema version", &v);
     *version = (int)v;
     return st;
@@ -600,7 +696,7 @@ static mt_status pg_set_schema_version(mt_store *store, int version)
 static mt_status pg_has_tables(mt_store *store, bool *any)
 {
     int64_t n = 0;
-    mt_status st = query_int(store, "SELECT count(*) FROM pg_catalog.pg_tables"
+    mt_status st = query_int(store, active(store, false), "SELECT count(*) FROM pg_catalog.pg_tables"
                              " WHERE schemaname = current_schema()", "reading the schema", &n);
     *any = n > 0;
     return st;
@@ -617,11 +713,12 @@ static mt_status pg_migrate(mt_store *store, const char *sql)
 }
 
 /* A counter connection finds out at its first write: a role with no right to
- * update gets MT_ERR_READONLY then, as a read-only SQLite file does. */
+ * update gets MT_ERR_READONLY then, as a read-only SQLite file does.  With a
+ * primary, the primary is asked. */
 static mt_status pg_check_writable(mt_store *store)
 {
     int64_t read_only = 0;
-    mt_status st = query_int(store, "SELECT current_setting('transaction_read_only') = 'on'",
+    mt_status st = query_int(store, active(store, true), "SELECT current_setting('transaction_read_only') = 'on'",
                              "checking the server accepts writes", &read_only);
     if (st == MT_OK && read_only)
         st = mt_fail(MT_ERR_READONLY, "%s: the server accepts no writes (a standby?)", store->path);

@@ -168,6 +168,9 @@ typedef struct mt_config {
     unsigned so_pin_min_length; /* `so_pin_min_length`, default 12 */
     char *known_keys_file;    /* `known_keys_file`: the importer's record of the public
                                  keys it seals to (default: $XDG_DATA_HOME/mailtoken/known-keys) */
+    char *store_primary;      /* `store_primary`: with `store` a PostgreSQL standby, the
+                                 primary that transactions and writes go to
+                                 ($MAILTOKEN_STORE_PRIMARY wins); NULL: none */
 } mt_config;
 
 /* The window of Argon2id limits the store accepts, from the config and from
