@@ -9,9 +9,17 @@
 #                   server program as the server's user (empty when not root)
 # and its exit status is this script's; the server is stopped and removed in
 # every case.  Exit 77 (ctest's skip) only when no server can be had here,
-# saying why.
-#   with-postgres.sh COMMAND [ARGS...]
+# saying why.  With --standby, a streaming-replication standby of that server
+# (pg_basebackup -R -X stream) runs too, on another free port:
+#   MT_TEST_PG_STANDBY  a connection URI of the standby's `postgres` database
+#   with-postgres.sh [--standby] COMMAND [ARGS...]
 set -euo pipefail
+
+standby=0
+if [ "${1:-}" = --standby ]; then
+  standby=1
+  shift
+fi
 
 skip() { echo "SKIP: $*" >&2; exit 77; }
 
@@ -30,7 +38,11 @@ dir=$(mktemp -d "${TMPDIR:-/tmp}/mt-pg-XXXXXX")
 chmod 755 "$dir"
 data=$dir/data
 server_up=0
+standby_up=0
 cleanup() {
+  if [ "$standby_up" = 1 ]; then
+    "${as[@]}" "$bin/pg_ctl" -D "$dir/standby" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
   if [ "$server_up" = 1 ]; then
     "${as[@]}" "$bin/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
   fi
@@ -62,25 +74,36 @@ max_wal_senders = 4
 shared_buffers = 32MB
 CONF
 echo "host replication postgres 127.0.0.1/32 trust" >>"$data/pg_hba.conf"
-for attempt in 1 2 3; do
-  port=$(free_port)
-  if "${as[@]}" "$bin/pg_ctl" -D "$data" -o "-p $port" -l "$dir/server.log" -w -t 30 start >/dev/null 2>&1; then
-    server_up=1
-    break
-  fi
-done
+start_server() { # DATA LOG: the server of DATA on a free port (in $port)
+  local attempt
+  for attempt in 1 2 3; do
+    port=$(free_port)
+    "${as[@]}" "$bin/pg_ctl" -D "$1" -o "-p $port" -l "$2" -w -t 30 start >/dev/null 2>&1 && return 0
+  done
+  cat "$2" >&2 || true
+  return 1
+}
 # ctest kills a test that runs out of time with no chance to clean up: a
-# watcher stops the server once this script is gone, whatever ended it.
-if [ "$server_up" = 1 ]; then
-  ( trap '' HUP INT TERM
-    while kill -0 $$ 2>/dev/null; do sleep 1; done
-    "${as[@]}" "$bin/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1
-    rm -rf "$dir" ) </dev/null >/dev/null 2>&1 &
-fi
-if [ "$server_up" != 1 ]; then
-  cat "$dir/server.log" >&2 || true
-  echo "FAIL: the PostgreSQL server did not start" >&2
-  exit 1
+# watcher stops the servers once this script is gone, whatever ended it.
+( trap '' HUP INT TERM
+  while kill -0 $$ 2>/dev/null; do sleep 1; done
+  for d in "$dir/standby" "$data"; do
+    [ ! -f "$d/postmaster.pid" ] || "${as[@]}" "$bin/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1
+  done
+  rm -rf "$dir" ) </dev/null >/dev/null 2>&1 &
+start_server "$data" "$dir/server.log" || { echo "FAIL: the PostgreSQL server did not start" >&2; exit 1; }
+server_up=1
+
+if [ "$standby" = 1 ]; then
+  primary_port=$port
+  "${as[@]}" "$bin/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$dir/standby" \
+      -R -X stream --no-sync >"$dir/basebackup.log" 2>&1 ||
+    { cat "$dir/basebackup.log" >&2; echo "FAIL: pg_basebackup of the test server failed" >&2; exit 1; }
+  start_server "$dir/standby" "$dir/standby.log" ||
+    { echo "FAIL: the standby server did not start" >&2; exit 1; }
+  standby_up=1
+  export MT_TEST_PG_STANDBY="postgresql://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+  port=$primary_port
 fi
 
 export MT_TEST_PG="postgresql://postgres@127.0.0.1:$port/postgres?sslmode=disable"

@@ -5,14 +5,25 @@
  * accounts to the store.  Thread 0 also re-scans the slot list, so accounts
  * added meanwhile must appear without a restart.
  *
- * usage: mt-client-stress MODULE PINS THREADS MIN_OPS READY_FILE STOP_FILE [PROGRESS_FILE]
+ * usage: mt-client-stress MODULE PINS THREADS MIN_OPS READY_FILE STOP_FILE
+ *                         [PROGRESS_FILE [AFTER_PINS]]
  *   PINS           lines "TOKEN-LABEL PIN": the tokens to use (logged in once)
  *   MIN_OPS        operations per thread at least
  *   READY_FILE     created once every token is logged in ("-": none)
  *   STOP_FILE      the threads run until it exists ("-": MIN_OPS only)
  *   PROGRESS_FILE  rewritten while the threads run with the operations done
  *                  so far, so that a test sees them progress during its work
- * Prints "ops=N slots-before=A slots-after=B"; exit 0 only if every call succeeded.
+ *                  (with AFTER_PINS, a second line: the watcher's last count)
+ *   AFTER_PINS     a watcher thread also calls C_GetSlotList over and over
+ *                  (the count may never go down); once the threads stopped,
+ *                  each token of this file ("TOKEN-LABEL PIN", read then:
+ *                  accounts added meanwhile) is logged in to and signs, and
+ *                  "TOKEN-LABEL !PIN" must be refused as CKR_PIN_INCORRECT
+ * $MT_STRESS_PAUSE_MS: each thread pauses that long after each operation (a
+ * steady client that leaves the processors to the other process of a test).
+ * Prints "ops=N slots-before=A slots-after=B" (then, with AFTER_PINS,
+ * "watcher-calls=N watcher-counts=D after-logins=L after-refused=R"); exit 0
+ * only if every call succeeded.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -28,7 +39,7 @@
 
 #define MAX_TOKENS 64
 #define MAX_THREADS 64
-#define RUN_LIMIT_SECONDS 60
+#define RUN_LIMIT_SECONDS 300
 
 typedef struct token {
     char label[33];
@@ -49,6 +60,7 @@ static CK_FUNCTION_LIST_PTR p11;
 static const char *stop_file;
 static atomic_ulong ops_done; /* every thread's operations, for PROGRESS_FILE */
 static unsigned long min_ops;
+static useconds_t pause_us;
 static time_t started;
 
 static bool failed(worker *w, const char *what, CK_RV rv)
@@ -72,24 +84,48 @@ static CK_RV count_slots(CK_ULONG *n)
     return p11->C_GetSlotList(CK_TRUE, NULL, n);
 }
 
+/* The present slots, as a client asks for them: the count, then the list
+ * (*slots malloc'd, NULL when there are none). */
+static CK_RV list_slots(CK_SLOT_ID **slots, CK_ULONG *n)
+{
+    CK_RV rv;
+    *slots = NULL;
+    do { /* another thread's scan may find more slots between the two calls */
+        free(*slots);
+        *slots = NULL;
+        if ((rv = count_slots(n)) != CKR_OK || *n == 0)
+            return rv;
+        if (!(*slots = malloc(*n * sizeof(**slots))))
+            return CKR_HOST_MEMORY;
+        rv = p11->C_GetSlotList(CK_TRUE, *slots, n);
+    } while (rv == CKR_BUFFER_TOO_SMALL);
+    if (rv != CKR_OK) {
+        free(*slots);
+        *slots = NULL;
+    }
+    return rv;
+}
+
 static CK_RV find_token_slot(token *tok)
 {
-    CK_SLOT_ID slots[1024];
-    CK_ULONG n = 1024;
+    CK_SLOT_ID *slots = NULL;
+    CK_ULONG n = 0;
     CK_UTF8CHAR want[32];
-    CK_RV rv = p11->C_GetSlotList(CK_TRUE, slots, &n);
+    CK_RV rv = list_slots(&slots, &n);
     if (rv != CKR_OK)
         return rv;
     pad_label(tok->label, want);
-    for (CK_ULONG i = 0; i < n; i++) {
+    rv = CKR_TOKEN_NOT_PRESENT;
+    for (CK_ULONG i = 0; i < n && rv != CKR_OK; i++) {
         CK_TOKEN_INFO info;
         if (p11->C_GetTokenInfo(slots[i], &info) == CKR_OK &&
             memcmp(info.label, want, sizeof want) == 0) {
             tok->slot = slots[i];
-            return CKR_OK;
+            rv = CKR_OK;
         }
     }
-    return CKR_TOKEN_NOT_PRESENT;
+    free(slots);
+    return rv;
 }
 
 /* The token's first object of this class allowed to `usage` (CKA_SIGN...). */
@@ -194,6 +230,8 @@ static void *work(void *arg)
             break;
         w->ops++;
         atomic_fetch_add(&ops_done, 1);
+        if (pause_us)
+            usleep(pause_us);
     }
 out:
     if (session != CK_INVALID_HANDLE)
@@ -207,6 +245,8 @@ typedef struct progress {
     atomic_bool done;
 } progress;
 
+static atomic_ulong watched_slots; /* the watcher's last count, +1 (0: no watcher) */
+
 /* Rewrites the progress file (atomically: a reader never sees half of it). */
 static void write_progress(const char *path)
 {
@@ -216,6 +256,8 @@ static void write_progress(const char *path)
     if (!f)
         return;
     fprintf(f, "%lu\n", (unsigned long)atomic_load(&ops_done));
+    if (atomic_load(&watched_slots))
+        fprintf(f, "%lu\n", (unsigned long)atomic_load(&watched_slots) - 1);
     if (fclose(f) == 0)
         rename(tmp, path);
 }
@@ -228,6 +270,38 @@ static void *report_progress(void *arg)
         usleep(20000);
     }
     write_progress(p->path);
+    return NULL;
+}
+
+/* A client polling for new tokens: the slot list over and over.  Accounts are
+ * only added meanwhile, so the count of present slots may never go down. */
+typedef struct watcher {
+    pthread_t thread;
+    atomic_bool done;
+    unsigned long calls, counts; /* calls made, distinct counts seen */
+    CK_ULONG last;
+    char error[256];
+} watcher;
+
+static void *watch(void *arg)
+{
+    watcher *w = arg;
+    while (!atomic_load(&w->done) && !w->error[0]) {
+        CK_SLOT_ID *slots = NULL;
+        CK_ULONG n = 0;
+        CK_RV rv = list_slots(&slots, &n);
+        free(slots);
+        if (rv != CKR_OK)
+            snprintf(w->error, sizeof w->error, "watcher: C_GetSlotList: CKR 0x%lx", (unsigned long)rv);
+        else if (w->calls > 0 && n < w->last)
+            snprintf(w->error, sizeof w->error, "watcher: %lu present slots after %lu",
+                     (unsigned long)n, (unsigned long)w->last);
+        w->counts += w->calls == 0 || n != w->last;
+        w->last = n;
+        atomic_store(&watched_slots, (unsigned long)n + 1);
+        w->calls++;
+        usleep(5000); /* a client polling often, not spinning */
+    }
     return NULL;
 }
 
@@ -268,6 +342,44 @@ static int login_all(token *tokens, size_t n)
     return 0;
 }
 
+/* Once the threads stopped, the tokens of AFTER_PINS (accounts added while
+ * they ran): each logs in and signs, or ("!PIN") refuses the PIN. */
+static int after_logins(const char *path, unsigned *logins, unsigned *refused)
+{
+    static token tokens[MAX_TOKENS];
+    size_t n = 0;
+    if (read_pins(path, tokens, &n) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        token *t = &tokens[i];
+        bool wrong = t->pin[0] == '!';
+        const char *pin = t->pin + wrong;
+        worker w = {.index = -1, .tok = t};
+        CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
+        key_pair keys;
+        CK_BYTE data[32] = "signed by a token added live";
+        if (!failed(&w, "find the token", find_token_slot(t)) &&
+            !failed(&w, "C_OpenSession", p11->C_OpenSession(t->slot, CKF_SERIAL_SESSION, NULL, NULL, &session))) {
+            CK_RV rv = p11->C_Login(session, CKU_USER, (CK_UTF8CHAR_PTR)pin, strlen(pin));
+            if (wrong && rv == CKR_PIN_INCORRECT)
+                (*refused)++;
+            else if (wrong)
+                snprintf(w.error, sizeof w.error, "token %.32s: a wrong PIN gave CKR 0x%lx, not "
+                         "CKR_PIN_INCORRECT", t->label, (unsigned long)rv);
+            else if (!failed(&w, "C_Login", rv) && find_key_pair(&w, session, &keys) &&
+                     sign_and_verify(&w, session, &keys, data, sizeof data))
+                (*logins)++;
+        }
+        if (session != CK_INVALID_HANDLE)
+            p11->C_CloseSession(session);
+        if (w.error[0]) {
+            fprintf(stderr, "after the threads: %s\n", w.error);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int load_module(const char *path, void **handle)
 {
     CK_RV (*get_list)(CK_FUNCTION_LIST_PTR_PTR);
@@ -295,14 +407,19 @@ int main(int argc, char **argv)
     CK_ULONG slots_before = 0, slots_after = 0;
     void *handle = NULL;
 
-    if ((argc != 7 && argc != 8) || (n_threads = atoi(argv[3])) < 1 || n_threads > MAX_THREADS) {
-        fprintf(stderr, "usage: %s MODULE PINS THREADS MIN_OPS READY_FILE STOP_FILE [PROGRESS_FILE]\n",
-                argv[0]);
+    if (argc < 7 || argc > 9 || (n_threads = atoi(argv[3])) < 1 || n_threads > MAX_THREADS) {
+        fprintf(stderr, "usage: %s MODULE PINS THREADS MIN_OPS READY_FILE STOP_FILE "
+                "[PROGRESS_FILE [AFTER_PINS]]\n", argv[0]);
         return 2;
     }
-    progress reporter = {.path = argc == 8 ? argv[7] : NULL};
+    progress reporter = {.path = argc >= 8 ? argv[7] : NULL};
+    const char *after_pins = argc == 9 ? argv[8] : NULL;
+    static watcher watching;
+    bool watched = false;
+    unsigned after_ok = 0, after_refused = 0;
     bool reporting = false;
     min_ops = strtoul(argv[4], NULL, 10);
+    pause_us = getenv("MT_STRESS_PAUSE_MS") ? (useconds_t)atoi(getenv("MT_STRESS_PAUSE_MS")) * 1000 : 0;
     stop_file = strcmp(argv[6], "-") != 0 ? argv[6] : NULL;
     started = time(NULL);
     if (read_pins(argv[2], tokens, &n_tokens) != 0 || load_module(argv[1], &handle) != 0 ||
@@ -329,8 +446,9 @@ int main(int argc, char **argv)
     }
     reporting = reporter.path &&
                 pthread_create(&reporter.thread, NULL, report_progress, &reporter) == 0;
-    if (reporter.path && !reporting) {
-        fprintf(stderr, "cannot start the progress thread\n");
+    watched = after_pins && pthread_create(&watching.thread, NULL, watch, &watching) == 0;
+    if ((reporter.path && !reporting) || (after_pins && !watched)) {
+        fprintf(stderr, "cannot start the progress or the watcher thread\n");
         rc = 1;
     }
     for (int i = 0; i < n_threads; i++) {
@@ -345,10 +463,23 @@ int main(int argc, char **argv)
         atomic_store(&reporter.done, true);
         pthread_join(reporter.thread, NULL);
     }
+    if (watched) {
+        atomic_store(&watching.done, true);
+        pthread_join(watching.thread, NULL);
+        if (watching.error[0]) {
+            fprintf(stderr, "%s\n", watching.error);
+            rc = 1;
+        }
+    }
     if (count_slots(&slots_after) != CKR_OK)
         rc = 1;
     printf("ops=%lu slots-before=%lu slots-after=%lu\n", total_ops, (unsigned long)slots_before,
            (unsigned long)slots_after);
+    if (after_pins && after_logins(after_pins, &after_ok, &after_refused) != 0)
+        rc = 1;
+    if (after_pins)
+        printf("watcher-calls=%lu watcher-counts=%lu after-logins=%u after-refused=%u\n", watching.calls,
+               watching.counts, after_ok, after_refused);
 out:
     if (p11)
         p11->C_Finalize(NULL);
