@@ -63,6 +63,7 @@ static void full_file(void **state)
                                   "# comment\n\n"
                                   "store = /srv/mailtoken/store.db\n"
                                   "store_key_file=/etc/mailtoken/store.key\n"
+                                  "store_primary = postgresql://primary.example.org/mailtoken\n"
                                   "  pin_min_length = 10  \n"
                                   "pin_allow_digits_only = yes\n"
                                   "pin_max_failures = 0\n"
@@ -88,6 +89,7 @@ static void full_file(void **state)
     assert_string_equal(config->source_path, path);
     assert_string_equal(config->store_path, "/srv/mailtoken/store.db");
     assert_string_equal(config->store_key_file, "/etc/mailtoken/store.key");
+    assert_string_equal(config->store_primary, "postgresql://primary.example.org/mailtoken");
     assert_int_equal(config->pin_min_length, 10);
     assert_true(config->pin_allow_digits_only);
     assert_int_equal(config->pin_max_failures, 0);
@@ -117,6 +119,36 @@ static void full_file(void **state)
     assert_string_equal(store, "/tmp/from-env.db");
     free(store);
     unsetenv("MAILTOKEN_STORE");
+    mt_config_free(config);
+}
+
+/* store_primary is the configured store's: set with that store a SQLite
+ * file, opening it fails naming the key; another file opened with the same
+ * config is not concerned.  $MAILTOKEN_STORE_PRIMARY counts as the key. */
+static void primary_belongs_to_the_configured_store(void **state)
+{
+    (void)state;
+    char store_path[400], other[400], text[1024];
+    snprintf(store_path, sizeof(store_path), "%s/store.db", dir);
+    snprintf(other, sizeof(other), "%s/other.db", dir);
+    snprintf(text, sizeof(text), "store = %s\nstore_primary = postgresql://primary.example.org/m\n", store_path);
+    mt_config *config = NULL;
+    mt_store *store = NULL;
+    assert_int_equal(mt_config_load(write_conf("primary.conf", text), &config), MT_OK);
+    assert_int_equal(mt_store_open(store_path, config, MT_OPEN_CREATE, &store), MT_ERR_INVALID);
+    assert_non_null(strstr(mt_errmsg(), "store_primary"));
+    assert_non_null(strstr(mt_errmsg(), store_path));
+    assert_null(store);
+    assert_int_equal(mt_store_open(other, config, MT_OPEN_CREATE, &store), MT_OK);
+    mt_store_close(store);
+    free(config->store_primary);
+    config->store_primary = NULL;
+    setenv("MAILTOKEN_STORE_PRIMARY", "postgresql://primary.example.org/m", 1);
+    assert_int_equal(mt_store_open(store_path, config, MT_OPEN_CREATE, &store), MT_ERR_INVALID);
+    assert_non_null(strstr(mt_errmsg(), "MAILTOKEN_STORE_PRIMARY"));
+    unsetenv("MAILTOKEN_STORE_PRIMARY");
+    assert_int_equal(mt_store_open(store_path, config, MT_OPEN_CREATE, &store), MT_OK);
+    mt_store_close(store);
     mt_config_free(config);
 }
 
@@ -190,6 +222,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(full_file, setup, teardown),
         cmocka_unit_test_setup_teardown(errors_name_file_and_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(primary_belongs_to_the_configured_store, setup, teardown),
         cmocka_unit_test_setup_teardown(search_order, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
