@@ -49,7 +49,8 @@ typedef struct mt_backend {
     /* A write transaction.  writer: one at a time in the whole store, as
      * SQLite's BEGIN IMMEDIATE is, so that what a writer reads stays true
      * until it commits; else a transaction that only updates rows it names
-     * (the PIN counters), serialised on those rows. */
+     * (the PIN counters), serialised on those rows.  A store with a primary
+     * (store_primary) runs it, and everything in it, there. */
     mt_status (*begin)(mt_store *store, bool writer);
     /* Rolls back the transaction (level 0) or to savepoint mt<level>, keeping
      * the error message of the failure that caused it. */
@@ -66,7 +67,8 @@ typedef struct mt_backend {
     mt_status (*migrate)(mt_store *store, const char *sql);
     /* Folds a write-ahead log into the store (NULL: nothing to fold). */
     void (*checkpoint)(mt_store *store);
-    /* Whether this user may write (for a read-only store's counter connection). */
+    /* Whether this user may write (for a read-only store's counter connection;
+     * with a primary, whether the primary accepts this user's writes). */
     mt_status (*check_writable)(mt_store *store);
 } mt_backend;
 

@@ -16,11 +16,16 @@
  * A store on a standby with a primary for writes (store_primary) holds two
  * connections: every transaction, and every statement that writes, runs on
  * the primary's, opened at the first of them; reads outside a transaction
- * run on the standby's.  Without a primary the one connection does it all. */
+ * run on the standby's, except that a program reads its own writes: after it
+ * wrote on the primary (through any store it opened), its reads go there too
+ * until the standby has replayed that write.  Without a primary the one
+ * connection does it all. */
 #include "db.h"
 #include "db_pg.h"
 
 #include <ctype.h>
+#include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +57,8 @@ typedef struct pg_conn {
 typedef struct pg_conns {
     pg_conn reader, writer;
     pg_conn *last;           /* the one the last statement ran on (its errors, lastval()) */
+    bool wrote;              /* the writer's open transaction has written */
+    uint64_t replayed;       /* a WAL position the reader is known to have replayed */
     unsigned next_name;
     int64_t changes, total_changes;
 } pg_conns;
@@ -82,17 +89,72 @@ typedef struct pg_stmt {
 #define CONNS(store) ((pg_conns *)(store)->conn)
 #define PG(s) ((pg_stmt *)(s))
 
+static mt_status ensure_connected(mt_store *store, pg_conn *c);
+
+/* The primary's WAL position after this process's latest write through a
+ * store with a primary: every such store reads on its primary until its
+ * standby has replayed that far (the module's PIN change, then its login on
+ * another store handle, see the new PIN). */
+static _Atomic uint64_t written_lsn;
+
+/* Whether the standby has replayed this process's writes (a server that is
+ * not in recovery has all it will get).  On any doubt, no: the primary reads. */
+static bool reader_has_our_writes(mt_store *store)
+{
+    pg_conns *p = CONNS(store);
+    uint64_t lsn = atomic_load(&written_lsn);
+    char sql[160];
+    if (lsn <= p->replayed)
+        return true;
+    if (ensure_connected(store, &p->reader) != MT_OK) {
+        mt_clear_error();
+        return false;
+    }
+    snprintf(sql, sizeof(sql), "SELECT coalesce(pg_last_wal_replay_lsn() >= '%" PRIX64 "/%" PRIX64 "',"
+             " NOT pg_is_in_recovery())", lsn >> 32, lsn & 0xffffffffu);
+    PGresult *res = PQexec(p->reader.pg, sql);
+    bool has = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && *PQgetvalue(res, 0, 0) == 't';
+    PQclear(res);
+    if (has)
+        p->replayed = lsn;
+    return has;
+}
+
 /* The connection a statement runs on: the one a transaction is open on,
- * else the primary's for a write (when the store has one), else the
- * reader's. */
+ * else the primary's for a write (when the store has one) or for a read
+ * the standby has not caught up with, else the reader's. */
 static pg_conn *active(mt_store *store, bool writes)
 {
     pg_conns *p = CONNS(store);
     pg_conn *c = &p->reader;
-    if (p->writer.uri && (p->writer.in_tx || (writes && !p->reader.in_tx)))
+    if (p->writer.uri && !p->reader.in_tx &&
+        (p->writer.in_tx || writes || !reader_has_our_writes(store)))
         c = &p->writer;
     p->last = c;
     return c;
+}
+
+/* After a statement on c: when it ends a write of ours on the primary (a
+ * transaction that wrote, or a write outside one), the primary's WAL
+ * position, which the standby must have replayed before it serves our reads. */
+static void note_write(mt_store *store, pg_conn *c, bool wrote)
+{
+    pg_conns *p = CONNS(store);
+    if (c != &p->writer)
+        return;
+    p->wrote |= wrote;
+    if (!p->wrote || c->in_tx)
+        return;
+    p->wrote = false;
+    PGresult *res = PQexec(c->pg, "SELECT pg_current_wal_lsn()");
+    unsigned hi = UINT32_MAX, lo = UINT32_MAX; /* unknown: the primary reads from now on */
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+        sscanf(PQgetvalue(res, 0, 0), "%X/%X", &hi, &lo) != 2)
+        hi = lo = UINT32_MAX;
+    PQclear(res);
+    uint64_t lsn = (uint64_t)hi << 32 | lo, seen = atomic_load(&written_lsn);
+    while (lsn > seen && !atomic_compare_exchange_weak(&written_lsn, &seen, lsn))
+        ;
 }
 
 /* Whether the statement text is a read: a SELECT, or the transaction control
@@ -240,11 +302,11 @@ static void note_transaction(pg_conn *c)
         c->in_tx = PQtransactionStatus(c->pg) != PQTRANS_IDLE;
 }
 
-/* One command that returns no rows (or rows nobody reads). */
 /* A read transaction ("BEGIN" of the store's code: passes that must see the
  * same store) takes one snapshot, on the reader. */
 #define READ_TRANSACTION "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 
+/* One command that returns no rows (or rows nobody reads), on c. */
 static mt_status exec_on(mt_store *store, pg_conn *c, const char *sql)
 {
     mt_status st = ensure_connected(store, c);
@@ -259,6 +321,7 @@ static mt_status exec_on(mt_store *store, pg_conn *c, const char *sql)
     }
     PQclear(res);
     note_transaction(c);
+    note_write(store, c, !rc && !reads_only(sql));
     return rc ? pg_error(store, rc, "executing") : MT_OK;
 }
 
@@ -294,6 +357,13 @@ static mt_status pg_connect(mt_store *store)
     p->writer.uri = store->primary; /* NULL: none */
     p->last = &p->reader;
     mt_status st = open_connection(store, &p->reader);
+    /* A program that may write (the CLI, the server) starts from what the
+     * primary holds: one command sees what the one before it wrote. */
+    if (st == MT_OK && p->writer.uri && !(store->flags & MT_OPEN_READONLY) &&
+        (st = ensure_connected(store, &p->writer)) == MT_OK) {
+        p->wrote = true;
+        note_write(store, &p->writer, true);
+    }
     if (st == MT_OK)
         st = mt_schema_check(store);
     return st;
@@ -526,6 +596,7 @@ static int run(pg_stmt *s)
     const char *tuples = PQcmdTuples(s->res);
     CONNS(store)->changes = *tuples && s->writes ? strtoll(tuples, NULL, 10) : 0;
     CONNS(store)->total_changes += CONNS(store)->changes;
+    note_write(store, c, s->writes);
     s->n_rows = status == PGRES_TUPLES_OK ? PQntuples(s->res) : 0;
     int n_fields = PQnfields(s->res);
     if (n_fields > s->n_decoded) {
@@ -652,8 +723,10 @@ static void pg_rollback(mt_store *store, int level)
     if (!store->conn)
         return;
     pg_conn *c = active(store, false);
-    if (level == 0)
+    if (level == 0) {
         c->in_tx = false; /* whatever comes of it: a lost connection took it along */
+        CONNS(store)->wrote = false;
+    }
     if (!c->pg || PQstatus(c->pg) != CONNECTION_OK)
         return;
     if (level == 0)
