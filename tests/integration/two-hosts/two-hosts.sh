@@ -7,10 +7,11 @@
 # token, logs in to new ones and signs; a wrong PIN on a new one is counted
 # where the CLI reads the store.  Run by tests/pg/with-postgres.sh:
 #   two-hosts.sh            the module reads from the primary
-#   two-hosts.sh standby    (with-postgres.sh --standby) the module reads from
-#                           a standby made by pg_basebackup; what it writes
-#                           (PIN counters, login events) goes to the primary
-#                           through store_primary
+#   two-hosts.sh standby    (with-postgres.sh --standby) the module and the
+#                           CLI read from a standby made by pg_basebackup;
+#                           what they write (the CLI's commands, the module's
+#                           PIN counters and login events) goes to the primary
+#                           through $MAILTOKEN_STORE_PRIMARY
 source "$(dirname "$0")/../clients/lib.sh"
 mode=${1:-primary}
 [ "$mode" = primary ] || MT_TEST_NAME=two-hosts-standby
@@ -21,12 +22,16 @@ STRESS="$MT_BUILD_DIR/tests/integration/clients/mt-client-stress"
 [ -x "$STRESS" ] || die "not built: $STRESS"
 NEW=1000
 
-# The module's store: the CLI's, or the same schema on the standby with the
-# primary for its writes; each connection named, to see where it goes.
+# The module's store and the CLI's: the primary, or the same schema on the
+# standby with the primary for writes; the module's connections named, to
+# see where they go.
+primary_store=$MAILTOKEN_STORE
 module_env=(env "MAILTOKEN_STORE=$MAILTOKEN_STORE&application_name=module")
 if [ "$mode" = standby ]; then
-    module_env=(env "MAILTOKEN_STORE=$MT_TEST_PG_STANDBY&options=-csearch_path%3D$MT_TEST_SCHEMA&application_name=module-reads"
-                "MAILTOKEN_STORE_PRIMARY=$MAILTOKEN_STORE&application_name=module-writes")
+    standby_store="$MT_TEST_PG_STANDBY&options=-csearch_path%3D$MT_TEST_SCHEMA"
+    module_env=(env "MAILTOKEN_STORE=$standby_store&application_name=module-reads"
+                "MAILTOKEN_STORE_PRIMARY=$primary_store&application_name=module-writes")
+    export MAILTOKEN_STORE=$standby_store MAILTOKEN_STORE_PRIMARY=$primary_store
 fi
 # Waits until the standby has replayed what the primary has written so far.
 standby_caught_up() {
@@ -129,8 +134,8 @@ read -r ops before after < <(sed -n 's/^ops=\([0-9]*\) slots-before=\([0-9]*\) s
     die "the module had $before tokens before and $after after importing $NEW accounts"
 grep -q "after-logins=3 after-refused=1$" "$WORK/stress.out" ||
     die "expected 3 logins with new tokens and 1 wrong PIN refused"
-# the wrong PIN was counted where the CLI reads the store (the primary)
-counters=$(token_counters)
+# the wrong PIN was counted on the primary
+counters=$(MAILTOKEN_STORE=$primary_store MAILTOKEN_STORE_PRIMARY='' token_counters)
 grep -qx "user00250@new.example.net 1" <<<"$counters" ||
     die "the wrong PIN is not counted on the primary: $(grep user00250 <<<"$counters")"
 echo "operations: $ops_before when the import started, $ops_after when it ended, $ops in all"
