@@ -12,6 +12,7 @@
 #                           what they write (the CLI's commands, the module's
 #                           PIN counters and login events) goes to the primary
 #                           through $MAILTOKEN_STORE_PRIMARY
+#   two-hosts.sh MODE COUNT  COUNT accounts imported instead of 1,000
 source "$(dirname "$0")/../clients/lib.sh"
 mode=${1:-primary}
 [ "$mode" = primary ] || MT_TEST_NAME=two-hosts-standby
@@ -20,7 +21,7 @@ need_env MT_TEST_PG
 mt_setup
 STRESS="$MT_BUILD_DIR/tests/integration/clients/mt-client-stress"
 [ -x "$STRESS" ] || die "not built: $STRESS"
-NEW=1000
+NEW=${2:-1000}
 
 # The module's store and the CLI's: the primary, or the same schema on the
 # standby with the primary for writes; the module's connections named, to
@@ -104,12 +105,13 @@ grep -q "^$NEW files: $NEW imported, 0 already present, 0 failed" "$WORK/import.
 
 step "PINs for 4 of the new accounts; the module must see all $NEW without a restart"
 : >"$WORK/after-pins.txt"
-for n in 00001 00500 01000; do
+for n in 00001 $(printf %05d $((NEW / 2))) $(printf %05d "$NEW"); do
     set_pin "user$n@new.example.net"
     printf '%s %s\n' "user$n@new.example.net" "$(pin_of "user$n")" >>"$WORK/after-pins.txt"
 done
-set_pin user00250@new.example.net
-printf '%s !%s\n' user00250@new.example.net not-its-PIN-2026 >>"$WORK/after-pins.txt"
+wrong=user$(printf %05d $((NEW / 4)))@new.example.net
+set_pin "$wrong"
+printf '%s !%s\n' "$wrong" not-its-PIN-2026 >>"$WORK/after-pins.txt"
 standby_caught_up
 for _ in $(seq 600); do
     [ "$(progress 2)" -lt $((slots_before + NEW)) ] && kill -0 "$stress_pid" 2>/dev/null || break
@@ -136,7 +138,7 @@ grep -q "after-logins=3 after-refused=1$" "$WORK/stress.out" ||
     die "expected 3 logins with new tokens and 1 wrong PIN refused"
 # the wrong PIN was counted on the primary
 counters=$(MAILTOKEN_STORE=$primary_store MAILTOKEN_STORE_PRIMARY='' token_counters)
-grep -qx "user00250@new.example.net 1" <<<"$counters" ||
-    die "the wrong PIN is not counted on the primary: $(grep user00250 <<<"$counters")"
+grep -qx "$wrong 1" <<<"$counters" ||
+    die "the wrong PIN is not counted on the primary: $(grep "$wrong" <<<"$counters")"
 echo "operations: $ops_before when the import started, $ops_after when it ended, $ops in all"
 echo "PASS: $MT_TEST_NAME"
