@@ -19,13 +19,7 @@ fi
 [ -f "$MODULE" ] || die "not built: $MODULE"
 
 step "4 accounts with PINs; 30 more waiting to be imported"
-gen_bulk 4 4
-add_p12_dir "$WORK/bulk" "$WORK/bulk.pass"
-: >"$WORK/pins.txt"
-for email in $(bulk_emails); do
-    set_pin "$email"
-    printf '%s %s\n' "$email" "$(pin_of "$email")" >>"$WORK/pins.txt"
-done
+bulk_with_pins 4 4 "$WORK/pins.txt"
 gen_bulk 30 2 "$WORK/new" new.example.net
 
 step "8 threads through the module while the CLI imports"

@@ -114,6 +114,17 @@ gen_bulk() { # COUNT KEYS [DIR [DOMAIN]]
         --domain "${4:-$BULK_DOMAIN}" --ca "$MT_TESTDATA/ca" >/dev/null
 }
 bulk_emails() { local p; for p in "$WORK"/bulk/*.p12; do printf '%s@%s\n' "$(basename "$p" .p12)" "$BULK_DOMAIN"; done; }
+# COUNT bulk accounts imported, each with its PIN; "EMAIL PIN" lines in FILE.
+bulk_with_pins() { # COUNT KEYS FILE
+    local email
+    gen_bulk "$1" "$2"
+    add_p12_dir "$WORK/bulk" "$WORK/bulk.pass"
+    : >"$3"
+    for email in $(bulk_emails); do
+        set_pin "$email"
+        printf '%s %s\n' "$email" "$(pin_of "$email")" >>"$3"
+    done
+}
 
 # "EMAIL FAILED_LOGINS" for every token of the store, read through the store's API.
 token_counters() {

@@ -53,13 +53,7 @@ connections_of_module() { # URI
 }
 
 step "4 accounts with PINs; $NEW more waiting to be imported"
-gen_bulk 4 4
-add_p12_dir "$WORK/bulk" "$WORK/bulk.pass"
-: >"$WORK/pins.txt"
-for email in $(bulk_emails); do
-    set_pin "$email"
-    printf '%s %s\n' "$email" "$(pin_of "$email")" >>"$WORK/pins.txt"
-done
+bulk_with_pins 4 4 "$WORK/pins.txt"
 # 8 keys among the new accounts, one PBKDF2 iteration: quick to make and to open
 "$MT_BUILD_DIR/tests/tools/mt-gen-bulk" --out "$WORK/new" --count $NEW --keys 8 --iterations 1 \
     --password bulk-Pass-1 --domain new.example.net --ca "$MT_TESTDATA/ca" >/dev/null
