@@ -5,7 +5,7 @@
 # C_GetSlotList over and over.  No call fails, the threads sign during the
 # import, and the module, never restarted, shows every new account as a
 # token, logs in to new ones and signs; a wrong PIN on a new one is counted
-# where the CLI reads the store.  Run by tests/pg/with-postgres.sh:
+# on the primary.  Run by tests/pg/with-postgres.sh:
 #   two-hosts.sh            the module reads from the primary
 #   two-hosts.sh standby    (with-postgres.sh --standby) the module and the
 #                           CLI read from a standby made by pg_basebackup;
