@@ -387,6 +387,21 @@ typedef struct mt_copy_report {
 mt_status mt_store_copy(mt_store *from, mt_store *to, mt_copy_report *report);
 void mt_copy_report_clear(mt_copy_report *report);
 
+/* Roles of a store on PostgreSQL (docs/postgresql.md, "Roles").  A writer
+ * reads and changes every table (the schema's migrations stay its owner's);
+ * a reader reads what the module needs and writes only the PIN counters and
+ * the audit events of logins.  org_id > 0 binds a reader to one organisation:
+ * row-level security (set up by the same SQL) then shows it none of another
+ * organisation's rows.  mt_store_role_sql gives the SQL (one transaction, to
+ * run as the tables' owner; *sql freed by the caller); mt_store_role_grant
+ * runs it on the store's connection.  The role must exist; granting again
+ * replaces what the role had. */
+typedef enum mt_role_kind { MT_ROLE_WRITER, MT_ROLE_READER } mt_role_kind;
+
+mt_status mt_store_role_sql(mt_store *store, mt_role_kind kind, const char *role, int64_t org_id,
+                            char **sql);
+mt_status mt_store_role_grant(mt_store *store, mt_role_kind kind, const char *role, int64_t org_id);
+
 /* Explicit transactions.  Every mt_store_* write is atomic on its own; these
  * group several into one (nesting is allowed: savepoints). */
 mt_status mt_store_begin(mt_store *store);
