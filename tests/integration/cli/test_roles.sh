@@ -122,6 +122,23 @@ grep -q CKR_PIN_LOCKED "$T/p11.out" || fail "a locked token: $(cat "$T/p11.out")
 run 0 --org acme account reset-pin alice@example.org --so-pin-file "$SO_PIN" --new-pin-file "$USER_PIN"
 signs mt_gw alice@example.org alice
 
+# The SO PIN through the module (C_InitPIN: a read-write session): its counter
+# and wait are the reader's to write; the new user PIN is not.
+so_init_pin() { # so_init_pin ROLE EMAIL SO-PIN
+    MAILTOKEN_STORE=$(as "$1") p11 --token-label "$2" --init-pin --login --login-type so --so-pin "$3" \
+        --new-pin "$(cat "$USER_PIN2")" >"$T/p11.out" 2>&1
+}
+so_failed() { su_sql "SELECT so_failed_logins || ' ' || (so_next_attempt_at > 0) FROM $S.organizations WHERE name = '$1'"; }
+! so_init_pin mt_gw alice@example.org wrong-so-pin-1234 || fail "a wrong SO PIN set a PIN"
+grep -q 'C_Login failed: rv = CKR_PIN_INCORRECT' "$T/p11.out" || fail "a wrong SO PIN: $(cat "$T/p11.out")"
+[ "$(so_failed acme)" = "1 true" ] || fail "a wrong SO PIN as the reader: $(so_failed acme)"
+[ "$(events org.so-login-failed acme)" = 1 ] || fail "no event of the wrong SO PIN"
+SNAPSHOT_SKIP='organizations' snapshot before
+! so_init_pin mt_gw alice@example.org "$(cat "$SO_PIN")" || fail "the reader set a user PIN"
+grep -q 'C_InitPIN failed: rv = CKR_TOKEN_WRITE_PROTECTED' "$T/p11.out" || fail "C_InitPIN as the reader: $(cat "$T/p11.out")"
+[ "$(so_failed acme)" = "0 false" ] || fail "the right SO PIN as the reader: $(so_failed acme)"
+SNAPSHOT_SKIP='organizations' assert_unchanged
+
 # Limits the config moved: the owner's module wraps the PIN again at login;
 # the reader may not, so its login skips that and stands.
 ops() { su_sql "SELECT pin_ops FROM $S.tokens WHERE email = '$1'"; }
