@@ -82,6 +82,11 @@ run 5 --store "$T/file.db" store grant --reader mt_gw
 err_has "roles are a PostgreSQL server's"
 run 2 store grant
 err_has "one of --reader ROLE or --writer ROLE is required"
+# A table this build has no rule for is never left out silently.
+su_sql "CREATE TABLE $S.extra (id bigint); ALTER TABLE $S.extra OWNER TO mt_owner" >/dev/null
+run 1 store grant --reader mt_gw
+err_has "table extra has no rule for roles in this build"
+su_sql "DROP TABLE $S.extra" >/dev/null
 
 # --- the module as the whole store's reader: it lists every token, logs in, signs.
 p11() { client pkcs11-tool --module "$MODULE" "$@"; }
