@@ -168,9 +168,11 @@ static mt_status check_fresh(mt_store *store)
     if (any)
         return mt_fail(MT_ERR_INVALID, "%s: not a mailtoken store (a %s database of something "
                        "else)", store->path, store->ops->name);
+    /* on a server, a role with no grant on the store's schema sees none of it */
     if (!(store->flags & MT_OPEN_CREATE) || (store->flags & MT_OPEN_READONLY))
-        return mt_fail(MT_ERR_INVALID, "%s: not a mailtoken store (an empty %s database)",
-                       store->path, store->ops->name);
+        return mt_fail(MT_ERR_INVALID, "%s: not a mailtoken store (an empty %s database%s)",
+                       store->path, store->ops->name, store->ops == &mt_backend_pg ?
+                       ", or a schema this role may not use: mailtoken store grant" : "");
     return MT_OK;
 }
 

@@ -82,6 +82,9 @@ run 5 --store "$T/file.db" store grant --reader mt_gw
 err_has "roles are a PostgreSQL server's"
 run 2 store grant
 err_has "one of --reader ROLE or --writer ROLE is required"
+# A role with no grant finds no store, and is told why that may be.
+run 5 --store "$(as mt_audit)" account list
+err_has "or a schema this role may not use: mailtoken store grant"
 # A table this build has no rule for is never left out silently.
 su_sql "CREATE TABLE $S.extra (id bigint); ALTER TABLE $S.extra OWNER TO mt_owner" >/dev/null
 run 1 store grant --reader mt_gw
