@@ -86,22 +86,38 @@ static char *quoted(const char *text, char quote)
     return out;
 }
 
-/* The schema the store's tables are in (the connection's search_path) and
- * their owner. */
-static mt_status store_schema(mt_store *store, char **schema, char **owner)
+/* Where the store's tables are (the connection's search_path), whose they
+ * are, and whether the connected role may change them. */
+typedef struct schema_info {
+    char *schema, *owner, *user;
+    bool owns;
+} schema_info;
+
+static void schema_info_clear(schema_info *info)
+{
+    free(info->schema);
+    free(info->owner);
+    free(info->user);
+    memset(info, 0, sizeof(*info));
+}
+
+static mt_status read_schema(mt_store *store, schema_info *info)
 {
     mt_stmt *stmt = NULL;
     bool found = false;
-    *schema = *owner = NULL;
-    mt_status st = mt_db_stmt(store, "SELECT current_schema(), (SELECT pg_get_userbyid(c.relowner)"
-                                     " FROM pg_class c WHERE c.oid = to_regclass('meta'))", &stmt);
+    mt_status st = mt_db_stmt(store, "SELECT current_schema(), pg_get_userbyid(c.relowner), current_user,"
+                                     " pg_has_role(c.relowner, 'USAGE') FROM pg_class c"
+                                     " WHERE c.oid = to_regclass('meta')", &stmt);
     if (st == MT_OK)
         st = mt_db_step_row(store, stmt, "reading the store's schema", &found);
-    if (st == MT_OK && (!found || mt_col_is_null(stmt, 0) || mt_col_is_null(stmt, 1)))
+    if (st == MT_OK && (!found || mt_col_is_null(stmt, 0)))
         st = mt_fail(MT_ERR_DB, "%s: the store's schema is not on the connection's search_path",
                      store->path);
-    if (st == MT_OK && (!(*schema = mt_col_text(stmt, 0)) || !(*owner = mt_col_text(stmt, 1))))
+    if (st == MT_OK && (!(info->schema = mt_col_text(stmt, 0)) || !(info->owner = mt_col_text(stmt, 1)) ||
+                        !(info->user = mt_col_text(stmt, 2))))
         st = mt_fail(MT_ERR_NOMEM, "out of memory");
+    if (st == MT_OK)
+        info->owns = mt_col_int(stmt, 3) != 0;
     mt_db_done(stmt);
     return st;
 }
@@ -170,30 +186,31 @@ static void put_grants(FILE *f, const char *schema, const char *role, mt_role_ki
                "GRANT INSERT ON %1$s.events TO %2$s;\n", schema, role);
 }
 
-static mt_status build(mt_store *store, mt_role_kind kind, const char *role, int64_t org_id, char **out)
+static mt_status build(mt_store *store, mt_role_kind kind, const char *role, int64_t org_id,
+                       schema_info *info, char **out)
 {
-    char *schema_name = NULL, *owner = NULL, *schema = NULL, *ident = NULL, *literal = NULL, *sql = NULL;
+    char *schema = NULL, *ident = NULL, *literal = NULL, *sql = NULL;
     size_t len = 0;
     FILE *f = NULL;
     *out = NULL;
-    mt_status st = store_schema(store, &schema_name, &owner);
+    mt_status st = read_schema(store, info);
     if (st == MT_OK)
         st = check_tables_known(store);
     if (st != MT_OK)
         goto out;
-    if (strcmp(owner, role) == 0) {
+    if (strcmp(info->owner, role) == 0) {
         st = mt_fail(MT_ERR_INVALID, "role \"%s\" owns the store's tables: it writes the whole store "
                      "already", role);
         goto out;
     }
-    if (!(schema = quoted(schema_name, '"')) || !(ident = quoted(role, '"')) ||
+    if (!(schema = quoted(info->schema, '"')) || !(ident = quoted(role, '"')) ||
         !(literal = quoted(role, '\'')) || !(f = open_memstream(&sql, &len))) {
         st = mt_fail(MT_ERR_NOMEM, "out of memory");
         goto out;
     }
     fprintf(f, "-- mailtoken: %s role %s, %s, schema %s (owner %s)\nBEGIN;\n",
             kind == MT_ROLE_WRITER ? "writer" : "reader", ident,
-            org_id ? "one organisation" : "the whole store", schema, owner);
+            org_id ? "one organisation" : "the whole store", schema, info->owner);
     put_policies(f, schema);
     put_grants(f, schema, ident, kind);
     fprintf(f, "INSERT INTO %s.mailtoken_roles (role_name, org_id) VALUES (%s, ", schema, literal);
@@ -207,16 +224,15 @@ static mt_status build(mt_store *store, mt_role_kind kind, const char *role, int
     sql = NULL;
 out:
     free(sql);
-    free(schema_name);
-    free(owner);
     free(schema);
     free(ident);
     free(literal);
     return st;
 }
 
-mt_status mt_store_role_sql(mt_store *store, mt_role_kind kind, const char *role, int64_t org_id,
-                            char **sql)
+/* The SQL, after the checks both entry points make. */
+static mt_status role_sql(mt_store *store, mt_role_kind kind, const char *role, int64_t org_id,
+                          schema_info *info, char **sql)
 {
     if (!store || !role || !sql)
         return mt_fail(MT_ERR_INVALID, "store, role and sql are required");
@@ -230,36 +246,34 @@ mt_status mt_store_role_sql(mt_store *store, mt_role_kind kind, const char *role
                      "one organisation");
     if (st == MT_OK && org_id)
         st = mt_org_exists(store, org_id);
-    return st == MT_OK ? build(store, kind, role, org_id, sql) : st;
+    return st == MT_OK ? build(store, kind, role, org_id, info, sql) : st;
 }
 
-/* Policies and grants are the owner's to change (a superuser's too). */
-static mt_status check_owner(mt_store *store)
+mt_status mt_store_role_sql(mt_store *store, mt_role_kind kind, const char *role, int64_t org_id,
+                            char **sql)
 {
-    mt_stmt *stmt = NULL;
-    bool found = false;
-    mt_status st = mt_db_stmt(store, "SELECT pg_has_role(c.relowner, 'USAGE'), pg_get_userbyid(c.relowner),"
-                                     " current_user FROM pg_class c WHERE c.oid = to_regclass('meta')", &stmt);
-    if (st == MT_OK)
-        st = mt_db_step_row(store, stmt, "reading the store's owner", &found);
-    if (st == MT_OK && found && !mt_col_int(stmt, 0))
-        st = mt_fail(MT_ERR_READONLY, "connected as \"%s\", which does not own the store's tables: "
-                     "connect as \"%s\"", mt_col_peek_text(stmt, 2), mt_col_peek_text(stmt, 1));
-    mt_db_done(stmt);
+    schema_info info = {0};
+    mt_status st = role_sql(store, kind, role, org_id, &info, sql);
+    schema_info_clear(&info);
     return st;
 }
 
+/* Policies and grants are the owner's to change (a superuser's too); all in
+ * one transaction, rolled back on a failure. */
 mt_status mt_store_role_grant(mt_store *store, mt_role_kind kind, const char *role, int64_t org_id)
 {
+    schema_info info = {0};
     char *sql = NULL;
     if (store && store->tx_depth > 0)
         return mt_fail(MT_ERR_INVALID, "roles are granted outside any transaction");
-    mt_status st = mt_store_role_sql(store, kind, role, org_id, &sql);
-    if (st == MT_OK)
-        st = check_owner(store);
+    mt_status st = role_sql(store, kind, role, org_id, &info, &sql);
+    if (st == MT_OK && !info.owns)
+        st = mt_fail(MT_ERR_READONLY, "connected as \"%s\", which does not own the store's tables: "
+                     "connect as \"%s\"", info.user, info.owner);
     if (st == MT_OK && (st = mt_db_exec(store, sql)) != MT_OK)
         store->ops->rollback(store, 0);
     free(sql);
+    schema_info_clear(&info);
     if (st == MT_OK)
         return MT_OK;
     char prefix[96];
