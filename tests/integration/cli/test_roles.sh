@@ -19,12 +19,10 @@ sql_as() {
     psql -qXAt -v ON_ERROR_STOP=1 "$(as "$1")" -c "$2" >"$T/sql.out" 2>"$T/sql.err"
 }
 su_sql() { sql_as postgres "$1" || fail "$1: $(cat "$T/sql.err")"; cat "$T/sql.out"; }
-# refused ROLE SQL: the server refuses the statement (permission), the store unchanged
+# refused ROLE SQL: the server refuses the statement (permission)
 refused() {
-    snapshot before
     ! sql_as "$1" "$2" || fail "$1 was allowed: $2"
     grep -q 'permission denied' "$T/sql.err" || fail "$2 as $1: $(cat "$T/sql.err")"
-    assert_unchanged
 }
 
 for role in mt_owner mt_writer mt_gw mt_acme mt_other mt_audit; do
@@ -157,6 +155,7 @@ MAILTOKEN_CONF=$T/moved.conf signs mt_owner bob@example.org bob
 [ "$(ops bob@example.org)" = 2 ] || fail "the owner's login did not wrap the PIN again: $(ops bob@example.org)"
 
 # --- the reader's other writes: refused by the server, the store unchanged.
+snapshot before
 refused mt_gw "INSERT INTO $S.accounts (org_id, email, token_id, primary_cert_id, created_at, updated_at)
     SELECT org_id, 'eve@example.org', token_id, primary_cert_id, 0, 0 FROM $S.accounts LIMIT 1"
 refused mt_gw "UPDATE $S.certificates SET friendly_name = 'changed'"
@@ -167,6 +166,17 @@ refused mt_gw "UPDATE $S.meta SET value = value + 1"
 refused mt_gw "SELECT count(*) FROM $S.api_keys"
 refused mt_acme "UPDATE $S.mailtoken_roles SET org_id = NULL"
 refused mt_acme "INSERT INTO $S.mailtoken_roles VALUES ('mt_acme2', NULL)"
+assert_unchanged
+# What acme's reader may write, it may not write for another organisation.
+sql_as mt_acme "WITH u AS (UPDATE $S.tokens SET failed_logins = 5 RETURNING email)
+    SELECT string_agg(email, ' ' ORDER BY email) FROM u" || fail "acme's reader counting: $(cat "$T/sql.err")"
+[ "$(cat "$T/sql.out")" = "alice@example.org carol@example.org" ] || fail "acme's reader counted on: $(cat "$T/sql.out")"
+[ "$(failed bob@example.org) $(failed dave@example.org)" = "0 0" ] || fail "acme's reader counted on other's tokens"
+! sql_as mt_acme "INSERT INTO $S.events (at, org_id, actor, action, subject, detail)
+    VALUES (0, $OTHER, 'x', 'token.login-failed', 'bob@example.org', '{}')" ||
+    fail "acme's reader wrote an event of another organisation"
+grep -q 'violates row-level security policy' "$T/sql.err" || fail "another organisation's event: $(cat "$T/sql.err")"
+su_sql "UPDATE $S.tokens SET failed_logins = 0" >/dev/null
 GW=$(as mt_gw)
 fails_cleanly 1 'permission denied for table certificates' --store "$GW" --org acme cert import \
     --account auto --password-file "$TD/users/erin.pass" "$TD/users/erin.p12"
