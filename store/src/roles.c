@@ -16,7 +16,7 @@
 /* How a table's rows belong to an organisation. */
 typedef struct role_table {
     const char *name;
-    const char *owner_expr; /* the policy's test, "%s" the schema; NULL: no organisation (meta) */
+    const char *owner_expr; /* the policy's test, "%1$s" the schema; NULL: no organisation's */
     bool module_reads;      /* the module (a reader) needs its rows */
 } role_table;
 
@@ -28,8 +28,8 @@ typedef struct role_table {
                      " WHERE m.role_name = current_user)"
 #define THROUGH(col, parent_col, table) WHOLE_STORE " OR " col " IN (SELECT " parent_col " FROM %1$s." table ")"
 
-/* Every table of the schema (a test checks none is missing), parents first:
- * a policy reaching a table through another relies on that one's policy. */
+/* Every table of the schema (a schema holding another is refused), parents
+ * first: a policy reaching a table through another relies on that one's. */
 static const role_table TABLES[] = {
     {"meta", NULL, true},
     {"organizations", OWN_ORG("id"), true},
@@ -208,9 +208,11 @@ static mt_status build(mt_store *store, mt_role_kind kind, const char *role, int
         st = mt_fail(MT_ERR_NOMEM, "out of memory");
         goto out;
     }
-    fprintf(f, "-- mailtoken: %s role %s, %s, schema %s (owner %s)\nBEGIN;\n",
-            kind == MT_ROLE_WRITER ? "writer" : "reader", ident,
-            org_id ? "one organisation" : "the whole store", schema, info->owner);
+    fprintf(f, "-- mailtoken: %s role %s of ", kind == MT_ROLE_WRITER ? "writer" : "reader", ident);
+    fprintf(f, org_id ? "organisation id %lld" : "the whole store", (long long)org_id);
+    /* the role's name is a literal below: quotes doubled, backslashes as they are */
+    fprintf(f, ", schema %s (owner %s)\nBEGIN;\nSET LOCAL standard_conforming_strings = on;\n", schema,
+            info->owner);
     put_policies(f, schema);
     put_grants(f, schema, ident, kind);
     fprintf(f, "INSERT INTO %s.mailtoken_roles (role_name, org_id) VALUES (%s, ", schema, literal);
