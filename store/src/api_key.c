@@ -205,12 +205,13 @@ mt_status mt_store_api_key_list(mt_store *store, int64_t org_id, bool include_re
     *n = 0;
     mt_status st = mt_db_stmt(store,
                               "SELECT " KEY_COLS " WHERE (?1 = 0 OR k.org_id = ?1)"
-                              " AND (?2 <> 0 OR k.revoked_at = 0) ORDER BY k.id",
+                              " AND (?2 <> 0 OR k.revoked_at = ?3) ORDER BY k.id",
                               &stmt);
     if (st != MT_OK)
         return st;
     mt_bind_int64(stmt, 1, org_id);
     mt_bind_int(stmt, 2, include_revoked);
+    mt_bind_int64(stmt, 3, 0); /* never revoked (a time: bound, not written, for the server) */
     while (st == MT_OK && (rc = mt_step(stmt)) == MT_ROW) {
         mt_api_key *grown = realloc(keys, (count + 1) * sizeof(*grown));
         if (!grown) {

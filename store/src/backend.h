@@ -42,6 +42,9 @@ typedef struct mt_backend {
     int (*col_count)(mt_stmt *stmt);
     const char *(*col_name)(mt_stmt *stmt, int col);
     bool (*col_is_blob)(mt_stmt *stmt, int col); /* a BLOB/bytea value or column */
+    /* an integer value or column; times are integers (Unix seconds) whatever
+     * the column's type on the server */
+    bool (*col_is_integer)(mt_stmt *stmt, int col);
     mt_status (*exec)(mt_store *store, const char *sql);
     int64_t (*last_id)(mt_store *store);      /* id of the row the last INSERT made */
     int64_t (*changes)(mt_store *store);      /* rows the last statement changed */

@@ -128,10 +128,12 @@ mt_status mt_store_cert_get_by_fingerprint(mt_store *store, int64_t org_id,
     return cert_one(store, stmt, missing, out);
 }
 
+/* ?3 and ?5 hold the same time: one is compared with 0 (no such filter),
+ * the other with a time column (a timestamptz on a server). */
 #define CERT_FILTER                                                                           \
     " FROM certificates WHERE org_id = ?1"                                                    \
     " AND (?2 IS NULL OR id IN (SELECT cert_id FROM certificate_emails WHERE email = ?2))"    \
-    " AND (?3 = 0 OR not_after < ?3) AND (?4 < 0 OR kind = ?4)"
+    " AND (?3 = 0 OR not_after < ?5) AND (?4 < 0 OR kind = ?4)"
 
 static void bind_query(mt_stmt *stmt, const mt_cert_query *q, const char *email)
 {
@@ -139,6 +141,7 @@ static void bind_query(mt_stmt *stmt, const mt_cert_query *q, const char *email)
     mt_bind_text_or_null(stmt, 2, email);
     mt_bind_int64(stmt, 3, q->expiring_before);
     mt_bind_int(stmt, 4, q->kind);
+    mt_bind_int64(stmt, 5, q->expiring_before);
 }
 
 static mt_status count_certs(mt_store *store, const mt_cert_query *q, const char *email, size_t *total)
@@ -172,11 +175,11 @@ mt_status mt_store_cert_list(mt_store *store, const mt_cert_query *query, mt_cer
         return st;
     if (total && (st = count_certs(store, query, email, total)) != MT_OK)
         goto out;
-    if ((st = mt_db_stmt(store, "SELECT " CERT_COLS CERT_FILTER " ORDER BY id LIMIT ?5 OFFSET ?6", &stmt)) != MT_OK)
+    if ((st = mt_db_stmt(store, "SELECT " CERT_COLS CERT_FILTER " ORDER BY id LIMIT ?6 OFFSET ?7", &stmt)) != MT_OK)
         goto out;
     bind_query(stmt, query, email);
-    mt_bind_int64(stmt, 5, query->limit ? (int64_t)query->limit : INT64_MAX); /* no limit */
-    mt_bind_int64(stmt, 6, (int64_t)query->offset);
+    mt_bind_int64(stmt, 6, query->limit ? (int64_t)query->limit : INT64_MAX); /* no limit */
+    mt_bind_int64(stmt, 7, (int64_t)query->offset);
     while (st == MT_OK && (rc = mt_step(stmt)) == MT_ROW) {
         mt_cert **grown = realloc(certs, (count + 1) * sizeof(*grown));
         if (!grown) {

@@ -30,18 +30,40 @@ static bool copied_column(mt_stmt *stmt, int col)
     return strcmp(stmt->ops->col_name(stmt, col), "rowid") != 0;
 }
 
+/* A value as the digest sees it: integers (times included: a server's
+ * timestamptz reads as Unix seconds) as their decimal text, as SQLite gives
+ * it, so that both backends digest the same rows alike. */
+static const void *digested_value(mt_stmt *stmt, int c, uint8_t kind, char number[24], uint64_t *len)
+{
+    const void *value = NULL;
+    *len = 0;
+    if (kind == 'B') {
+        value = mt_col_peek_blob(stmt, c);
+        *len = (uint64_t)mt_col_bytes(stmt, c);
+    } else if (kind == 'T' && stmt->ops->col_is_integer(stmt, c)) {
+        snprintf(number, 24, "%lld", (long long)mt_col_int64(stmt, c));
+        value = number;
+        *len = strlen(number);
+    } else if (kind == 'T') {
+        value = mt_col_peek_text(stmt, c);
+        *len = (uint64_t)mt_col_bytes(stmt, c);
+    }
+    return value;
+}
+
 static void digest_row(mt_stmt *stmt, digest *d)
 {
     crypto_hash_sha256_state state;
     uint8_t hash[crypto_hash_sha256_BYTES];
+    char number[24];
     crypto_hash_sha256_init(&state);
     for (int c = 0; c < stmt->ops->col_count(stmt); c++) {
         if (!copied_column(stmt, c))
             continue;
         const char *name = stmt->ops->col_name(stmt, c);
         uint8_t kind = mt_col_is_null(stmt, c) ? 'N' : stmt->ops->col_is_blob(stmt, c) ? 'B' : 'T';
-        const void *value = kind == 'B' ? mt_col_peek_blob(stmt, c) : mt_col_peek_text(stmt, c);
-        uint64_t len = kind == 'N' ? 0 : (uint64_t)mt_col_bytes(stmt, c);
+        uint64_t len = 0;
+        const void *value = digested_value(stmt, c, kind, number, &len);
         crypto_hash_sha256_update(&state, (const uint8_t *)name, strlen(name) + 1);
         crypto_hash_sha256_update(&state, &kind, 1);
         crypto_hash_sha256_update(&state, (const uint8_t *)&len, sizeof(len));
@@ -114,6 +136,8 @@ static void bind_row(mt_stmt *insert, mt_stmt *row)
             mt_bind_null(insert, k++);
         else if (row->ops->col_is_blob(row, c))
             mt_bind_blob(insert, k++, mt_col_peek_blob(row, c), (size_t)mt_col_bytes(row, c));
+        else if (row->ops->col_is_integer(row, c))
+            mt_bind_int64(insert, k++, mt_col_int64(row, c));
         else
             mt_bind_text(insert, k++, mt_col_peek_text(row, c));
     }

@@ -4,7 +4,7 @@
 
 #include "backend.h"
 
-#define MT_SCHEMA_VERSION 5
+#define MT_SCHEMA_VERSION 6
 #define MT_STMT_CACHE 96
 
 struct mt_store {

@@ -4,6 +4,11 @@
  * (with the types of the values bound, so that a bigint is never guessed to
  * be an int); results come as text, bytea decoded from its hex form.
  *
+ * Times are timestamptz columns on the server and Unix seconds everywhere
+ * else, converted here: an integer bound where the server expects a
+ * timestamptz is sent as that instant (where it expects an interval, as that
+ * many seconds), and a timestamptz column reads as its Unix seconds.
+ *
  * Writers take one transaction-scoped advisory lock, so that a store on a
  * server keeps the rules the SQLite store keeps with BEGIN IMMEDIATE: what a
  * writer reads stays true until it commits, whichever host it runs on.
@@ -40,6 +45,15 @@ enum { PG_ERR = 1, PG_ERR_CONFLICT, PG_ERR_BUSY, PG_ERR_READONLY, PG_ERR_IO, PG_
 #define INT8_OID 20
 #define BYTEA_OID 17
 #define TEXT_OID 25
+#define INT2_OID 21
+#define INT4_OID 23
+#define TIMESTAMPTZ_OID 1184
+#define INTERVAL_OID 1186
+/* Unix seconds of the server's timestamp epoch, 2000-01-01 00:00:00 UTC */
+#define PG_EPOCH_UNIX 946684800
+/* Times print in ISO style and in UTC, the form col_int64 reads. */
+#define SESSION_SETUP "SET client_min_messages = warning; SET lock_timeout = '5s';" \
+    " SET DateStyle = ISO; SET TimeZone = 'UTC'"
 #define WRITER_LOCK "SELECT pg_advisory_xact_lock(7885708549263632747)" /* "mailtoken" */
 
 typedef struct pg_conn {
@@ -243,7 +257,7 @@ static mt_status open_connection(mt_store *store, pg_conn *c)
     }
     PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
     /* a writer waits for another as long as SQLite's busy timeout, then MT_ERR_BUSY */
-    PGresult *res = PQexec(c->pg, "SET client_min_messages = warning; SET lock_timeout = '5s'");
+    PGresult *res = PQexec(c->pg, SESSION_SETUP);
     int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : result_error(c, res);
     PQclear(res);
     return rc ? pg_error(store, rc, "connecting") : MT_OK;
@@ -274,7 +288,7 @@ static mt_status ensure_connected(mt_store *store, pg_conn *c)
     if (PQstatus(c->pg) == CONNECTION_OK) {
         c->retry_pause = 0;
         PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
-        PQclear(PQexec(c->pg, "SET client_min_messages = warning; SET lock_timeout = '5s'"));
+        PQclear(PQexec(c->pg, SESSION_SETUP));
         return MT_OK;
     }
     keep_message(c, PQerrorMessage(c->pg));
@@ -429,6 +443,13 @@ static void pg_reset(mt_stmt *base)
     }
 }
 
+static void deallocate(pg_stmt *s, pg_conn *c)
+{
+    char sql[48];
+    snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
+    PQclear(PQexec(c->pg, sql));
+}
+
 static void pg_finalize(mt_stmt *base)
 {
     pg_stmt *s = PG(base);
@@ -438,11 +459,8 @@ static void pg_finalize(mt_stmt *base)
     pg_conns *p = CONNS(base->store);
     for (int i = READER; i <= WRITER; i++) {
         pg_conn *c = p ? (i == WRITER ? &p->writer : &p->reader) : NULL;
-        if (s->prepared[i].done && c && s->prepared[i].epoch == c->epoch && PQstatus(c->pg) == CONNECTION_OK) {
-            char sql[48];
-            snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
-            PQclear(PQexec(c->pg, sql));
-        }
+        if (s->prepared[i].done && c && s->prepared[i].epoch == c->epoch && PQstatus(c->pg) == CONNECTION_OK)
+            deallocate(s, c);
         free(s->prepared[i].types);
     }
     free(s->sql);
@@ -500,11 +518,14 @@ static void bind(pg_stmt *s, int i, char *value, int len, int format, unsigned t
     s->types[i - 1] = type;
 }
 
+/* An integer's decimal text; room for the 16 bytes of a time, too. */
+#define INT_TEXT 24
+
 static void pg_bind_int64(mt_stmt *s, int i, int64_t v)
 {
-    char *text = malloc(24);
+    char *text = malloc(INT_TEXT);
     if (text)
-        snprintf(text, 24, "%lld", (long long)v);
+        snprintf(text, INT_TEXT, "%lld", (long long)v);
     bind(PG(s), i, text, 0, 0, INT8_OID);
 }
 
@@ -535,45 +556,143 @@ static int untyped_parameter(const PGresult *res)
     return atoi(at + strlen("parameter $"));
 }
 
-/* Prepared again when a value's type differs from the one the server was
- * told (a NULL fits any). */
+static bool is_time(unsigned type) { return type == TIMESTAMPTZ_OID || type == INTERVAL_OID; }
+
+/* Whether a value bound as `bound` goes to a parameter prepared as `prepared`:
+ * a NULL fits any, an integer a time too (send_times converts it). */
+static bool fits(unsigned bound, unsigned prepared)
+{
+    return bound == 0 || bound == prepared || (bound == INT8_OID && is_time(prepared));
+}
+
+/* A failure that names a type mismatch: an operator or function with no
+ * match, or a value of the wrong type for its column. */
+static bool type_mismatch(const PGresult *res)
+{
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    return state && (!strcmp(state, "42883") || !strcmp(state, "42804"));
+}
+
+/* One prepare with these parameter types.  guarded: inside a transaction,
+ * under the savepoint ensure_prepared set, rolled back to when the server
+ * refuses, so that the transaction stays usable for the next try. */
+static PGresult *try_prepare(pg_stmt *s, pg_conn *c, const unsigned *types, bool guarded)
+{
+    PGresult *res = PQprepare(c->pg, s->name, s->sql, s->n_params, (const Oid *)types);
+    if (guarded && PQresultStatus(res) != PGRES_COMMAND_OK)
+        PQclear(PQexec(c->pg, "ROLLBACK TO SAVEPOINT mt_prepare"));
+    return res;
+}
+
+/* Which parameters bound as integers the server wants as times ("at > ?",
+ * a timestamptz column's value, "... + ?" an interval): prepared once with
+ * those parameters untyped (the others as they are), the statement's
+ * description says.  Whether any was found (then prepared as those times);
+ * *untyped: a NULL's parameter that this prepare could give no type to. */
+static bool find_times(pg_stmt *s, pg_conn *c, unsigned *prepared_types, bool guarded, int *untyped)
+{
+    bool found = false;
+    unsigned *probe = malloc((size_t)s->n_params * sizeof(*probe));
+    if (!probe)
+        return false;
+    for (int i = 0; i < s->n_params; i++)
+        probe[i] = s->types[i] == INT8_OID ? 0 : prepared_types[i];
+    PGresult *res = try_prepare(s, c, probe, guarded);
+    *untyped = untyped_parameter(res);
+    if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+        PGresult *desc = PQdescribePrepared(c->pg, s->name);
+        int described = PQresultStatus(desc) == PGRES_COMMAND_OK ? PQnparams(desc) : 0;
+        for (int i = 0; i < s->n_params && i < described; i++) {
+            if (prepared_types[i] == INT8_OID && is_time(PQparamtype(desc, i))) {
+                prepared_types[i] = PQparamtype(desc, i);
+                found = true;
+            }
+        }
+        PQclear(desc);
+        deallocate(s, c);
+    }
+    PQclear(res);
+    free(probe);
+    return found;
+}
+
+/* Prepared again when a value's type does not fit the one the server was
+ * told.  A refused prepare is tried again with other types: a NULL whose
+ * type the query leaves open as a bigint, else text; integers the server
+ * wants as times as those times. */
 static int ensure_prepared(pg_stmt *s, pg_conn *c, int on)
 {
     unsigned *prepared_types = s->prepared[on].types;
-    bool fits = s->prepared[on].done && s->prepared[on].epoch == c->epoch;
-    for (int i = 0; fits && i < s->n_params; i++)
-        fits = s->types[i] == 0 || s->types[i] == prepared_types[i];
-    if (fits)
+    bool fitting = s->prepared[on].done && s->prepared[on].epoch == c->epoch;
+    for (int i = 0; fitting && i < s->n_params; i++)
+        fitting = fits(s->types[i], prepared_types[i]);
+    if (fitting)
         return 0;
-    if (s->prepared[on].done && s->prepared[on].epoch == c->epoch) {
-        char sql[48];
-        snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
-        PQclear(PQexec(c->pg, sql));
-    }
+    if (s->prepared[on].done && s->prepared[on].epoch == c->epoch)
+        deallocate(s, c);
     s->prepared[on].done = false;
     for (int i = 0; i < s->n_params; i++)
         prepared_types[i] = s->types[i];
-    PGresult *res = PQprepare(c->pg, s->name, s->sql, s->n_params, (const Oid *)prepared_types);
-    /* a NULL whose type the query leaves open: a bigint, else text */
-    for (int tries = 0, n, guessed = 0; res && tries < 2 * s->n_params; tries++) {
-        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        if ((n = untyped_parameter(res)) > 0 && n <= s->n_params)
-            prepared_types[(guessed = n) - 1] = INT8_OID;
-        else if (guessed && state && (!strcmp(state, "42883") || !strcmp(state, "42804")) &&
-                 prepared_types[guessed - 1] == INT8_OID)
-            prepared_types[guessed - 1] = TEXT_OID;
-        else
+    /* in a transaction, a refused prepare would abort it (only statements
+     * with parameters are tried again) */
+    bool guarded = false;
+    if (s->n_params > 0 && PQtransactionStatus(c->pg) == PQTRANS_INTRANS) {
+        PGresult *sp = PQexec(c->pg, "SAVEPOINT mt_prepare");
+        guarded = PQresultStatus(sp) == PGRES_COMMAND_OK;
+        PQclear(sp);
+    }
+    PGresult *res = try_prepare(s, c, prepared_types, guarded);
+    for (int tries = 0, n = 0, guessed = 0; res && tries < 4 * s->n_params; tries++) {
+        bool untyped = (n = untyped_parameter(res)) > 0;
+        if (!untyped && !type_mismatch(res))
             break;
+        if (!untyped && find_times(s, c, prepared_types, guarded, &n)) {
+            /* tried again with the times */
+        } else if (n > 0 && n <= s->n_params && s->types[n - 1] == 0 && prepared_types[n - 1] == 0) {
+            prepared_types[(guessed = n) - 1] = INT8_OID;
+        } else if (guessed && prepared_types[guessed - 1] == INT8_OID) {
+            prepared_types[guessed - 1] = TEXT_OID;
+        } else {
+            break;
+        }
         PQclear(res);
-        res = PQprepare(c->pg, s->name, s->sql, s->n_params, (const Oid *)prepared_types);
+        res = try_prepare(s, c, prepared_types, guarded);
     }
     int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : result_error(c, res);
     PQclear(res);
+    if (guarded)
+        PQclear(PQexec(c->pg, "RELEASE SAVEPOINT mt_prepare"));
     if (!rc) {
         s->prepared[on].done = true;
         s->prepared[on].epoch = c->epoch;
     }
     return rc;
+}
+
+/* The integers bound where the statement takes times, in the server's
+ * binary form: a timestamptz is microseconds since 2000-01-01 UTC, an
+ * interval microseconds then days and months (none here).  Seconds beyond
+ * what 64 bits of microseconds hold go as an instant the server refuses
+ * ("timestamp out of range"), never as another one. */
+static void send_times(pg_stmt *s, const unsigned *prepared_types)
+{
+    const int64_t limit = INT64_MAX / 1000000 - PG_EPOCH_UNIX;
+    for (int i = 0; i < s->n_params; i++) {
+        if (s->types[i] != INT8_OID || !is_time(prepared_types[i]) || !s->values[i])
+            continue;
+        bool instant = prepared_types[i] == TIMESTAMPTZ_OID;
+        long long seconds = strtoll(s->values[i], NULL, 10);
+        int64_t micros = seconds > limit || seconds < -limit ? INT64_MAX - 1
+                       : (seconds - (instant ? PG_EPOCH_UNIX : 0)) * 1000000;
+        uint8_t *out = (uint8_t *)s->values[i]; /* INT_TEXT bytes: room for 16 */
+        for (int b = 0; b < 8; b++)
+            out[b] = (uint8_t)((uint64_t)micros >> (56 - 8 * b));
+        if (!instant)
+            memset(out + 8, 0, 8);
+        s->lengths[i] = instant ? 8 : 16;
+        s->formats[i] = 1;
+        s->types[i] = prepared_types[i];
+    }
 }
 
 static int run(pg_stmt *s)
@@ -582,9 +701,11 @@ static int run(pg_stmt *s)
     pg_conn *c = active(store, s->writes);
     if (ensure_connected(store, c) != MT_OK)
         return PG_ERR_IO;
-    int rc = ensure_prepared(s, c, c == &CONNS(store)->writer ? WRITER : READER);
+    int on = c == &CONNS(store)->writer ? WRITER : READER;
+    int rc = ensure_prepared(s, c, on);
     if (rc)
         return rc;
+    send_times(s, s->prepared[on].types);
     s->res = PQexecPrepared(c->pg, s->name, s->n_params, (const char *const *)s->values, s->lengths,
                             s->formats, 0);
     ExecStatusType status = PQresultStatus(s->res);
@@ -647,12 +768,57 @@ static bool pg_col_is_blob(mt_stmt *s, int col)
     return PG(s)->res && PQftype(PG(s)->res, col) == BYTEA_OID;
 }
 
+/* Times too: col_int64 reads a timestamptz as its Unix seconds. */
+static bool pg_col_is_integer(mt_stmt *s, int col)
+{
+    unsigned type = PG(s)->res ? PQftype(PG(s)->res, col) : 0;
+    return type == INT8_OID || type == INT4_OID || type == INT2_OID || type == TIMESTAMPTZ_OID;
+}
+
+/* Days from 1970-01-01 to a date of the proleptic Gregorian calendar
+ * (year 0 is 1 BC), for any year a timestamptz holds. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* Unix seconds of a timestamptz as the session prints it (DateStyle ISO):
+ * "2023-11-14 22:13:20+00", maybe with a fraction (dropped: the floor), an
+ * offset to +HH:MM:SS and " BC"; "infinity" as the largest value. */
+static int64_t iso_unix_seconds(const char *v)
+{
+    if (!strcmp(v, "infinity") || !strcmp(v, "-infinity"))
+        return *v == '-' ? INT64_MIN : INT64_MAX;
+    char *p = NULL;
+    int64_t year = strtoll(v, &p, 10);
+    int month = 0, day = 0, h = 0, m = 0, sec = 0, used = 0;
+    if (sscanf(p, "-%d-%d %d:%d:%d%n", &month, &day, &h, &m, &sec, &used) != 5)
+        return 0;
+    p += used;
+    while (*p == '.' || isdigit((unsigned char)*p))
+        p++;
+    int64_t offset = 0;
+    int sign = *p == '-' ? -1 : 1;
+    for (int unit = 3600; (*p == '+' || *p == '-' || *p == ':') && unit >= 1; unit /= 60)
+        offset += unit * strtol(p + 1, &p, 10);
+    if (!strcmp(p, " BC"))
+        year = 1 - year;
+    return days_from_civil(year, month, day) * 86400 + h * 3600 + m * 60 + sec - sign * offset;
+}
+
 static int64_t pg_col_int64(mt_stmt *base, int col)
 {
     pg_stmt *s = PG(base);
     if (!has_value(s, col))
         return 0;
     const char *v = PQgetvalue(s->res, s->row, col);
+    if (PQftype(s->res, col) == TIMESTAMPTZ_OID)
+        return iso_unix_seconds(v);
     return *v == 't' ? 1 : *v == 'f' ? 0 : strtoll(v, NULL, 10);
 }
 
@@ -820,6 +986,7 @@ const mt_backend mt_backend_pg = {
     .col_count = pg_col_count,
     .col_name = pg_col_name,
     .col_is_blob = pg_col_is_blob,
+    .col_is_integer = pg_col_is_integer,
     .exec = pg_exec,
     .last_id = pg_last_id,
     .changes = pg_changes,

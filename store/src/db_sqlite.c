@@ -108,6 +108,7 @@ static bool lite_col_is_null(mt_stmt *s, int c) { return sqlite3_column_type(LIT
 static int lite_col_count(mt_stmt *s) { return sqlite3_column_count(LITE(s)); }
 static const char *lite_col_name(mt_stmt *s, int c) { return sqlite3_column_name(LITE(s), c); }
 static bool lite_col_is_blob(mt_stmt *s, int c) { return sqlite3_column_type(LITE(s), c) == SQLITE_BLOB; }
+static bool lite_col_is_integer(mt_stmt *s, int c) { return sqlite3_column_type(LITE(s), c) == SQLITE_INTEGER; }
 
 static mt_status lite_exec(mt_store *store, const char *sql)
 {
@@ -385,6 +386,7 @@ const mt_backend mt_backend_sqlite = {
     .col_count = lite_col_count,
     .col_name = lite_col_name,
     .col_is_blob = lite_col_is_blob,
+    .col_is_integer = lite_col_is_integer,
     .exec = lite_exec,
     .last_id = lite_last_id,
     .changes = lite_changes,

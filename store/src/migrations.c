@@ -1,12 +1,28 @@
 /* Schema and forward migrations: migration N takes the schema version (SQLite's
  * user_version, PostgreSQL's meta row) from N-1 to N.  Written once, in SQLite's
- * dialect; the PostgreSQL backend translates the types (db_pg_ddl.c). */
+ * dialect; the PostgreSQL backend translates the types (db_pg_ddl.c).  A
+ * change only one backend needs has that backend's own text.
+ *
+ * Times are Unix seconds: INTEGER columns in SQLite, timestamptz on
+ * PostgreSQL since version 6 (0, "never", is 1970-01-01 00:00:00 UTC there;
+ * db_pg.c converts at the edge).  A later migration adding a time column
+ * gives PostgreSQL its timestamptz in its own text. */
 #include "db.h"
 
+typedef struct migration {
+    const char *sql; /* SQLite's dialect, translated for PostgreSQL */
+    const char *pg;  /* PostgreSQL's own text instead, when not NULL */
+} migration;
 
-static const char *const migrations[] = {
+/* Version 6 on PostgreSQL: a bigint time column becomes timestamptz, the
+ * same instants; one with a default of 0 keeps 1970-01-01 as its default. */
+#define TIME(col) " ALTER COLUMN " col " TYPE timestamptz USING to_timestamp(" col ")"
+#define TIME_DEFAULT_0(col) \
+    " ALTER COLUMN " col " DROP DEFAULT," TIME(col) ", ALTER COLUMN " col " SET DEFAULT to_timestamp(0)"
+
+static const migration migrations[] = {
     /* 1: the first schema */
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+    {.sql = "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
     "INSERT INTO meta (key, value) VALUES ('generation', 0);"
     "CREATE TABLE organizations ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -110,23 +126,23 @@ static const char *const migrations[] = {
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  at INTEGER NOT NULL, org_id INTEGER NOT NULL DEFAULT 0,"
     "  actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, detail TEXT NOT NULL);"
-    "CREATE INDEX events_org_at ON events (org_id, at);",
+    "CREATE INDEX events_org_at ON events (org_id, at);"},
     /* 2: the SO PIN gets its own failure counter, limit and delay between wrong
      * SO PINs; and a token whose account is gone loses its user PIN and counter,
      * so that whoever gets the address next never inherits the previous PIN */
-    "ALTER TABLE organizations ADD COLUMN so_failed_logins INTEGER NOT NULL DEFAULT 0;"
+    {.sql = "ALTER TABLE organizations ADD COLUMN so_failed_logins INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE organizations ADD COLUMN so_max_failures INTEGER NOT NULL DEFAULT 10;"
     "ALTER TABLE organizations ADD COLUMN so_next_attempt_at INTEGER NOT NULL DEFAULT 0;"
     "UPDATE tokens SET pin_wrapped = NULL, pin_salt = NULL, pin_ops = NULL, pin_mem = NULL,"
     "  pin_store_key = NULL, failed_logins = 0"
-    "  WHERE pin_wrapped IS NOT NULL AND id NOT IN (SELECT token_id FROM accounts);",
+    "  WHERE pin_wrapped IS NOT NULL AND id NOT IN (SELECT token_id FROM accounts);"},
     /* 3: CA certificates imported on their own complete the chains of the
      * certificates they issue: found by subject (the issuer of a chain's tail) */
-    "CREATE INDEX certificates_org_subject ON certificates (org_id, subject);",
+    {.sql = "CREATE INDEX certificates_org_subject ON certificates (org_id, subject);"},
     /* 4: Bearer keys of `mailtoken serve`.  Only a hash of each key is kept
      * (the key is shown once, at creation); revoked keys stay, for the audit
      * trail that names them. */
-    "CREATE TABLE api_keys ("
+    {.sql = "CREATE TABLE api_keys ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  org_id INTEGER NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,"
     "  name TEXT,"
@@ -136,12 +152,28 @@ static const char *const migrations[] = {
     "  created_at INTEGER NOT NULL,"
     "  expires_at INTEGER NOT NULL DEFAULT 0,"
     "  revoked_at INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX api_keys_org ON api_keys (org_id);",
+    "CREATE INDEX api_keys_org ON api_keys (org_id);"},
     /* 5: tags that
      * authenticate the public keys sealed to, keyed BLAKE2b under the store
      * key file (store/src/auth.c); NULL for rows written without one */
-    "ALTER TABLE organizations ADD COLUMN recovery_tag BLOB;"
-    "ALTER TABLE tokens ADD COLUMN pk_tag BLOB;",
+    {.sql = "ALTER TABLE organizations ADD COLUMN recovery_tag BLOB;"
+            "ALTER TABLE tokens ADD COLUMN pk_tag BLOB;"},
+    /* 6: times on PostgreSQL are timestamptz (SQLite: nothing changes) */
+    {.sql = "",
+     .pg = "ALTER TABLE organizations" TIME("created_at") "," TIME("updated_at") ","
+           TIME_DEFAULT_0("so_next_attempt_at") ";"
+           "ALTER TABLE tokens" TIME("created_at") "," TIME("updated_at") ";"
+           "ALTER TABLE certificates" TIME("not_before") "," TIME("not_after") ","
+           TIME("created_at") "," TIME("updated_at") ";"
+           "ALTER TABLE accounts" TIME("created_at") "," TIME("updated_at") ";"
+           "ALTER TABLE account_certificates" TIME("added_at") ";"
+           "ALTER TABLE ca_profiles" TIME("created_at") ";"
+           "ALTER TABLE renewals" TIME_DEFAULT_0("next_attempt_at") "," TIME("created_at") ","
+           TIME("updated_at") ";"
+           "ALTER TABLE ca_messages" TIME("received_at") ";"
+           "ALTER TABLE events" TIME("at") ";"
+           "ALTER TABLE api_keys" TIME("created_at") "," TIME_DEFAULT_0("expires_at") ","
+           TIME_DEFAULT_0("revoked_at")},
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -208,7 +240,8 @@ mt_status mt_schema_migrate(mt_store *store)
             break;
         st = read_version(store, &version);
         if (st == MT_OK && version < N_MIGRATIONS) {
-            if ((st = store->ops->migrate(store, migrations[version])) == MT_OK)
+            const migration *m = &migrations[version];
+            if ((st = store->ops->migrate(store, m->pg ? MT_SQL(store, m->sql, m->pg) : m->sql)) == MT_OK)
                 st = store->ops->set_schema_version(store, version + 1);
         }
         if (st == MT_OK)

@@ -392,8 +392,8 @@ static mt_status store_so_pin(mt_store *store, int64_t org_id, const char *name,
     if (st == MT_OK)
         st = mt_pin_row_update(store,
                                "UPDATE organizations SET so_wrapped = ?, so_salt = ?, so_ops = ?,"
-                               " so_mem = ?, so_store_key = ?, so_max_failures = ?, updated_at = ?,"
-                               " so_failed_logins = 0, so_next_attempt_at = 0 WHERE id = ?",
+                               " so_mem = ?, so_store_key = ?, so_max_failures = ?, updated_at = ?"
+                               " WHERE id = ?",
                                &row, store->config.so_pin_max_failures, org_id, "changing the SO PIN");
     mt_pin_row_clear(&row);
     return st;
@@ -413,18 +413,19 @@ static mt_status so_counter(mt_store *store, int64_t org_id, unsigned *failed)
     return st;
 }
 
-/* Unlock: the counter and its wait start again, the SO PIN stays. */
+/* The counter and its wait start again (an unlock, a new SO PIN). */
 static mt_status so_reset(mt_store *store, int64_t org_id)
 {
     mt_stmt *stmt = NULL;
     mt_status st = mt_db_stmt(store,
-                              "UPDATE organizations SET so_failed_logins = 0, so_next_attempt_at = 0,"
+                              "UPDATE organizations SET so_failed_logins = 0, so_next_attempt_at = ?,"
                               " updated_at = ? WHERE id = ?",
                               &stmt);
     if (st != MT_OK)
         return st;
-    mt_bind_int64(stmt, 1, mt_now());
-    mt_bind_int64(stmt, 2, org_id);
+    mt_bind_int64(stmt, 1, 0); /* no wait (a time: bound, for a server's timestamptz) */
+    mt_bind_int64(stmt, 2, mt_now());
+    mt_bind_int64(stmt, 3, org_id);
     st = mt_db_step_done(store, stmt, "unlocking the SO PIN");
     mt_db_done(stmt);
     return st;
@@ -459,7 +460,9 @@ static mt_status so_update(mt_store *store, int64_t org_id, const mt_secret *so_
         snprintf(detail, sizeof(detail), "{\"failedLogins\":%u,\"soPinChanged\":%s}", failed,
                  new_so_pin ? "true" : "false");
     if (st == MT_OK)
-        st = new_so_pin ? store_so_pin(store, org_id, o.name, sk, new_so_pin) : so_reset(store, org_id);
+        st = new_so_pin ? store_so_pin(store, org_id, o.name, sk, new_so_pin) : MT_OK;
+    if (st == MT_OK) /* the counter and its wait start again with a new SO PIN too */
+        st = so_reset(store, org_id);
     if (st == MT_OK)
         st = mt_event_add(store, org_id, key_file ? "org.so-unlock" : "org.so-set-pin", o.name, detail);
     st = mt_tx_end(store, st);

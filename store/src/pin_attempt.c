@@ -25,7 +25,7 @@ typedef struct counter_sql {
     const char *count;    /* the counter up unless at its limit, returning what read does:
                            * one statement, so that attempts on several connections
                            * (hosts) can never pass the limit together */
-    const char *reset;
+    const char *reset;    /* ?2: no time (0), bound: a time column's type is the backend's */
     const char *give_back;
     const char *wait;     /* after a wrong PIN: ?2 now, ?3 the wait (NULL: none) */
     const char *failed_action, *locked_action, *refused_action;
@@ -48,8 +48,8 @@ static const counter_sql counters[] = {
         "UPDATE organizations SET so_failed_logins = so_failed_logins + 1"
         " WHERE id = ? AND (so_max_failures = 0 OR so_failed_logins < so_max_failures)"
         " RETURNING so_failed_logins, so_max_failures, id, name, so_next_attempt_at",
-        "UPDATE organizations SET so_failed_logins = 0, so_next_attempt_at = 0"
-        " WHERE id = ? AND (so_failed_logins > 0 OR so_next_attempt_at > 0)",
+        "UPDATE organizations SET so_failed_logins = 0, so_next_attempt_at = ?2"
+        " WHERE id = ?1 AND (so_failed_logins > 0 OR so_next_attempt_at > ?2)",
         "UPDATE organizations SET so_failed_logins = so_failed_logins - 1"
         " WHERE id = ? AND so_failed_logins > 0",
         "UPDATE organizations SET so_next_attempt_at ="
@@ -80,7 +80,7 @@ static mt_status record(mt_store *cs, const mt_attempt *a, const char *action)
     return mt_event_add(cs, a->org_id, action, a->subject, detail);
 }
 
-/* A counter statement: ?1 the id, then (when the statement has them) a and b. */
+/* A counter statement: ?1 the id, then (when the statement has them) ?2 a and ?3 b. */
 static mt_status run_on(mt_store *cs, const char *sql, int64_t id, int64_t a, int64_t b, const char *what)
 {
     mt_stmt *stmt = NULL;
@@ -88,10 +88,10 @@ static mt_status run_on(mt_store *cs, const char *sql, int64_t id, int64_t a, in
     if (st != MT_OK)
         return st;
     mt_bind_int64(stmt, 1, id);
-    if (mt_bind_count(stmt) >= 3) {
+    if (mt_bind_count(stmt) >= 2)
         mt_bind_int64(stmt, 2, a);
+    if (mt_bind_count(stmt) >= 3)
         mt_bind_int64(stmt, 3, b);
-    }
     st = mt_db_step_done(cs, stmt, what);
     mt_db_done(stmt);
     return st;

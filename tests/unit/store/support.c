@@ -191,6 +191,17 @@ void test_sql(const char *location, const char *sql)
     assert_int_equal(rc, SQLITE_OK);
 }
 
+static int64_t server_epoch(PGconn *pg, const char *timestamptz)
+{
+    const char *values[1] = {timestamptz};
+    PGresult *res = PQexecParams(pg, "SELECT extract(epoch FROM $1::timestamptz)::bigint", 1, NULL,
+                                 values, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    int64_t n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return n;
+}
+
 int64_t test_query_int(const char *location, const char *sql)
 {
     int64_t n = -1;
@@ -202,6 +213,8 @@ int64_t test_query_int(const char *location, const char *sql)
         assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
         assert_int_equal(PQntuples(res), 1);
         n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        if (PQftype(res, 0) == 1184) /* a timestamptz: its Unix seconds, as the server counts them */
+            n = server_epoch(pg, PQgetvalue(res, 0, 0));
         PQclear(res);
         PQfinish(pg);
         return n;
