@@ -1,8 +1,9 @@
 # store copy: a SQLite store into a PostgreSQL server and back (run by
 # tests/pg/with-postgres.sh): the same accounts on both sides, sealed keys that
 # still sign through the module on the server, a second run that copies
-# nothing, only the new rows after an import, and a destination holding
-# another store's rows refused with nothing written.
+# nothing, only the new rows after an import, times (timestamptz on the
+# server) back as the same Unix seconds with the same digests, and a
+# destination holding another store's rows refused with nothing written.
 MODULE=${2:?usage: test_store_copy.sh MAILTOKEN MODULE}
 . "$(dirname "$0")/lib.sh"
 : "${MT_TEST_PG:?run me through tests/pg/with-postgres.sh}"
@@ -40,9 +41,20 @@ openssl dgst -sha256 -verify "$T/alice.pub" -signature "$T/sig" "$T/data" >/dev/
 run 0 cert import --account auto --password-file "$TD/users/bob.pass" "$TD/users/bob.p12"
 run 0 --json store copy --from "$FILE" --to "$SERVER"
 [ "$(copied accounts)" = 1 ] || fail "after one more import, accounts copied: $(copied accounts)"
+digests() { jq -c '[.tables[] | {name, rows, digest}]' "$T/out"; }
+digests >"$T/digests.file"
 
 # And back into a new SQLite file: the same accounts again.
 run 0 --json store copy --from "$SERVER" --to "$T/back.db"
+# the server's rows digest as the file's did: its timestamptz values are the same seconds
+digests | cmp -s - "$T/digests.file" || fail "digests on the server differ from the file's: $(digests)"
+times() {
+    sqlite3 "$1" "SELECT id, not_before, not_after, created_at, updated_at FROM certificates ORDER BY id;
+                  SELECT id, created_at, updated_at, so_next_attempt_at FROM organizations;
+                  SELECT id, at FROM events ORDER BY id; SELECT typeof(at) FROM events LIMIT 1"
+}
+[ "$(times "$T/back.db")" = "$(times "$FILE")" ] ||
+    fail "times copied back differ: $(diff <(times "$FILE") <(times "$T/back.db"))"
 run 0 --json --store "$T/back.db" account list
 cp "$T/out" "$T/accounts.back"
 run 0 --json account list
