@@ -134,7 +134,7 @@ so_init_pin() { # so_init_pin ROLE EMAIL SO-PIN
     MAILTOKEN_STORE=$(as "$1") p11 --token-label "$2" --init-pin --login --login-type so --so-pin "$3" \
         --new-pin "$(cat "$USER_PIN2")" >"$T/p11.out" 2>&1
 }
-so_failed() { su_sql "SELECT so_failed_logins || ' ' || (so_next_attempt_at > 0) FROM $S.organizations WHERE name = '$1'"; }
+so_failed() { su_sql "SELECT so_failed_logins || ' ' || (so_next_attempt_at > 'epoch') FROM $S.organizations WHERE name = '$1'"; }
 ! so_init_pin mt_gw alice@example.org wrong-so-pin-1234 || fail "a wrong SO PIN set a PIN"
 grep -q 'C_Login failed: rv = CKR_PIN_INCORRECT' "$T/p11.out" || fail "a wrong SO PIN: $(cat "$T/p11.out")"
 [ "$(so_failed acme)" = "1 true" ] || fail "a wrong SO PIN as the reader: $(so_failed acme)"
@@ -157,7 +157,7 @@ MAILTOKEN_CONF=$T/moved.conf signs mt_owner bob@example.org bob
 # --- the reader's other writes: refused by the server, the store unchanged.
 snapshot before
 refused mt_gw "INSERT INTO $S.accounts (org_id, email, token_id, primary_cert_id, created_at, updated_at)
-    SELECT org_id, 'eve@example.org', token_id, primary_cert_id, 0, 0 FROM $S.accounts LIMIT 1"
+    SELECT org_id, 'eve@example.org', token_id, primary_cert_id, now(), now() FROM $S.accounts LIMIT 1"
 refused mt_gw "UPDATE $S.certificates SET friendly_name = 'changed'"
 refused mt_gw "DELETE FROM $S.sealed_keys"
 refused mt_gw "UPDATE $S.tokens SET max_failures = 1000"
@@ -173,7 +173,7 @@ sql_as mt_acme "WITH u AS (UPDATE $S.tokens SET failed_logins = 5 RETURNING emai
 [ "$(cat "$T/sql.out")" = "alice@example.org carol@example.org" ] || fail "acme's reader counted on: $(cat "$T/sql.out")"
 [ "$(failed bob@example.org) $(failed dave@example.org)" = "0 0" ] || fail "acme's reader counted on other's tokens"
 ! sql_as mt_acme "INSERT INTO $S.events (at, org_id, actor, action, subject, detail)
-    VALUES (0, $OTHER, 'x', 'token.login-failed', 'bob@example.org', '{}')" ||
+    VALUES (now(), $OTHER, 'x', 'token.login-failed', 'bob@example.org', '{}')" ||
     fail "acme's reader wrote an event of another organisation"
 grep -q 'violates row-level security policy' "$T/sql.err" || fail "another organisation's event: $(cat "$T/sql.err")"
 su_sql "UPDATE $S.tokens SET failed_logins = 0" >/dev/null
