@@ -11,7 +11,9 @@
  * UPDATE ... RETURNING statements serialised on their rows.
  *
  * A lost connection is opened again, outside a transaction, at the next
- * statement, with a growing pause between attempts (1 s doubling to 30 s).
+ * statement, with a growing pause between attempts (1 s doubling to 30 s):
+ * while the server stays away, a statement fails at once but for one
+ * attempt per pause, itself bounded by the connection's timeouts.
  *
  * A store on a standby with a primary for writes (store_primary) holds two
  * connections: every transaction, and every statement that writes, runs on
@@ -232,9 +234,41 @@ static void ignore_notice(void *arg, const char *message)
     (void)arg, (void)message; /* the library prints nothing; failures come as results */
 }
 
+/* A server that is down or cut off fails within seconds, not after the
+ * minutes of the kernel's TCP defaults: these settings apply unless the URI
+ * (or the environment variable named) gives its own. */
+static const struct {
+    const char *key, *value, *env;
+} CONNECTION_DEFAULTS[] = {
+    {"connect_timeout", "5", "PGCONNECT_TIMEOUT"},
+    {"keepalives", "1", NULL},
+    {"keepalives_idle", "5", NULL},
+    {"keepalives_interval", "2", NULL},
+    {"keepalives_count", "3", NULL},
+    {"tcp_user_timeout", "10000", NULL}, /* ms unacknowledged: a query to a vanished host */
+};
+#define N_DEFAULTS (sizeof(CONNECTION_DEFAULTS) / sizeof(CONNECTION_DEFAULTS[0]))
+
+/* The location comes last, expanded: what it sets wins over the defaults. */
+static PGconn *connect_with_defaults(const char *location)
+{
+    const char *keys[N_DEFAULTS + 2], *values[N_DEFAULTS + 2];
+    size_t n = 0;
+    for (size_t i = 0; i < N_DEFAULTS; i++) {
+        if (CONNECTION_DEFAULTS[i].env && getenv(CONNECTION_DEFAULTS[i].env))
+            continue;
+        keys[n] = CONNECTION_DEFAULTS[i].key;
+        values[n++] = CONNECTION_DEFAULTS[i].value;
+    }
+    keys[n] = "dbname";
+    values[n++] = location;
+    keys[n] = values[n] = NULL;
+    return PQconnectdbParams(keys, values, 1);
+}
+
 static mt_status open_connection(mt_store *store, pg_conn *c)
 {
-    c->pg = PQconnectdb(c->uri);
+    c->pg = connect_with_defaults(c->uri);
     if (!c->pg)
         return mt_fail(MT_ERR_NOMEM, "out of memory");
     if (PQstatus(c->pg) != CONNECTION_OK) {
