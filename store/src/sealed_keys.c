@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/x509.h>
+
 typedef struct sealed_entry {
     int64_t cert_id, org_id;
     mt_blob sealed;
@@ -29,31 +31,41 @@ static const char *const SEALED_KEYS_SQL =
     " JOIN certificates c ON c.id = s.cert_id AND c.org_id = t.org_id"
     " WHERE t.public_key = ?1 ORDER BY s.cert_id";
 
+/* The certificate's public key as DER: all a key is checked against (the
+ * certificate's other details are no concern of a login). */
+static mt_status public_key_of(const uint8_t *der, size_t len, int64_t cert_id, sealed_entry *e)
+{
+    const unsigned char *p = der;
+    X509 *cert = der ? d2i_X509(NULL, &p, (long)len) : NULL;
+    unsigned char *spki = NULL;
+    int n = cert ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &spki) : -1;
+    mt_status st = MT_OK;
+    if (n <= 0)
+        st = mt_fail(MT_ERR_DB, "certificate %lld: its DER does not parse", (long long)cert_id);
+    else if (!(e->spki = malloc((size_t)n)))
+        st = mt_fail(MT_ERR_NOMEM, "out of memory");
+    else
+        memcpy(e->spki, spki, (size_t)(e->spki_len = (size_t)n));
+    OPENSSL_free(spki);
+    X509_free(cert);
+    return st;
+}
+
 static mt_status entry_add(mt_sealed_keys *keys, mt_stmt *stmt)
 {
-    mt_cert_info *cert = NULL;
     sealed_entry e = {.cert_id = mt_col_int64(stmt, 0), .org_id = mt_col_int64(stmt, 3)};
     sealed_entry *grown = realloc(keys->items, (keys->n + 1) * sizeof(*grown));
     mt_status st = grown ? MT_OK : mt_fail(MT_ERR_NOMEM, "out of memory");
     if (grown)
         keys->items = grown;
     if (st == MT_OK)
-        st = mt_cert_info_from_der(mt_col_peek_blob(stmt, 2), (size_t)mt_col_bytes(stmt, 2), &cert);
-    if (st == MT_OK) {
-        e.sealed.data = mt_col_blob(stmt, 1, &e.sealed.len);
-        e.spki = malloc(cert->spki_len ? cert->spki_len : 1);
-        if (!e.sealed.data || !e.spki) {
-            free(e.sealed.data);
-            free(e.spki);
-            st = mt_fail(MT_ERR_NOMEM, "out of memory");
-        }
-    }
-    if (st == MT_OK) {
-        memcpy(e.spki, cert->spki, cert->spki_len);
-        e.spki_len = cert->spki_len;
+        st = public_key_of(mt_col_peek_blob(stmt, 2), (size_t)mt_col_bytes(stmt, 2), e.cert_id, &e);
+    if (st == MT_OK && !(e.sealed.data = mt_col_blob(stmt, 1, &e.sealed.len)))
+        st = mt_fail(MT_ERR_NOMEM, "out of memory");
+    if (st == MT_OK)
         keys->items[keys->n++] = e;
-    }
-    mt_cert_info_free(cert);
+    else
+        free(e.spki);
     return st;
 }
 
