@@ -475,6 +475,62 @@ static void sealed_key_bound_to_its_certificate(void **state)
     mt_secret_free(secret);
 }
 
+/* The keys read at login open with no store at all, each the P12's key; a
+ * certificate imported after the reading, or another token's secret, finds
+ * none there (the caller asks the store); a key moved to another
+ * certificate before the reading is refused as tampered, the other opens. */
+static void assert_read_key_opens(const mt_sealed_keys *keys, const mt_secret *secret,
+                                  int64_t cert_id, const char *name)
+{
+    mt_secret *pkcs8 = NULL;
+    mt_parsed *parsed = test_parse_user(name);
+    assert_int_equal(mt_sealed_keys_open(NULL, keys, secret, cert_id, &pkcs8), MT_OK);
+    assert_int_equal(pkcs8->len, parsed->entries[0].pkcs8->len);
+    assert_memory_equal(pkcs8->data, parsed->entries[0].pkcs8->data, pkcs8->len);
+    mt_secret_free(pkcs8);
+    mt_parsed_free(parsed);
+}
+
+static void sealed_keys_read_at_login(void **state)
+{
+    test_env *env = *state;
+    int64_t old_cert = test_import(env, "alice-old", false);
+    int64_t token_id = token_of(env, "alice@example.org");
+    init_pin(env, token_id, USER_PIN);
+    mt_secret *secret = NULL, *pkcs8 = NULL, *stranger = test_secret("0123456789abcdef0123456789abcdef");
+    mt_sealed_keys *keys = NULL;
+    assert_int_equal(login(env, token_id, USER_PIN, &secret), MT_OK);
+    assert_int_equal(mt_store_sealed_keys(env->store, secret, &keys), MT_OK);
+    assert_int_equal(mt_sealed_keys_count(keys), 1);
+    assert_read_key_opens(keys, secret, old_cert, "alice-old");
+    int64_t cert = test_import(env, "alice", false);
+    assert_int_equal(mt_sealed_keys_open(env->store, keys, secret, cert, &pkcs8), MT_ERR_NOT_FOUND);
+    assert_null(pkcs8);
+    assert_key_opens(env, secret, cert, "alice");
+    assert_int_equal(mt_sealed_keys_open(env->store, keys, stranger, old_cert, &pkcs8),
+                     MT_ERR_NOT_FOUND);
+    mt_sealed_keys_free(keys);
+    assert_int_equal(mt_store_sealed_keys(env->store, secret, &keys), MT_OK);
+    assert_int_equal(mt_sealed_keys_count(keys), 2);
+    assert_read_key_opens(keys, secret, cert, "alice");
+    mt_sealed_keys_free(keys);
+
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "UPDATE sealed_keys SET sealed = (SELECT sealed FROM sealed_keys WHERE cert_id = %lld)"
+             " WHERE cert_id = %lld",
+             (long long)old_cert, (long long)cert);
+    test_sql(env->path, sql);
+    assert_int_equal(mt_store_sealed_keys(env->store, secret, &keys), MT_OK);
+    assert_int_equal(mt_sealed_keys_open(env->store, keys, secret, cert, &pkcs8), MT_ERR_TAMPERED);
+    assert_null(pkcs8);
+    assert_int_equal(test_count_events(env, "store.tampered"), 1);
+    assert_read_key_opens(keys, secret, old_cert, "alice-old");
+    mt_sealed_keys_free(keys);
+    mt_secret_free(stranger);
+    mt_secret_free(secret);
+}
+
 static void counter_on_read_only_store(void **state)
 {
     test_env *env = *state;
@@ -634,6 +690,7 @@ int main(void)
                                         test_env_teardown),
         cmocka_unit_test_setup_teardown(unwritable_store_fails_closed, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(store_key_file_required, test_env_setup, test_env_teardown),
+        cmocka_unit_test_setup_teardown(sealed_keys_read_at_login, test_env_setup, test_env_teardown),
         cmocka_unit_test(label_and_serial),
         cmocka_unit_test(pin_policy),
     };
