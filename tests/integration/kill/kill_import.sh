@@ -12,9 +12,8 @@ TOTAL=200
 ROUNDS=4
 # a folder of the first TOTAL generated P12s (the whole 1,000 take too long)
 mkdir "$T/in"
-find "$MT_CLI_BULK" -name '*.p12' | sort | head -n "$TOTAL" | while read -r f; do
-    ln -s "$f" "$T/in/"
-done
+mapfile -t files < <(find "$MT_CLI_BULK" -name '*.p12' | sort)
+ln -s "${files[@]:0:TOTAL}" "$T/in/"
 [ "$(find "$T/in" -name '*.p12' | wc -l)" -eq "$TOTAL" ] || fail "fewer than $TOTAL P12s in $MT_CLI_BULK"
 count() { mt --json status | jq -r ".counts.$1"; }
 

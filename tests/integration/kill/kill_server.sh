@@ -45,7 +45,8 @@ CTL
 chmod 700 "$WORK/ctl"
 export MT_KILL_CTL=$WORK/ctl
 
-client "$KILL_SIGN" "$MODULE" alice@example.org user-pin-123 carol@example.org user-pin-123 \
+# (our own program: built with the sanitizers when the module is, no preload)
+"$KILL_SIGN" "$MODULE" alice@example.org user-pin-123 carol@example.org user-pin-123 \
     "$ROUNDS" >"$WORK/result" 2>"$WORK/err" || { cat "$WORK/err" >&2; fail "mt-kill-sign failed"; }
 cat "$WORK/result"
 grep -q "^rounds=$ROUNDS " "$WORK/result" || fail "not every round ran"
