@@ -22,6 +22,8 @@ psql -qX -v ON_ERROR_STOP=1 "$MT_TEST_PG" -c "ALTER SYSTEM SET synchronous_commi
     -c "SELECT pg_reload_conf()" >/dev/null || fail "cannot make the server's commits durable"
 
 # alice: a history key (decrypt only) and a primary; carol: the other token.
+# (in WORK: the tool keeps its record of known keys beside a store URI's name)
+cd "$WORK"
 "$PROVISION" --store "$MAILTOKEN_STORE" --so-pin so-secret-123 --pin user-pin-123 \
     "$TD/users/alice-old.p12" "$TD/users/alice.p12" "$TD/users/carol.p12" >"$WORK/out" 2>&1 ||
     { cat "$WORK/out" >&2; fail "provisioning failed"; }
