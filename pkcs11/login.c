@@ -1,7 +1,8 @@
 /* Login state is per token for the whole application.  The PIN KDF runs once
  * per login, with no lock held: the login works on a store handle of its own
  * and takes the module lock only to publish what it opened; opened keys live
- * until logout. */
+ * until logout.  A user login also reads the token's sealed keys, in one
+ * query: using them never needs the store again (a server may go away). */
 #include "calls.h"
 
 #include "call.h"
@@ -61,6 +62,7 @@ CK_RV mt_login(mt_call *call, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG p
 {
     mt_token_state *token = call->session->token;
     mt_secret *pin_value = NULL, *token_secret = NULL;
+    mt_sealed_keys *sealed_keys = NULL;
     mt_store *store = NULL;
     CK_RV rv = login_state_check(call->session, user);
     if (rv != CKR_OK)
@@ -77,6 +79,8 @@ CK_RV mt_login(mt_call *call, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG p
         st = mt_store_so_check(store, org_id, pin_value);
     if (st != MT_OK)
         rv = mt_rv_login(st);
+    else if (user == CKU_USER && mt_store_sealed_keys(store, token_secret, &sealed_keys) != MT_OK)
+        mt_clear_error(); /* the keys are then read from the store when first used */
     mt_store_close(store);
     CK_RV back = mt_call_retake(call);
     if (rv == CKR_OK)
@@ -88,12 +92,15 @@ CK_RV mt_login(mt_call *call, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG p
     token->login = user;
     if (user == CKU_USER) {
         token->token_secret = token_secret;
+        token->sealed_keys = sealed_keys;
         token_secret = NULL;
+        sealed_keys = NULL;
     } else {
         token->so_pin = pin_value;
         pin_value = NULL;
     }
 out:
+    mt_sealed_keys_free(sealed_keys);
     mt_secret_free(token_secret);
     mt_secret_free(pin_value);
     return rv;
@@ -107,20 +114,23 @@ CK_RV mt_logout(mt_call *call)
 }
 
 /* PIN changes write to the store: a short-lived read-write handle, so that
- * the module's own handle stays read-only. */
+ * the module's own handle stays read-only.  A server that cannot be reached
+ * is the device's failure (a file that cannot be written, the token's write
+ * protection: mt_rv_pin_change). */
 typedef mt_status (*pin_change_fn)(mt_store *store, int64_t id, const mt_secret *a,
                                    const mt_secret *b);
 
 static CK_RV change_pin(mt_call *call, pin_change_fn fn, int64_t id, mt_secret *a, mt_secret *b)
 {
     mt_store *rw = NULL;
+    bool server = mt_store_location_is_server(mt_g.store_path);
     mt_call_release(call);
     mt_status st = own_store(0, &rw);
     if (st == MT_OK)
         st = fn(rw, id, a, b);
     mt_store_close(rw);
     CK_RV back = mt_call_retake(call);
-    CK_RV rv = mt_rv_pin_change(st, b);
+    CK_RV rv = server && st == MT_ERR_IO ? CKR_DEVICE_ERROR : mt_rv_pin_change(st, b);
     /* the change is made: a session closed meanwhile does not undo it */
     (void)back;
     return rv;

@@ -148,16 +148,19 @@ CK_RV mt_destroy_object(mt_call *call, CK_OBJECT_HANDLE h)
     return CKR_OK;
 }
 
-/* Called with the module lock held: the opened key is cached on the object. */
+/* Called with the module lock held: the opened key is cached on the object.
+ * The token's keys were read at login; only a certificate that came later
+ * has its key read from the store. */
 static CK_RV open_private_key(mt_token_state *token, mt_object *object)
 {
     mt_secret *pkcs8 = NULL;
     mt_key *key = NULL;
     CK_RV rv = CKR_DEVICE_ERROR;
     mt_store_lock();
-    mt_status st = mt_g.store ? mt_store_key_open(mt_g.store, token->token_secret, object->cert_id,
-                                                  &pkcs8)
-                              : MT_ERR_NOT_FOUND;
+    mt_status st = mt_sealed_keys_open(mt_g.store, token->sealed_keys, token->token_secret,
+                                       object->cert_id, &pkcs8);
+    if (st == MT_ERR_NOT_FOUND && mt_g.store)
+        st = mt_store_key_open(mt_g.store, token->token_secret, object->cert_id, &pkcs8);
     mt_store_unlock();
     if (st != MT_OK) {
         rv = mt_rv_key_open(st);

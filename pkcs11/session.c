@@ -107,6 +107,8 @@ void mt_token_logout(mt_token_state *token)
 {
     mt_secret_free(token->token_secret);
     mt_secret_free(token->so_pin);
+    mt_sealed_keys_free(token->sealed_keys);
+    token->sealed_keys = NULL;
     token->token_secret = NULL;
     token->so_pin = NULL;
     token->login = MT_NOT_LOGGED_IN;

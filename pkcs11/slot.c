@@ -300,7 +300,9 @@ static mt_status open_store(bool *refused)
 }
 
 /* Called with the module lock held.  Cheap when nothing changed; a change
- * costs one light query over the tokens (no per-token details). */
+ * costs one light query over the tokens (no per-token details).  A store
+ * that cannot be reached (a server gone away) leaves the slots as they were
+ * last seen: their tokens keep signing with what they hold. */
 CK_RV mt_slots_rescan(void)
 {
     mt_token_briefs tokens = {0};
@@ -317,6 +319,10 @@ CK_RV mt_slots_rescan(void)
     if (changed)
         st = mt_store_token_briefs(mt_g.store, mt_g.filter.kind != MT_FILTER_ALL, &tokens);
     mt_store_unlock();
+    if (st == MT_ERR_IO && mt_g.generation_known) {
+        mt_trace("the store is unreachable, the slots stay as last seen: %s", mt_errmsg());
+        goto out;
+    }
     if (st != MT_OK) {
         rv = refused ? open_store_refused(st) : mt_rv_from_status(st);
         goto out;

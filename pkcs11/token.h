@@ -32,6 +32,8 @@ typedef struct mt_token_state {
     /* login state, application-wide per token */
     CK_USER_TYPE login;       /* CKU_USER, CKU_SO, or MT_NOT_LOGGED_IN */
     mt_secret *token_secret;  /* after user login */
+    mt_sealed_keys *sealed_keys; /* after user login: the token's keys as read then, still
+                                    sealed, so that using them needs no store */
     mt_secret *so_pin;        /* after SO login, for C_InitPIN */
     /* objects, built on first use */
     mt_objects *objects;

@@ -16,7 +16,9 @@
  * UPDATE ... RETURNING statements serialised on their rows.
  *
  * A lost connection is opened again, outside a transaction, at the next
- * statement, with a growing pause between attempts (1 s doubling to 30 s).
+ * statement, with a growing pause between attempts (1 s doubling to 30 s):
+ * while the server stays away, a statement fails at once but for one
+ * attempt per pause, itself bounded by the connection's timeouts.
  *
  * A store on a standby with a primary for writes (store_primary) holds two
  * connections: every transaction, and every statement that writes, runs on
@@ -29,7 +31,9 @@
 #include "db_pg.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +67,9 @@ typedef struct pg_conn {
     time_t retry_at;         /* no reconnection attempt before this */
     int retry_pause;
     bool in_tx;              /* a transaction is open on it (BEGIN .. COMMIT/ROLLBACK) */
+    bool resetting;          /* a reconnection under way (PQresetStart) */
+    int polling;             /* its PostgresPollingStatusType */
+    time_t progress_at;      /* when it last moved */
     char errmsg[512];        /* the server's message of the last failure */
 } pg_conn;
 
@@ -246,9 +253,41 @@ static void ignore_notice(void *arg, const char *message)
     (void)arg, (void)message; /* the library prints nothing; failures come as results */
 }
 
+/* A server that is down or cut off fails within seconds, not after the
+ * minutes of the kernel's TCP defaults: these settings apply unless the URI
+ * (or the environment variable named) gives its own. */
+static const struct {
+    const char *key, *value, *env;
+} CONNECTION_DEFAULTS[] = {
+    {"connect_timeout", "5", "PGCONNECT_TIMEOUT"},
+    {"keepalives", "1", NULL},
+    {"keepalives_idle", "5", NULL},
+    {"keepalives_interval", "2", NULL},
+    {"keepalives_count", "3", NULL},
+    {"tcp_user_timeout", "10000", NULL}, /* ms unacknowledged: a query to a vanished host */
+};
+#define N_DEFAULTS (sizeof(CONNECTION_DEFAULTS) / sizeof(CONNECTION_DEFAULTS[0]))
+
+/* The location comes last, expanded: what it sets wins over the defaults. */
+static PGconn *connect_with_defaults(const char *location)
+{
+    const char *keys[N_DEFAULTS + 2], *values[N_DEFAULTS + 2];
+    size_t n = 0;
+    for (size_t i = 0; i < N_DEFAULTS; i++) {
+        if (CONNECTION_DEFAULTS[i].env && getenv(CONNECTION_DEFAULTS[i].env))
+            continue;
+        keys[n] = CONNECTION_DEFAULTS[i].key;
+        values[n++] = CONNECTION_DEFAULTS[i].value;
+    }
+    keys[n] = "dbname";
+    values[n++] = location;
+    keys[n] = values[n] = NULL;
+    return PQconnectdbParams(keys, values, 1);
+}
+
 static mt_status open_connection(mt_store *store, pg_conn *c)
 {
-    c->pg = PQconnectdb(c->uri);
+    c->pg = connect_with_defaults(c->uri);
     if (!c->pg)
         return mt_fail(MT_ERR_NOMEM, "out of memory");
     if (PQstatus(c->pg) != CONNECTION_OK) {
@@ -263,16 +302,44 @@ static mt_status open_connection(mt_store *store, pg_conn *c)
     return rc ? pg_error(store, rc, "connecting") : MT_OK;
 }
 
+#define CONNECT_WAIT_MS 5000 /* a writer waits as long as connect_timeout */
+
+/* Moves a reconnection on, waiting at most wait_ms in all for its socket. */
+static PostgresPollingStatusType drive_reset(pg_conn *c, int wait_ms)
+{
+    PostgresPollingStatusType ps = (PostgresPollingStatusType)c->polling;
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long left = wait_ms - ((now.tv_sec - start.tv_sec) * 1000 +
+                               (now.tv_nsec - start.tv_nsec) / 1000000);
+        struct pollfd p = {PQsocket(c->pg), ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, 0};
+        int ready = p.fd < 0 ? -1 : poll(&p, 1, left > 0 ? (int)left : 0);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready == 0)
+            break; /* not yet: the next statement looks again */
+        ps = ready < 0 ? PGRES_POLLING_FAILED : PQresetPoll(c->pg);
+        c->progress_at = time(NULL);
+    }
+    c->polling = ps;
+    return ps;
+}
+
 /* Outside a transaction, a lost connection is opened again; attempts pause
- * longer each time the server stays away. */
+ * longer each time the server stays away.  The module's read-only store
+ * never waits for it: each statement moves the reconnection on as far as the
+ * server has answered and fails at once until it is done, served meanwhile
+ * from what the module holds; a writer waits for it (connect_timeout). */
 static mt_status ensure_connected(mt_store *store, pg_conn *c)
 {
-    if (c->pg && PQstatus(c->pg) == CONNECTION_OK)
+    if (c->pg && !c->resetting && PQstatus(c->pg) == CONNECTION_OK)
         return MT_OK;
     if (c->in_tx)
         return pg_error(store, PG_ERR_IO, "the connection was lost in a transaction");
     time_t now = time(NULL);
-    if (now < c->retry_at)
+    if (!c->resetting && now < c->retry_at)
         return mt_fail(MT_ERR_IO, "%s: the server is unreachable (next attempt in %lld s): %s",
                        store->path, (long long)(c->retry_at - now), c->errmsg);
     if (!c->pg) { /* the primary, at the first write */
@@ -283,15 +350,26 @@ static mt_status ensure_connected(mt_store *store, pg_conn *c)
         c->retry_at = now + c->retry_pause;
         return st;
     }
-    PQreset(c->pg);
-    c->epoch++;
-    if (PQstatus(c->pg) == CONNECTION_OK) {
+    if (!c->resetting) {
+        c->epoch++;
+        c->resetting = PQresetStart(c->pg) == 1;
+        c->polling = c->resetting ? PGRES_POLLING_WRITING : PGRES_POLLING_FAILED;
+        c->progress_at = now;
+    }
+    PostgresPollingStatusType ps =
+        drive_reset(c, store->flags & MT_OPEN_READONLY ? 0 : CONNECT_WAIT_MS);
+    if (ps == PGRES_POLLING_OK) {
+        c->resetting = false;
         c->retry_pause = 0;
         PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
         PQclear(PQexec(c->pg, SESSION_SETUP));
         return MT_OK;
     }
-    keep_message(c, PQerrorMessage(c->pg));
+    /* under way, and the server answered within connect_timeout */
+    if (ps != PGRES_POLLING_FAILED && time(NULL) - c->progress_at < CONNECT_WAIT_MS / 1000)
+        return mt_fail(MT_ERR_IO, "%s: reconnecting to the server", store->path);
+    c->resetting = false;
+    keep_message(c, ps == PGRES_POLLING_FAILED ? PQerrorMessage(c->pg) : "timeout expired");
     c->retry_pause = c->retry_pause ? (c->retry_pause * 2 > 30 ? 30 : c->retry_pause * 2) : 1;
     c->retry_at = now + c->retry_pause;
     return pg_error(store, PG_ERR_IO, "reconnecting");

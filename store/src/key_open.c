@@ -86,26 +86,45 @@ mt_status mt_key_open_checked(const uint8_t pk[MT_SEAL_PK_LEN], const mt_secret 
     return st;
 }
 
+mt_status mt_key_open_reported(mt_store *store, const uint8_t pk[MT_SEAL_PK_LEN],
+                               const mt_secret *token_secret, int64_t cert_id, int64_t org_id,
+                               const uint8_t *spki, size_t spki_len, const mt_blob *sealed,
+                               mt_secret **pkcs8)
+{
+    char subject[32];
+    mt_status st = mt_key_open_checked(pk, token_secret, spki, spki_len, sealed, pkcs8);
+    snprintf(subject, sizeof(subject), "%lld", (long long)cert_id);
+    if (st == MT_ERR_CRYPTO && store)
+        st = mt_tampered(store, org_id, subject, "the sealed key of certificate %lld: %s",
+                         (long long)cert_id, mt_errmsg());
+    else if (st == MT_ERR_CRYPTO)
+        st = mt_fail(MT_ERR_TAMPERED, "store tampered: the sealed key of certificate %lld: %s",
+                     (long long)cert_id, mt_errmsg());
+    return st;
+}
+
+mt_status mt_token_secret_pk(const mt_secret *token_secret, uint8_t pk[MT_SEAL_PK_LEN])
+{
+    if (!token_secret || token_secret->len != MT_SEAL_SK_LEN ||
+        crypto_scalarmult_base(pk, token_secret->data) != 0)
+        return mt_fail(MT_ERR_INVALID, "token secret must be %d bytes", MT_SEAL_SK_LEN);
+    return MT_OK;
+}
+
 mt_status mt_store_key_open(mt_store *store, const mt_secret *token_secret, int64_t cert_id,
                             mt_secret **pkcs8)
 {
     uint8_t pk[MT_SEAL_PK_LEN];
     sealed_row r = {0};
-    char subject[32];
     if (!store || !token_secret || !pkcs8)
         return mt_fail(MT_ERR_INVALID, "store, token secret and out are required");
     *pkcs8 = NULL;
-    if (token_secret->len != MT_SEAL_SK_LEN || crypto_scalarmult_base(pk, token_secret->data) != 0)
-        return mt_fail(MT_ERR_INVALID, "token secret must be %d bytes", MT_SEAL_SK_LEN);
+    if (mt_token_secret_pk(token_secret, pk) != MT_OK)
+        return MT_ERR_INVALID;
     mt_status st = read_sealed(store, pk, cert_id, &r);
-    if (st != MT_OK)
-        goto out;
-    snprintf(subject, sizeof(subject), "%lld", (long long)cert_id);
-    st = mt_key_open_checked(pk, token_secret, r.cert->spki, r.cert->spki_len, &r.sealed, pkcs8);
-    if (st == MT_ERR_CRYPTO)
-        st = mt_tampered(store, r.org_id, subject, "the sealed key of certificate %lld: %s",
-                         (long long)cert_id, mt_errmsg());
-out:
+    if (st == MT_OK)
+        st = mt_key_open_reported(store, pk, token_secret, cert_id, r.org_id, r.cert->spki,
+                                  r.cert->spki_len, &r.sealed, pkcs8);
     sealed_row_clear(&r);
     return st;
 }

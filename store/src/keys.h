@@ -93,6 +93,14 @@ mt_status mt_token_store_key(mt_store *store, int64_t token_id, const mt_trusted
 mt_status mt_key_open_checked(const uint8_t pk[MT_SEAL_PK_LEN], const mt_secret *token_secret,
                               const uint8_t *spki, size_t spki_len, const mt_blob *sealed,
                               mt_secret **pkcs8);
+/* The same for certificate cert_id of organisation org_id; a key that fails
+ * the check is "store tampered" (mt_tampered). */
+mt_status mt_key_open_reported(mt_store *store, const uint8_t pk[MT_SEAL_PK_LEN],
+                               const mt_secret *token_secret, int64_t cert_id, int64_t org_id,
+                               const uint8_t *spki, size_t spki_len, const mt_blob *sealed,
+                               mt_secret **pkcs8);
+/* The public half of a token secret (MT_ERR_INVALID: not a token secret). */
+mt_status mt_token_secret_pk(const mt_secret *token_secret, uint8_t pk[MT_SEAL_PK_LEN]);
 
 /* Deletes a certificate no account uses (MT_ERR_CONFLICT otherwise), with its event. */
 mt_status mt_cert_delete_row(mt_store *store, int64_t cert_id);

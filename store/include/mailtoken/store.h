@@ -640,6 +640,22 @@ mt_status mt_store_token_login(mt_store *store, int64_t token_id, const mt_secre
  * The sealed header binds key and certificate: a mismatch is MT_ERR_CRYPTO. */
 mt_status mt_store_key_open(mt_store *store, const mt_secret *token_secret, int64_t cert_id,
                             mt_secret **pkcs8);
+/* The sealed keys of a logged-in token, read in one query when it logs in,
+ * so that its signatures and decryptions never wait for the store (a
+ * server gone away): they stay sealed in memory until opened, and each is
+ * checked against its certificate when opened as mt_store_key_open checks
+ * it.  MT_ERR_INVALID for a token_secret that is no token secret. */
+typedef struct mt_sealed_keys mt_sealed_keys;
+mt_status mt_store_sealed_keys(mt_store *store, const mt_secret *token_secret,
+                               mt_sealed_keys **out);
+/* Opens the key of certificate cert_id from those read: MT_ERR_NOT_FOUND when
+ * the token had none for it then (a certificate that came later: ask the
+ * store, mt_store_key_open).  A key that fails its check is MT_ERR_TAMPERED,
+ * recorded through store (when not NULL) as mt_store_key_open records it. */
+mt_status mt_sealed_keys_open(mt_store *store, const mt_sealed_keys *keys,
+                              const mt_secret *token_secret, int64_t cert_id, mt_secret **pkcs8);
+size_t mt_sealed_keys_count(const mt_sealed_keys *keys);
+void mt_sealed_keys_free(mt_sealed_keys *keys);
 /* Changes the user PIN (C_SetPIN): old PIN required, new PIN policy-checked. */
 mt_status mt_store_token_set_pin(mt_store *store, int64_t token_id, const mt_secret *old_pin,
                                  const mt_secret *new_pin);

@@ -65,19 +65,24 @@ static mt_status login(test_env *env, int64_t token_id, const char *pin_text, mt
     return st;
 }
 
-/* The opened key is the PKCS#8 of the test data's NAME.p12. */
-static void assert_key_opens(test_env *env, const mt_secret *secret, int64_t cert_id, const char *name)
+/* The opened key (st its status) is the PKCS#8 of the test data's NAME.p12. */
+static void assert_opened(mt_status st, mt_secret *pkcs8, const char *name)
 {
-    mt_secret *pkcs8 = NULL;
-    mt_parsed *parsed = test_parse_user(name);
-    mt_status st = mt_store_key_open(env->store, secret, cert_id, &pkcs8);
     if (st != MT_OK)
         fprintf(stderr, "key open: %s\n", mt_errmsg());
     assert_int_equal(st, MT_OK);
+    mt_parsed *parsed = test_parse_user(name);
     assert_int_equal(pkcs8->len, parsed->entries[0].pkcs8->len);
     assert_memory_equal(pkcs8->data, parsed->entries[0].pkcs8->data, pkcs8->len);
     mt_secret_free(pkcs8);
     mt_parsed_free(parsed);
+}
+
+static void assert_key_opens(test_env *env, const mt_secret *secret, int64_t cert_id, const char *name)
+{
+    mt_secret *pkcs8 = NULL;
+    mt_status st = mt_store_key_open(env->store, secret, cert_id, &pkcs8);
+    assert_opened(st, pkcs8, name);
 }
 
 static void created_on_import(void **state)
@@ -450,6 +455,17 @@ static void wrong_current_pin_counts(void **state)
     mt_secret_free(next);
 }
 
+/* Behind the store's back: certificate to's sealed key becomes from's. */
+static void move_sealed_key(test_env *env, int64_t from, int64_t to)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "UPDATE sealed_keys SET sealed = (SELECT sealed FROM sealed_keys WHERE cert_id = %lld)"
+             " WHERE cert_id = %lld",
+             (long long)from, (long long)to);
+    test_sql(env->path, sql);
+}
+
 /* The sealed key names the certificate it was sealed for: a key sealed for
  * the account's other certificate does not open as this one's, although the
  * token secret opens the box (a writer moved it: "store tampered"). */
@@ -460,18 +476,59 @@ static void sealed_key_bound_to_its_certificate(void **state)
     int64_t cert = test_import(env, "alice", false);
     int64_t token_id = token_of(env, "alice@example.org");
     init_pin(env, token_id, USER_PIN);
-    char sql[256];
-    snprintf(sql, sizeof(sql),
-             "UPDATE sealed_keys SET sealed = (SELECT sealed FROM sealed_keys WHERE cert_id = %lld)"
-             " WHERE cert_id = %lld",
-             (long long)old_cert, (long long)cert);
-    test_sql(env->path, sql);
+    move_sealed_key(env, old_cert, cert);
     mt_secret *secret = NULL, *pkcs8 = NULL;
     assert_int_equal(login(env, token_id, USER_PIN, &secret), MT_OK);
     assert_int_equal(mt_store_key_open(env->store, secret, cert, &pkcs8), MT_ERR_TAMPERED);
     assert_null(pkcs8);
     assert_non_null(strstr(mt_errmsg(), "another public key"));
     assert_key_opens(env, secret, old_cert, "alice-old");
+    mt_secret_free(secret);
+}
+
+/* The keys read at login open with no store at all, each the P12's key; a
+ * certificate imported after the reading, or another token's secret, finds
+ * none there (the caller asks the store); a key moved to another
+ * certificate before the reading is refused as tampered, the other opens. */
+static void assert_read_key_opens(const mt_sealed_keys *keys, const mt_secret *secret,
+                                  int64_t cert_id, const char *name)
+{
+    mt_secret *pkcs8 = NULL;
+    mt_status st = mt_sealed_keys_open(NULL, keys, secret, cert_id, &pkcs8);
+    assert_opened(st, pkcs8, name);
+}
+
+static void sealed_keys_read_at_login(void **state)
+{
+    test_env *env = *state;
+    int64_t old_cert = test_import(env, "alice-old", false);
+    int64_t token_id = token_of(env, "alice@example.org");
+    init_pin(env, token_id, USER_PIN);
+    mt_secret *secret = NULL, *pkcs8 = NULL, *stranger = test_secret("0123456789abcdef0123456789abcdef");
+    mt_sealed_keys *keys = NULL;
+    assert_int_equal(login(env, token_id, USER_PIN, &secret), MT_OK);
+    assert_int_equal(mt_store_sealed_keys(env->store, secret, &keys), MT_OK);
+    assert_int_equal(mt_sealed_keys_count(keys), 1);
+    assert_read_key_opens(keys, secret, old_cert, "alice-old");
+    int64_t cert = test_import(env, "alice", false);
+    assert_int_equal(mt_sealed_keys_open(env->store, keys, secret, cert, &pkcs8), MT_ERR_NOT_FOUND);
+    assert_null(pkcs8);
+    assert_key_opens(env, secret, cert, "alice");
+    assert_int_equal(mt_sealed_keys_open(env->store, keys, stranger, old_cert, &pkcs8),
+                     MT_ERR_NOT_FOUND);
+    mt_sealed_keys_free(keys);
+    assert_int_equal(mt_store_sealed_keys(env->store, secret, &keys), MT_OK);
+    assert_int_equal(mt_sealed_keys_count(keys), 2);
+    assert_read_key_opens(keys, secret, cert, "alice");
+    mt_sealed_keys_free(keys);
+    move_sealed_key(env, old_cert, cert);
+    assert_int_equal(mt_store_sealed_keys(env->store, secret, &keys), MT_OK);
+    assert_int_equal(mt_sealed_keys_open(env->store, keys, secret, cert, &pkcs8), MT_ERR_TAMPERED);
+    assert_null(pkcs8);
+    assert_int_equal(test_count_events(env, "store.tampered"), 1);
+    assert_read_key_opens(keys, secret, old_cert, "alice-old");
+    mt_sealed_keys_free(keys);
+    mt_secret_free(stranger);
     mt_secret_free(secret);
 }
 
@@ -634,6 +691,7 @@ int main(void)
                                         test_env_teardown),
         cmocka_unit_test_setup_teardown(unwritable_store_fails_closed, test_env_setup, test_env_teardown),
         cmocka_unit_test_setup_teardown(store_key_file_required, test_env_setup, test_env_teardown),
+        cmocka_unit_test_setup_teardown(sealed_keys_read_at_login, test_env_setup, test_env_teardown),
         cmocka_unit_test(label_and_serial),
         cmocka_unit_test(pin_policy),
     };
