@@ -55,33 +55,40 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 /* NULL: SQLite files in the bench's directory; else the server's URI. */
 static const char *server;
 
+/* Runs one command on the server's store at location (its schema). */
+static void server_exec(const char *location, const char *sql)
+{
+    PGconn *pg = PQconnectdb(location);
+    PGresult *res = PQexec(pg, sql);
+    CHECK(PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(pg));
+    PQclear(res);
+    PQfinish(pg);
+}
+
 /* A schema of its own on the server, named after the store's file name. */
 static void server_location(const char *name, char *out, size_t len)
 {
     char schema[64];
     snprintf(schema, sizeof(schema), "bench_%.*s_%ld", (int)strcspn(name, "."), name, (long)getpid());
-    PGconn *pg = PQconnectdb(server);
     char sql[128];
     snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", schema);
-    PGresult *res = PQexec(pg, sql);
-    CHECK(PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", sql, PQerrorMessage(pg));
-    PQclear(res);
-    PQfinish(pg);
+    server_exec(server, sql);
     snprintf(out, len, "%s%soptions=-csearch_path%%3D%s", server, strchr(server, '?') ? "&" : "?", schema);
 }
 
 /* The store `name`: a SQLite file in dir, or a new schema on the server;
  * with an organisation when org_id is not NULL. */
+static char location[1024]; /* of the last store opened */
+
 static mt_store *open_store(const char *dir, const char *name, bool on_server, int64_t *org_id)
 {
-    char path[1024];
     mt_config *config = NULL;
     mt_store *store = NULL;
     mt_secret *so = NULL;
     if (on_server)
-        server_location(name, path, sizeof(path));
+        server_location(name, location, sizeof(location));
     else
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        snprintf(location, sizeof(location), "%s/%s", dir, name);
     CHECK(mt_config_defaults(&config) == MT_OK, "config");
     /* the SO PIN is set once and never measured: the cheapest Argon2id */
     config->allow_weak_kdf = true;
@@ -89,7 +96,7 @@ static mt_store *open_store(const char *dir, const char *name, bool on_server, i
     config->so_kdf_memlimit = crypto_pwhash_MEMLIMIT_MIN;
     /* the record of keys sealed to lives beside the bench's store, not in a home */
     CHECK(asprintf(&config->known_keys_file, "%s/%s.known-keys", dir, name) > 0, "out of memory");
-    CHECK(mt_store_open(path, config, MT_OPEN_CREATE, &store) == MT_OK, "open %s", path);
+    CHECK(mt_store_open(location, config, MT_OPEN_CREATE, &store) == MT_OK, "open %s", location);
     if (org_id) {
         CHECK(mt_secret_from("bench-so-pin", 12, &so) == MT_OK, "secret");
         CHECK(mt_store_org_create(store, "bench", so, org_id) == MT_OK, "org");
@@ -243,7 +250,11 @@ static mt_store *copy_to_server(const char *dir, mt_store *from)
     double start = now_s();
     CHECK(mt_store_copy(from, store, &report) == MT_OK, "copy to the server");
     mt_copy_report_clear(&report);
-    printf("[postgresql] fill: copied from the SQLite store in %.1f s\n", now_s() - start);
+    double copied = now_s() - start;
+    /* what autovacuum does within a minute of a bulk load: statistics, visibility map */
+    server_exec(location, "VACUUM ANALYZE");
+    printf("[postgresql] fill: copied from the SQLite store in %.1f s, VACUUM ANALYZE %.1f s\n", copied,
+           now_s() - start - copied);
     return store;
 }
 
@@ -295,6 +306,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    setvbuf(stdout, NULL, _IOLBF, 0); /* each result as it comes, into a log too */
     CHECK(mt_library_init() == MT_OK, "init");
     char default_gen[1024];
     if (!gen && getenv("MT_BUILD_DIR")) {
