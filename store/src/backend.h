@@ -59,7 +59,8 @@ typedef struct mt_backend {
      * the error message of the failure that caused it. */
     void (*rollback)(mt_store *store, int level);
     /* Whether another connection may have committed since the last call
-     * (SQLite: PRAGMA data_version; a server: always). */
+     * (SQLite: PRAGMA data_version; a server: when 100 ms have passed since
+     * it last said so, or this process committed). */
     mt_status (*maybe_changed)(mt_store *store, bool *changed);
     /* Schema version (0: no mailtoken schema yet), and whether the database
      * holds tables of something else. */

@@ -82,6 +82,8 @@ typedef struct pg_conns {
     uint64_t replayed;       /* a WAL position the reader is known to have replayed */
     unsigned next_name;
     int64_t changes, total_changes;
+    int64_t polled_ms;       /* when the generation row was last read (monotonic) */
+    uint_fast64_t commits_seen; /* commits_here then */
 } pg_conns;
 
 enum { READER, WRITER }; /* index of a statement's state on each connection */
@@ -399,6 +401,10 @@ static void note_transaction(pg_conn *c)
 #define READ_TRANSACTION "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 
 /* One command that returns no rows (or rows nobody reads), on c. */
+/* Commits made by this process, on any connection (the module's login
+ * handle, a CLI's): a store reads the generation again after one. */
+static atomic_uint_fast64_t commits_here;
+
 static mt_status exec_on(mt_store *store, pg_conn *c, const char *sql)
 {
     mt_status st = ensure_connected(store, c);
@@ -414,6 +420,8 @@ static mt_status exec_on(mt_store *store, pg_conn *c, const char *sql)
     PQclear(res);
     note_transaction(c);
     note_write(store, c, !rc && !reads_only(sql));
+    if (!rc && strcmp(sql, "COMMIT") == 0)
+        atomic_fetch_add(&commits_here, 1);
     return rc ? pg_error(store, rc, "executing") : MT_OK;
 }
 
@@ -980,11 +988,24 @@ static void pg_rollback(mt_store *store, int level)
     PQclear(PQexec(c->pg, sql));
 }
 
-/* No cheap local signal of another host's commit: the meta row is read. */
+/* No cheap local signal of another host's commit: the meta row is read, a
+ * round trip, at most every GENERATION_POLL_MS (the module asks at every
+ * C_FindObjectsInit, which its index serves in microseconds) and at once
+ * after a commit of this process. */
+#define GENERATION_POLL_MS 100
+
 static mt_status pg_maybe_changed(mt_store *store, bool *changed)
 {
-    (void)store;
-    *changed = true;
+    pg_conns *p = CONNS(store);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    uint_fast64_t commits = atomic_load(&commits_here);
+    *changed = p->polled_ms == 0 || now_ms - p->polled_ms >= GENERATION_POLL_MS || commits != p->commits_seen;
+    if (*changed) {
+        p->polled_ms = now_ms;
+        p->commits_seen = commits;
+    }
     return MT_OK;
 }
 

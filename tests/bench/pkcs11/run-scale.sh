@@ -1,12 +1,20 @@
 # Scale benchmark: a store of N accounts (default 100000), then pkcs11_scale.
-#   run-scale.sh [--accounts N] [--keep DIR]
-# Needs MT_MODULE, MT_PROVISION, MT_SCALE, MT_GEN_BULK, MT_TESTDATA (ctest sets them).
+#   run-scale.sh [--accounts N] [--keep DIR] [--rounds N] [--server URI]
+# With --server the same store is copied to a PostgreSQL server
+# (`mailtoken store copy`) and pkcs11_scale measures both in one run, the
+# server's results as ratios to SQLite's.
+# Needs MT_MODULE, MT_PROVISION, MT_SCALE, MT_GEN_BULK, MT_TESTDATA (ctest sets
+# them), and MT_CLI (the mailtoken program) with --server.
 accounts=100000
 keep=
+rounds=1
+server=
 while [ $# -gt 0 ]; do
     case $1 in
         --accounts) accounts=$2; shift 2 ;;
         --keep) keep=$2; shift 2 ;;
+        --rounds) rounds=$2; shift 2 ;;
+        --server) server=$2; shift 2 ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -38,4 +46,14 @@ if [ ! -f "$MAILTOKEN_STORE" ]; then
     done
     echo "store of $accounts accounts built in $(( $(date +%s) - start )) s" >&2
 fi
-"$MT_SCALE" --module "$MT_MODULE" --lookups 2000 || die "pkcs11_scale"
+stores=(--store "$MAILTOKEN_STORE")
+if [ -n "$server" ]; then
+    : "${MT_CLI:?}"
+    start=$(date +%s%N)
+    "$MT_CLI" store copy --from "$MAILTOKEN_STORE" --to "$server" >/dev/null || die "store copy"
+    echo "store copied to the server in $(( ($(date +%s%N) - start) / 1000000 )) ms" >&2
+    # what autovacuum does within a minute of a bulk load: statistics, visibility map
+    "${MT_TEST_PG_BIN:+$MT_TEST_PG_BIN/}psql" -q -X "$server" -c "VACUUM ANALYZE" || die "VACUUM ANALYZE"
+    stores+=(--store "$server")
+fi
+"$MT_SCALE" --module "$MT_MODULE" --lookups 2000 --rounds "$rounds" "${stores[@]}" || die "pkcs11_scale"
