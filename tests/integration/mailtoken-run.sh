@@ -82,6 +82,26 @@ assert_unchanged() {
         fail "the store changed: $(diff "$T/snapshot.before" "$T/snapshot.after" | head -20)"
 }
 
+# store_lacks TEXT: TEXT is nowhere in the store's raw bytes: SQLite's file
+# with its WAL and shared memory, or pg_dump of the test's schema on a server
+# (where a bytea shows as hex: TEXT's hex is looked for too).
+store_lacks() {
+    local f
+    if [ -n "${MT_TEST_PG:-}" ]; then
+        "$MT_TEST_PG_BIN/pg_dump" -n "$MT_TEST_SCHEMA" "$MT_TEST_PG" >"$T/raw.dump" ||
+            fail "pg_dump of $MT_TEST_SCHEMA failed"
+        grep -q "^COPY $MT_TEST_SCHEMA\.organizations " "$T/raw.dump" || fail "pg_dump holds no store"
+        ! grep -qiF -e "$1" -e "$(printf '%s' "$1" | xxd -p | tr -d '\n')" "$T/raw.dump" ||
+            fail "the secret is in the store (pg_dump of $MT_TEST_SCHEMA)"
+        return 0
+    fi
+    [ -f "$MAILTOKEN_STORE" ] || fail "no store at $MAILTOKEN_STORE to scan"
+    for f in "$MAILTOKEN_STORE" "$MAILTOKEN_STORE-wal" "$MAILTOKEN_STORE-shm"; do
+        [ -f "$f" ] || continue
+        ! grep -aqF -- "$1" "$f" || fail "the secret is in $f"
+    done
+}
+
 # client CMD...: a third-party client loading the module; under the
 # sanitizers with their runtime preloaded, its own leaks not checked
 # (MT_CLIENT_ASAN_OPTIONS), the module's code checked all the same.
