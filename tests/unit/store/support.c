@@ -191,6 +191,26 @@ void test_sql(const char *location, const char *sql)
     assert_int_equal(rc, SQLITE_OK);
 }
 
+const char *test_sql_blob(const char *location, const char *hex)
+{
+    static _Thread_local char literal[1024];
+    snprintf(literal, sizeof(literal), mt_store_location_is_server(location) ? "'\\x%s'::bytea" : "x'%s'", hex);
+    return literal;
+}
+
+void test_store_remove(test_env *env)
+{
+    mt_store_close(env->store);
+    env->store = NULL;
+    if (!env->schema[0]) {
+        unlink(env->path);
+        return;
+    }
+    char sql[256];
+    snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE; CREATE SCHEMA %s", env->schema, env->schema);
+    test_sql(getenv("MT_TEST_PG"), sql);
+}
+
 int64_t test_query_int(const char *location, const char *sql)
 {
     int64_t n = -1;

@@ -48,6 +48,12 @@ long test_count(const char *location, const char *table);
 int64_t test_query_int(const char *location, const char *sql);
 /* Runs SQL on the store behind the API's back (to craft odd states). */
 void test_sql(const char *location, const char *sql);
+/* A blob literal of hex digits in the store's dialect: x'HEX' for SQLite,
+ * '\xHEX'::bytea on a server (thread-local buffer, valid to the next call). */
+const char *test_sql_blob(const char *location, const char *hex);
+/* The store gone, its handle closed: the file removed, or on a server its
+ * schema emptied; env->path then names where a new one is created. */
+void test_store_remove(test_env *env);
 /* A config with fast KDF limits and no wait after a wrong SO PIN (caller frees). */
 mt_config *test_fast_config(void);
 /* How many of the organisation's events have exactly this action. */
