@@ -58,6 +58,12 @@ void test_store_remove(test_env *env);
 mt_config *test_fast_config(void);
 /* How many of the organisation's events have exactly this action. */
 size_t test_count_events(test_env *env, const char *action);
+/* What the store holds at rest, for scans for secrets in clear: SQLite's
+ * file with its -wal and -shm, or on a server pg_dump of the store's schema
+ * (malloc'd, *len its size). */
+uint8_t *test_store_raw(const test_env *env, size_t *len);
+/* Whether RAW holds NEEDLE as it is or in lowercase hex (pg_dump's bytea). */
+bool test_raw_holds(const uint8_t *raw, size_t raw_len, const uint8_t *needle, size_t needle_len);
 /* Reads a whole file (malloc'd). */
 uint8_t *test_read_file(const char *path, size_t *len);
 
