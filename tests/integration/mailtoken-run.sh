@@ -15,6 +15,16 @@ mt_pg_store() {
     export MAILTOKEN_STORE="$MT_TEST_PG&options=-csearch_path%3D$MT_TEST_SCHEMA"
 }
 
+# mt_fresh_store: the test starts again on an empty store: SQLite's files
+# removed, or on a server a new schema of its own.
+mt_fresh_store() {
+    if [ -n "${MT_TEST_PG:-}" ]; then
+        mt_pg_store || fail "cannot make a schema on the test server"
+    else
+        rm -f "$MAILTOKEN_STORE" "$MAILTOKEN_STORE-wal" "$MAILTOKEN_STORE-shm"
+    fi
+}
+
 # mt_test_home: the test's own home and store under $T, and none of the
 # caller's mailtoken settings (config, secrets, account filter): the home's
 # config (read while MAILTOKEN_CONF is unset) is $FAST_KDF_CONF, the record
