@@ -25,6 +25,15 @@ mt_fresh_store() {
     fi
 }
 
+# store_absent: no store was made: no file, or no table in the test's schema.
+store_absent() {
+    if [ -n "${MT_TEST_PG:-}" ]; then
+        [ "$(psql -qtAX "$MT_TEST_PG" -c "SELECT count(*) FROM pg_tables WHERE schemaname = '$MT_TEST_SCHEMA'")" = 0 ]
+    else
+        [ ! -e "$MAILTOKEN_STORE" ]
+    fi
+}
+
 # mt_test_home: the test's own home and store under $T, and none of the
 # caller's mailtoken settings (config, secrets, account filter): the home's
 # config (read while MAILTOKEN_CONF is unset) is $FAST_KDF_CONF, the record
