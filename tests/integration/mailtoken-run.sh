@@ -25,6 +25,16 @@ mt_fresh_store() {
     fi
 }
 
+# store_sql QUERY: one answer of the store, beside the tool (sqlite3, or psql
+# on the test's schema of a PostgreSQL server): SQL both dialects read.
+store_sql() {
+    if [ -n "${MT_TEST_PG:-}" ]; then
+        psql -qtAX -v ON_ERROR_STOP=1 "$MAILTOKEN_STORE" -c "$1"
+    else
+        sqlite3 "$MAILTOKEN_STORE" "$1"
+    fi
+}
+
 # store_absent: no store was made: no file, or no table in the test's schema.
 store_absent() {
     if [ -n "${MT_TEST_PG:-}" ]; then

@@ -136,15 +136,8 @@ body_is() {
 }
 header_has() { grep -qi "^$1:" "$T/headers" || fail "no $1 header: $(cat "$T/headers")"; }
 
-# sql QUERY: one answer of the store, beside the server (sqlite3, or psql on
-# the test's schema of a PostgreSQL server): SQL both dialects read.
-sql() {
-    if [ -n "${MT_TEST_PG:-}" ]; then
-        psql -qtAX -v ON_ERROR_STOP=1 "$MAILTOKEN_STORE" -c "$1"
-    else
-        sqlite3 "$MAILTOKEN_STORE" "$1"
-    fi
-}
+# sql QUERY: one answer of the store, beside the server (store_sql).
+sql() { store_sql "$1"; }
 
 # refused STATUS MESSAGE-PART METHOD PATH [curl options]: the status and
 # message, the store unchanged.
