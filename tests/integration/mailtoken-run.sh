@@ -35,6 +35,11 @@ store_sql() {
     fi
 }
 
+# sql_blob HEX: a blob literal in the store's dialect; sql_hex EXPR: a blob
+# as uppercase hex digits (for store_sql).
+sql_blob() { if [ -n "${MT_TEST_PG:-}" ]; then printf "'\\\\x%s'::bytea" "$1"; else printf "x'%s'" "$1"; fi; }
+sql_hex() { if [ -n "${MT_TEST_PG:-}" ]; then printf "upper(encode(%s, 'hex'))" "$1"; else printf 'hex(%s)' "$1"; fi; }
+
 # store_absent: no store was made: no file, or no table in the test's schema.
 store_absent() {
     if [ -n "${MT_TEST_PG:-}" ]; then
