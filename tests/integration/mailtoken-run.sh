@@ -15,6 +15,40 @@ mt_pg_store() {
     export MAILTOKEN_STORE="$MT_TEST_PG&options=-csearch_path%3D$MT_TEST_SCHEMA"
 }
 
+# mt_fresh_store: the test starts again on an empty store: SQLite's files
+# removed, or on a server a new schema of its own.
+mt_fresh_store() {
+    if [ -n "${MT_TEST_PG:-}" ]; then
+        mt_pg_store || fail "cannot make a schema on the test server"
+    else
+        rm -f "$MAILTOKEN_STORE" "$MAILTOKEN_STORE-wal" "$MAILTOKEN_STORE-shm"
+    fi
+}
+
+# store_sql QUERY: one answer of the store, beside the tool (sqlite3, or psql
+# on the test's schema of a PostgreSQL server): SQL both dialects read.
+store_sql() {
+    if [ -n "${MT_TEST_PG:-}" ]; then
+        psql -qtAX -v ON_ERROR_STOP=1 "$MAILTOKEN_STORE" -c "$1"
+    else
+        sqlite3 "$MAILTOKEN_STORE" "$1"
+    fi
+}
+
+# sql_blob HEX: a blob literal in the store's dialect; sql_hex EXPR: a blob
+# as uppercase hex digits (for store_sql).
+sql_blob() { if [ -n "${MT_TEST_PG:-}" ]; then printf "'\\\\x%s'::bytea" "$1"; else printf "x'%s'" "$1"; fi; }
+sql_hex() { if [ -n "${MT_TEST_PG:-}" ]; then printf "upper(encode(%s, 'hex'))" "$1"; else printf 'hex(%s)' "$1"; fi; }
+
+# store_absent: no store was made: no file, or no table in the test's schema.
+store_absent() {
+    if [ -n "${MT_TEST_PG:-}" ]; then
+        [ "$(psql -qtAX "$MT_TEST_PG" -c "SELECT count(*) FROM pg_tables WHERE schemaname = '$MT_TEST_SCHEMA'")" = 0 ]
+    else
+        [ ! -e "$MAILTOKEN_STORE" ]
+    fi
+}
+
 # mt_test_home: the test's own home and store under $T, and none of the
 # caller's mailtoken settings (config, secrets, account filter): the home's
 # config (read while MAILTOKEN_CONF is unset) is $FAST_KDF_CONF, the record
@@ -80,6 +114,26 @@ assert_unchanged() {
     snapshot after
     cmp -s "$T/snapshot.before" "$T/snapshot.after" ||
         fail "the store changed: $(diff "$T/snapshot.before" "$T/snapshot.after" | head -20)"
+}
+
+# store_lacks TEXT: TEXT is nowhere in the store's raw bytes: SQLite's file
+# with its WAL and shared memory, or pg_dump of the test's schema on a server
+# (where a bytea shows as hex: TEXT's hex is looked for too).
+store_lacks() {
+    local f
+    if [ -n "${MT_TEST_PG:-}" ]; then
+        "$MT_TEST_PG_BIN/pg_dump" -n "$MT_TEST_SCHEMA" "$MT_TEST_PG" >"$T/raw.dump" ||
+            fail "pg_dump of $MT_TEST_SCHEMA failed"
+        grep -q "^COPY $MT_TEST_SCHEMA\.organizations " "$T/raw.dump" || fail "pg_dump holds no store"
+        ! grep -qiF -e "$1" -e "$(printf '%s' "$1" | xxd -p | tr -d '\n')" "$T/raw.dump" ||
+            fail "the secret is in the store (pg_dump of $MT_TEST_SCHEMA)"
+        return 0
+    fi
+    [ -f "$MAILTOKEN_STORE" ] || fail "no store at $MAILTOKEN_STORE to scan"
+    for f in "$MAILTOKEN_STORE" "$MAILTOKEN_STORE-wal" "$MAILTOKEN_STORE-shm"; do
+        [ -f "$f" ] || continue
+        ! grep -aqF -- "$1" "$f" || fail "the secret is in $f"
+    done
 }
 
 # client CMD...: a third-party client loading the module; under the

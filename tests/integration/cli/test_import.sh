@@ -42,7 +42,7 @@ count=$(jq '.total' "$T/out")
 [ "$count" -ge 14 ] || fail "only $count certificates after importing every user"
 
 # Passwords from a variable and a descriptor; the empty and absent password need none.
-rm -f "$MAILTOKEN_STORE"*
+mt_fresh_store
 init_store
 ALICE_PW=$(cat "$TD/users/alice.pass") run 0 cert import --password-env ALICE_PW "$TD/users/alice.p12"
 out_has created

@@ -16,7 +16,7 @@ answer init "SO PIN: " short
 tty_done 5 init
 grep -q "SO PIN is shorter than so_pin_min_length" "$T/init.log" || fail "init: $(cat -v "$T/init.log")"
 never_shown init "SO PIN (again)"
-[ ! -e "$MAILTOKEN_STORE" ] || fail "a refused SO PIN created the store"
+store_absent || fail "a refused SO PIN created the store"
 init_store
 
 # --- reset-pin: the SO PIN is checked before the new PIN is asked; the prompt says whose.

@@ -1,12 +1,12 @@
-# A writer of the store file tampers with it: each way is refused with
+# A writer of the store (its file, or its rows on a server) tampers with it: each way is refused with
 # "store tampered" (exit 10), nothing is sealed, the refusal is an audit
 # event, and `org verify` reports it.  Also: secrets in the environment are
 # taken out of it and the tool leaves no core file; rows from before a store
 # key file are named at every open until `org rewrap` tags them.
 . "$(dirname "$0")/lib.sh"
 
-sql() { sqlite3 "$MAILTOKEN_STORE" "$1" || fail "sqlite3: $1"; }
-count() { sqlite3 "$MAILTOKEN_STORE" "SELECT count(*) FROM $1"; }
+sql() { store_sql "$1" || fail "SQL: $1"; }
+count() { store_sql "SELECT count(*) FROM $1"; }
 tampered_events() { count "events WHERE action = 'store.tampered'"; }
 verify_reports() { # verify_reports WHAT TEXT: org verify exits 10 naming it
     run 10 --json org verify --so-pin-file "$SO_PIN"
@@ -16,15 +16,15 @@ verify_reports() { # verify_reports WHAT TEXT: org verify exits 10 naming it
 new_key_hex() { openssl rand -hex 32; } # any 32 bytes stand for an attacker's X25519 key
 
 init_store
-import_user alice-old >/dev/null
-run 0 account create alice@example.org --primary 1
+old=$(import_user alice-old) # ids as the store gives them (a server's skip those rolled back)
+run 0 account create alice@example.org --primary "$old"
 run 0 account reset-pin alice@example.org --so-pin-file "$SO_PIN" --new-pin-file "$USER_PIN"
 run 0 org verify --so-pin-file "$SO_PIN"
 out_has "no mismatch"
 
 # 1. alice's token key replaced: her next P12 is not sealed to it
-good=$(sqlite3 "$MAILTOKEN_STORE" "SELECT hex(public_key) FROM tokens WHERE email = 'alice@example.org'")
-sql "UPDATE tokens SET public_key = x'$(new_key_hex)' WHERE email = 'alice@example.org'"
+good=$(sql "SELECT $(sql_hex public_key) FROM tokens WHERE email = 'alice@example.org'")
+sql "UPDATE tokens SET public_key = $(sql_blob "$(new_key_hex)") WHERE email = 'alice@example.org'"
 keys=$(count sealed_keys)
 run 10 cert import $(pass_opt alice) "$TD/users/alice.p12"
 err_has "store tampered: the public key of token"
@@ -32,53 +32,52 @@ err_has "is not the one recorded in"
 [ "$(count sealed_keys)" = "$keys" ] || fail "a key was sealed to the replaced public key"
 [ "$(tampered_events)" = 1 ] || fail "no store.tampered event"
 verify_reports token-key "is not the one recorded in"
-sql "UPDATE tokens SET public_key = x'$good' WHERE email = 'alice@example.org'"
+sql "UPDATE tokens SET public_key = $(sql_blob "$good") WHERE email = 'alice@example.org'"
 
 # 2. the recovery key replaced: no new token's secret is sealed to it
-good=$(sqlite3 "$MAILTOKEN_STORE" "SELECT hex(recovery_pk) FROM organizations")
-sql "UPDATE organizations SET recovery_pk = x'$(new_key_hex)'"
+good=$(sql "SELECT $(sql_hex recovery_pk) FROM organizations")
+sql "UPDATE organizations SET recovery_pk = $(sql_blob "$(new_key_hex)")"
 run 10 cert import $(pass_opt bob) "$TD/users/bob.p12"
 err_has "store tampered: the recovery key of organisation"
 [ "$(count tokens)" = 1 ] || fail "a token was made with the replaced recovery key"
 [ "$(tampered_events)" = 2 ] || fail "no store.tampered event"
 run 10 org verify --so-pin-file "$SO_PIN"
 err_has "the recovery key of organisation \"example\""
-sql "UPDATE organizations SET recovery_pk = x'$good'"
+sql "UPDATE organizations SET recovery_pk = $(sql_blob "$good")"
 
 # 3. a sealed key moved to another certificate of hers
-import_user alice >/dev/null
-sql "UPDATE sealed_keys SET sealed = (SELECT sealed FROM sealed_keys WHERE cert_id = 2) WHERE cert_id = 1"
+new=$(import_user alice)
+sql "UPDATE sealed_keys SET sealed = (SELECT sealed FROM sealed_keys WHERE cert_id = $new) WHERE cert_id = $old"
 verify_reports sealed-key "belongs to another public key than its certificate"
 
 # 4. Argon2id limits and salt the store file may not dictate: refused before
 #    any PIN is counted (set-pin checks the current PIN as a login does)
-for edit in "pin_ops = 4294967295" "pin_mem = 1024" "pin_salt = x'00'"; do
+for edit in "pin_ops = 4294967295" "pin_mem = 1024" "pin_salt = $(sql_blob 00)"; do
     run 0 account reset-pin alice@example.org --so-pin-file "$SO_PIN" --new-pin-file "$USER_PIN"
     sql "UPDATE tokens SET $edit"
     events=$(tampered_events)
     run 10 account set-pin alice@example.org --pin-file "$USER_PIN" --new-pin-file "$USER_PIN2"
     err_has "store tampered: the PIN of token"
-    [ "$(sqlite3 "$MAILTOKEN_STORE" "SELECT failed_logins FROM tokens")" = 0 ] || fail "$edit: a failure was counted"
+    [ "$(sql "SELECT failed_logins FROM tokens")" = 0 ] || fail "$edit: a failure was counted"
     [ "$(tampered_events)" -gt "$events" ] || fail "$edit: no store.tampered event"
     case $edit in pin_salt*) why="salt that is not 16 bytes" ;; *) why="outside the window" ;; esac
     verify_reports pin-kdf "$why"
 done
 
 # account rekey: a new token key, every key sealed to it again, the PIN gone
-sql "UPDATE sealed_keys SET sealed = (SELECT sealed FROM sealed_keys WHERE cert_id = 1) WHERE cert_id = 1"
+sql "UPDATE sealed_keys SET sealed = (SELECT sealed FROM sealed_keys WHERE cert_id = $old) WHERE cert_id = $old"
 run 0 account reset-pin alice@example.org --so-pin-file "$SO_PIN" --new-pin-file "$USER_PIN"
 run 10 account rekey alice@example.org --so-pin-file "$SO_PIN" # key 1 still holds key 2's seal
 err_has "store tampered"
-T2=$T/fresh; mkdir "$T2"
-export MAILTOKEN_STORE=$T2/store.db
+mt_fresh_store
 init_store
-import_user alice >/dev/null
-run 0 --json account create alice@example.org --primary 1
-before=$(sqlite3 "$MAILTOKEN_STORE" "SELECT hex(public_key) FROM tokens")
+alice=$(import_user alice)
+run 0 --json account create alice@example.org --primary "$alice"
+before=$(sql "SELECT $(sql_hex public_key) FROM tokens")
 run 0 --json account rekey alice@example.org --so-pin-file "$SO_PIN"
 jq_is .keys 1
 jq_is .pinSet false
-[ "$(sqlite3 "$MAILTOKEN_STORE" "SELECT hex(public_key) FROM tokens")" != "$before" ] || fail "rekey kept the key"
+[ "$(sql "SELECT $(sql_hex public_key) FROM tokens")" != "$before" ] || fail "rekey kept the key"
 run 0 org verify --so-pin-file "$SO_PIN"
 out_has "no mismatch"
 

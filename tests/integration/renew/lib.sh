@@ -34,12 +34,20 @@ make_template() {
     OLD_PRIMARY=$(jq -r .primaryCertificateId "$T/out")
     run 0 --json cert show "$OLD_PRIMARY"
     OLD_SERIAL=$(jq -r .serialNumber "$T/out")
-    cp "$MAILTOKEN_STORE" "$T/template.db"
+    if [ -n "${MT_TEST_PG:-}" ]; then # kept as a SQLite file, copied into a new schema each time
+        run 0 store copy --from "$MAILTOKEN_STORE" --to "$T/template.db"
+    else
+        cp "$MAILTOKEN_STORE" "$T/template.db"
+    fi
 }
 
 fresh_store() {
-    rm -f "$MAILTOKEN_STORE" "$MAILTOKEN_STORE-wal" "$MAILTOKEN_STORE-shm"
-    cp "$T/template.db" "$MAILTOKEN_STORE"
+    mt_fresh_store
+    if [ -n "${MT_TEST_PG:-}" ]; then
+        run 0 store copy --from "$T/template.db" --to "$MAILTOKEN_STORE"
+    else
+        cp "$T/template.db" "$MAILTOKEN_STORE"
+    fi
 }
 
 # start_sim KIND [SIM OPTIONS...]: a simulator on a free port; sets SIM_URL.

@@ -24,11 +24,11 @@ expect_orders 1 "internetx renewal"
 [ "$(jq -r .orderRef2 "$T/renewal")" = 150 ] || fail "certificate id: $(cat "$T/renewal")"
 confirmed=$(sim_stat confirmed)
 [ "$confirmed" -ge 2 ] || fail "only $confirmed poll messages confirmed"
-stored=$(sqlite3 "$MAILTOKEN_STORE" "SELECT count(*) FROM ca_messages")
+stored=$(store_sql "SELECT count(*) FROM ca_messages")
 [ "$stored" -ge "$confirmed" ] || fail "$confirmed messages confirmed but only $stored stored"
 run 0 renew resume                          # drains the rest; nothing left to do
 expect_orders 1 "resume after done"
-grep -q ixpass "$MAILTOKEN_STORE" && fail "the CA password reached the store"
+store_lacks ixpass # the CA password
 
 # --- The new key is sealed to alice's token and is the primary's key: the
 # certificate InterNetX issued carries the CSR's key (checked at install).

@@ -46,7 +46,7 @@ for s in key-ready csr-ready submit-intent submitted pending fetched installed r
     jq -e --arg a "renewal.$s" '[.events[].action] | index($a) != null' "$T/out" >/dev/null ||
         fail "audit trail lacks renewal.$s"
 done
-grep -q apipass "$MAILTOKEN_STORE" && fail "the CA password reached the store"
+store_lacks apipass # the CA password
 run 0 ca remove ca
 run 3 ca show ca
 

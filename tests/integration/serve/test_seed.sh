@@ -123,8 +123,8 @@ expect 200
 # 4. Old certificate remains in history for historical verification
 body_is .primaryCertificateId "$new"
 body_is '.certificateHistory | join(",")' "$old,$new"
-[ "$(sql "SELECT group_concat(cert_id) FROM (SELECT ac.cert_id FROM account_certificates ac
-          JOIN accounts a ON a.id = ac.account_id WHERE a.email = '$email' ORDER BY ac.rowid)")" = "$old,$new" ] ||
+[ "$(sql "SELECT ac.cert_id FROM account_certificates ac JOIN accounts a ON a.id = ac.account_id
+          WHERE a.email = '$email' ORDER BY ac.rowid" | paste -sd,)" = "$old,$new" ] ||
     fail "the history rows are not old,new"
 
 # --- Common API operations ---------------------------------------------------

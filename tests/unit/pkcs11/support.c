@@ -5,6 +5,7 @@
 #include <ftw.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@ CK_FUNCTION_LIST_PTR p11;
 CK_FUNCTION_LIST_3_0 *p11_3;
 char test_dir[256];
 char test_store[320];
+char test_schema[64];
 const char *test_provision_options = "";
 
 void test_load_module(void)
@@ -73,13 +75,40 @@ static void provision(const char *const *users, size_t n)
     }
 }
 
+/* On a PostgreSQL server (tests/pg/with-postgres.sh sets MT_TEST_PG): a
+ * schema of its own, named after the process and a counter, as the store. */
+static bool make_server_store(void)
+{
+    static unsigned serial;
+    const char *server = getenv("MT_TEST_PG");
+    char sql[128];
+    test_schema[0] = '\0';
+    if (!server || !*server)
+        return false;
+    snprintf(test_schema, sizeof(test_schema), "t%ld_%u", (long)getpid(), ++serial);
+    snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", test_schema);
+    test_server_sql(server, sql);
+    snprintf(test_store, sizeof(test_store), "%s%soptions=-csearch_path%%3D%s", server,
+             strchr(server, '?') ? "&" : "?", test_schema);
+    return true;
+}
+
+void test_server_sql(const char *location, const char *sql)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "psql -qX -v ON_ERROR_STOP=1 '%s' -c \"%s\" >/dev/null", location, sql);
+    unsetenv("LD_PRELOAD");
+    assert_int_equal(system(cmd), 0);
+}
+
 void test_make_store(const char *const *users, size_t n)
 {
     char conf[400];
     const char *tmp = getenv("TMPDIR");
     snprintf(test_dir, sizeof(test_dir), "%s/mt-p11-unit-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     assert_non_null(mkdtemp(test_dir));
-    snprintf(test_store, sizeof(test_store), "%s/store.db", test_dir);
+    if (!make_server_store())
+        snprintf(test_store, sizeof(test_store), "%s/store.db", test_dir);
     snprintf(conf, sizeof(conf), "%s/mailtoken.conf", test_dir);
     FILE *f = fopen(conf, "w");
     assert_non_null(f);

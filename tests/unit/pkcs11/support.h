@@ -24,6 +24,11 @@ extern CK_FUNCTION_LIST_PTR p11;
 extern CK_FUNCTION_LIST_3_0 *p11_3;
 extern char test_dir[256];
 extern char test_store[320];
+/* On a PostgreSQL server (MT_TEST_PG, tests/pg/with-postgres.sh) the store
+ * is this schema, test_store its URI; "" when the store is a file. */
+extern char test_schema[64];
+/* Runs SQL through psql on a server location. */
+void test_server_sql(const char *location, const char *sql);
 /* Extra mt-test-provision options ("--max-failures 3"). */
 extern const char *test_provision_options;
 

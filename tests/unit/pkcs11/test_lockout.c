@@ -1,6 +1,7 @@
 /* The PIN lockout holds: 64 processes guessing at once get exactly
  * pin_max_failures PINs checked, the SO PIN locks too, and a process that
- * cannot write the store's counter gets no uncounted guesses. */
+ * cannot write the store's counter (a file it may only read, a server role
+ * with SELECT only) gets no uncounted guesses. */
 #include "support.h"
 
 #include "mailtoken/store.h"
@@ -180,15 +181,16 @@ static void so_pin_locks(void **state)
 }
 
 /* Runs in a child as a user who can read the store but not write it (root
- * writes any file: an ordinary user then); its stderr goes to err_fd.
- * Returns 0 when the logins went as expected, else the number of the check. */
+ * writes any file: an ordinary user then; on a server, the role of
+ * MAILTOKEN_STORE); its stderr goes to err_fd.  Returns 0 when the logins
+ * went as expected, else the number of the check. */
 static int logins_without_counter(int err_fd, bool best_effort)
 {
     if (dup2(err_fd, STDERR_FILENO) < 0)
         return 1;
-    if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+    if (!test_schema[0] && geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
         return 2;
-    if (access(test_store, R_OK) != 0 || access(test_store, W_OK) == 0)
+    if (!test_schema[0] && (access(test_store, R_OK) != 0 || access(test_store, W_OK) == 0))
         return 3;
     CK_SESSION_HANDLE s = child_session(0);
     if (!s)
@@ -226,10 +228,29 @@ static char *run_without_counter(bool best_effort)
     return text;
 }
 
+/* On a server: a role that may read the store's schema and change nothing
+ * becomes the module's (MAILTOKEN_STORE, the test server's user replaced). */
+static void use_reader_role(void)
+{
+    char sql[512], location[sizeof(test_store) + 64];
+    snprintf(sql, sizeof(sql),
+             "CREATE ROLE reader_%s LOGIN; GRANT USAGE ON SCHEMA %s TO reader_%s;"
+             " GRANT SELECT ON ALL TABLES IN SCHEMA %s TO reader_%s",
+             test_schema, test_schema, test_schema, test_schema, test_schema);
+    test_server_sql(test_store, sql);
+    const char *user = strstr(test_store, "://postgres@");
+    assert_non_null(user);
+    snprintf(location, sizeof(location), "%.*s://reader_%s@%s", (int)(user - test_store), test_store,
+             test_schema, user + strlen("://postgres@"));
+    setenv("MAILTOKEN_STORE", location, 1);
+}
+
 static void unwritable_store_refuses_login(void **state)
 {
     (void)state;
-    if (geteuid() == 0) {
+    if (test_schema[0]) {
+        use_reader_role();
+    } else if (geteuid() == 0) {
         assert_int_equal(chmod(test_dir, 0755), 0);
         assert_int_equal(chmod(test_store, 0644), 0);
     } else {
@@ -237,10 +258,11 @@ static void unwritable_store_refuses_login(void **state)
     }
     write_config("");
     char *err = run_without_counter(false);
-    /* said once, with the reason */
+    /* said once, with the reason: the file's, or the server's */
     static const char prefix[] = "mailtoken-pkcs11: login refused: ";
     const char *said = strstr(err, prefix);
-    if (!said || !strstr(said, "cannot count the login attempt") || !strstr(said, "not writable") ||
+    const char *why = test_schema[0] ? "permission denied for table tokens" : "not writable";
+    if (!said || !strstr(said, "cannot count the login attempt") || !strstr(said, why) ||
         strstr(said + sizeof(prefix), "login refused"))
         fail_msg("the client's log does not say why once: %s", err);
     free(err);

@@ -334,6 +334,10 @@ static int make_store_history(void **state)
 static void store_sql(const char *sql)
 {
     char cmd[1024];
+    if (test_schema[0]) {
+        test_server_sql(test_store, sql);
+        return;
+    }
     snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"%s\"", test_store, sql);
     unsetenv("LD_PRELOAD");
     assert_int_equal(system(cmd), 0);

@@ -202,6 +202,26 @@ static int64_t server_epoch(PGconn *pg, const char *timestamptz)
     return n;
 }
 
+const char *test_sql_blob(const char *location, const char *hex)
+{
+    static _Thread_local char literal[1024];
+    snprintf(literal, sizeof(literal), mt_store_location_is_server(location) ? "'\\x%s'::bytea" : "x'%s'", hex);
+    return literal;
+}
+
+void test_store_remove(test_env *env)
+{
+    mt_store_close(env->store);
+    env->store = NULL;
+    if (!env->schema[0]) {
+        unlink(env->path);
+        return;
+    }
+    char sql[256];
+    snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE; CREATE SCHEMA %s", env->schema, env->schema);
+    test_sql(getenv("MT_TEST_PG"), sql);
+}
+
 int64_t test_query_int(const char *location, const char *sql)
 {
     int64_t n = -1;
@@ -257,6 +277,68 @@ uint8_t *test_read_file(const char *path, size_t *len)
     }
     fclose(f);
     return data;
+}
+
+/* Appends everything F gives to *buf. */
+static void append_stream(FILE *f, uint8_t **buf, size_t *len)
+{
+    uint8_t chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        uint8_t *grown = realloc(*buf, *len + n);
+        assert_non_null(grown);
+        memcpy(grown + *len, chunk, n);
+        *buf = grown;
+        *len += n;
+    }
+}
+
+uint8_t *test_store_raw(const test_env *env, size_t *len)
+{
+    uint8_t *raw = NULL;
+    *len = 0;
+    if (env->schema[0]) {
+        char cmd[1024];
+        const char *bin = getenv("MT_TEST_PG_BIN");
+        assert_non_null(bin);
+        snprintf(cmd, sizeof(cmd), "'%s/pg_dump' -n %s '%s'", bin, env->schema, getenv("MT_TEST_PG"));
+        FILE *dump = popen(cmd, "r");
+        assert_non_null(dump);
+        append_stream(dump, &raw, len);
+        assert_int_equal(pclose(dump), 0);
+        assert_true(*len > 0);
+        return raw;
+    }
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        char path[sizeof(env->path) + 8];
+        snprintf(path, sizeof(path), "%s%s", env->path, suffixes[i]);
+        FILE *f = fopen(path, "rb");
+        assert_true(f || i > 0); /* the store file itself must be there */
+        if (f) {
+            append_stream(f, &raw, len);
+            fclose(f);
+        }
+    }
+    return raw;
+}
+
+static bool holds(const uint8_t *hay, size_t hay_len, const void *needle, size_t needle_len)
+{
+    for (size_t i = 0; needle_len > 0 && i + needle_len <= hay_len; i++)
+        if (!memcmp(hay + i, needle, needle_len))
+            return true;
+    return false;
+}
+
+bool test_raw_holds(const uint8_t *raw, size_t raw_len, const uint8_t *needle, size_t needle_len)
+{
+    char *hex = malloc(needle_len * 2 + 1);
+    assert_non_null(hex);
+    sodium_bin2hex(hex, needle_len * 2 + 1, needle, needle_len);
+    bool found = holds(raw, raw_len, needle, needle_len) || holds(raw, raw_len, hex, needle_len * 2);
+    free(hex);
+    return found;
 }
 
 size_t test_count_events(test_env *env, const char *action)

@@ -48,10 +48,22 @@ long test_count(const char *location, const char *table);
 int64_t test_query_int(const char *location, const char *sql);
 /* Runs SQL on the store behind the API's back (to craft odd states). */
 void test_sql(const char *location, const char *sql);
+/* A blob literal of hex digits in the store's dialect: x'HEX' for SQLite,
+ * '\xHEX'::bytea on a server (thread-local buffer, valid to the next call). */
+const char *test_sql_blob(const char *location, const char *hex);
+/* The store gone, its handle closed: the file removed, or on a server its
+ * schema emptied; env->path then names where a new one is created. */
+void test_store_remove(test_env *env);
 /* A config with fast KDF limits and no wait after a wrong SO PIN (caller frees). */
 mt_config *test_fast_config(void);
 /* How many of the organisation's events have exactly this action. */
 size_t test_count_events(test_env *env, const char *action);
+/* What the store holds at rest, for scans for secrets in clear: SQLite's
+ * file with its -wal and -shm, or on a server pg_dump of the store's schema
+ * (malloc'd, *len its size). */
+uint8_t *test_store_raw(const test_env *env, size_t *len);
+/* Whether RAW holds NEEDLE as it is or in lowercase hex (pg_dump's bytea). */
+bool test_raw_holds(const uint8_t *raw, size_t raw_len, const uint8_t *needle, size_t needle_len);
 /* Reads a whole file (malloc'd). */
 uint8_t *test_read_file(const char *path, size_t *len);
 

@@ -1,7 +1,7 @@
 /* Public keys authenticated before anything is sealed to them (auth.c,
  * known_keys.c), the KDF window, sealed keys checked against their
  * certificate, `org verify` / `org rewrap`, and `account rekey`: one test per
- * way a writer of the store file could tamper with it. */
+ * way a writer of the store (a file, or rows on a server) could tamper with it. */
 #include "support.h"
 
 #include <fcntl.h>
@@ -36,9 +36,7 @@ static int keyed_setup(void **state)
 {
     test_env_setup(state);
     test_env *env = *state;
-    mt_store_close(env->store);
-    env->store = NULL;
-    unlink(env->path);
+    test_store_remove(env);
     char key[400];
     snprintf(key, sizeof(key), "%s/mailtoken/known-keys", env->dir);
     unlink(key);
@@ -132,14 +130,15 @@ static void verify_clean(test_env *env)
 static void token_key_swapped(test_env *env, const char *why)
 {
     uint8_t pk[32], sk[32];
-    char sql[200], hex[65];
+    char sql[1200], hex[65];
     assert_int_equal(import(env, "alice-old"), MT_OK);
     verify_clean(env);
     long sealed_before = test_count(env->path, "sealed_keys");
     long certs_before = test_count(env->path, "certificates");
     crypto_box_keypair(pk, sk);
     sodium_bin2hex(hex, sizeof(hex), pk, sizeof(pk));
-    snprintf(sql, sizeof(sql), "UPDATE tokens SET public_key = x'%s' WHERE email = 'alice@example.org'", hex);
+    snprintf(sql, sizeof(sql), "UPDATE tokens SET public_key = %s WHERE email = 'alice@example.org'",
+             test_sql_blob(env->path, hex));
     test_sql(env->path, sql);
     assert_int_equal(import(env, "alice"), MT_ERR_TAMPERED);
     assert_error_has("store tampered: the public key of token");
@@ -165,10 +164,10 @@ static void token_key_swapped_recorded(void **state)
 static void recovery_key_swapped(test_env *env, const char *why)
 {
     uint8_t pk[32], sk[32];
-    char sql[200], hex[65];
+    char sql[1200], hex[65];
     crypto_box_keypair(pk, sk);
     sodium_bin2hex(hex, sizeof(hex), pk, sizeof(pk));
-    snprintf(sql, sizeof(sql), "UPDATE organizations SET recovery_pk = x'%s'", hex);
+    snprintf(sql, sizeof(sql), "UPDATE organizations SET recovery_pk = %s", test_sql_blob(env->path, hex));
     test_sql(env->path, sql);
     assert_int_equal(import(env, "bob"), MT_ERR_TAMPERED);
     assert_error_has("store tampered: the recovery key of organisation \"acme\"");
@@ -229,12 +228,14 @@ static void sealed_blob_swapped(void **state)
 static void kdf_row_edited(void **state)
 {
     test_env *env = *state;
+    char short_salt[64];
+    snprintf(short_salt, sizeof(short_salt), "UPDATE tokens SET pin_salt = %s", test_sql_blob(env->path, "00"));
     struct { const char *sql, *why; } cases[] = {
         {"UPDATE tokens SET pin_ops = 4294967295", "Argon2id limits ops 4294967295"}, /* froze the module */
         {"UPDATE tokens SET pin_mem = 1099511627776", "memory 1099511627776"},
         {"UPDATE tokens SET pin_mem = 1024", "memory 1024 outside the window"}, /* the right PIN would fail */
         {"UPDATE tokens SET pin_ops = 0", "ops 0,"},
-        {"UPDATE tokens SET pin_salt = x'00'", "a salt that is not 16 bytes"},
+        {short_salt, "a salt that is not 16 bytes"},
         {"UPDATE tokens SET pin_salt = NULL", "a salt that is not 16 bytes"},
     };
     test_import(env, "bob", false);

@@ -1,5 +1,5 @@
 /* Stored certificates: idempotent import, keys added to public rows, chains,
- * queries, updates, deletes, and the raw scan for secrets in the store files. */
+ * queries, updates, deletes, and the raw scan for secrets in what the store holds. */
 #include "support.h"
 
 #include <stdio.h>
@@ -142,48 +142,35 @@ static void sealed_per_token(void **state)
     assert_int_equal(test_count(env->path, "sealed_keys"), 3);
 }
 
-static bool contains(const uint8_t *hay, size_t hay_len, const uint8_t *needle, size_t needle_len)
+/* The scan of what the store holds at rest (test_store_raw): NEEDLE nowhere. */
+static void assert_absent(const uint8_t *raw, size_t raw_len, const uint8_t *needle, size_t needle_len,
+                          const char *what)
 {
-    if (needle_len == 0 || hay_len < needle_len)
-        return false;
-    for (size_t i = 0; i + needle_len <= hay_len; i++)
-        if (hay[i] == needle[0] && !memcmp(hay + i, needle, needle_len))
-            return true;
-    return false;
-}
-
-static void scan_file(const char *path, const uint8_t *needle, size_t needle_len, const char *what)
-{
-    size_t len = 0;
-    uint8_t *data = test_read_file(path, &len);
-    if (!data)
-        return; /* -wal/-shm may not exist */
-    if (contains(data, len, needle, needle_len))
-        fail_msg("%s found in clear in %s", what, path);
-    free(data);
+    if (test_raw_holds(raw, raw_len, needle, needle_len))
+        fail_msg("%s found in clear in the store", what);
 }
 
 /* Every 32-byte window of the key that is not public material (EC and RSA
  * PKCS#8 carry the public key too, which the certificate shows anyway). */
-static void scan_private_windows(const char *path, const mt_secret *key, const mt_cert_info *cert)
+static void scan_private_windows(const uint8_t *raw, size_t raw_len, const mt_secret *key,
+                                 const mt_cert_info *cert)
 {
     size_t checked = 0;
     for (size_t off = 0; off + 32 <= key->len; off += 16) {
-        if (contains(cert->der, cert->der_len, key->data + off, 32))
+        if (test_raw_holds(cert->der, cert->der_len, key->data + off, 32))
             continue;
-        scan_file(path, key->data + off, 32, "a 32-byte window of a PKCS#8 key");
+        assert_absent(raw, raw_len, key->data + off, 32, "a 32-byte window of a PKCS#8 key");
         checked++;
     }
     assert_true(checked > 0);
 }
 
 /* Imports P12s, then looks for every key's PKCS#8 DER (and a 32-byte slice of
- * it) and every P12 password in the raw bytes of the db, -wal and -shm. */
+ * it) and every P12 password in what the store holds: the raw bytes of the
+ * db, -wal and -shm, or pg_dump of the store's schema on a server. */
 static void raw_secret_scan(void **state)
 {
     test_env *env = *state;
-    if (test_on_server())
-        skip(); /* scans SQLite's files; a server's storage is its own */
     const char *names[] = {"alice", "alice-old", "bob", "carol", "dave", "erin", "judy"};
     const size_t n_names = sizeof(names) / sizeof(names[0]);
     mt_parsed *parsed[sizeof(names) / sizeof(names[0])];
@@ -203,31 +190,21 @@ static void raw_secret_scan(void **state)
     assert_int_equal(mt_store_token_init_pin(env->store, token->id, so, pin), MT_OK);
     mt_token_free(token);
 
-    const char *suffixes[] = {"", "-wal", "-shm"};
-    for (size_t s = 0; s < 3; s++) {
-        char path[sizeof(env->path) + 8];
-        snprintf(path, sizeof(path), "%s%s", env->path, suffixes[s]);
-        for (size_t i = 0; i < n_names; i++) {
-            const mt_secret *key = parsed[i]->entries[0].pkcs8;
-            assert_non_null(key);
-            scan_file(path, key->data, key->len, "a PKCS#8 key");
-            scan_private_windows(path, key, parsed[i]->entries[0].cert);
-            scan_file(path, passwords[i]->data, passwords[i]->len, "a P12 password");
-        }
-        scan_file(path, (const uint8_t *)USER_PIN, strlen(USER_PIN), "the user PIN");
-        scan_file(path, (const uint8_t *)SO_PIN, strlen(SO_PIN), "the SO PIN");
-    }
-    /* the scan itself works: the certificate DER is there in clear */
     size_t len = 0;
-    uint8_t *db = test_read_file(env->path, &len), *wal = NULL;
-    size_t wal_len = 0;
-    char wal_path[sizeof(env->path) + 8];
-    snprintf(wal_path, sizeof(wal_path), "%s-wal", env->path);
-    wal = test_read_file(wal_path, &wal_len);
+    uint8_t *raw = test_store_raw(env, &len);
+    for (size_t i = 0; i < n_names; i++) {
+        const mt_secret *key = parsed[i]->entries[0].pkcs8;
+        assert_non_null(key);
+        assert_absent(raw, len, key->data, key->len, "a PKCS#8 key");
+        scan_private_windows(raw, len, key, parsed[i]->entries[0].cert);
+        assert_absent(raw, len, passwords[i]->data, passwords[i]->len, "a P12 password");
+    }
+    assert_absent(raw, len, (const uint8_t *)USER_PIN, strlen(USER_PIN), "the user PIN");
+    assert_absent(raw, len, (const uint8_t *)SO_PIN, strlen(SO_PIN), "the SO PIN");
+    /* the scan itself works: the certificate DER is there in clear */
     const mt_cert_info *info = parsed[0]->entries[0].cert;
-    assert_true(contains(db, len, info->der, info->der_len) || contains(wal, wal_len, info->der, info->der_len));
-    free(db);
-    free(wal);
+    assert_true(test_raw_holds(raw, len, info->der, info->der_len));
+    free(raw);
     for (size_t i = 0; i < n_names; i++) {
         mt_parsed_free(parsed[i]);
         mt_secret_free(passwords[i]);

@@ -354,19 +354,23 @@ static void parallel_attempts_never_pass_the_limit(void **state)
     assert_int_equal(test_count_events(env, "token.login-refused"), N - MAX);
 }
 
-/* Runs in a child as an ordinary user (root writes any file): a login on a
- * store this user can read but not write.  Exit: the login's status, or
- * 100+ when the test itself went wrong. */
-static int login_as_reader(test_env *env, int64_t token_id, const char *pin_text, bool best_effort)
+/* Runs in a child: a login through LOCATION, a store this child can read but
+ * not write (a file: as an ordinary user, since root writes any file; on a
+ * server: as a role with SELECT only).  Exit: the login's status, or 100+
+ * when the test itself went wrong. */
+static int login_as_reader(test_env *env, const char *location, int64_t token_id, const char *pin_text,
+                           bool best_effort)
 {
     mt_store *ro = NULL;
     mt_secret *pin = test_secret(pin_text), *secret = NULL;
-    if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
-        return 100;
-    if (access(env->path, W_OK) == 0)
-        return 101;
+    if (!test_on_server()) {
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+            return 100;
+        if (access(location, W_OK) == 0)
+            return 101;
+    }
     env->config->pin_counter_best_effort = best_effort;
-    if (mt_store_open(env->path, env->config, MT_OPEN_READONLY, &ro) != MT_OK) {
+    if (mt_store_open(location, env->config, MT_OPEN_READONLY, &ro) != MT_OK) {
         fprintf(stderr, "read-only open: %s\n", mt_errmsg());
         return 102;
     }
@@ -378,38 +382,61 @@ static int login_as_reader(test_env *env, int64_t token_id, const char *pin_text
     return (int)st;
 }
 
-static int run_as_reader(test_env *env, int64_t token_id, const char *pin_text, bool best_effort)
+static int run_as_reader(test_env *env, const char *location, int64_t token_id, const char *pin_text,
+                         bool best_effort)
 {
     int status = 0;
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0)
-        _exit(login_as_reader(env, token_id, pin_text, best_effort));
+        _exit(login_as_reader(env, location, token_id, pin_text, best_effort));
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     return WEXITSTATUS(status);
 }
 
+/* On a server: a role that may read the store's schema and change nothing,
+ * and the store's location as that role (the test server's user replaced). */
+static void make_reader_role(const test_env *env, char *location, size_t len)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "CREATE ROLE reader_%s LOGIN; GRANT USAGE ON SCHEMA %s TO reader_%s;"
+             " GRANT SELECT ON ALL TABLES IN SCHEMA %s TO reader_%s",
+             env->schema, env->schema, env->schema, env->schema, env->schema);
+    test_sql(getenv("MT_TEST_PG"), sql);
+    const char *user = strstr(env->path, "://postgres@");
+    assert_non_null(user);
+    snprintf(location, len, "%.*s://reader_%s@%s", (int)(user - env->path), env->path, env->schema,
+             user + strlen("://postgres@"));
+}
+
 /* A reader who cannot write the counter gets no uncounted guesses: refused
- * by default; the old best-effort behaviour only when the config asks. */
+ * by default; the old best-effort behaviour only when the config asks.  The
+ * reader: a user who cannot write the store file, or a server role with
+ * SELECT only. */
 static void unwritable_store_fails_closed(void **state)
 {
     test_env *env = *state;
-    if (test_on_server())
-        skip(); /* a file's permissions; a server's roles are docs/postgresql.md's */
+    char location[sizeof(env->path) + 64];
     test_import(env, "dave", false);
     int64_t token_id = token_of(env, "dave@example.org");
     init_pin(env, token_id, USER_PIN);
     mt_store_close(env->store); /* closed cleanly: no -wal/-shm left to share */
     env->store = NULL;
-    assert_int_equal(chmod(env->dir, 0755), 0);
-    assert_int_equal(chmod(env->path, geteuid() == 0 ? 0644 : 0444), 0); /* root reads as nobody */
+    if (test_on_server()) {
+        make_reader_role(env, location, sizeof(location));
+    } else {
+        snprintf(location, sizeof(location), "%s", env->path);
+        assert_int_equal(chmod(env->dir, 0755), 0);
+        assert_int_equal(chmod(env->path, geteuid() == 0 ? 0644 : 0444), 0); /* root reads as nobody */
+    }
     env->config->strict = false;
 
-    assert_int_equal(run_as_reader(env, token_id, "bad-guess-xyz", false), MT_ERR_READONLY);
-    assert_int_equal(run_as_reader(env, token_id, USER_PIN, false), MT_ERR_READONLY);
-    assert_int_equal(run_as_reader(env, token_id, "bad-guess-xyz", true), MT_ERR_PIN_INCORRECT);
-    assert_int_equal(run_as_reader(env, token_id, USER_PIN, true), MT_OK);
+    assert_int_equal(run_as_reader(env, location, token_id, "bad-guess-xyz", false), MT_ERR_READONLY);
+    assert_int_equal(run_as_reader(env, location, token_id, USER_PIN, false), MT_ERR_READONLY);
+    assert_int_equal(run_as_reader(env, location, token_id, "bad-guess-xyz", true), MT_ERR_PIN_INCORRECT);
+    assert_int_equal(run_as_reader(env, location, token_id, USER_PIN, true), MT_OK);
 
     assert_int_equal(mt_store_open(env->path, env->config, 0, &env->store), MT_OK);
     assert_int_equal(failed_logins(env->store, token_id), 0); /* nothing could be written */
