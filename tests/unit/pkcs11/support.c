@@ -120,9 +120,19 @@ void test_make_store(const char *const *users, size_t n)
     provision(users, n);
 }
 
+/* A module on a server reads the store's change signal at most every 100 ms
+ * (store/src/db_pg.c, GENERATION_POLL_MS): past that, any check of the
+ * module's either reads the signal or follows a read made after this change. */
+void test_store_settle(void)
+{
+    if (test_schema[0])
+        usleep(150 * 1000);
+}
+
 void test_add_users(const char *const *users, size_t n)
 {
     provision(users, n);
+    test_store_settle();
 }
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)

@@ -39,6 +39,8 @@ void test_load_module(void);
 void test_make_store(const char *const *users, size_t n);
 /* Adds users to the existing store (another process: mt-test-provision). */
 void test_add_users(const char *const *users, size_t n);
+/* Waits until a running module must see the store's last change. */
+void test_store_settle(void);
 void test_remove_store(void);
 /* Group teardowns for cmocka: the store removed; the module finalized first. */
 int test_teardown_store(void **state);

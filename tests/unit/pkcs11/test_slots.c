@@ -53,6 +53,7 @@ static void delete_account(const char *email)
     assert_int_equal(mt_store_account_delete(store, org->id, email, false), MT_OK);
     mt_org_free(org);
     mt_store_close(store);
+    test_store_settle();
 }
 
 static void accounts_come_and_go(void **state)
