@@ -114,23 +114,20 @@ CK_RV mt_logout(mt_call *call)
 }
 
 /* PIN changes write to the store: a short-lived read-write handle, so that
- * the module's own handle stays read-only.  A server that cannot be reached
- * is the device's failure (a file that cannot be written, the token's write
- * protection: mt_rv_pin_change). */
+ * the module's own handle stays read-only. */
 typedef mt_status (*pin_change_fn)(mt_store *store, int64_t id, const mt_secret *a,
                                    const mt_secret *b);
 
 static CK_RV change_pin(mt_call *call, pin_change_fn fn, int64_t id, mt_secret *a, mt_secret *b)
 {
     mt_store *rw = NULL;
-    bool server = mt_store_location_is_server(mt_g.store_path);
     mt_call_release(call);
     mt_status st = own_store(0, &rw);
     if (st == MT_OK)
         st = fn(rw, id, a, b);
     mt_store_close(rw);
     CK_RV back = mt_call_retake(call);
-    CK_RV rv = server && st == MT_ERR_IO ? CKR_DEVICE_ERROR : mt_rv_pin_change(st, b);
+    CK_RV rv = mt_rv_pin_change(st, b, mt_store_location_is_server(mt_g.store_path));
     /* the change is made: a session closed meanwhile does not undo it */
     (void)back;
     return rv;

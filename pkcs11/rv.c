@@ -58,10 +58,13 @@ CK_RV mt_rv_login(mt_status status)
 
 /* A PIN change the store could not write (a store file the user cannot
  * write, or opened read-only) is the token's write protection, as
- * C_GetTokenInfo's CKF_WRITE_PROTECTED announces; a refused new PIN says
- * which rule it broke (pin_rv.c). */
-CK_RV mt_rv_pin_change(mt_status status, const mt_secret *new_pin)
+ * C_GetTokenInfo's CKF_WRITE_PROTECTED announces; a server that cannot be
+ * reached is the device's failure; a refused new PIN says which rule it
+ * broke (pin_rv.c). */
+CK_RV mt_rv_pin_change(mt_status status, const mt_secret *new_pin, bool on_server)
 {
+    if (status == MT_ERR_IO && on_server)
+        return CKR_DEVICE_ERROR;
     if (status == MT_ERR_INVALID || status == MT_ERR_IO)
         return CKR_TOKEN_WRITE_PROTECTED;
     if (status == MT_ERR_PIN_POLICY)
